@@ -1,0 +1,108 @@
+//! Reads mono's configuration: the root `turbo.toml` (or `turbo.json`, JSON with comments,
+//! when no turbo.toml exists) and the optional `turbo.toml` of each package.
+//!
+//! Both syntaxes are parsed into one spanned tree and checked by one schema, so an unknown
+//! key, a wrong type or a bad task reference is reported the same way in either:
+//! `turbo.toml:12:5`, the line, a caret, and a hint such as `did you mean "outputs"?`.
+//! Every problem of a file is reported, in file order. Values keep their spans
+//! ([`Spanned`]) so that later checks that need the package graph (a `dependsOn` naming a
+//! package that does not exist) can point at the line too.
+//!
+//! ```
+//! use mono_config::{parse_root, ConfigFormat, DependsOn, SourceFile};
+//! use mono_paths::RepoPath;
+//!
+//! let text = r#"
+//! [tasks.build]
+//! dependsOn = ["^build"]
+//! outputs = ["dist/**"]
+//! "#;
+//! let source = SourceFile::new(RepoPath::new("turbo.toml").unwrap(), text.into(), ConfigFormat::Toml);
+//! let config = parse_root(source).unwrap();
+//! let build = &config.tasks[0];
+//! assert_eq!(build.name.to_string(), "build");
+//! assert_eq!(build.definition.resolve().depends_on, vec![DependsOn::Topological("build".into())]);
+//! ```
+//!
+//! It is its own crate because everything else depends on the configuration and it depends
+//! on nothing of mono's but names and paths.
+
+mod canonical;
+mod error;
+mod model;
+mod node;
+mod schema;
+mod source;
+
+use std::sync::Arc;
+
+use mono_paths::{AbsPath, RepoPath};
+
+pub use canonical::task_definition as canonical_task_definition;
+pub use error::{ConfigError, ConfigErrors};
+pub use model::{
+    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RootConfig,
+    TaskDefinition, TaskEntry,
+};
+pub use schema::did_you_mean;
+pub use source::{ConfigFormat, SourceFile, Span, Spanned};
+
+/// Parses a root config from its text.
+pub fn parse_root(source: Arc<SourceFile>) -> Result<RootConfig, ConfigErrors> {
+    let file = source.path().to_string();
+    let node = node::parse(&source).map_err(|e| ConfigErrors::single(&file, e))?;
+    let mut checker = schema::Checker::new(&source);
+    let config = checker.root(&node);
+    checker.finish(config).map_err(|errors| ConfigErrors { file, errors })
+}
+
+/// Parses a package config from its text.
+pub fn parse_package(source: Arc<SourceFile>) -> Result<PackageConfig, ConfigErrors> {
+    let file = source.path().to_string();
+    let node = node::parse(&source).map_err(|e| ConfigErrors::single(&file, e))?;
+    let mut checker = schema::Checker::new(&source);
+    let config = checker.package(&node);
+    checker.finish(config).map_err(|errors| ConfigErrors { file, errors })
+}
+
+/// Reads the config file of a directory: `turbo.toml`, else `turbo.json`, else none.
+fn read_config_file(
+    root: &AbsPath,
+    dir: &RepoPath,
+) -> Result<Option<Arc<SourceFile>>, ConfigErrors> {
+    for format in [ConfigFormat::Toml, ConfigFormat::Json] {
+        let rel = dir.join(format.file_name()).expect("a file name is a valid repo path");
+        let path = root.join_repo(&rel);
+        match std::fs::read_to_string(path.as_path()) {
+            Ok(text) => return Ok(Some(SourceFile::new(rel, text, format))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(ConfigErrors::single(
+                    rel.to_string(),
+                    ConfigError::Io { path, source },
+                ))
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Loads the repository's root config. A repository without one gets the empty config
+/// (no tasks), as Turborepo would refuse to run but `mono ls` still works.
+pub fn load_root(root: &AbsPath) -> Result<RootConfig, ConfigErrors> {
+    match read_config_file(root, &RepoPath::root())? {
+        Some(source) => parse_root(source),
+        None => Ok(RootConfig::default()),
+    }
+}
+
+/// Loads the config of the package in `dir`, if it has one.
+pub fn load_package(root: &AbsPath, dir: &RepoPath) -> Result<Option<PackageConfig>, ConfigErrors> {
+    if dir.is_root() {
+        return Ok(None);
+    }
+    read_config_file(root, dir)?.map(parse_package).transpose()
+}
+
+#[cfg(test)]
+mod tests;

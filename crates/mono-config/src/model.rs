@@ -1,0 +1,276 @@
+use std::sync::Arc;
+
+use mono_task_id::{TaskId, TaskName};
+
+use crate::source::{SourceFile, Spanned};
+
+/// One entry of `dependsOn`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DependsOn {
+    /// `^build`: the task of that name in each of the package's dependencies.
+    Topological(String),
+    /// `build`: the task of that name in the same package.
+    SamePackage(String),
+    /// `web#build` or `//#build`: one task of one package.
+    Task(TaskId),
+}
+
+impl DependsOn {
+    /// The task name, whatever the package.
+    pub fn task(&self) -> &str {
+        match self {
+            DependsOn::Topological(task) | DependsOn::SamePackage(task) => task,
+            DependsOn::Task(id) => id.task(),
+        }
+    }
+}
+
+impl std::fmt::Display for DependsOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DependsOn::Topological(task) => write!(f, "^{task}"),
+            DependsOn::SamePackage(task) => f.write_str(task),
+            DependsOn::Task(id) => id.fmt(f),
+        }
+    }
+}
+
+/// `outputLogs`: what to print of a task's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputLogs {
+    /// Everything.
+    #[default]
+    Full,
+    /// Only the task's hash.
+    HashOnly,
+    /// Only logs of tasks that were not cached.
+    NewOnly,
+    /// Only logs of failed tasks.
+    ErrorsOnly,
+    /// Nothing.
+    None,
+}
+
+impl OutputLogs {
+    /// All values as written in config, in order.
+    pub const NAMES: [&'static str; 5] = ["full", "hash-only", "new-only", "errors-only", "none"];
+
+    /// Parses the config spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "full" => Self::Full,
+            "hash-only" => Self::HashOnly,
+            "new-only" => Self::NewOnly,
+            "errors-only" => Self::ErrorsOnly,
+            "none" => Self::None,
+            _ => return None,
+        })
+    }
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// `envMode`: which environment variables a task sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnvMode {
+    /// Only the listed variables and a minimal set.
+    #[default]
+    Strict,
+    /// Every variable.
+    Loose,
+}
+
+impl EnvMode {
+    /// Parses the config spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "strict" => Some(Self::Strict),
+            "loose" => Some(Self::Loose),
+            _ => None,
+        }
+    }
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Loose => "loose",
+        }
+    }
+}
+
+/// A task's definition as written in one file: every field optional, so that a package's
+/// definition can override the root's key by key.
+#[derive(Debug, Clone, Default)]
+pub struct RawTaskDefinition {
+    /// `dependsOn`
+    pub depends_on: Option<Vec<Spanned<DependsOn>>>,
+    /// `inputs`
+    pub inputs: Option<Vec<Spanned<String>>>,
+    /// `outputs`
+    pub outputs: Option<Vec<Spanned<String>>>,
+    /// `env`
+    pub env: Option<Vec<Spanned<String>>>,
+    /// `passThroughEnv`
+    pub pass_through_env: Option<Vec<Spanned<String>>>,
+    /// `cache`
+    pub cache: Option<bool>,
+    /// `persistent`, with where it was written
+    pub persistent: Option<Spanned<bool>>,
+    /// `interactive`
+    pub interactive: Option<bool>,
+    /// `interruptible`
+    pub interruptible: Option<bool>,
+    /// `outputLogs`
+    pub output_logs: Option<OutputLogs>,
+    /// `command` (mono): the command of a Rust, Go or generic package's task
+    pub command: Option<Spanned<String>>,
+}
+
+impl RawTaskDefinition {
+    /// `self` with every field that `over` sets replaced by `over`'s.
+    pub fn overlay(&self, over: &RawTaskDefinition) -> RawTaskDefinition {
+        fn pick<T: Clone>(base: &Option<T>, over: &Option<T>) -> Option<T> {
+            over.clone().or_else(|| base.clone())
+        }
+        RawTaskDefinition {
+            depends_on: pick(&self.depends_on, &over.depends_on),
+            inputs: pick(&self.inputs, &over.inputs),
+            outputs: pick(&self.outputs, &over.outputs),
+            env: pick(&self.env, &over.env),
+            pass_through_env: pick(&self.pass_through_env, &over.pass_through_env),
+            cache: pick(&self.cache, &over.cache),
+            persistent: pick(&self.persistent, &over.persistent),
+            interactive: pick(&self.interactive, &over.interactive),
+            interruptible: pick(&self.interruptible, &over.interruptible),
+            output_logs: pick(&self.output_logs, &over.output_logs),
+            command: pick(&self.command, &over.command),
+        }
+    }
+
+    /// The definition with defaults filled in.
+    pub fn resolve(&self) -> TaskDefinition {
+        let strings = |v: &Option<Vec<Spanned<String>>>| {
+            v.as_ref().map(|v| v.iter().map(|s| s.value.clone()).collect()).unwrap_or_default()
+        };
+        TaskDefinition {
+            depends_on: self
+                .depends_on
+                .as_ref()
+                .map(|v| v.iter().map(|d| d.value.clone()).collect())
+                .unwrap_or_default(),
+            inputs: strings(&self.inputs),
+            outputs: strings(&self.outputs),
+            env: strings(&self.env),
+            pass_through_env: self
+                .pass_through_env
+                .as_ref()
+                .map(|v| v.iter().map(|s| s.value.clone()).collect()),
+            cache: self.cache.unwrap_or(true),
+            persistent: self.persistent.as_ref().is_some_and(|p| p.value),
+            interactive: self.interactive.unwrap_or(false),
+            interruptible: self.interruptible.unwrap_or(false),
+            output_logs: self.output_logs.unwrap_or_default(),
+            command: self.command.as_ref().map(|c| c.value.clone()),
+        }
+    }
+}
+
+/// A task's definition after merging and defaults: what a run uses and what is hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskDefinition {
+    /// `dependsOn`
+    pub depends_on: Vec<DependsOn>,
+    /// `inputs`; empty means every file of the package that git does not ignore
+    pub inputs: Vec<String>,
+    /// `outputs`
+    pub outputs: Vec<String>,
+    /// `env`
+    pub env: Vec<String>,
+    /// `passThroughEnv`
+    pub pass_through_env: Option<Vec<String>>,
+    /// `cache` (default true)
+    pub cache: bool,
+    /// `persistent` (default false)
+    pub persistent: bool,
+    /// `interactive`
+    pub interactive: bool,
+    /// `interruptible`
+    pub interruptible: bool,
+    /// `outputLogs`
+    pub output_logs: OutputLogs,
+    /// `command` (mono)
+    pub command: Option<String>,
+}
+
+/// One `[tasks.NAME]` entry of a file.
+#[derive(Debug, Clone)]
+pub struct TaskEntry {
+    /// The key, `build` or `web#build`.
+    pub name: Spanned<TaskName>,
+    /// The definition.
+    pub definition: RawTaskDefinition,
+}
+
+/// The repository's `turbo.toml` (or `turbo.json`).
+#[derive(Debug, Clone, Default)]
+pub struct RootConfig {
+    /// The file it was read from; `None` when the repository has neither file.
+    pub source: Option<Arc<SourceFile>>,
+    /// `globalDependencies`: globs of files, relative to the root, that every task hashes.
+    pub global_dependencies: Vec<Spanned<String>>,
+    /// `globalEnv`
+    pub global_env: Vec<Spanned<String>>,
+    /// `globalPassThroughEnv`
+    pub global_pass_through_env: Option<Vec<Spanned<String>>>,
+    /// `tasks`, in file order.
+    pub tasks: Vec<TaskEntry>,
+    /// `workspaces` (mono): globs of folders that are packages though no package manager
+    /// lists them.
+    pub workspaces: Vec<Spanned<String>>,
+    /// `cacheDir`
+    pub cache_dir: Option<Spanned<String>>,
+    /// `envMode`
+    pub env_mode: Option<EnvMode>,
+    /// `concurrency`, as written (`4` or `"50%"`).
+    pub concurrency: Option<Spanned<String>>,
+}
+
+impl RootConfig {
+    /// The entry for an exact task key (`build`, `web#build`), if any.
+    pub fn task(&self, name: &TaskName) -> Option<&TaskEntry> {
+        self.tasks.iter().find(|entry| &entry.name.value == name)
+    }
+
+    /// The canonical form of the config, for the global hash: stable across formatting,
+    /// comments, key order and syntax (turbo.toml and turbo.json with the same content
+    /// give the same string).
+    pub fn canonical(&self) -> String {
+        crate::canonical::root(self)
+    }
+}
+
+/// A package's own `turbo.toml` (or `turbo.json`).
+#[derive(Debug, Clone)]
+pub struct PackageConfig {
+    /// The file.
+    pub source: Arc<SourceFile>,
+    /// `extends`; only `["//"]` is allowed.
+    pub extends: Vec<Spanned<String>>,
+    /// `name` (mono): makes a plain folder a generic package.
+    pub name: Option<Spanned<String>>,
+    /// `dependencies` (mono): package names this package depends on though no manifest says so.
+    pub dependencies: Vec<Spanned<String>>,
+    /// `tasks`; keys are plain task names.
+    pub tasks: Vec<TaskEntry>,
+}
+
+impl PackageConfig {
+    /// The entry for a task, if the file defines it.
+    pub fn task(&self, task: &str) -> Option<&TaskEntry> {
+        self.tasks.iter().find(|entry| entry.name.value.task() == task)
+    }
+}

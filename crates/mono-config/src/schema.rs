@@ -1,0 +1,462 @@
+//! Checks a [`Node`] tree against the schema of a root or package config and builds the
+//! typed value, collecting every problem rather than stopping at the first.
+
+use std::sync::Arc;
+
+use mono_task_id::TaskName;
+
+use crate::error::ConfigError;
+use crate::model::{
+    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RootConfig, TaskEntry,
+};
+use crate::node::{Key, Node, NodeKind};
+use crate::source::{SourceFile, Span, Spanned};
+
+const ROOT_KEYS: &[&str] = &[
+    "$schema",
+    "boundaries",
+    "cacheDir",
+    "concurrency",
+    "daemon",
+    "dangerouslyDisablePackageManagerCheck",
+    "envMode",
+    "futureFlags",
+    "globalDependencies",
+    "globalEnv",
+    "globalPassThroughEnv",
+    "noUpdateNotifier",
+    "remoteCache",
+    "tasks",
+    "ui",
+    "workspaces",
+];
+
+const PACKAGE_KEYS: &[&str] =
+    &["$schema", "boundaries", "dependencies", "extends", "name", "tags", "tasks"];
+
+const TASK_KEYS: &[&str] = &[
+    "cache",
+    "command",
+    "dependsOn",
+    "description",
+    "env",
+    "inputs",
+    "interactive",
+    "interruptible",
+    "outputLogs",
+    "outputs",
+    "passThroughEnv",
+    "persistent",
+    "with",
+];
+
+const REMOTE_CACHE_KEYS: &[&str] = &[
+    "apiUrl",
+    "enabled",
+    "loginUrl",
+    "preflight",
+    "signature",
+    "teamId",
+    "teamSlug",
+    "timeout",
+    "uploadTimeout",
+];
+
+pub(crate) struct Checker<'s> {
+    source: &'s Arc<SourceFile>,
+    errors: Vec<ConfigError>,
+}
+
+impl<'s> Checker<'s> {
+    pub fn new(source: &'s Arc<SourceFile>) -> Self {
+        Self { source, errors: Vec::new() }
+    }
+
+    pub fn finish<T>(mut self, value: T) -> Result<T, Vec<ConfigError>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            self.errors.sort_by_key(|e| error_offset(e));
+            Err(self.errors)
+        }
+    }
+
+    fn spanned<T>(&self, value: T, span: Span) -> Spanned<T> {
+        Spanned::new(value, span, self.source)
+    }
+
+    fn wrong_type(&mut self, key: &str, node: &Node, expected: &'static str, example: &str) {
+        let example = match self.source.format() {
+            crate::ConfigFormat::Toml => format!("write it as `{key} = {example}`"),
+            crate::ConfigFormat::Json => format!("write it as `\"{key}\": {example}`"),
+        };
+        self.errors.push(ConfigError::WrongType {
+            src: self.source.named_source(),
+            span: node.span.into(),
+            key: key.to_owned(),
+            expected,
+            found: node.kind.type_name(),
+            help: example,
+        });
+    }
+
+    fn invalid(&mut self, key: &str, span: Span, problem: String, help: String) {
+        self.errors.push(ConfigError::InvalidValue {
+            src: self.source.named_source(),
+            span: span.into(),
+            key: key.to_owned(),
+            problem,
+            help,
+        });
+    }
+
+    fn unknown_key(&mut self, key: &Key, context: &str, known: &[&str]) {
+        let help = if key.name == "pipeline" {
+            "`pipeline` was renamed to `tasks` in Turborepo 2: rename the key".to_owned()
+        } else {
+            match did_you_mean(&key.name, known) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("valid keys here are: {}", known.join(", ")),
+            }
+        };
+        self.errors.push(ConfigError::UnknownKey {
+            src: self.source.named_source(),
+            span: key.span.into(),
+            key: key.name.clone(),
+            context: context.to_owned(),
+            help,
+        });
+    }
+
+    fn object<'n>(&mut self, key: &str, node: &'n Node) -> Option<&'n [(Key, Node)]> {
+        match &node.kind {
+            NodeKind::Object(entries) => Some(entries),
+            _ => {
+                self.wrong_type(key, node, "a table", "{ ... }");
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, key: &str, node: &Node) -> Option<Spanned<String>> {
+        match &node.kind {
+            NodeKind::String(s) => Some(self.spanned(s.clone(), node.span)),
+            _ => {
+                self.wrong_type(key, node, "a string", "\"...\"");
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, key: &str, node: &Node) -> Option<bool> {
+        match &node.kind {
+            NodeKind::Bool(b) => Some(*b),
+            _ => {
+                self.wrong_type(key, node, "a boolean", "true");
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, key: &str, node: &Node) -> Option<Vec<Spanned<String>>> {
+        let NodeKind::Array(items) = &node.kind else {
+            let example = match &node.kind {
+                NodeKind::String(s) => format!("[{s:?}]"),
+                _ => "[\"...\"]".to_owned(),
+            };
+            self.wrong_type(key, node, "an array of strings", &example);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match &item.kind {
+                NodeKind::String(s) => out.push(self.spanned(s.clone(), item.span)),
+                _ => self.wrong_type(key, item, "a string", "\"...\""),
+            }
+        }
+        Some(out)
+    }
+
+    /// A key's value of one of several enumerated strings.
+    fn choice<T>(
+        &mut self,
+        key: &str,
+        node: &Node,
+        names: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let value = self.string(key, node)?;
+        let parsed = parse(&value);
+        if parsed.is_none() {
+            self.invalid(
+                key,
+                node.span,
+                format!("`{}` is not one of {}", value.value, names.join(", ")),
+                match did_you_mean(&value, names) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("use one of: {}", names.join(", ")),
+                },
+            );
+        }
+        parsed
+    }
+
+    fn tasks(&mut self, node: &Node, in_package: bool) -> Vec<TaskEntry> {
+        let Some(entries) = self.object("tasks", node) else { return Vec::new() };
+        let mut tasks = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let name = match key.name.parse::<TaskName>() {
+                Ok(name) => name,
+                Err(err) => {
+                    self.invalid(
+                        "tasks",
+                        key.span,
+                        format!("`{}` is not a valid task name: {err}", key.name),
+                        "name tasks `task` or `package#task`".to_owned(),
+                    );
+                    continue;
+                }
+            };
+            if in_package && name.is_package_task() {
+                self.invalid(
+                    "tasks",
+                    key.span,
+                    format!("a package's config cannot name a package's task (`{name}`)"),
+                    format!(
+                        "write `{}` here, or move `{name}` to the root turbo.toml",
+                        name.task()
+                    ),
+                );
+                continue;
+            }
+            let definition = self.task_definition(&name, value);
+            tasks.push(TaskEntry { name: self.spanned(name, key.span), definition });
+        }
+        tasks
+    }
+
+    fn task_definition(&mut self, name: &TaskName, node: &Node) -> RawTaskDefinition {
+        let mut def = RawTaskDefinition::default();
+        let Some(entries) = self.object(&format!("tasks.{name}"), node) else { return def };
+        let context = format!("task `{name}`");
+        for (key, value) in entries {
+            match key.name.as_str() {
+                "dependsOn" => def.depends_on = self.depends_on(value),
+                "inputs" => def.inputs = self.strings("inputs", value),
+                "outputs" => def.outputs = self.strings("outputs", value),
+                "env" => def.env = self.strings("env", value),
+                "passThroughEnv" => def.pass_through_env = self.strings("passThroughEnv", value),
+                "with" => {
+                    self.strings("with", value);
+                }
+                "cache" => def.cache = self.bool("cache", value),
+                "persistent" => {
+                    def.persistent =
+                        self.bool("persistent", value).map(|b| self.spanned(b, key.span))
+                }
+                "interactive" => def.interactive = self.bool("interactive", value),
+                "interruptible" => def.interruptible = self.bool("interruptible", value),
+                "outputLogs" => {
+                    def.output_logs =
+                        self.choice("outputLogs", value, &OutputLogs::NAMES, OutputLogs::parse)
+                }
+                "command" => def.command = self.string("command", value),
+                "description" => {
+                    self.string("description", value);
+                }
+                _ => self.unknown_key(key, &context, TASK_KEYS),
+            }
+        }
+        def
+    }
+
+    fn depends_on(&mut self, node: &Node) -> Option<Vec<Spanned<DependsOn>>> {
+        let items = self.strings("dependsOn", node)?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let raw = item.value.as_str();
+            let parsed = if let Some(task) = raw.strip_prefix('^') {
+                TaskName::new(task).map(|_| DependsOn::Topological(task.to_owned()))
+            } else if raw.starts_with('$') {
+                self.invalid(
+                    "dependsOn",
+                    item.span,
+                    format!("`{raw}`: environment variables are no longer declared in dependsOn"),
+                    format!("list `{}` under `env` instead", raw.trim_start_matches('$')),
+                );
+                continue;
+            } else {
+                raw.parse::<TaskName>().map(|name| match name.into_task_id() {
+                    Some(id) => DependsOn::Task(id),
+                    None => DependsOn::SamePackage(raw.to_owned()),
+                })
+            };
+            match parsed {
+                Ok(dep) => out.push(item.map(|_| dep)),
+                Err(err) => self.invalid(
+                    "dependsOn",
+                    item.span,
+                    format!("`{raw}` is not a task reference: {err}"),
+                    "write `task`, `^task` (in dependencies) or `package#task`".to_owned(),
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    fn root_object<'n>(&mut self, node: &'n Node) -> &'n [(Key, Node)] {
+        match &node.kind {
+            NodeKind::Object(entries) => entries,
+            _ => {
+                self.wrong_type("the file", node, "a table", "{ ... }");
+                &[]
+            }
+        }
+    }
+
+    pub fn root(&mut self, node: &Node) -> RootConfig {
+        let mut config = RootConfig { source: Some(Arc::clone(self.source)), ..Default::default() };
+        for (key, value) in self.root_object(node) {
+            match key.name.as_str() {
+                "tasks" => config.tasks = self.tasks(value, false),
+                "globalDependencies" => {
+                    config.global_dependencies =
+                        self.strings("globalDependencies", value).unwrap_or_default()
+                }
+                "globalEnv" => config.global_env = self.strings("globalEnv", value).unwrap_or_default(),
+                "globalPassThroughEnv" => {
+                    config.global_pass_through_env = self.strings("globalPassThroughEnv", value)
+                }
+                "workspaces" => {
+                    config.workspaces = self.strings("workspaces", value).unwrap_or_default()
+                }
+                "cacheDir" => config.cache_dir = self.string("cacheDir", value),
+                "envMode" => {
+                    config.env_mode =
+                        self.choice("envMode", value, &["strict", "loose"], EnvMode::parse)
+                }
+                "concurrency" => {
+                    config.concurrency = match &value.kind {
+                        NodeKind::Number => Some(self.spanned(
+                            self.source.text()[value.span.start..value.span.end].to_owned(),
+                            value.span,
+                        )),
+                        _ => self.string("concurrency", value),
+                    }
+                }
+                "ui" => {
+                    self.choice("ui", value, &["tui", "stream"], |s| {
+                        matches!(s, "tui" | "stream").then_some(())
+                    });
+                }
+                "daemon" | "dangerouslyDisablePackageManagerCheck" | "noUpdateNotifier" => {
+                    self.bool(&key.name, value);
+                }
+                "$schema" => {
+                    self.string("$schema", value);
+                }
+                "remoteCache" => {
+                    if let Some(entries) = self.object("remoteCache", value) {
+                        for (key, _) in entries {
+                            if !REMOTE_CACHE_KEYS.contains(&key.name.as_str()) {
+                                self.unknown_key(key, "`remoteCache`", REMOTE_CACHE_KEYS);
+                            }
+                        }
+                    }
+                }
+                "futureFlags" | "boundaries" => {
+                    self.object(&key.name, value);
+                }
+                "extends" => self.invalid(
+                    "extends",
+                    key.span,
+                    "the root config cannot extend another".to_owned(),
+                    "remove `extends`; only a package's turbo.toml extends the root (`[\"//\"]`)"
+                        .to_owned(),
+                ),
+                _ => self.unknown_key(key, "the root config", ROOT_KEYS),
+            }
+        }
+        config
+    }
+
+    pub fn package(&mut self, node: &Node) -> PackageConfig {
+        let mut config = PackageConfig {
+            source: Arc::clone(self.source),
+            extends: Vec::new(),
+            name: None,
+            dependencies: Vec::new(),
+            tasks: Vec::new(),
+        };
+        for (key, value) in self.root_object(node) {
+            match key.name.as_str() {
+                "extends" => {
+                    let extends = self.strings("extends", value).unwrap_or_default();
+                    for entry in &extends {
+                        if entry.value != "//" {
+                            self.invalid(
+                                "extends",
+                                entry.span,
+                                format!("cannot extend `{}`", entry.value),
+                                "a package's config can only extend the root: `[\"//\"]`"
+                                    .to_owned(),
+                            );
+                        }
+                    }
+                    config.extends = extends;
+                }
+                "name" => config.name = self.string("name", value),
+                "dependencies" => {
+                    config.dependencies = self.strings("dependencies", value).unwrap_or_default()
+                }
+                "tasks" => config.tasks = self.tasks(value, true),
+                "tags" => {
+                    self.strings("tags", value);
+                }
+                "$schema" => {
+                    self.string("$schema", value);
+                }
+                "boundaries" => {
+                    self.object("boundaries", value);
+                }
+                _ => self.unknown_key(key, "a package config", PACKAGE_KEYS),
+            }
+        }
+        config
+    }
+}
+
+fn error_offset(error: &ConfigError) -> usize {
+    match error {
+        ConfigError::Io { .. } => 0,
+        ConfigError::Syntax { span, .. }
+        | ConfigError::UnknownKey { span, .. }
+        | ConfigError::WrongType { span, .. }
+        | ConfigError::InvalidValue { span, .. } => span.offset(),
+    }
+}
+
+/// The known name closest to `word`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(&word.to_lowercase(), &k.to_lowercase()), *k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1) + usize::from(k.len() > 6))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+    use test_case::test_case;
+
+    #[test_case("output", Some("outputs"))]
+    #[test_case("dependson", Some("dependsOn"))]
+    #[test_case("dependOn", Some("dependsOn"))]
+    #[test_case("inptus", Some("inputs"))]
+    #[test_case("zebra", None)]
+    fn suggests_close_keys(word: &str, expected: Option<&str>) {
+        assert_eq!(did_you_mean(word, super::TASK_KEYS), expected);
+    }
+}

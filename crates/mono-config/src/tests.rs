@@ -1,0 +1,223 @@
+use super::*;
+
+fn toml_source(text: &str) -> Arc<SourceFile> {
+    SourceFile::new(RepoPath::new("turbo.toml").unwrap(), text.to_owned(), ConfigFormat::Toml)
+}
+
+fn json_source(text: &str) -> Arc<SourceFile> {
+    SourceFile::new(RepoPath::new("turbo.json").unwrap(), text.to_owned(), ConfigFormat::Json)
+}
+
+/// `(code, line, col, message)` of each error, for compact assertions.
+fn summarize(errors: &ConfigErrors, source: &SourceFile) -> Vec<(String, usize, usize, String)> {
+    use miette::Diagnostic;
+    errors
+        .errors
+        .iter()
+        .map(|e| {
+            let offset = e.labels().and_then(|mut l| l.next()).map_or(0, |l| l.offset());
+            let (line, col) = source.line_col(offset);
+            (e.code().unwrap().to_string(), line, col, e.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn parses_a_full_root_config() {
+    let config = parse_root(toml_source(
+        r#"
+globalDependencies = [".env.example"]
+globalEnv = ["CI"]
+workspaces = ["infra", "tools/*"]
+cacheDir = ".cache/mono"
+envMode = "loose"
+concurrency = 4
+
+[tasks.build]
+dependsOn = ["^build", "codegen", "api#openapi", "//#check"]
+outputs = ["dist/**"]
+inputs = ["$TURBO_DEFAULT$", "!README.md"]
+env = ["NODE_ENV", "API_*"]
+outputLogs = "new-only"
+
+[tasks.dev]
+persistent = true
+cache = false
+
+[tasks."web#build"]
+command = "next build"
+"#,
+    ))
+    .unwrap();
+    assert_eq!(config.global_env[0].value, "CI");
+    assert_eq!(config.workspaces.len(), 2);
+    assert_eq!(config.cache_dir.as_ref().unwrap().value, ".cache/mono");
+    assert_eq!(config.env_mode, Some(EnvMode::Loose));
+    assert_eq!(config.concurrency.as_ref().unwrap().value, "4");
+    let build = config.task(&"build".parse().unwrap()).unwrap().definition.resolve();
+    assert_eq!(
+        build.depends_on,
+        vec![
+            DependsOn::Topological("build".into()),
+            DependsOn::SamePackage("codegen".into()),
+            DependsOn::Task("api#openapi".parse().unwrap()),
+            DependsOn::Task("//#check".parse().unwrap()),
+        ]
+    );
+    assert_eq!(build.output_logs, OutputLogs::NewOnly);
+    assert!(build.cache);
+    let dev = config.task(&"dev".parse().unwrap()).unwrap().definition.resolve();
+    assert!(dev.persistent && !dev.cache);
+    let web = config.task(&"web#build".parse().unwrap()).unwrap();
+    assert_eq!(web.definition.command.as_ref().unwrap().value, "next build");
+}
+
+#[test]
+fn unknown_key_points_at_line_and_suggests() {
+    let source = toml_source("[tasks.build]\ndependsOn = []\noutput = [\"dist/**\"]\n");
+    let errors = parse_root(source.clone()).unwrap_err();
+    let summary = summarize(&errors, &source);
+    assert_eq!(
+        summary,
+        vec![(
+            "mono::config::unknown_key".to_owned(),
+            3,
+            1,
+            "unknown key `output` in task `build`".to_owned()
+        )]
+    );
+    let ConfigError::UnknownKey { help, .. } = &errors.errors[0] else { panic!() };
+    assert_eq!(help, "did you mean `outputs`?");
+}
+
+#[test]
+fn reports_every_problem_in_file_order() {
+    let source = toml_source(
+        "globalEnv = \"CI\"\nbogus = 1\n[tasks.build]\ncache = \"yes\"\ndependsOn = [\"^\"]\n",
+    );
+    let errors = parse_root(source.clone()).unwrap_err();
+    let lines: Vec<_> =
+        summarize(&errors, &source).into_iter().map(|(code, line, ..)| (code, line)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("mono::config::wrong_type".to_owned(), 1),
+            ("mono::config::unknown_key".to_owned(), 2),
+            ("mono::config::wrong_type".to_owned(), 4),
+            ("mono::config::invalid_value".to_owned(), 5),
+        ]
+    );
+}
+
+#[test]
+fn wrong_type_suggests_the_array_form() {
+    let source = toml_source("[tasks.test]\ndependsOn = \"build\"\n");
+    let errors = parse_root(source).unwrap_err();
+    let ConfigError::WrongType { key, expected, found, help, .. } = &errors.errors[0] else {
+        panic!("{errors:?}")
+    };
+    assert_eq!((key.as_str(), *expected, *found), ("dependsOn", "an array of strings", "a string"));
+    assert_eq!(help, "write it as `dependsOn = [\"build\"]`");
+}
+
+#[test]
+fn pipeline_gets_a_migration_hint() {
+    let errors = parse_root(json_source("{ \"pipeline\": {} }")).unwrap_err();
+    let ConfigError::UnknownKey { help, .. } = &errors.errors[0] else { panic!() };
+    assert!(help.contains("renamed to `tasks`"), "{help}");
+}
+
+#[test]
+fn syntax_errors_have_a_position() {
+    let source = toml_source("[tasks.build]\noutputs = [\"dist/**\"\n");
+    let errors = parse_root(source.clone()).unwrap_err();
+    assert_eq!(summarize(&errors, &source)[0].0, "mono::config::syntax");
+    let source = json_source("{\n  // fine\n  \"tasks\": { \"build\": { \"cache\": true \"outputs\": [] } }\n}\n");
+    let errors = parse_root(source.clone()).unwrap_err();
+    let (code, line, ..) = &summarize(&errors, &source)[0];
+    assert_eq!((code.as_str(), *line), ("mono::config::syntax", 3), "{errors:?}");
+}
+
+#[test]
+fn json_with_comments_equals_toml() {
+    let json = parse_root(json_source(
+        r#"{
+  // comments are allowed
+  "$schema": "https://turborepo.com/schema.json",
+  "globalEnv": ["CI"],
+  "tasks": {
+    "build": { "dependsOn": ["^build"], "outputs": ["dist/**"] }, /* block */
+    "test": { "dependsOn": ["build"], },
+  }
+}"#,
+    ))
+    .unwrap();
+    let toml = parse_root(toml_source(
+        "globalEnv = [\"CI\"]\n[tasks.test]\ndependsOn = [\"build\"]\n[tasks.build]\ndependsOn = [\"^build\"]\noutputs = [\"dist/**\"]\n",
+    ))
+    .unwrap();
+    assert_eq!(json.canonical(), toml.canonical());
+    assert_ne!(json.canonical(), RootConfig::default().canonical());
+}
+
+#[test]
+fn package_config_rules() {
+    let source = SourceFile::new(
+        RepoPath::new("infra/turbo.toml").unwrap(),
+        "extends = [\"web\"]\nname = \"infra\"\ndependencies = [\"api\"]\n[tasks.\"web#build\"]\n[tasks.build]\ncommand = \"make\"\n".to_owned(),
+        ConfigFormat::Toml,
+    );
+    let errors = parse_package(source.clone()).unwrap_err();
+    let codes: Vec<_> =
+        summarize(&errors, &source).into_iter().map(|(_, line, _, msg)| (line, msg)).collect();
+    assert_eq!(codes.len(), 2, "{codes:?}");
+    assert_eq!(codes[0].0, 1);
+    assert!(codes[0].1.contains("cannot extend `web`"));
+    assert_eq!(codes[1].0, 4);
+
+    let ok = parse_package(SourceFile::new(
+        RepoPath::new("infra/turbo.toml").unwrap(),
+        "name = \"infra\"\ndependencies = [\"api\"]\n[tasks.build]\ncommand = \"make\"\n".to_owned(),
+        ConfigFormat::Toml,
+    ))
+    .unwrap();
+    assert_eq!(ok.name.as_ref().unwrap().value, "infra");
+    assert_eq!(ok.dependencies[0].value, "api");
+    assert_eq!(ok.task("build").unwrap().definition.command.as_ref().unwrap().value, "make");
+}
+
+#[test]
+fn overlay_replaces_only_what_is_set() {
+    let root = parse_root(toml_source(
+        "[tasks.build]\ndependsOn = [\"^build\"]\noutputs = [\"dist/**\"]\n",
+    ))
+    .unwrap();
+    let pkg = parse_package(SourceFile::new(
+        RepoPath::new("a/turbo.toml").unwrap(),
+        "extends = [\"//\"]\n[tasks.build]\noutputs = [\"out/**\"]\n".to_owned(),
+        ConfigFormat::Toml,
+    ))
+    .unwrap();
+    let merged = root.tasks[0].definition.overlay(&pkg.tasks[0].definition).resolve();
+    assert_eq!(merged.outputs, vec!["out/**"]);
+    assert_eq!(merged.depends_on, vec![DependsOn::Topological("build".into())]);
+}
+
+#[test]
+fn spanned_values_know_their_location() {
+    let config = parse_root(toml_source("\n\n[tasks.test]\ndependsOn = [\"build\"]\n")).unwrap();
+    let dep = &config.tasks[0].definition.depends_on.as_ref().unwrap()[0];
+    assert_eq!(dep.location().unwrap(), "turbo.toml:4:14");
+}
+
+#[test]
+fn load_prefers_toml_and_tolerates_absence() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = AbsPath::new(dir.path()).unwrap();
+    assert!(load_root(&root).unwrap().source.is_none());
+    std::fs::write(dir.path().join("turbo.json"), "{ \"tasks\": { \"a\": {} } }").unwrap();
+    assert_eq!(load_root(&root).unwrap().source.unwrap().format(), ConfigFormat::Json);
+    std::fs::write(dir.path().join("turbo.toml"), "[tasks.b]\n").unwrap();
+    let config = load_root(&root).unwrap();
+    assert_eq!(config.tasks[0].name.to_string(), "b");
+}
