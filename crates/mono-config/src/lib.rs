@@ -65,6 +65,23 @@ pub fn parse_package(source: Arc<SourceFile>) -> Result<PackageConfig, ConfigErr
     checker.finish(config).map_err(|errors| ConfigErrors { file, errors })
 }
 
+/// Whether a config text belongs to a package (it has `extends` or `name` at its top level)
+/// rather than to a repository root. Unparsable text counts as a root, so that loading it
+/// reports the syntax error.
+pub fn is_package_config(source: &Arc<SourceFile>) -> bool {
+    match node::parse(source) {
+        Ok(node::Node { kind: node::NodeKind::Object(entries), .. }) => {
+            entries.iter().any(|(key, _)| key.name == "extends" || key.name == "name")
+        }
+        _ => false,
+    }
+}
+
+/// Reads the config file of a directory, if it has one (`turbo.toml` first).
+pub fn read_config(root: &AbsPath, dir: &RepoPath) -> Result<Option<Arc<SourceFile>>, ConfigErrors> {
+    read_config_file(root, dir)
+}
+
 /// Reads the config file of a directory: `turbo.toml`, else `turbo.json`, else none.
 fn read_config_file(
     root: &AbsPath,

@@ -422,6 +422,15 @@ impl<'s> Checker<'s> {
                 _ => self.unknown_key(key, "a package config", PACKAGE_KEYS),
             }
         }
+        if config.extends.is_empty() && config.name.is_none() {
+            let span = Span { start: 0, end: self.source.text().find('\n').unwrap_or(0) };
+            self.invalid(
+                "extends",
+                span,
+                "a package's config must extend the root or name a generic package".to_owned(),
+                "add `extends = [\"//\"]` (or `name = \"...\"` for a plain folder)".to_owned(),
+            );
+        }
         config
     }
 }

@@ -187,6 +187,24 @@ fn package_config_rules() {
 }
 
 #[test]
+fn package_config_must_extend_or_name() {
+    let source = SourceFile::new(
+        RepoPath::new("a/turbo.toml").unwrap(),
+        "[tasks.build]\noutputs = []\n".to_owned(),
+        ConfigFormat::Toml,
+    );
+    assert!(!is_package_config(&source));
+    let errors = parse_package(source).unwrap_err();
+    assert!(errors.errors[0].to_string().contains("must extend the root"), "{errors:?}");
+    let named = SourceFile::new(
+        RepoPath::new("a/turbo.toml").unwrap(),
+        "name = \"infra\"\n".to_owned(),
+        ConfigFormat::Toml,
+    );
+    assert!(is_package_config(&named));
+}
+
+#[test]
 fn overlay_replaces_only_what_is_set() {
     let root = parse_root(toml_source(
         "[tasks.build]\ndependsOn = [\"^build\"]\noutputs = [\"dist/**\"]\n",

@@ -194,6 +194,11 @@ impl TaskId {
         TaskId { package, task: self.task.clone() }
     }
 
+    /// Another task of the same package. `task` must be a valid task name.
+    pub fn with_task(&self, task: &str) -> TaskId {
+        TaskId { package: self.package.clone(), task: task.to_owned() }
+    }
+
     /// This id as a [`TaskName`] naming its package.
     pub fn to_task_name(&self) -> TaskName {
         TaskName { package: Some(self.package.clone()), task: self.task.clone() }
