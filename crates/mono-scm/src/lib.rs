@@ -1,0 +1,33 @@
+//! Source control access for mono.
+//!
+//! This crate answers one question today: which files of the repository count, that is every
+//! file git does not ignore. It runs the `git` binary (no libgit2, so mono sees exactly what the
+//! user's git sees, with the same config and the same ignore rules), and falls back to walking
+//! the filesystem while honouring `.gitignore` files when the directory is not a git work tree
+//! or git is not installed.
+//!
+//! ```no_run
+//! use mono_paths::AbsPath;
+//! use mono_scm::Scm;
+//!
+//! let root = AbsPath::from_cwd(".").unwrap();
+//! let scm = Scm::discover(&root);
+//! // One git invocation for the whole run; callers partition the result by package.
+//! let files = scm.list_files()?;
+//! for file in &files {
+//!     assert!(!file.as_str().starts_with('/'));
+//! }
+//! # Ok::<(), mono_scm::ScmError>(())
+//! ```
+//!
+//! It is its own crate so that everything git-specific (and later, the changed files between
+//! two refs and the merge-base that `--affected` needs) sits behind one type, [`Scm`], that the
+//! task graph and the hasher call without knowing whether git is there.
+
+mod error;
+mod git;
+mod manual;
+mod scm;
+
+pub use error::ScmError;
+pub use scm::{Scm, ScmKind};
