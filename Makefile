@@ -1,0 +1,37 @@
+# mono's everyday commands. CARGO_TARGET_DIR lives outside the clone so that a second build,
+# and a second CI run on the same machine, is incremental.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/mono-target
+MONO := $(CARGO_TARGET_DIR)/release/mono
+DEMO_DIR ?= $(or $(TMPDIR),/tmp)/mono-demo
+
+.PHONY: demo test lint build fmt
+
+## Build mono and show it on the bundled polyglot example (Node, Rust, Go, a plain folder).
+demo: build
+	@rm -rf "$(DEMO_DIR)" && mkdir -p "$(DEMO_DIR)"
+	@cp -R fixtures/polyglot/. "$(DEMO_DIR)/"
+	@cd "$(DEMO_DIR)" && git init -q -b main && git add -A \
+		&& git -c user.name=demo -c user.email=demo@mono.invalid commit -q -m demo
+	@echo "== mono ls  (in $(DEMO_DIR))"
+	@cd "$(DEMO_DIR)" && "$(MONO)" ls
+	@echo
+	@echo "== mono build --dry"
+	@cd "$(DEMO_DIR)" && "$(MONO)" build --dry
+	@echo
+	@echo "== mono build --graph=mermaid --filter=@polyglot/web..."
+	@cd "$(DEMO_DIR)" && "$(MONO)" build --graph=mermaid --filter=@polyglot/web...
+
+build:
+	cargo build --release --locked -p mono
+
+## Every test: unit tests of each crate and integration tests that run the real binary.
+test:
+	cargo test --workspace --locked
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+fmt:
+	cargo fmt --all
