@@ -1,0 +1,916 @@
+//! Finding the packages of a repository and the dependencies between them.
+//!
+//! The steps, in order (docs/packages.md tells the same for users):
+//!
+//! 1. Read the root files: package.json, pnpm-workspace.yaml, Cargo.toml, go.work, go.mod.
+//! 2. List package folders: the node globs (pnpm-workspace.yaml `packages`, else package.json
+//!    `workspaces`) matching folders with a package.json; Cargo `[workspace] members` globs
+//!    matching folders with a Cargo.toml, less `exclude`; go.work `use` folders; and the root
+//!    config's `workspaces` globs, each folder typed by the first of package.json, Cargo.toml,
+//!    go.mod it holds, or generic when it holds only a turbo.toml / turbo.json.
+//! 3. Parse every listed manifest, in parallel. Path dependencies of Cargo members that lie
+//!    inside the repository become members too, as Cargo makes them.
+//! 4. Load each package folder's turbo.toml / turbo.json.
+//! 5. Decide each folder's one package: its language is the first of node, rust, go, generic
+//!    that lists it (a warning when two package managers do); name it.
+//! 6. Name Go modules: the module path's last element, or the full path when taken.
+//! 7. Check names are unique, resolve dependencies of every manifest in play for the folder
+//!    and of turbo.toml `dependencies`, then build the graph and check it has no cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use mono_config::{did_you_mean, PackageConfig, RootConfig};
+use mono_paths::{AbsPath, RepoPath};
+use mono_task_id::PackageName;
+use rayon::prelude::*;
+
+use crate::cargo::{binaries, parse_cargo_toml, CargoManifest};
+use crate::glob::{BadPattern, Patterns};
+use crate::gomod::{parse_go_mod, parse_go_work, GoMod};
+use crate::node::{
+    dependency_target, parse_package_json, parse_pnpm_workspace, DependencyTarget, PackageJson,
+};
+use crate::{Language, Package, PackageGraph, WorkspaceError, WorkspaceWarning};
+
+/// Finds every package of the repository at `root` and builds the package graph.
+///
+/// `config` is the root turbo.toml / turbo.json (its `workspaces` globs add package folders
+/// that no package manager lists). Every problem found is reported, in a stable order:
+/// [`WorkspaceError::Many`] when there are several.
+pub fn discover(root: &AbsPath, config: &RootConfig) -> Result<PackageGraph, WorkspaceError> {
+    Discovery {
+        root,
+        config,
+        warnings: Vec::new(),
+        errors: Vec::new(),
+    }
+    .run()
+}
+
+/// Which package managers (or the root config) list a folder, each with the file that does.
+#[derive(Debug, Default, Clone)]
+struct Listing {
+    node: Option<String>,
+    rust: Option<String>,
+    go: Option<String>,
+    generic: bool,
+}
+
+impl Listing {
+    fn languages(&self) -> Vec<Language> {
+        let mut out = Vec::new();
+        if self.node.is_some() {
+            out.push(Language::Node);
+        }
+        if self.rust.is_some() {
+            out.push(Language::Rust);
+        }
+        if self.go.is_some() {
+            out.push(Language::Go);
+        }
+        if self.generic {
+            out.push(Language::Generic);
+        }
+        out
+    }
+}
+
+/// The parsed manifests of the folders in play.
+#[derive(Default)]
+struct Manifests {
+    node: BTreeMap<RepoPath, PackageJson>,
+    cargo: BTreeMap<RepoPath, (CargoManifest, Vec<String>)>,
+    go: BTreeMap<RepoPath, GoMod>,
+    configs: BTreeMap<RepoPath, PackageConfig>,
+}
+
+enum Parsed {
+    Node(PackageJson),
+    Cargo(CargoManifest, Vec<String>),
+    Go(GoMod),
+}
+
+struct Discovery<'a> {
+    root: &'a AbsPath,
+    config: &'a RootConfig,
+    warnings: Vec<WorkspaceWarning>,
+    errors: Vec<WorkspaceError>,
+}
+
+fn file(name: &str) -> RepoPath {
+    RepoPath::new(name).expect("a file name is a valid repo path")
+}
+
+fn manifest_path(dir: &RepoPath, language: Language) -> RepoPath {
+    dir.join(language.manifest_file())
+        .expect("a file name is a valid repo path")
+}
+
+/// Reads a repo file; `None` when it does not exist.
+fn read_optional(root: &AbsPath, path: &RepoPath) -> Result<Option<String>, WorkspaceError> {
+    match std::fs::read_to_string(root.join_repo(path).as_path()) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(WorkspaceError::Io {
+            path: path.clone(),
+            source,
+        }),
+    }
+}
+
+fn read(root: &AbsPath, path: &RepoPath) -> Result<String, WorkspaceError> {
+    std::fs::read_to_string(root.join_repo(path).as_path()).map_err(|source| WorkspaceError::Io {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// `rel` (a path written in a manifest in `base`) as a repo path; `None` when it leaves the
+/// repository.
+fn resolve(root: &AbsPath, base: &RepoPath, rel: &str) -> Option<RepoPath> {
+    let rel = rel.replace('\\', "/");
+    if Path::new(&rel).is_absolute() {
+        let abs = AbsPath::new(&rel)?;
+        let inside = resolve(root, &RepoPath::root(), abs.strip_root(root)?.as_str())?;
+        return Some(inside);
+    }
+    let mut parts: Vec<&str> = base.components().collect();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    RepoPath::new(&parts.join("/")).ok()
+}
+
+/// The short name of a Go module: its last path element, or the one before a major version
+/// suffix (`example.com/lib/v2` is `lib`).
+fn go_short_name(module: &str) -> &str {
+    let mut parts = module.rsplit('/');
+    let last = parts.next().unwrap_or(module);
+    let is_major =
+        last.len() > 1 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
+    match (is_major, parts.next()) {
+        (true, Some(before)) => before,
+        _ => last,
+    }
+}
+
+fn package_name(manifest: &RepoPath, name: &str) -> Result<PackageName, WorkspaceError> {
+    PackageName::new(name).map_err(|source| WorkspaceError::InvalidName {
+        manifest: manifest.clone(),
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// A package being assembled, before names are final and dependencies resolved.
+struct Draft {
+    dir: RepoPath,
+    language: Language,
+    /// The languages whose manifests are in play (their dependencies count).
+    in_play: Vec<Language>,
+    name: Option<PackageName>,
+}
+
+impl Discovery<'_> {
+    fn run(mut self) -> Result<PackageGraph, WorkspaceError> {
+        let root = self.root;
+        let config_file = self
+            .config
+            .source
+            .as_ref()
+            .map_or_else(|| file("turbo.toml"), |s| s.path().clone());
+
+        // 1. The root files.
+        let root_package_json = self.parse_root(&file("package.json"), parse_package_json);
+        let pnpm = self.parse_root(&file("pnpm-workspace.yaml"), parse_pnpm_workspace);
+        let root_cargo = self.parse_root(&file("Cargo.toml"), parse_cargo_toml);
+        let go_work = self.parse_root(&file("go.work"), |t| {
+            parse_go_work(t).map_err(|e| crate::error::ParseError::at_line(e.message, e.line))
+        });
+        if !self.errors.is_empty() {
+            return Err(self.fail());
+        }
+
+        // 2. Package folders.
+        let mut listings: BTreeMap<RepoPath, Listing> = BTreeMap::new();
+        let root_go_in_play = match &go_work {
+            Some(work) => work
+                .uses
+                .iter()
+                .any(|(dir, _)| resolve(root, &RepoPath::root(), dir) == Some(RepoPath::root())),
+            None => root.join("go.mod").as_path().is_file(),
+        };
+
+        let node_globs = match (&pnpm, &root_package_json) {
+            (Some(globs), Some(package_json)) => {
+                if package_json.workspaces.is_some() {
+                    self.warnings
+                        .push(WorkspaceWarning::PackageJsonWorkspacesIgnored);
+                }
+                Some((file("pnpm-workspace.yaml"), globs.clone()))
+            }
+            (Some(globs), None) => Some((file("pnpm-workspace.yaml"), globs.clone())),
+            (None, Some(package_json)) => package_json
+                .workspaces
+                .clone()
+                .map(|globs| (file("package.json"), globs)),
+            (None, None) => None,
+        };
+        if let Some((list_file, globs)) = node_globs {
+            for dir in self.expand(&list_file, globs.iter().map(String::as_str)) {
+                if root
+                    .join_repo(&manifest_path(&dir, Language::Node))
+                    .as_path()
+                    .is_file()
+                {
+                    listings.entry(dir).or_default().node = Some(list_file.to_string());
+                }
+            }
+        }
+
+        let cargo_workspace = root_cargo.as_ref().and_then(|c| c.workspace.clone());
+        let cargo_excluded = |dir: &RepoPath, literal: &BTreeSet<RepoPath>| -> bool {
+            let Some(ws) = &cargo_workspace else {
+                return true;
+            };
+            !literal.contains(dir)
+                && ws
+                    .exclude
+                    .iter()
+                    .filter_map(|e| RepoPath::new(e).ok())
+                    .any(|e| dir.starts_with(&e))
+        };
+        let cargo_literal: BTreeSet<RepoPath> = cargo_workspace
+            .iter()
+            .flat_map(|ws| ws.members.iter())
+            .filter(|m| !m.contains(['*', '?', '[', '{']))
+            .filter_map(|m| RepoPath::new(m).ok())
+            .collect();
+        if let Some(ws) = &cargo_workspace {
+            for dir in self.expand(&file("Cargo.toml"), ws.members.iter().map(String::as_str)) {
+                if !cargo_excluded(&dir, &cargo_literal)
+                    && root
+                        .join_repo(&manifest_path(&dir, Language::Rust))
+                        .as_path()
+                        .is_file()
+                {
+                    listings.entry(dir).or_default().rust = Some("Cargo.toml".to_owned());
+                }
+            }
+        }
+
+        if let Some(work) = &go_work {
+            for (written, line) in &work.uses {
+                let listed_by = format!("go.work:{line}");
+                let Some(dir) = resolve(root, &RepoPath::root(), written) else {
+                    self.warnings.push(WorkspaceWarning::PatternOutsideRoot {
+                        file: file("go.work"),
+                        pattern: written.clone(),
+                    });
+                    continue;
+                };
+                if dir.is_root() {
+                    continue;
+                }
+                if !root
+                    .join_repo(&manifest_path(&dir, Language::Go))
+                    .as_path()
+                    .is_file()
+                {
+                    self.errors.push(WorkspaceError::MissingManifest {
+                        dir,
+                        manifest: "go.mod",
+                        listed_by,
+                    });
+                    continue;
+                }
+                listings.entry(dir).or_default().go = Some(listed_by);
+            }
+        }
+
+        let extra_globs: Vec<&str> = self
+            .config
+            .workspaces
+            .iter()
+            .map(|w| w.value.as_str())
+            .collect();
+        for dir in self.expand(&config_file, extra_globs) {
+            if listings.contains_key(&dir) {
+                continue;
+            }
+            let abs = root.join_repo(&dir);
+            let has = |name: &str| abs.join(name).as_path().is_file();
+            let listed_by = Some(config_file.to_string());
+            let listing = if has("package.json") {
+                Listing {
+                    node: listed_by,
+                    ..Listing::default()
+                }
+            } else if has("Cargo.toml") {
+                Listing {
+                    rust: listed_by,
+                    ..Listing::default()
+                }
+            } else if has("go.mod") {
+                Listing {
+                    go: listed_by,
+                    ..Listing::default()
+                }
+            } else if has("turbo.toml") || has("turbo.json") {
+                Listing {
+                    generic: true,
+                    ..Listing::default()
+                }
+            } else {
+                continue;
+            };
+            listings.insert(dir, listing);
+        }
+
+        // 3. Parse the listed manifests.
+        let mut manifests = Manifests::default();
+        let jobs: Vec<(RepoPath, Language)> = listings
+            .iter()
+            .flat_map(|(dir, listing)| {
+                listing
+                    .languages()
+                    .into_iter()
+                    .filter(|l| *l != Language::Generic)
+                    .map(move |l| (dir.clone(), l))
+            })
+            .collect();
+        self.parse_all(jobs, &mut manifests);
+        // The root's own manifests.
+        if let Some(package_json) = &root_package_json {
+            manifests
+                .node
+                .insert(RepoPath::root(), package_json.clone());
+        }
+        if let Some(cargo) = root_cargo.as_ref().filter(|c| c.package.is_some()) {
+            let bins = binaries(cargo, root.as_path());
+            manifests
+                .cargo
+                .insert(RepoPath::root(), (cargo.clone(), bins));
+        }
+        if root_go_in_play {
+            self.parse_all(vec![(RepoPath::root(), Language::Go)], &mut manifests);
+        }
+
+        // Cargo makes path dependencies inside the workspace members, unless excluded.
+        if let Some(ws) = &cargo_workspace {
+            loop {
+                let mut new = BTreeSet::new();
+                for (dir, (manifest, _)) in &manifests.cargo {
+                    for dep in &manifest.dependencies {
+                        let target = match (&dep.path, dep.workspace) {
+                            (Some(path), _) => resolve(root, dir, path),
+                            (None, true) => ws
+                                .dependencies
+                                .get(&dep.key)
+                                .and_then(|d| d.path.as_deref())
+                                .and_then(|p| resolve(root, &RepoPath::root(), p)),
+                            (None, false) => None,
+                        };
+                        let Some(target) = target else { continue };
+                        if target.is_root()
+                            || manifests.cargo.contains_key(&target)
+                            || cargo_excluded(&target, &cargo_literal)
+                            || !root
+                                .join_repo(&manifest_path(&target, Language::Rust))
+                                .as_path()
+                                .is_file()
+                        {
+                            continue;
+                        }
+                        new.insert(target);
+                    }
+                }
+                if new.is_empty() {
+                    break;
+                }
+                for dir in &new {
+                    listings.entry(dir.clone()).or_default().rust =
+                        Some("Cargo.toml (a path dependency of a member)".to_owned());
+                }
+                let before = manifests.cargo.len();
+                self.parse_all(
+                    new.into_iter().map(|d| (d, Language::Rust)).collect(),
+                    &mut manifests,
+                );
+                if manifests.cargo.len() == before {
+                    break; // only errors: reported below
+                }
+            }
+        }
+
+        // 4. Package configs.
+        let dirs: Vec<&RepoPath> = listings.keys().collect();
+        let loaded: Vec<_> = dirs
+            .par_iter()
+            .map(|dir| (*dir, mono_config::load_package(root, dir)))
+            .collect();
+        let mut failed_configs = BTreeSet::new();
+        for (dir, result) in loaded {
+            match result {
+                Ok(Some(config)) => {
+                    manifests.configs.insert(dir.clone(), config);
+                }
+                Ok(None) => {}
+                Err(errors) => {
+                    failed_configs.insert(dir.clone());
+                    self.errors.push(WorkspaceError::Config(errors));
+                }
+            }
+        }
+        // Errors so far are reported with the naming problems below; folders whose manifest
+        // or config did not parse are left out of the rest.
+
+        // 5. One package per folder.
+        let mut drafts: Vec<Draft> = Vec::new();
+        let root_in_play: Vec<Language> = [
+            (Language::Node, root_package_json.is_some()),
+            (
+                Language::Rust,
+                manifests.cargo.contains_key(&RepoPath::root()),
+            ),
+            (Language::Go, manifests.go.contains_key(&RepoPath::root())),
+        ]
+        .into_iter()
+        .filter_map(|(l, yes)| yes.then_some(l))
+        .collect();
+        let root_language = root_in_play.first().copied().unwrap_or(Language::Generic);
+        if root_in_play.len() > 1 {
+            self.warnings.push(WorkspaceWarning::ListedTwice {
+                dir: RepoPath::root(),
+                kept: root_language,
+                ignored: root_in_play[1..].to_vec(),
+            });
+        }
+        drafts.push(Draft {
+            dir: RepoPath::root(),
+            language: root_language,
+            in_play: root_in_play,
+            name: Some(PackageName::root()),
+        });
+        for (dir, listing) in &listings {
+            // A folder whose manifest failed to parse was reported; a listed one is parsed.
+            let in_play: Vec<Language> = listing
+                .languages()
+                .into_iter()
+                .filter(|l| match l {
+                    Language::Node => manifests.node.contains_key(dir),
+                    Language::Rust => manifests.cargo.contains_key(dir),
+                    Language::Go => manifests.go.contains_key(dir),
+                    Language::Generic => true,
+                })
+                .collect();
+            let Some(&language) = in_play.first() else {
+                continue;
+            };
+            if in_play.len() > 1 {
+                self.warnings.push(WorkspaceWarning::ListedTwice {
+                    dir: dir.clone(),
+                    kept: language,
+                    ignored: in_play[1..].to_vec(),
+                });
+            }
+            let name = match language {
+                Language::Node => {
+                    let manifest = manifest_path(dir, language);
+                    match manifests.node[dir].name.as_deref() {
+                        Some(name) => Some(package_name(&manifest, name)),
+                        None => Some(Err(WorkspaceError::MissingName {
+                            manifest,
+                            key: "`name`",
+                            help:
+                                "a workspace package.json needs a `name`: it is the package's name",
+                        })),
+                    }
+                }
+                Language::Rust => {
+                    let manifest = manifest_path(dir, language);
+                    match &manifests.cargo[dir].0.package {
+                        Some(package) => Some(package_name(&manifest, &package.name)),
+                        None => Some(Err(WorkspaceError::MissingName {
+                            manifest,
+                            key: "`[package] name`",
+                            help:
+                                "a workspace member's Cargo.toml needs a `[package]` with a `name`",
+                        })),
+                    }
+                }
+                // Named once every other package is.
+                Language::Go => None,
+                Language::Generic => {
+                    let config = manifests.configs.get(dir);
+                    match config.and_then(|c| c.name.as_ref()) {
+                        Some(name) => Some(package_name(
+                            config.expect("has a name").source.path(),
+                            &name.value,
+                        )),
+                        None => Some(Err(WorkspaceError::MissingName {
+                            manifest: config.map_or_else(
+                                || manifest_path(dir, Language::Generic),
+                                |c| c.source.path().clone(),
+                            ),
+                            key: "`name`",
+                            help: "a folder with no package.json, Cargo.toml or go.mod is a \
+                                   package only when its turbo.toml names it: name = \"...\"",
+                        })),
+                    }
+                }
+            };
+            let name = match name {
+                Some(Ok(name)) => Some(name),
+                Some(Err(error)) => {
+                    self.errors.push(error);
+                    continue;
+                }
+                None => None,
+            };
+            drafts.push(Draft {
+                dir: dir.clone(),
+                language,
+                in_play,
+                name,
+            });
+        }
+        if let Some(missing) = manifests.go.iter().find(|(_, m)| m.module.is_none()) {
+            self.errors.push(WorkspaceError::MissingName {
+                manifest: manifest_path(missing.0, Language::Go),
+                key: "`module` directive",
+                help: "a go.mod starts with `module example.com/path`",
+            });
+        }
+
+        // 6. Go names: the short name unless another package has it or two modules share it.
+        let taken: BTreeSet<&str> = drafts
+            .iter()
+            .filter_map(|d| d.name.as_ref())
+            .map(PackageName::as_str)
+            .collect();
+        let mut short_count: BTreeMap<&str, usize> = BTreeMap::new();
+        for draft in drafts.iter().filter(|d| d.language == Language::Go) {
+            if let Some((module, _)) = manifests.go.get(&draft.dir).and_then(|m| m.module.as_ref())
+            {
+                *short_count.entry(go_short_name(module)).or_default() += 1;
+            }
+        }
+        let mut go_names = Vec::new();
+        for (i, draft) in drafts
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.language == Language::Go)
+        {
+            let Some((module, _)) = manifests.go.get(&draft.dir).and_then(|m| m.module.as_ref())
+            else {
+                continue;
+            };
+            if draft.dir.is_root() {
+                continue;
+            }
+            let short = go_short_name(module);
+            let name = if taken.contains(short) || short_count[short] > 1 {
+                module.as_str()
+            } else {
+                short
+            };
+            match package_name(&manifest_path(&draft.dir, Language::Go), name) {
+                Ok(name) => go_names.push((i, name)),
+                Err(error) => self.errors.push(error),
+            }
+        }
+        for (i, name) in go_names {
+            drafts[i].name = Some(name);
+        }
+        drafts.retain(|d| d.name.is_some());
+
+        // 7. Unique names.
+        let mut by_name: BTreeMap<&PackageName, Vec<&RepoPath>> = BTreeMap::new();
+        for draft in &drafts {
+            by_name
+                .entry(draft.name.as_ref().expect("named above"))
+                .or_default()
+                .push(&draft.dir);
+        }
+        for (name, dirs) in &by_name {
+            for second in &dirs[1..] {
+                self.errors.push(WorkspaceError::DuplicatePackage {
+                    name: (*name).clone(),
+                    first: dirs[0].clone(),
+                    second: (*second).clone(),
+                });
+            }
+        }
+        if !self.errors.is_empty() {
+            return Err(self.fail());
+        }
+
+        // Dependencies.
+        let name_of_dir: BTreeMap<&RepoPath, &PackageName> = drafts
+            .iter()
+            .map(|d| (&d.dir, d.name.as_ref().expect("named")))
+            .collect();
+        let node_names: BTreeMap<&str, &PackageName> = drafts
+            .iter()
+            .filter(|d| d.language == Language::Node && !d.dir.is_root())
+            .map(|d| {
+                let name = d.name.as_ref().expect("named");
+                (name.as_str(), name)
+            })
+            .collect();
+        let go_modules: BTreeMap<&str, &PackageName> = drafts
+            .iter()
+            .filter(|d| d.in_play.contains(&Language::Go))
+            .filter_map(|d| {
+                let (module, _) = manifests.go.get(&d.dir)?.module.as_ref()?;
+                Some((module.as_str(), d.name.as_ref().expect("named")))
+            })
+            .collect();
+        let cargo_patches: BTreeMap<&str, RepoPath> = root_cargo
+            .iter()
+            .flat_map(|c| c.patches.iter())
+            .filter_map(|(name, path)| {
+                Some((name.as_str(), resolve(root, &RepoPath::root(), path)?))
+            })
+            .collect();
+        let all_names: Vec<&str> = by_name.keys().map(|n| n.as_str()).collect();
+
+        let mut packages = Vec::with_capacity(drafts.len());
+        for draft in &drafts {
+            let name = draft.name.clone().expect("named");
+            let dir = &draft.dir;
+            let mut dependencies = BTreeSet::new();
+            let by_dir = |target: Option<RepoPath>| {
+                target.and_then(|t| name_of_dir.get(&t).map(|n| (*n).clone()))
+            };
+            for language in &draft.in_play {
+                match language {
+                    Language::Node => {
+                        for (key, spec) in &manifests.node[dir].dependencies {
+                            let found = match dependency_target(key, spec) {
+                                DependencyTarget::Name(n) => {
+                                    node_names.get(n).map(|n| (*n).clone())
+                                }
+                                DependencyTarget::Path(p) => by_dir(resolve(root, dir, p)),
+                            };
+                            dependencies.extend(found);
+                        }
+                    }
+                    Language::Rust => {
+                        for dep in &manifests.cargo[dir].0.dependencies {
+                            let workspace_dep = dep
+                                .workspace
+                                .then(|| cargo_workspace.as_ref()?.dependencies.get(&dep.key))
+                                .flatten();
+                            let target = match (&dep.path, workspace_dep) {
+                                (Some(path), _) => resolve(root, dir, path),
+                                (None, Some(ws_dep)) => match &ws_dep.path {
+                                    Some(path) => resolve(root, &RepoPath::root(), path),
+                                    None => cargo_patches.get(ws_dep.crate_name()).cloned(),
+                                },
+                                (None, None) => cargo_patches.get(dep.crate_name()).cloned(),
+                            };
+                            dependencies.extend(by_dir(target));
+                        }
+                    }
+                    Language::Go => {
+                        let go_mod = &manifests.go[dir];
+                        for module in &go_mod.requires {
+                            dependencies
+                                .extend(go_modules.get(module.as_str()).map(|n| (*n).clone()));
+                        }
+                        for replace in &go_mod.replaces {
+                            if let Some(local) = replace.local_dir() {
+                                dependencies.extend(by_dir(resolve(root, dir, local)));
+                            }
+                        }
+                    }
+                    Language::Generic => {}
+                }
+            }
+            // A package manager's business, not a cycle: a manifest naming its own package.
+            dependencies.remove(&name);
+
+            let config = manifests.configs.get(dir).cloned();
+            if let Some(config) = &config {
+                for dep in &config.dependencies {
+                    match PackageName::new(dep.value.as_str())
+                        .ok()
+                        .filter(|n| by_name.contains_key(n))
+                    {
+                        Some(found) => {
+                            dependencies.insert(found);
+                        }
+                        None => self.errors.push(WorkspaceError::UnknownDependency {
+                            package: name.clone(),
+                            dependency: dep.value.clone(),
+                            location: dep
+                                .location()
+                                .unwrap_or_else(|| config.source.path().to_string()),
+                            src: std::sync::Arc::new(config.source.named_source()),
+                            span: dep.span.into(),
+                            help: did_you_mean(&dep.value, &all_names)
+                                .map(|close| format!("did you mean `{close}`?")),
+                        }),
+                    }
+                }
+                if draft.language != Language::Generic {
+                    if let Some(config_name) = &config.name {
+                        if config_name.value != name.as_str() {
+                            self.warnings.push(WorkspaceWarning::IgnoredConfigName {
+                                package: name.clone(),
+                                manifest: manifest_path(dir, draft.language),
+                                name: config_name.value.clone(),
+                                location: config_name
+                                    .location()
+                                    .unwrap_or_else(|| config.source.path().to_string()),
+                            });
+                        }
+                    }
+                }
+            }
+
+            let manifest = match draft.language {
+                Language::Generic if dir.is_root() => config_file.clone(),
+                Language::Generic => config.as_ref().map_or_else(
+                    || manifest_path(dir, Language::Generic),
+                    |c| c.source.path().clone(),
+                ),
+                language => manifest_path(dir, language),
+            };
+            let scripts = manifests
+                .node
+                .get(dir)
+                .map(|p| p.scripts.clone())
+                .unwrap_or_default();
+            let (crate_name, rust_bins) = match manifests.cargo.get(dir) {
+                Some((cargo, bins)) => {
+                    (cargo.package.as_ref().map(|p| p.name.clone()), bins.clone())
+                }
+                None => (None, Vec::new()),
+            };
+            let go_module = manifests
+                .go
+                .get(dir)
+                .and_then(|m| m.module.as_ref())
+                .map(|(m, _)| m.clone());
+            packages.push(Package {
+                name,
+                dir: dir.clone(),
+                language: draft.language,
+                manifest,
+                scripts,
+                config,
+                dependencies,
+                go_module,
+                crate_name,
+                rust_bins,
+            });
+        }
+        if !self.errors.is_empty() {
+            return Err(self.fail());
+        }
+        PackageGraph::build(packages, self.warnings)
+    }
+
+    /// Reads and parses a root file, recording errors; `None` when it is absent or invalid.
+    fn parse_root<T>(
+        &mut self,
+        path: &RepoPath,
+        parse: impl FnOnce(&str) -> Result<T, crate::error::ParseError>,
+    ) -> Option<T> {
+        let text = match read_optional(self.root, path) {
+            Ok(text) => text?,
+            Err(error) => {
+                self.errors.push(error);
+                return None;
+            }
+        };
+        match parse(&text) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.errors.push(WorkspaceError::syntax(path, &text, error));
+                None
+            }
+        }
+    }
+
+    /// Expands globs listed in `list_file`, recording bad patterns.
+    fn expand<'p>(
+        &mut self,
+        list_file: &RepoPath,
+        globs: impl IntoIterator<Item = &'p str>,
+    ) -> Vec<RepoPath> {
+        let (patterns, bad) = Patterns::new(globs);
+        for bad in bad {
+            match bad {
+                BadPattern::Invalid { pattern, message } => {
+                    self.errors.push(WorkspaceError::InvalidPattern {
+                        file: list_file.clone(),
+                        pattern,
+                        problem: message,
+                    })
+                }
+                BadPattern::OutsideRoot { pattern } => {
+                    self.warnings.push(WorkspaceWarning::PatternOutsideRoot {
+                        file: list_file.clone(),
+                        pattern,
+                    })
+                }
+            }
+        }
+        patterns.expand(self.root)
+    }
+
+    /// Parses manifests in parallel into `manifests`, recording errors.
+    fn parse_all(&mut self, jobs: Vec<(RepoPath, Language)>, manifests: &mut Manifests) {
+        let root = self.root;
+        let results: Vec<(RepoPath, Result<Parsed, WorkspaceError>)> = jobs
+            .into_par_iter()
+            .map(|(dir, language)| {
+                let path = manifest_path(&dir, language);
+                let parsed = read(root, &path).and_then(|text| {
+                    let parsed = match language {
+                        Language::Node => parse_package_json(&text).map(Parsed::Node),
+                        Language::Rust => parse_cargo_toml(&text).map(|manifest| {
+                            let bins = binaries(&manifest, root.join_repo(&dir).as_path());
+                            Parsed::Cargo(manifest, bins)
+                        }),
+                        Language::Go => parse_go_mod(&text)
+                            .map(Parsed::Go)
+                            .map_err(|e| crate::error::ParseError::at_line(e.message, e.line)),
+                        Language::Generic => {
+                            unreachable!("generic folders have no manifest to parse")
+                        }
+                    };
+                    parsed.map_err(|error| WorkspaceError::syntax(&path, &text, error))
+                });
+                (dir, parsed)
+            })
+            .collect();
+        for (dir, result) in results {
+            match result {
+                Ok(Parsed::Node(package_json)) => {
+                    manifests.node.insert(dir, package_json);
+                }
+                Ok(Parsed::Cargo(manifest, bins)) => {
+                    manifests.cargo.insert(dir, (manifest, bins));
+                }
+                Ok(Parsed::Go(go_mod)) => {
+                    manifests.go.insert(dir, go_mod);
+                }
+                Err(error) => self.errors.push(error),
+            }
+        }
+    }
+
+    /// The recorded errors, sorted by the file they name, as one error.
+    fn fail(mut self) -> WorkspaceError {
+        self.errors.sort_by_cached_key(|e| e.to_string());
+        WorkspaceError::from_many(self.errors).expect("called with errors")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    #[test_case("example.com/acme/api", "api" ; "last element")]
+    #[test_case("example.com/acme/lib/v2", "lib" ; "major version suffix")]
+    #[test_case("gopkg.in/yaml.v3", "yaml.v3" ; "gopkg dot version")]
+    #[test_case("tool", "tool" ; "single element")]
+    #[test_case("v2", "v2" ; "bare v2")]
+    fn go_short_names(module: &str, expected: &str) {
+        assert_eq!(go_short_name(module), expected);
+    }
+
+    #[test]
+    fn resolves_relative_paths_inside_the_root() {
+        let root = AbsPath::new("/repo").unwrap();
+        let base = RepoPath::new("services/api").unwrap();
+        assert_eq!(
+            resolve(&root, &base, "../shared").unwrap().as_str(),
+            "services/shared"
+        );
+        assert_eq!(
+            resolve(&root, &base, "./x/../y").unwrap().as_str(),
+            "services/api/y"
+        );
+        assert_eq!(resolve(&root, &base, "../..").unwrap(), RepoPath::root());
+        assert_eq!(resolve(&root, &base, "../../.."), None);
+        assert_eq!(
+            resolve(&root, &base, "/repo/crates/a").unwrap().as_str(),
+            "crates/a"
+        );
+        assert_eq!(resolve(&root, &base, "/elsewhere"), None);
+    }
+}

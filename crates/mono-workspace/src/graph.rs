@@ -1,0 +1,267 @@
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use mono_paths::RepoPath;
+use mono_task_id::PackageName;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Dfs, Reversed};
+use petgraph::Direction;
+
+use crate::{Package, WorkspaceError, WorkspaceWarning};
+
+/// Every package of the repository and the dependencies between them, validated: names are
+/// unique, every dependency is a package, and there is no cycle. It cannot be changed once
+/// built.
+///
+/// Edges go from a package to each package it depends on. Node indices follow package names,
+/// so every iteration is in name order.
+#[derive(Debug)]
+pub struct PackageGraph {
+    graph: DiGraph<PackageName, ()>,
+    /// Indexed like `graph`'s nodes.
+    packages: Vec<Package>,
+    by_name: BTreeMap<PackageName, NodeIndex>,
+    by_dir: HashMap<RepoPath, NodeIndex>,
+    /// Direct dependents, indexed like `graph`'s nodes, sorted.
+    dependents: Vec<Vec<NodeIndex>>,
+    warnings: Vec<WorkspaceWarning>,
+}
+
+impl PackageGraph {
+    /// Builds and validates the graph. `packages` must have unique names and folders, and
+    /// include the root package; dependencies must name packages.
+    pub(crate) fn build(
+        mut packages: Vec<Package>,
+        warnings: Vec<WorkspaceWarning>,
+    ) -> Result<Self, WorkspaceError> {
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut graph = DiGraph::with_capacity(packages.len(), packages.len() * 2);
+        let mut by_name = BTreeMap::new();
+        let mut by_dir = HashMap::with_capacity(packages.len());
+        for package in &packages {
+            let index = graph.add_node(package.name.clone());
+            by_name.insert(package.name.clone(), index);
+            by_dir.insert(package.dir.clone(), index);
+        }
+        let mut dependents = vec![Vec::new(); packages.len()];
+        for (from, package) in packages.iter().enumerate() {
+            let from = NodeIndex::new(from);
+            for dependency in &package.dependencies {
+                let to = by_name[dependency];
+                graph.add_edge(from, to, ());
+                dependents[to.index()].push(from);
+            }
+        }
+        let this = Self {
+            graph,
+            packages,
+            by_name,
+            by_dir,
+            dependents,
+            warnings,
+        };
+        let cycles = this.cycles();
+        match WorkspaceError::from_many(cycles) {
+            Some(error) => Err(error),
+            None => Ok(this),
+        }
+    }
+
+    /// One cycle per strongly connected component that has one, each from its smallest name
+    /// along the shortest way back (ties broken by name), sorted.
+    fn cycles(&self) -> Vec<WorkspaceError> {
+        let mut cycles = Vec::new();
+        for component in petgraph::algo::tarjan_scc(&self.graph) {
+            let start = *component.iter().min().expect("components are not empty");
+            let self_loop = self.graph.contains_edge(start, start);
+            if component.len() == 1 && !self_loop {
+                continue;
+            }
+            let members: BTreeSet<NodeIndex> = component.into_iter().collect();
+            cycles.push(self.shortest_cycle(start, &members));
+        }
+        cycles.sort();
+        cycles
+            .into_iter()
+            .map(|path| WorkspaceError::Cycle { path })
+            .collect()
+    }
+
+    fn shortest_cycle(&self, start: NodeIndex, members: &BTreeSet<NodeIndex>) -> Vec<PackageName> {
+        // Breadth-first from `start`, neighbours in name order, until an edge leads back.
+        let mut previous: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(node) = queue.pop_front() {
+            for next in self.sorted_dependencies(node) {
+                if !members.contains(&next) {
+                    continue;
+                }
+                if next == start {
+                    let mut path = Vec::new();
+                    let mut at = node;
+                    while at != start {
+                        path.push(at);
+                        at = previous[&at];
+                    }
+                    path.push(start);
+                    path.reverse();
+                    path.push(start);
+                    return path.iter().map(|i| self.graph[*i].clone()).collect();
+                }
+                if next != start && !previous.contains_key(&next) {
+                    previous.insert(next, node);
+                    queue.push_back(next);
+                }
+            }
+        }
+        unreachable!("a strongly connected component with an edge has a cycle through every node")
+    }
+
+    fn sorted_dependencies(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut next: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(node, Direction::Outgoing)
+            .collect();
+        next.sort();
+        next.dedup();
+        next
+    }
+
+    fn index(&self, name: &PackageName) -> Option<NodeIndex> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Every package, sorted by name, the root `//` included.
+    pub fn packages(&self) -> impl Iterator<Item = &Package> {
+        self.packages.iter()
+    }
+
+    /// The number of packages, the root included.
+    pub fn len(&self) -> usize {
+        self.packages.len()
+    }
+
+    /// Whether the graph is empty; never, since the root package is always there.
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty()
+    }
+
+    /// The package of that name.
+    pub fn get(&self, name: &PackageName) -> Option<&Package> {
+        self.index(name).map(|i| &self.packages[i.index()])
+    }
+
+    /// The root package `//`.
+    pub fn root(&self) -> &Package {
+        self.get(&PackageName::root())
+            .expect("the root package is always in the graph")
+    }
+
+    /// The packages `name` depends on directly, sorted; none for an unknown name.
+    pub fn dependencies(&self, name: &PackageName) -> impl Iterator<Item = &PackageName> {
+        self.get(name)
+            .into_iter()
+            .flat_map(|p| p.dependencies.iter())
+    }
+
+    /// The packages that depend on `name` directly, sorted; none for an unknown name.
+    pub fn dependents(&self, name: &PackageName) -> impl Iterator<Item = &PackageName> {
+        self.index(name).into_iter().flat_map(|i| {
+            self.dependents[i.index()]
+                .iter()
+                .map(|d| &self.packages[d.index()].name)
+        })
+    }
+
+    /// Every package `name` depends on, directly or not, without itself.
+    pub fn transitive_dependencies(&self, name: &PackageName) -> BTreeSet<PackageName> {
+        let Some(start) = self.index(name) else {
+            return BTreeSet::new();
+        };
+        let mut dfs = Dfs::new(&self.graph, start);
+        let mut out = BTreeSet::new();
+        while let Some(node) = dfs.next(&self.graph) {
+            if node != start {
+                out.insert(self.graph[node].clone());
+            }
+        }
+        out
+    }
+
+    /// Every package that depends on `name`, directly or not, without itself.
+    pub fn transitive_dependents(&self, name: &PackageName) -> BTreeSet<PackageName> {
+        let Some(start) = self.index(name) else {
+            return BTreeSet::new();
+        };
+        let reversed = Reversed(&self.graph);
+        let mut dfs = Dfs::new(reversed, start);
+        let mut out = BTreeSet::new();
+        while let Some(node) = dfs.next(reversed) {
+            if node != start {
+                out.insert(self.graph[node].clone());
+            }
+        }
+        out
+    }
+
+    /// The package whose folder is the deepest one containing `path` (a file or a folder);
+    /// the root package when no other does.
+    pub fn package_containing(&self, path: &RepoPath) -> &Package {
+        let mut at = Some(path.clone());
+        while let Some(dir) = at {
+            if let Some(index) = self.by_dir.get(&dir) {
+                return &self.packages[index.index()];
+            }
+            at = dir.parent();
+        }
+        self.root()
+    }
+
+    /// The folders of the other packages inside `name`'s folder (all of them, nested or not),
+    /// sorted: the files under them belong to those packages, not to `name`.
+    pub fn nested_package_dirs(&self, name: &PackageName) -> Vec<RepoPath> {
+        let Some(package) = self.get(name) else {
+            return Vec::new();
+        };
+        let mut dirs: Vec<RepoPath> = self
+            .packages
+            .iter()
+            .filter(|p| p.dir != package.dir && p.dir.starts_with(&package.dir))
+            .map(|p| p.dir.clone())
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    /// Every package, each after all of its dependencies; among the packages that are ready
+    /// at one time, in name order.
+    pub fn topological_order(&self) -> Vec<&PackageName> {
+        let mut remaining: Vec<usize> =
+            self.packages.iter().map(|p| p.dependencies.len()).collect();
+        let mut ready: BTreeSet<NodeIndex> = (0..self.packages.len())
+            .filter(|i| remaining[*i] == 0)
+            .map(NodeIndex::new)
+            .collect();
+        let mut order = Vec::with_capacity(self.packages.len());
+        while let Some(node) = ready.pop_first() {
+            order.push(&self.packages[node.index()].name);
+            for dependent in &self.dependents[node.index()] {
+                remaining[dependent.index()] -= 1;
+                if remaining[dependent.index()] == 0 {
+                    ready.insert(*dependent);
+                }
+            }
+        }
+        order
+    }
+
+    /// The graph itself, for crates that walk it with petgraph: node weights are package
+    /// names, edges go from a package to each of its dependencies.
+    pub fn as_petgraph(&self) -> &DiGraph<PackageName, ()> {
+        &self.graph
+    }
+
+    /// What discovery found odd but did not stop at.
+    pub fn warnings(&self) -> &[WorkspaceWarning] {
+        &self.warnings
+    }
+}

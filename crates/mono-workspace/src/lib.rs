@@ -1,0 +1,55 @@
+//! Finds the packages of a repository, in every language mono knows, and builds the graph
+//! of dependencies between them.
+//!
+//! | language | found by | name | internal dependencies |
+//! |---|---|---|---|
+//! | node | package.json `workspaces`, pnpm-workspace.yaml | `name` | `dependencies`, `devDependencies`, `peerDependencies`, `optionalDependencies` naming a workspace package |
+//! | rust | root Cargo.toml `[workspace] members` / `exclude` | crate name | `path` and `workspace = true` dependencies on members |
+//! | go | go.work `use`, or go.mod folders under the root config's `workspaces` | last element of the module path, unless taken | `require` of another workspace module, local `replace` |
+//! | generic | the root config's `workspaces` globs | turbo.toml `name` | turbo.toml `dependencies` |
+//!
+//! Any package's own turbo.toml / turbo.json may add `dependencies` on packages of any
+//! language. The root folder is always the package `//`. docs/packages.md tells the rules and
+//! the decisions in full.
+//!
+//! ```
+//! use mono_config::RootConfig;
+//! use mono_paths::AbsPath;
+//! use mono_task_id::PackageName;
+//! use mono_workspace::{discover, Language};
+//!
+//! let tmp = tempfile::tempdir().unwrap();
+//! let write = |path: &str, text: &str| {
+//!     let path = tmp.path().join(path);
+//!     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+//!     std::fs::write(path, text).unwrap();
+//! };
+//! write("package.json", r#"{ "name": "acme", "workspaces": ["apps/*", "packages/*"] }"#);
+//! write("apps/web/package.json", r#"{ "name": "web", "dependencies": { "ui": "*" } }"#);
+//! write("packages/ui/package.json", r#"{ "name": "ui", "scripts": { "build": "tsc" } }"#);
+//!
+//! let root = AbsPath::new(tmp.path()).unwrap();
+//! let graph = discover(&root, &RootConfig::default()).unwrap();
+//! let web = PackageName::new("web").unwrap();
+//! let names: Vec<_> = graph.dependencies(&web).map(|n| n.as_str()).collect();
+//! assert_eq!(names, ["ui"]);
+//! assert_eq!(graph.get(&web).unwrap().language, Language::Node);
+//! assert!(graph.root().is_root());
+//! ```
+//!
+//! It is its own crate because task graphs, hashing and image builds all start from the
+//! package graph, and discovery only needs the configuration.
+
+mod cargo;
+mod discover;
+mod error;
+mod glob;
+mod gomod;
+mod graph;
+mod node;
+mod package;
+
+pub use discover::discover;
+pub use error::{WorkspaceError, WorkspaceWarning};
+pub use graph::PackageGraph;
+pub use package::{Language, Package};

@@ -1,0 +1,97 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use mono_config::PackageConfig;
+use mono_paths::RepoPath;
+use mono_task_id::PackageName;
+use serde::Serialize;
+
+/// The kind of a package, decided by the manifest that makes it one.
+///
+/// The order of the variants is the order of precedence when two package managers list one
+/// folder: package.json, then Cargo.toml, then go.mod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// A package.json package (npm, pnpm, yarn or bun workspaces).
+    Node,
+    /// A crate of the Cargo workspace.
+    Rust,
+    /// A Go module.
+    Go,
+    /// A folder named by its own turbo.toml / turbo.json.
+    Generic,
+}
+
+impl Language {
+    /// Every language, in order of precedence.
+    pub const ALL: [Language; 4] = [
+        Language::Node,
+        Language::Rust,
+        Language::Go,
+        Language::Generic,
+    ];
+
+    /// The lowercase name: `node`, `rust`, `go`, `generic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Node => "node",
+            Language::Rust => "rust",
+            Language::Go => "go",
+            Language::Generic => "generic",
+        }
+    }
+
+    /// The manifest file that makes a folder a package of this language.
+    pub fn manifest_file(self) -> &'static str {
+        match self {
+            Language::Node => "package.json",
+            Language::Rust => "Cargo.toml",
+            Language::Go => "go.mod",
+            Language::Generic => "turbo.toml",
+        }
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One package of the repository.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// Its name: package.json `name`, the crate name, the Go module's last element (or full
+    /// path when that is taken), or the generic folder's turbo.toml `name`. `//` for the root.
+    pub name: PackageName,
+    /// Its folder, repo-relative; the root package's is the root (`""`, shown `.`).
+    pub dir: RepoPath,
+    /// Its kind.
+    pub language: Language,
+    /// The manifest that makes it a package: package.json, Cargo.toml, go.mod, or the
+    /// turbo.toml / turbo.json of a generic package.
+    pub manifest: RepoPath,
+    /// package.json `scripts` (Node packages, and a root package with a package.json).
+    pub scripts: BTreeMap<String, String>,
+    /// The package's own turbo.toml / turbo.json, if any (never for the root, whose file is
+    /// the root config).
+    pub config: Option<PackageConfig>,
+    /// The packages it depends on directly, whatever their language.
+    pub dependencies: BTreeSet<PackageName>,
+    /// The Go module path, when the folder has a go.mod in play.
+    pub go_module: Option<String>,
+    /// The Cargo package name, when the folder has a crate in play. It equals `name` for a
+    /// Rust package other than the root (`cargo build -p CRATE`).
+    pub crate_name: Option<String>,
+    /// The binary targets of the folder's crate, sorted: `src/main.rs` (named after the
+    /// crate), `src/bin/*.rs`, `src/bin/*/main.rs` and `[[bin]] name`.
+    pub rust_bins: Vec<String>,
+}
+
+impl Package {
+    /// Whether this is the root package `//`.
+    pub fn is_root(&self) -> bool {
+        self.name.is_root()
+    }
+}

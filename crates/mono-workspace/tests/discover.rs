@@ -1,0 +1,696 @@
+//! Discovery on repositories written to temporary folders, and on `fixtures/polyglot`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use mono_paths::{AbsPath, RepoPath};
+use mono_task_id::PackageName;
+use mono_workspace::{discover, Language, PackageGraph, WorkspaceError, WorkspaceWarning};
+
+struct Repo {
+    tmp: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let repo = Self {
+            tmp: tempfile::tempdir().unwrap(),
+        };
+        for (path, text) in files {
+            repo.write(path, text);
+        }
+        repo
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let path = self.tmp.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn root(&self) -> AbsPath {
+        AbsPath::new(self.tmp.path()).unwrap()
+    }
+
+    fn discover(&self) -> Result<PackageGraph, WorkspaceError> {
+        let root = self.root();
+        let config = mono_config::load_root(&root).expect("valid root config");
+        discover(&root, &config)
+    }
+}
+
+fn name(s: &str) -> PackageName {
+    PackageName::new(s).unwrap()
+}
+
+fn path(s: &str) -> RepoPath {
+    RepoPath::new(s).unwrap()
+}
+
+fn names<'a>(it: impl IntoIterator<Item = &'a PackageName>) -> Vec<&'a str> {
+    it.into_iter().map(PackageName::as_str).collect()
+}
+
+/// Every edge as `dependent -> dependency`, sorted.
+fn edges(graph: &PackageGraph) -> Vec<String> {
+    let mut out = Vec::new();
+    for package in graph.packages() {
+        for dep in &package.dependencies {
+            out.push(format!("{} -> {}", package.name, dep));
+        }
+    }
+    out
+}
+
+fn polyglot() -> Repo {
+    Repo::new(&[
+        ("turbo.toml", "workspaces = [\"infra\", \"tools/*\"]\n[tasks.build]\n"),
+        (
+            "package.json",
+            r#"{ "name": "poly", "workspaces": ["apps/*", "packages/*"],
+                 "scripts": { "lint": "node lint.mjs" },
+                 "devDependencies": { "@poly/config": "*" } }"#,
+        ),
+        ("apps/web/package.json", r#"{ "name": "@poly/web", "scripts": { "build": "node build.mjs" }, "dependencies": { "@poly/ui": "workspace:*", "react": "^18" }, "devDependencies": { "@poly/config": "*" } }"#),
+        ("packages/ui/package.json", r#"{ "name": "@poly/ui", "peerDependencies": { "@poly/client": "^1" } }"#),
+        ("packages/client/package.json", r#"{ "name": "@poly/client" }"#),
+        ("packages/client/turbo.toml", "extends = [\"//\"]\ndependencies = [\"server\"]\n"),
+        ("packages/config/package.json", r#"{ "name": "@poly/config" }"#),
+        ("packages/not-a-package/README.md", "no manifest"),
+        ("packages/ui/node_modules/dep/package.json", r#"{ "name": "dep" }"#),
+        (
+            "Cargo.toml",
+            r#"
+[workspace]
+members = ["crates/*"]
+exclude = ["crates/experimental"]
+
+[workspace.dependencies]
+core = { path = "crates/core", package = "poly-core" }
+"#,
+        ),
+        ("crates/core/Cargo.toml", "[package]\nname = \"poly-core\"\n"),
+        ("crates/core/src/lib.rs", ""),
+        (
+            "crates/server/Cargo.toml",
+            "[package]\nname = \"server\"\n[dependencies]\ncore = { workspace = true }\n[dev-dependencies]\ntestkit = { path = \"../../tools/testkit\" }\n",
+        ),
+        ("crates/server/src/main.rs", "fn main() {}"),
+        ("crates/server/src/bin/admin.rs", "fn main() {}"),
+        ("crates/experimental/Cargo.toml", "[package]\nname = \"experimental\"\n"),
+        ("tools/testkit/Cargo.toml", "[package]\nname = \"testkit\"\n"),
+        ("go.work", "go 1.21\n\nuse (\n\t./services/api // the API\n\t./services/shared\n)\n"),
+        (
+            "services/api/go.mod",
+            "module example.com/poly/api\n\ngo 1.21\n\nrequire (\n\texample.com/poly/shared v0.0.0\n\tgithub.com/x/y v1.0.0\n)\n\nreplace example.com/poly/shared => ../shared\n",
+        ),
+        ("services/shared/go.mod", "module example.com/poly/shared\n\ngo 1.21\n"),
+        ("infra/turbo.toml", "name = \"infra\"\ndependencies = [\"api\", \"server\"]\n[tasks.build]\ncommand = \"make\"\n"),
+        ("tools/empty/README.md", "not a package"),
+    ])
+}
+
+#[test]
+fn discovers_a_polyglot_repository() {
+    let repo = polyglot();
+    let graph = repo.discover().unwrap();
+    let listed: Vec<(String, String, Language)> = graph
+        .packages()
+        .map(|p| (p.name.to_string(), p.dir.to_string(), p.language))
+        .collect();
+    let expected = [
+        ("//", ".", Language::Node),
+        ("@poly/client", "packages/client", Language::Node),
+        ("@poly/config", "packages/config", Language::Node),
+        ("@poly/ui", "packages/ui", Language::Node),
+        ("@poly/web", "apps/web", Language::Node),
+        ("api", "services/api", Language::Go),
+        ("infra", "infra", Language::Generic),
+        ("poly-core", "crates/core", Language::Rust),
+        ("server", "crates/server", Language::Rust),
+        ("shared", "services/shared", Language::Go),
+        ("testkit", "tools/testkit", Language::Rust),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(n, d, l)| (n.to_string(), d.to_string(), *l))
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        edges(&graph),
+        [
+            "// -> @poly/config",
+            "@poly/client -> server",
+            "@poly/ui -> @poly/client",
+            "@poly/web -> @poly/config",
+            "@poly/web -> @poly/ui",
+            "api -> shared",
+            "infra -> api",
+            "infra -> server",
+            "server -> poly-core",
+            "server -> testkit",
+        ]
+    );
+    assert!(graph.warnings().is_empty(), "{:?}", graph.warnings());
+
+    let root = graph.root();
+    assert_eq!(root.scripts["lint"], "node lint.mjs");
+    assert_eq!(root.manifest.as_str(), "package.json");
+    let server = graph.get(&name("server")).unwrap();
+    assert_eq!(server.rust_bins, ["admin", "server"]);
+    assert_eq!(server.manifest.as_str(), "crates/server/Cargo.toml");
+    assert_eq!(server.crate_name.as_deref(), Some("server"));
+    let api = graph.get(&name("api")).unwrap();
+    assert_eq!(api.go_module.as_deref(), Some("example.com/poly/api"));
+    assert_eq!(api.manifest.as_str(), "services/api/go.mod");
+    let infra = graph.get(&name("infra")).unwrap();
+    assert_eq!(infra.manifest.as_str(), "infra/turbo.toml");
+    assert!(infra.config.as_ref().unwrap().task("build").is_some());
+    let web = graph.get(&name("@poly/web")).unwrap();
+    assert_eq!(web.scripts["build"], "node build.mjs");
+    assert!(web.config.is_none());
+    assert!(graph.get(&name("@poly/client")).unwrap().config.is_some());
+
+    assert_eq!(
+        names(graph.dependents(&name("server"))),
+        ["@poly/client", "infra"]
+    );
+    assert_eq!(
+        names(&graph.transitive_dependencies(&name("@poly/web"))),
+        [
+            "@poly/client",
+            "@poly/config",
+            "@poly/ui",
+            "poly-core",
+            "server",
+            "testkit"
+        ]
+    );
+    assert_eq!(
+        names(&graph.transitive_dependents(&name("poly-core"))),
+        ["@poly/client", "@poly/ui", "@poly/web", "infra", "server"]
+    );
+    let order: Vec<&str> = graph
+        .topological_order()
+        .into_iter()
+        .map(|n| n.as_str())
+        .collect();
+    for package in graph.packages() {
+        let at = order
+            .iter()
+            .position(|n| *n == package.name.as_str())
+            .unwrap();
+        for dep in &package.dependencies {
+            assert!(order.iter().position(|n| *n == dep.as_str()).unwrap() < at);
+        }
+    }
+}
+
+#[test]
+fn discovery_is_deterministic() {
+    let repo = polyglot();
+    let first = edges(&repo.discover().unwrap());
+    for _ in 0..5 {
+        assert_eq!(edges(&repo.discover().unwrap()), first);
+    }
+}
+
+#[test]
+fn package_containing_finds_the_deepest_package() {
+    let repo = Repo::new(&[
+        (
+            "package.json",
+            r#"{ "workspaces": ["apps/*", "apps/web/plugins/*"] }"#,
+        ),
+        ("apps/web/package.json", r#"{ "name": "web" }"#),
+        ("apps/web/plugins/seo/package.json", r#"{ "name": "seo" }"#),
+        ("apps/webby/package.json", r#"{ "name": "webby" }"#),
+    ]);
+    let graph = repo.discover().unwrap();
+    let containing = |p: &str| graph.package_containing(&path(p)).name.to_string();
+    assert_eq!(containing("apps/web/src/index.ts"), "web");
+    assert_eq!(containing("apps/web"), "web");
+    assert_eq!(containing("apps/web/plugins/seo/index.ts"), "seo");
+    assert_eq!(containing("apps/webby/x"), "webby");
+    assert_eq!(containing("apps/other/x"), "//");
+    assert_eq!(containing("README.md"), "//");
+    assert_eq!(containing(""), "//");
+
+    let nested = |n: &str| graph.nested_package_dirs(&name(n));
+    assert_eq!(nested("web"), [path("apps/web/plugins/seo")]);
+    assert!(nested("seo").is_empty());
+    assert_eq!(
+        nested("//"),
+        [
+            path("apps/web"),
+            path("apps/web/plugins/seo"),
+            path("apps/webby")
+        ]
+    );
+}
+
+#[test]
+fn duplicate_names_across_languages() {
+    let repo = Repo::new(&[
+        ("package.json", r#"{ "workspaces": ["packages/*"] }"#),
+        ("packages/core/package.json", r#"{ "name": "core" }"#),
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+        ("crates/core/Cargo.toml", "[package]\nname = \"core\"\n"),
+    ]);
+    let err = repo.discover().unwrap_err();
+    let WorkspaceError::DuplicatePackage {
+        name,
+        first,
+        second,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (name.as_str(), first.as_str(), second.as_str()),
+        ("core", "crates/core", "packages/core")
+    );
+    assert_eq!(
+        err.to_string(),
+        "two packages are named `core`: crates/core and packages/core"
+    );
+}
+
+#[test]
+fn cycle_reports_a_real_path() {
+    let repo = Repo::new(&[
+        ("package.json", r#"{ "workspaces": ["packages/*"] }"#),
+        (
+            "packages/a/package.json",
+            r#"{ "name": "a", "dependencies": { "b": "*" } }"#,
+        ),
+        (
+            "packages/b/package.json",
+            r#"{ "name": "b", "dependencies": { "c": "*", "d": "*" } }"#,
+        ),
+        (
+            "packages/c/package.json",
+            r#"{ "name": "c", "dependencies": { "a": "*" } }"#,
+        ),
+        ("packages/d/package.json", r#"{ "name": "d" }"#),
+        (
+            "packages/d/turbo.toml",
+            "extends = [\"//\"]\ndependencies = [\"d\"]\n",
+        ),
+    ]);
+    let err = repo.discover().unwrap_err();
+    let WorkspaceError::Many { errors } = &err else {
+        panic!("{err:?}")
+    };
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "package dependency cycle: a -> b -> c -> a",
+            "package dependency cycle: d -> d",
+        ]
+    );
+}
+
+#[test]
+fn unknown_turbo_toml_dependency_points_at_the_entry() {
+    let repo = Repo::new(&[
+        ("package.json", r#"{ "workspaces": ["packages/*"] }"#),
+        ("packages/client/package.json", r#"{ "name": "client" }"#),
+        ("packages/server/package.json", r#"{ "name": "server" }"#),
+        (
+            "packages/client/turbo.toml",
+            "extends = [\"//\"]\ndependencies = [\"server\", \"sever\"]\n",
+        ),
+    ]);
+    let err = repo.discover().unwrap_err();
+    let WorkspaceError::UnknownDependency { location, help, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(location, "packages/client/turbo.toml:2:27");
+    assert_eq!(help.as_deref(), Some("did you mean `server`?"));
+    assert!(
+        err.to_string()
+            .starts_with("packages/client/turbo.toml:2:27:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn package_json_errors_name_file_line_and_column() {
+    let repo = Repo::new(&[
+        ("package.json", r#"{ "workspaces": ["packages/*"] }"#),
+        ("packages/bad/package.json", "{\n  \"name\": \"bad\",\n}\n"),
+        ("packages/anon/package.json", "{ \"version\": \"1.0.0\" }"),
+    ]);
+    let err = repo.discover().unwrap_err();
+    let messages: Vec<String> = match &err {
+        WorkspaceError::Many { errors } => errors.iter().map(ToString::to_string).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages[0].starts_with("failed to parse packages/bad/package.json:3:1:"),
+        "{messages:?}"
+    );
+    assert_eq!(messages[1], "packages/anon/package.json has no `name`");
+}
+
+#[test]
+fn cargo_and_go_manifest_errors_name_file_and_line() {
+    let repo = Repo::new(&[
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+        (
+            "crates/bad/Cargo.toml",
+            "[package]\nname = \"bad\"\nversion = \n",
+        ),
+        ("go.work", "use ./mod\n"),
+        ("mod/go.mod", "module example.com/mod\nrequire (\n"),
+    ]);
+    let err = repo.discover().unwrap_err();
+    let WorkspaceError::Many { errors } = &err else {
+        panic!("{err:?}")
+    };
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        messages[0].starts_with("failed to parse crates/bad/Cargo.toml:3:"),
+        "{messages:?}"
+    );
+    assert_eq!(
+        messages[1],
+        "failed to parse mod/go.mod:2: `require (` block is never closed"
+    );
+}
+
+#[test]
+fn go_work_use_without_go_mod_is_an_error() {
+    let repo = Repo::new(&[("go.work", "go 1.21\nuse ./missing\n")]);
+    let err = repo.discover().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "go.work:2 lists missing, which has no go.mod"
+    );
+}
+
+#[test]
+fn pnpm_workspace_with_exclusions() {
+    let repo = Repo::new(&[
+        (
+            "package.json",
+            r#"{ "name": "root", "workspaces": ["ignored/*"] }"#,
+        ),
+        (
+            "pnpm-workspace.yaml",
+            "packages:\n  - 'packages/**'\n  - '!packages/legacy'\n",
+        ),
+        (
+            "packages/a/package.json",
+            r#"{ "name": "a", "dependencies": { "b": "workspace:^" } }"#,
+        ),
+        ("packages/group/b/package.json", r#"{ "name": "b" }"#),
+        ("packages/legacy/package.json", r#"{ "name": "legacy" }"#),
+        ("ignored/x/package.json", r#"{ "name": "x" }"#),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert_eq!(names(graph.packages().map(|p| &p.name)), ["//", "a", "b"]);
+    assert_eq!(edges(&graph), ["a -> b"]);
+    assert_eq!(
+        graph.warnings(),
+        [WorkspaceWarning::PackageJsonWorkspacesIgnored]
+    );
+}
+
+#[test]
+fn cargo_path_dependencies_renames_and_implicit_members() {
+    let repo = Repo::new(&[
+        (
+            "Cargo.toml",
+            r#"
+[workspace]
+members = ["crates/app", "crates/lib*", "vendor/*"]
+exclude = ["crates/lib-excluded"]
+
+[workspace.dependencies]
+renamed = { path = "crates/lib-real", package = "lib-real" }
+patched = "1"
+
+[patch.crates-io]
+patched = { path = "vendor/patched" }
+"#,
+        ),
+        (
+            "crates/app/Cargo.toml",
+            r#"
+[package]
+name = "app"
+
+[dependencies]
+alias = { path = "../lib-a", package = "lib-a" }
+renamed = { workspace = true }
+patched = { workspace = true }
+
+[target.'cfg(unix)'.build-dependencies]
+helper = { path = "../../helpers/helper" }
+"#,
+        ),
+        ("crates/lib-a/Cargo.toml", "[package]\nname = \"lib-a\"\n"),
+        (
+            "crates/lib-real/Cargo.toml",
+            "[package]\nname = \"lib-real\"\n",
+        ),
+        (
+            "crates/lib-excluded/Cargo.toml",
+            "[package]\nname = \"lib-excluded\"\n",
+        ),
+        (
+            "helpers/helper/Cargo.toml",
+            "[package]\nname = \"helper\"\n",
+        ),
+        (
+            "vendor/patched/Cargo.toml",
+            "[package]\nname = \"patched\"\n",
+        ),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert_eq!(
+        names(graph.packages().map(|p| &p.name)),
+        ["//", "app", "helper", "lib-a", "lib-real", "patched"]
+    );
+    assert_eq!(
+        edges(&graph),
+        [
+            "app -> helper",
+            "app -> lib-a",
+            "app -> lib-real",
+            "app -> patched"
+        ]
+    );
+    assert_eq!(graph.root().language, Language::Generic);
+    assert_eq!(graph.root().manifest.as_str(), "turbo.toml");
+}
+
+#[test]
+fn go_modules_are_named_by_full_path_when_the_short_name_is_taken() {
+    let repo = Repo::new(&[
+        ("turbo.toml", "workspaces = [\"go/*\", \"web\"]\n"),
+        ("web/package.json", r#"{ "name": "api" }"#),
+        ("go/api/go.mod", "module example.com/go/api\n"),
+        ("go/a-util/go.mod", "module example.com/a/util/v2\n"),
+        (
+            "go/b-util/go.mod",
+            "module example.com/b/util\nrequire example.com/a/util/v2 v2.0.0\n",
+        ),
+        ("go/tool/go.mod", "module example.com/tool\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert_eq!(
+        names(graph.packages().map(|p| &p.name)),
+        [
+            "//",
+            "api",
+            "example.com/a/util/v2",
+            "example.com/b/util",
+            "example.com/go/api",
+            "tool"
+        ]
+    );
+    assert_eq!(
+        edges(&graph),
+        ["example.com/b/util -> example.com/a/util/v2"]
+    );
+}
+
+#[test]
+fn a_folder_listed_twice_is_one_package_with_a_warning() {
+    let repo = Repo::new(&[
+        ("package.json", r#"{ "workspaces": ["packages/*"] }"#),
+        ("Cargo.toml", "[workspace]\nmembers = [\"packages/*\", \"crates/*\"]\n"),
+        (
+            "packages/native/package.json",
+            r#"{ "name": "@acme/native", "scripts": { "build": "napi build" } }"#,
+        ),
+        (
+            "packages/native/Cargo.toml",
+            "[package]\nname = \"native\"\n[dependencies]\ncore = { path = \"../../crates/core\" }\n",
+        ),
+        ("crates/core/Cargo.toml", "[package]\nname = \"core\"\n"),
+        ("crates/cli/Cargo.toml", "[package]\nname = \"cli\"\n[dependencies]\nnative = { path = \"../../packages/native\" }\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    let native = graph.get(&name("@acme/native")).unwrap();
+    assert_eq!(native.language, Language::Node);
+    assert_eq!(native.crate_name.as_deref(), Some("native"));
+    assert_eq!(
+        edges(&graph),
+        ["@acme/native -> core", "cli -> @acme/native"]
+    );
+    assert_eq!(
+        graph.warnings()[0].to_string(),
+        "packages/native is listed as a node package and as a rust package; it is one node \
+         package (its dependencies are those of all its manifests)"
+    );
+}
+
+#[test]
+fn generic_folder_needs_a_name_and_extra_folders_are_typed_by_manifest() {
+    let repo = Repo::new(&[
+        ("turbo.toml", "workspaces = [\"extra/*\"]\n"),
+        ("extra/node/package.json", r#"{ "name": "extra-node" }"#),
+        (
+            "extra/rust/Cargo.toml",
+            "[package]\nname = \"extra-rust\"\n",
+        ),
+        ("extra/go/go.mod", "module example.com/extra-go\n"),
+        ("extra/generic/turbo.toml", "name = \"extra-generic\"\n"),
+        ("extra/nothing/README.md", ""),
+    ]);
+    let graph = repo.discover().unwrap();
+    let kinds: Vec<(String, Language)> = graph
+        .packages()
+        .map(|p| (p.name.to_string(), p.language))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("//".to_owned(), Language::Generic),
+            ("extra-generic".to_owned(), Language::Generic),
+            ("extra-go".to_owned(), Language::Go),
+            ("extra-node".to_owned(), Language::Node),
+            ("extra-rust".to_owned(), Language::Rust),
+        ]
+    );
+
+    repo.write(
+        "extra/unnamed/turbo.toml",
+        "extends = [\"//\"]\n[tasks.build]\ncommand = \"make\"\n",
+    );
+    let err = repo.discover().unwrap_err();
+    assert_eq!(err.to_string(), "extra/unnamed/turbo.toml has no `name`");
+}
+
+#[test]
+fn a_name_in_a_node_package_turbo_toml_is_ignored_with_a_warning() {
+    let repo = Repo::new(&[
+        ("package.json", r#"{ "workspaces": ["web"] }"#),
+        ("web/package.json", r#"{ "name": "web" }"#),
+        ("web/turbo.toml", "name = \"other\"\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert!(graph.get(&name("web")).is_some());
+    assert_eq!(
+        graph.warnings()[0].to_string(),
+        "web/turbo.toml:1:8: `name = \"other\"` is ignored; the package is named `web` by web/package.json"
+    );
+}
+
+#[test]
+fn globs_matching_nothing_are_fine() {
+    let repo = Repo::new(&[
+        (
+            "package.json",
+            r#"{ "workspaces": ["nothing/*", "missing"] }"#,
+        ),
+        ("Cargo.toml", "[workspace]\nmembers = [\"none/*\"]\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert_eq!(graph.len(), 1);
+    assert_eq!(graph.root().language, Language::Node);
+}
+
+#[test]
+fn invalid_config_of_a_package_is_reported() {
+    let repo = Repo::new(&[
+        ("package.json", r#"{ "workspaces": ["web"] }"#),
+        ("web/package.json", r#"{ "name": "web" }"#),
+        ("web/turbo.toml", "[tasks.build]\noutput = []\n"),
+    ]);
+    let err = repo.discover().unwrap_err();
+    assert!(matches!(err, WorkspaceError::Config(_)), "{err:?}");
+}
+
+fn fixture(name: &str) -> Option<AbsPath> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name);
+    dir.is_dir()
+        .then(|| AbsPath::new(dir.canonicalize().unwrap()).unwrap())
+}
+
+/// The package graph that fixtures/polyglot/README.md describes.
+#[test]
+fn polyglot_fixture() {
+    let Some(root) = fixture("polyglot") else {
+        return;
+    };
+    let config = mono_config::load_root(&root).unwrap();
+    let graph = discover(&root, &config).unwrap();
+    let listed: Vec<(String, String, Language)> = graph
+        .packages()
+        .map(|p| (p.name.to_string(), p.dir.to_string(), p.language))
+        .collect();
+    let expected = [
+        ("//", ".", Language::Node),
+        (
+            "@polyglot/api-client",
+            "packages/api-client",
+            Language::Node,
+        ),
+        ("@polyglot/ui", "packages/ui", Language::Node),
+        ("@polyglot/web", "apps/web", Language::Node),
+        ("api", "services/api", Language::Go),
+        ("infra", "infra", Language::Generic),
+        ("polyglot-core", "crates/core", Language::Rust),
+        ("polyglot-server", "crates/server", Language::Rust),
+        ("shared", "services/shared", Language::Go),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(n, d, l)| (n.to_string(), d.to_string(), *l))
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        edges(&graph),
+        [
+            "@polyglot/api-client -> polyglot-server",
+            "@polyglot/web -> @polyglot/api-client",
+            "@polyglot/web -> @polyglot/ui",
+            "api -> shared",
+            "infra -> api",
+            "infra -> polyglot-server",
+            "polyglot-server -> polyglot-core",
+        ]
+    );
+    assert!(graph.dependents(&PackageName::root()).next().is_none());
+    assert_eq!(
+        graph.get(&name("polyglot-server")).unwrap().rust_bins,
+        ["polyglot-server"]
+    );
+    assert!(graph
+        .get(&name("polyglot-core"))
+        .unwrap()
+        .rust_bins
+        .is_empty());
+    assert!(graph.warnings().is_empty(), "{:?}", graph.warnings());
+    let scripts: BTreeSet<&str> = graph.root().scripts.keys().map(String::as_str).collect();
+    assert_eq!(scripts, BTreeSet::from(["lint"]));
+}
