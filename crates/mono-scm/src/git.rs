@@ -1,5 +1,8 @@
 use std::ffi::OsStr;
+use std::io::ErrorKind;
 use std::process::{Command, Stdio};
+
+use rayon::prelude::*;
 
 use mono_paths::{AbsPath, RepoPath, RepoPathError};
 
@@ -46,25 +49,37 @@ impl Git {
 
     /// Every file under the root that git does not ignore, in one git invocation:
     /// tracked files (`--cached`) and untracked, not ignored ones (`--others
-    /// --exclude-standard`), less tracked files deleted from the work tree (`--deleted`),
-    /// submodules, sparse-checkout entries and untracked nested repositories.
+    /// --exclude-standard`), less tracked files deleted from the work tree, submodules,
+    /// sparse-checkout entries and untracked nested repositories.
     pub(crate) fn list_files(&self) -> Result<Vec<RepoPath>, ScmError> {
         let out = run(
             &self.root,
             &[
                 "ls-files",
                 "-z",
-                // `-t` tags each line (H tracked, R deleted, S skip-worktree, ? untracked) and
-                // `-s` gives the mode, which tells submodules apart.
+                // `-t` tags each line (H tracked, S skip-worktree, ? untracked) and `-s` gives
+                // the mode, which tells submodules apart.
                 "-t",
                 "-s",
                 "--cached",
-                "--deleted",
                 "--others",
                 "--exclude-standard",
             ],
         )?;
-        parse_ls_files(&out)
+        let mut files = parse_ls_files(&out)?;
+        // Deleted files: `--deleted` would have git lstat every entry on one thread; the
+        // same lstat on all cores is several times faster on a large repository.
+        let tracked = std::mem::take(&mut files.tracked);
+        let present: Vec<bool> = tracked
+            .par_iter()
+            .map(|path| exists(&self.root.join_repo(path)))
+            .collect();
+        files.tracked = tracked
+            .into_iter()
+            .zip(present)
+            .filter_map(|(path, present)| present.then_some(path))
+            .collect();
+        Ok(files.into_sorted())
     }
 }
 
@@ -97,12 +112,42 @@ fn run(dir: &AbsPath, args: &[&str]) -> Result<Vec<u8>, ScmError> {
 /// The mode git gives a submodule (a gitlink): a directory, not a file to hash.
 const GITLINK_MODE: &[u8] = b"160000";
 
-/// Parses `git ls-files -z -t -s --cached --deleted --others` output.
+/// Whether a tracked file is still in the work tree (a symbolic link counts, even
+/// dangling). An error other than "not there" keeps the file, for the hasher to report.
+fn exists(path: &AbsPath) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => true,
+        Err(e) => !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory),
+    }
+}
+
+/// The files `git ls-files` listed.
+#[derive(Debug, Default)]
+struct Listed {
+    /// Index entries, which may be missing from the work tree.
+    tracked: Vec<RepoPath>,
+    /// Untracked, not ignored files.
+    untracked: Vec<RepoPath>,
+}
+
+impl Listed {
+    fn into_sorted(self) -> Vec<RepoPath> {
+        let mut files = self.tracked;
+        files.extend(self.untracked);
+        files.sort_unstable();
+        files.dedup();
+        files
+    }
+}
+
+/// Parses `git ls-files -z -t -s --cached --others` output (with `--deleted` too, if given).
 ///
 /// Lines are `TAG MODE OBJECT STAGE\tPATH` for index entries and `? PATH` for untracked
-/// files. A deleted file appears twice, as `H` and as `R`; an unmerged one once per stage.
-fn parse_ls_files(out: &[u8]) -> Result<Vec<RepoPath>, ScmError> {
-    let mut present: Vec<&[u8]> = Vec::new();
+/// files. An unmerged file appears once per stage; with `--deleted`, a deleted file appears
+/// twice, as `H` and as `R`.
+fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
+    let mut tracked: Vec<&[u8]> = Vec::new();
+    let mut untracked: Vec<&[u8]> = Vec::new();
     let mut deleted: Vec<&[u8]> = Vec::new();
     for record in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let (tag, rest) = match record {
@@ -112,7 +157,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Vec<RepoPath>, ScmError> {
         if tag == b'?' {
             // An untracked nested repository is listed as a directory, `dir/`.
             if !rest.ends_with(b"/") {
-                present.push(rest);
+                untracked.push(rest);
             }
             continue;
         }
@@ -125,18 +170,22 @@ fn parse_ls_files(out: &[u8]) -> Result<Vec<RepoPath>, ScmError> {
             // Skip-worktree entries (sparse checkout) are not in the work tree.
             b'S' => {}
             _ if meta.starts_with(GITLINK_MODE) => {}
-            _ => present.push(path),
+            _ => tracked.push(path),
         }
     }
     deleted.sort_unstable();
-    let mut files = present
-        .into_iter()
-        .filter(|path| deleted.binary_search(path).is_err())
-        .map(repo_path)
-        .collect::<Result<Vec<_>, _>>()?;
-    files.sort_unstable();
-    files.dedup();
-    Ok(files)
+    tracked.dedup();
+    Ok(Listed {
+        tracked: tracked
+            .into_iter()
+            .filter(|path| deleted.binary_search(path).is_err())
+            .map(repo_path)
+            .collect::<Result<_, _>>()?,
+        untracked: untracked
+            .into_iter()
+            .map(repo_path)
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 fn repo_path(bytes: &[u8]) -> Result<RepoPath, ScmError> {
@@ -178,7 +227,7 @@ M 100644 61780798228d17af2d34fce4cfbdf35556832472 1\tconflict\0\
 M 100644 61780798228d17af2d34fce4cfbdf35556832472 2\tconflict\0\
 H 120000 61780798228d17af2d34fce4cfbdf35556832472 0\tlink\0";
         assert_eq!(
-            strings(parse_ls_files(out).unwrap()),
+            strings(parse_ls_files(out).unwrap().into_sorted()),
             [".gitignore", "conflict", "link", "untracked"]
         );
     }

@@ -1,0 +1,388 @@
+use std::fs::{self, File};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use mono_paths::{AbsPath, RepoPath};
+use rayon::prelude::*;
+
+use crate::stat_cache::{FileKind, Stat, StatCache};
+use crate::{Digest, HashError};
+
+/// The blake3 key context that keeps a symbolic link's digest apart from the digest of a
+/// file whose content happens to be the link's target.
+const SYMLINK_CONTEXT: &str = "mono 2025-01 symbolic link target";
+
+/// How many files a [`FileHasher`] read, and how many it took from its stat cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashCounts {
+    /// Files (or link targets) read and hashed.
+    pub read: u64,
+    /// Files whose stat matched the stat cache, so were not read.
+    pub cached: u64,
+}
+
+/// Hashes files of a repository with blake3, in parallel, skipping the files whose stat has
+/// not changed since a previous run (with [`FileHasher::with_stat_cache`]).
+///
+/// A regular file's digest is the blake3 of its bytes (what `b3sum` prints). A symbolic
+/// link is not followed: its digest is a keyed blake3 of its target path, so a link and a
+/// file never share a digest. Anything else (a directory, a socket) is an error, as is a
+/// missing file.
+///
+/// Hash all the files of a run in as few calls as possible: each call is one parallel batch,
+/// and one write of the stat cache's probe.
+pub struct FileHasher {
+    root: AbsPath,
+    cache: Option<StatCache>,
+    read: AtomicU64,
+    cached: AtomicU64,
+}
+
+impl FileHasher {
+    /// A hasher for files under `root` that reads every file it is asked for.
+    pub fn new(root: &AbsPath) -> Self {
+        FileHasher {
+            root: root.clone(),
+            cache: None,
+            read: AtomicU64::new(0),
+            cached: AtomicU64::new(0),
+        }
+    }
+
+    /// A hasher for files under `root` with a stat cache kept in `cache_dir` (as
+    /// `stat-cache-v1.bin`). A missing or unreadable stat cache starts empty; call
+    /// [`FileHasher::save_stat_cache`] at the end of the run.
+    pub fn with_stat_cache(root: &AbsPath, cache_dir: &AbsPath) -> Self {
+        FileHasher {
+            cache: Some(StatCache::open(cache_dir)),
+            ..FileHasher::new(root)
+        }
+    }
+
+    /// The directory the hashed paths are relative to.
+    pub fn root(&self) -> &AbsPath {
+        &self.root
+    }
+
+    /// The digests of `files`, in the same order. Fails on the first file (in the given
+    /// order) that is missing, unreadable, or not a file or symbolic link.
+    pub fn hash_files(&self, files: &[RepoPath]) -> Result<Vec<Digest>, HashError> {
+        // The filesystem clock before any file is read (files older than it can be cached),
+        // taken at the first cache miss so that a fully cached batch writes nothing.
+        let now = OnceLock::new();
+        let results: Vec<Result<(Digest, Option<Stat>), HashError>> = files
+            .par_iter()
+            .map(|path| self.hash_one(path, &now))
+            .collect();
+        let now = now.get().copied().flatten();
+        let mut digests = Vec::with_capacity(files.len());
+        let mut fresh = Vec::new();
+        let mut read = 0;
+        for (path, result) in files.iter().zip(results) {
+            let (digest, stat) = result?;
+            digests.push(digest);
+            if let Some(stat) = stat {
+                read += 1;
+                if now.is_some_and(|now| stat.mtime_ns < now) {
+                    fresh.push((path.clone(), stat, digest));
+                }
+            }
+        }
+        self.read.fetch_add(read, Ordering::Relaxed);
+        self.cached
+            .fetch_add(files.len() as u64 - read, Ordering::Relaxed);
+        if let Some(cache) = &self.cache {
+            if !fresh.is_empty() {
+                cache.record(fresh);
+            }
+        }
+        Ok(digests)
+    }
+
+    /// The digest of one file; `hash_files` for many.
+    pub fn hash_file(&self, file: &RepoPath) -> Result<Digest, HashError> {
+        let mut digests = self.hash_files(std::slice::from_ref(file))?;
+        Ok(digests.remove(0))
+    }
+
+    /// How many files were read and how many came from the stat cache so far.
+    pub fn counts(&self) -> HashCounts {
+        HashCounts {
+            read: self.read.load(Ordering::Relaxed),
+            cached: self.cached.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Writes the stat cache, if there is one and this run hashed files it did not know.
+    /// Failing to write only costs the next run time; the caller may ignore the error.
+    pub fn save_stat_cache(&self) -> Result<(), HashError> {
+        match &self.cache {
+            Some(cache) => cache.save(),
+            None => Ok(()),
+        }
+    }
+
+    /// The digest of one file, and its stat if it was read rather than cached.
+    fn hash_one(
+        &self,
+        path: &RepoPath,
+        now: &OnceLock<Option<i64>>,
+    ) -> Result<(Digest, Option<Stat>), HashError> {
+        let abs = self.abs(path);
+        let meta = fs::symlink_metadata(&abs).map_err(|source| match source.kind() {
+            ErrorKind::NotFound => HashError::MissingFile { path: path.clone() },
+            _ => HashError::ReadFile {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        let stat =
+            Stat::from_metadata(&meta).ok_or_else(|| HashError::NotAFile { path: path.clone() })?;
+        if let Some(cache) = &self.cache {
+            if let Some(digest) = cache.lookup(path, &stat) {
+                return Ok((digest, None));
+            }
+            now.get_or_init(|| cache.now());
+        }
+        let digest = match stat.kind {
+            FileKind::File => hash_contents(&abs),
+            FileKind::Symlink => hash_link(&abs),
+        }
+        .map_err(|source| match source.kind() {
+            ErrorKind::NotFound => HashError::MissingFile { path: path.clone() },
+            _ => HashError::ReadFile {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        Ok((digest, Some(stat)))
+    }
+
+    fn abs(&self, path: &RepoPath) -> PathBuf {
+        let mut abs =
+            PathBuf::with_capacity(self.root.as_path().as_os_str().len() + 1 + path.as_str().len());
+        abs.push(self.root.as_path());
+        for part in path.components() {
+            abs.push(part);
+        }
+        abs
+    }
+}
+
+fn hash_contents(path: &Path) -> std::io::Result<Digest> {
+    let file = File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(file)?;
+    Ok(hasher.finalize().into())
+}
+
+fn hash_link(path: &Path) -> std::io::Result<Digest> {
+    let target = fs::read_link(path)?;
+    let mut hasher = blake3::Hasher::new_derive_key(SYMLINK_CONTEXT);
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        hasher.update(target.as_os_str().as_bytes());
+    }
+    #[cfg(not(unix))]
+    {
+        // A repository path form, so that a Windows checkout hashes like a Unix one.
+        hasher.update(target.to_string_lossy().replace('\\', "/").as_bytes());
+    }
+    Ok(hasher.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use tempfile::TempDir;
+
+    use super::*;
+    use crate::stat_cache::STAT_CACHE_FILE;
+
+    fn setup(files: &[(&str, &str)]) -> (TempDir, AbsPath, Vec<RepoPath>) {
+        let dir = TempDir::new().unwrap();
+        let root = AbsPath::new(dir.path().join("repo")).unwrap();
+        let mut paths = Vec::new();
+        for (path, contents) in files {
+            let abs = root.as_path().join(path);
+            fs::create_dir_all(abs.parent().unwrap()).unwrap();
+            fs::write(&abs, contents).unwrap();
+            age(&abs);
+            paths.push(RepoPath::new(path).unwrap());
+        }
+        (dir, root, paths)
+    }
+
+    /// Moves a file's mtime a minute back, out of the racy window.
+    fn age(path: &Path) {
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+    }
+
+    fn cache_dir(dir: &TempDir) -> AbsPath {
+        AbsPath::new(dir.path().join("cache")).unwrap()
+    }
+
+    #[test]
+    fn hashes_contents_in_order() {
+        let (_dir, root, paths) = setup(&[("b.txt", "bee"), ("a/a.txt", "ay")]);
+        let digests = FileHasher::new(&root).hash_files(&paths).unwrap();
+        assert_eq!(digests, [Digest::of(b"bee"), Digest::of(b"ay")]);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_naming_it() {
+        let (_dir, root, mut paths) = setup(&[("a.txt", "a")]);
+        paths.push(RepoPath::new("src/gone.ts").unwrap());
+        let err = FileHasher::new(&root).hash_files(&paths).unwrap_err();
+        assert!(matches!(err, HashError::MissingFile { .. }));
+        assert_eq!(err.to_string(), "input file src/gone.ts does not exist");
+    }
+
+    #[test]
+    fn a_directory_is_an_error() {
+        let (_dir, root, _) = setup(&[("d/a.txt", "a")]);
+        let err = FileHasher::new(&root)
+            .hash_file(&RepoPath::new("d").unwrap())
+            .unwrap_err();
+        assert!(matches!(err, HashError::NotAFile { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_hash_their_target_not_what_it_points_to() {
+        let (dir, root, _) = setup(&[("target.txt", "content"), ("other.txt", "content")]);
+        let link = RepoPath::new("link").unwrap();
+        std::os::unix::fs::symlink("target.txt", root.as_path().join("link")).unwrap();
+        std::os::unix::fs::symlink("nowhere", root.as_path().join("dangling")).unwrap();
+        let hasher = FileHasher::new(&root);
+        let link_digest = hasher.hash_file(&link).unwrap();
+        assert_ne!(link_digest, Digest::of(b"content"));
+        assert_ne!(link_digest, Digest::of(b"target.txt"));
+        // The link's digest changes with its target path, not with the target's content.
+        fs::write(root.as_path().join("target.txt"), "changed").unwrap();
+        assert_eq!(hasher.hash_file(&link).unwrap(), link_digest);
+        assert!(hasher
+            .hash_file(&RepoPath::new("dangling").unwrap())
+            .is_ok());
+        drop(dir);
+    }
+
+    #[test]
+    fn the_stat_cache_skips_unchanged_files_on_the_next_run() {
+        let (dir, root, paths) = setup(&[("a.txt", "a"), ("b.txt", "b"), ("c/d.txt", "d")]);
+        let first = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        let digests = first.hash_files(&paths).unwrap();
+        assert_eq!(first.counts(), HashCounts { read: 3, cached: 0 });
+        first.save_stat_cache().unwrap();
+        assert!(cache_dir(&dir).as_path().join(STAT_CACHE_FILE).exists());
+
+        let second = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        assert_eq!(second.hash_files(&paths).unwrap(), digests);
+        assert_eq!(second.counts(), HashCounts { read: 0, cached: 3 });
+    }
+
+    #[test]
+    fn a_changed_file_is_read_again_even_with_the_same_size_and_mtime() {
+        let (dir, root, paths) = setup(&[("a.txt", "aaa"), ("b.txt", "b")]);
+        let first = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        first.hash_files(&paths).unwrap();
+        first.save_stat_cache().unwrap();
+
+        // Same size, mtime put back: the ctime still moves.
+        let abs = root.as_path().join("a.txt");
+        let mtime = fs::metadata(&abs).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        fs::write(&abs, "zzz").unwrap();
+        File::options()
+            .write(true)
+            .open(&abs)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+
+        let second = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        let digests = second.hash_files(&paths).unwrap();
+        assert_eq!(digests[0], Digest::of(b"zzz"));
+        assert_eq!(second.counts(), HashCounts { read: 1, cached: 1 });
+    }
+
+    #[test]
+    fn racy_files_are_not_trusted() {
+        let (dir, root, mut paths) = setup(&[("old.txt", "old")]);
+        // Its mtime is not older than the filesystem clock when it is hashed, as for a file
+        // written in the same clock tick: a later write in that tick would keep the mtime.
+        let new = root.as_path().join("new.txt");
+        fs::write(&new, "new").unwrap();
+        let file = File::options().write(true).open(&new).unwrap();
+        file.set_modified(SystemTime::now() + Duration::from_secs(60))
+            .unwrap();
+        paths.push(RepoPath::new("new.txt").unwrap());
+        let first = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        first.hash_files(&paths).unwrap();
+        first.save_stat_cache().unwrap();
+
+        let second = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        second.hash_files(&paths).unwrap();
+        assert_eq!(second.counts(), HashCounts { read: 1, cached: 1 });
+    }
+
+    #[test]
+    fn a_corrupt_or_truncated_stat_cache_is_ignored() {
+        let (dir, root, paths) = setup(&[("a.txt", "a"), ("b.txt", "b")]);
+        let first = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        let digests = first.hash_files(&paths).unwrap();
+        first.save_stat_cache().unwrap();
+        let file = cache_dir(&dir).as_path().join(STAT_CACHE_FILE);
+        let bytes = fs::read(&file).unwrap();
+
+        for damaged in [
+            bytes[..bytes.len() / 2].to_vec(),
+            b"garbage".to_vec(),
+            Vec::new(),
+        ] {
+            fs::write(&file, damaged).unwrap();
+            let hasher = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+            assert_eq!(hasher.hash_files(&paths).unwrap(), digests);
+            assert_eq!(hasher.counts(), HashCounts { read: 2, cached: 0 });
+        }
+        fs::remove_file(&file).unwrap();
+        let hasher = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        assert_eq!(hasher.hash_files(&paths).unwrap(), digests);
+    }
+
+    #[test]
+    fn entries_survive_runs_that_do_not_use_them() {
+        let (dir, root, paths) = setup(&[("a.txt", "a"), ("b.txt", "b")]);
+        let first = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        first.hash_files(&paths).unwrap();
+        first.save_stat_cache().unwrap();
+
+        // A run that hashes only a new file rewrites the cache; `a` and `b` stay in it.
+        let c = root.as_path().join("c.txt");
+        fs::write(&c, "c").unwrap();
+        age(&c);
+        let second = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        second.hash_file(&RepoPath::new("c.txt").unwrap()).unwrap();
+        second.save_stat_cache().unwrap();
+
+        let third = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        third.hash_files(&paths).unwrap();
+        assert_eq!(third.counts(), HashCounts { read: 0, cached: 2 });
+    }
+
+    #[test]
+    fn without_a_cache_every_file_is_read() {
+        let (_dir, root, paths) = setup(&[("a.txt", "a")]);
+        let hasher = FileHasher::new(&root);
+        hasher.hash_files(&paths).unwrap();
+        hasher.hash_files(&paths).unwrap();
+        assert_eq!(hasher.counts(), HashCounts { read: 2, cached: 0 });
+        hasher.save_stat_cache().unwrap();
+    }
+}

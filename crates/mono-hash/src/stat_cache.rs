@@ -1,0 +1,422 @@
+//! The stat cache: a file whose `lstat` has not changed since it was last hashed is not read
+//! again.
+//!
+//! # Format (`stat-cache-v1.bin`)
+//!
+//! All integers little-endian:
+//!
+//! ```text
+//! magic "MONOSTAT" | version u32 = 1 | generation u32 | entry count u64
+//! entries, sorted by path:
+//!   path length u32 | path (UTF-8, repository-relative) | size u64 | mtime ns i64
+//!   | ctime ns i64 | inode u64 | kind u8 (1 file, 2 symlink) | last used u32 | blake3 [32]
+//! blake3 of all the bytes above [32]
+//! ```
+//!
+//! Written to a temporary file in the same directory then renamed over, so readers see the
+//! old file or the new one. A file that is missing, truncated, of another version, or whose
+//! checksum does not match is ignored: the cache only saves time.
+//!
+//! # Racy entries
+//!
+//! A file modified twice within one tick of the filesystem clock keeps its mtime (and maybe
+//! its size), so a stat taken between the two writes cannot tell them apart: git's "racy
+//! git" problem. An entry is therefore only recorded when the file's mtime is strictly older
+//! than the filesystem's clock *before* the file was read (read from a probe file written in
+//! the cache directory), so any later write gives the file a different mtime. Loading also
+//! drops entries whose mtime is not strictly older than the cache file itself.
+
+use std::collections::HashMap;
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use mono_paths::{AbsPath, RepoPath};
+
+use crate::{Digest, HashError};
+
+/// The stat cache's file name in the cache directory.
+pub const STAT_CACHE_FILE: &str = "stat-cache-v1.bin";
+const PROBE_FILE: &str = "stat-cache-v1.probe";
+const MAGIC: &[u8; 8] = b"MONOSTAT";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 4 + 8;
+const CHECKSUM_LEN: usize = 32;
+/// An entry not used in this many writes of the cache is dropped, so that renamed and
+/// deleted files do not pile up.
+const MAX_AGE: u32 = 16;
+
+/// What kind of directory entry was hashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    File = 1,
+    Symlink = 2,
+}
+
+/// The parts of an `lstat` that change when a file's content may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: i64,
+    pub(crate) ctime_ns: i64,
+    pub(crate) inode: u64,
+    pub(crate) kind: FileKind,
+}
+
+impl Stat {
+    /// The stat of a regular file or symbolic link; `None` for anything else.
+    pub(crate) fn from_metadata(meta: &Metadata) -> Option<Stat> {
+        let file_type = meta.file_type();
+        let kind = if file_type.is_symlink() {
+            FileKind::Symlink
+        } else if file_type.is_file() {
+            FileKind::File
+        } else {
+            return None;
+        };
+        Some(Stat {
+            size: meta.len(),
+            mtime_ns: mtime_ns(meta),
+            ctime_ns: ctime_ns(meta),
+            inode: inode(meta),
+            kind,
+        })
+    }
+}
+
+#[cfg(unix)]
+fn mtime_ns(meta: &Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
+#[cfg(unix)]
+fn ctime_ns(meta: &Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.ctime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.ctime_nsec())
+}
+
+#[cfg(unix)]
+fn inode(meta: &Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.ino()
+}
+
+#[cfg(not(unix))]
+fn system_time_ns(time: std::io::Result<std::time::SystemTime>) -> i64 {
+    time.ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+#[cfg(not(unix))]
+fn mtime_ns(meta: &Metadata) -> i64 {
+    system_time_ns(meta.modified())
+}
+
+#[cfg(not(unix))]
+fn ctime_ns(meta: &Metadata) -> i64 {
+    system_time_ns(meta.created())
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &Metadata) -> u64 {
+    0
+}
+
+struct Entry {
+    stat: Stat,
+    digest: Digest,
+    /// The generation of the last write of the cache that used this entry.
+    last_used: AtomicU32,
+}
+
+/// The stat cache of one run: what was loaded, plus what this run hashed.
+pub(crate) struct StatCache {
+    dir: AbsPath,
+    file: AbsPath,
+    /// This run's generation: one more than the loaded file's.
+    generation: u32,
+    /// Read-only after loading, so lookups take no lock.
+    loaded: HashMap<RepoPath, Entry>,
+    fresh: Mutex<HashMap<RepoPath, (Stat, Digest)>>,
+    probe: Mutex<Option<File>>,
+}
+
+impl StatCache {
+    /// Loads `<dir>/stat-cache-v1.bin`; any problem gives an empty cache.
+    pub(crate) fn open(dir: &AbsPath) -> StatCache {
+        let file = dir.join(STAT_CACHE_FILE);
+        let (generation, loaded) = load(&file).unwrap_or_default();
+        StatCache {
+            dir: dir.clone(),
+            file,
+            generation: generation.wrapping_add(1),
+            loaded,
+            fresh: Mutex::new(HashMap::new()),
+            probe: Mutex::new(None),
+        }
+    }
+
+    /// The digest recorded for `path` if its stat is still `stat`.
+    pub(crate) fn lookup(&self, path: &RepoPath, stat: &Stat) -> Option<Digest> {
+        let entry = self.loaded.get(path)?;
+        if entry.stat != *stat {
+            return None;
+        }
+        entry.last_used.store(self.generation, Ordering::Relaxed);
+        Some(entry.digest)
+    }
+
+    /// The filesystem's clock now, in ns, read from the probe file's mtime after writing
+    /// it. `None` if the probe cannot be written: nothing is then recorded.
+    pub(crate) fn now(&self) -> Option<i64> {
+        let mut probe = self.probe.lock().unwrap_or_else(|p| p.into_inner());
+        if probe.is_none() {
+            fs::create_dir_all(&self.dir).ok()?;
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(self.dir.join(PROBE_FILE))
+                .ok()?;
+            *probe = Some(file);
+        }
+        let file = probe.as_mut()?;
+        file.seek(SeekFrom::Start(0)).ok()?;
+        file.write_all(b"t").ok()?;
+        Some(mtime_ns(&file.metadata().ok()?))
+    }
+
+    /// Records files hashed by this run.
+    pub(crate) fn record(&self, entries: impl IntoIterator<Item = (RepoPath, Stat, Digest)>) {
+        let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        fresh.extend(
+            entries
+                .into_iter()
+                .map(|(path, stat, digest)| (path, (stat, digest))),
+        );
+    }
+
+    /// Writes the cache if this run hashed anything new.
+    pub(crate) fn save(&self) -> Result<(), HashError> {
+        let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let mut rows: Vec<(&RepoPath, &Stat, &Digest, u32)> = self
+            .loaded
+            .iter()
+            .filter(|(path, _)| !fresh.contains_key(*path))
+            .filter_map(|(path, entry)| {
+                let used = entry.last_used.load(Ordering::Relaxed);
+                // Ages compare with wrapping arithmetic: `used` is at most `generation`.
+                let age = self.generation.wrapping_sub(used);
+                (age < MAX_AGE).then_some((path, &entry.stat, &entry.digest, used))
+            })
+            .chain(
+                fresh
+                    .iter()
+                    .map(|(path, (stat, digest))| (path, stat, digest, self.generation)),
+            )
+            .collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let bytes = encode(self.generation, &rows);
+        write_atomically(&self.dir, &self.file, &bytes).map_err(|source| {
+            HashError::WriteStatCache {
+                path: self.file.clone(),
+                source,
+            }
+        })
+    }
+}
+
+fn encode(generation: u32, rows: &[(&RepoPath, &Stat, &Digest, u32)]) -> Vec<u8> {
+    let size: usize = rows
+        .iter()
+        .map(|r| 4 + r.0.as_str().len() + 8 * 4 + 1 + 4 + 32)
+        .sum();
+    let mut out = Vec::with_capacity(HEADER_LEN + size + CHECKSUM_LEN);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&generation.to_le_bytes());
+    out.extend_from_slice(&(rows.len() as u64).to_le_bytes());
+    for (path, stat, digest, used) in rows {
+        let path = path.as_str().as_bytes();
+        let len = u32::try_from(path.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(path);
+        out.extend_from_slice(&stat.size.to_le_bytes());
+        out.extend_from_slice(&stat.mtime_ns.to_le_bytes());
+        out.extend_from_slice(&stat.ctime_ns.to_le_bytes());
+        out.extend_from_slice(&stat.inode.to_le_bytes());
+        out.push(stat.kind as u8);
+        out.extend_from_slice(&used.to_le_bytes());
+        out.extend_from_slice(digest.as_bytes());
+    }
+    let checksum = blake3::hash(&out);
+    out.extend_from_slice(checksum.as_bytes());
+    out
+}
+
+fn write_atomically(dir: &AbsPath, file: &AbsPath, bytes: &[u8]) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    // No fsync: after a crash, a torn file fails its checksum and is ignored.
+    temp.persist(file).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Reads bytes off the front of a slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.array().map(u64::from_le_bytes)
+    }
+
+    fn i64(&mut self) -> Option<i64> {
+        self.array().map(i64::from_le_bytes)
+    }
+}
+
+fn load(file: &AbsPath) -> Option<(u32, HashMap<RepoPath, Entry>)> {
+    let written_ns = mtime_ns(&fs::metadata(file).ok()?);
+    let bytes = fs::read(file).ok()?;
+    decode(&bytes, written_ns)
+}
+
+/// Parses a stat cache file written when the filesystem clock read `written_ns`.
+fn decode(bytes: &[u8], written_ns: i64) -> Option<(u32, HashMap<RepoPath, Entry>)> {
+    let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
+    let (body, checksum) = bytes.split_at(body_len);
+    if blake3::hash(body).as_bytes() != checksum {
+        return None;
+    }
+    let mut reader = Reader(body);
+    if reader.take(MAGIC.len())? != MAGIC || reader.u32()? != VERSION {
+        return None;
+    }
+    let generation = reader.u32()?;
+    let count = usize::try_from(reader.u64()?).ok()?;
+    let mut entries = HashMap::with_capacity(count.min(body.len() / 64));
+    for _ in 0..count {
+        let len = usize::try_from(reader.u32()?).ok()?;
+        let path = std::str::from_utf8(reader.take(len)?).ok()?;
+        let path = RepoPath::new(path).ok().filter(|p| p.as_str() == path)?;
+        let stat = Stat {
+            size: reader.u64()?,
+            mtime_ns: reader.i64()?,
+            ctime_ns: reader.i64()?,
+            inode: reader.u64()?,
+            kind: match reader.take(1)?[0] {
+                1 => FileKind::File,
+                2 => FileKind::Symlink,
+                _ => return None,
+            },
+        };
+        let last_used = reader.u32()?;
+        let digest = Digest::from_bytes(reader.array()?);
+        // Racy: the file may have changed within the same clock tick after it was hashed.
+        if stat.mtime_ns < written_ns {
+            entries.insert(
+                path,
+                Entry {
+                    stat,
+                    digest,
+                    last_used: AtomicU32::new(last_used),
+                },
+            );
+        }
+    }
+    if !reader.0.is_empty() {
+        return None;
+    }
+    Some((generation, entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(mtime_ns: i64) -> Stat {
+        Stat {
+            size: 3,
+            mtime_ns,
+            ctime_ns: 5,
+            inode: 7,
+            kind: FileKind::File,
+        }
+    }
+
+    fn sample() -> Vec<u8> {
+        let a = RepoPath::new("a/b.txt").unwrap();
+        let c = RepoPath::new("c").unwrap();
+        let (sa, sc) = (stat(100), stat(200));
+        let (da, dc) = (Digest::of(b"a"), Digest::of(b"c"));
+        encode(4, &[(&a, &sa, &da, 4), (&c, &sc, &dc, 3)])
+    }
+
+    #[test]
+    fn round_trips() {
+        let (generation, entries) = decode(&sample(), 1_000).unwrap();
+        assert_eq!(generation, 4);
+        let entry = &entries[&RepoPath::new("a/b.txt").unwrap()];
+        assert_eq!(entry.stat, stat(100));
+        assert_eq!(entry.digest, Digest::of(b"a"));
+        assert_eq!(entries.len(), 2);
+    }
+
+    #[test]
+    fn drops_entries_not_older_than_the_file() {
+        let (_, entries) = decode(&sample(), 200).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries.contains_key(&RepoPath::new("a/b.txt").unwrap()));
+    }
+
+    #[test]
+    fn rejects_every_truncation_and_any_flipped_byte() {
+        let bytes = sample();
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len], 1_000).is_none(), "truncated to {len}");
+        }
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 1;
+            assert!(decode(&bad, 1_000).is_none(), "byte {i} flipped");
+        }
+    }
+
+    #[test]
+    fn rejects_another_version() {
+        let mut bytes = sample();
+        bytes[8] = 2;
+        let body_len = bytes.len() - CHECKSUM_LEN;
+        let checksum = *blake3::hash(&bytes[..body_len]).as_bytes();
+        bytes[body_len..].copy_from_slice(&checksum);
+        assert!(decode(&bytes, 1_000).is_none());
+    }
+}
