@@ -1,0 +1,65 @@
+//! The cache of mono: the artifact format and the stores that keep artifacts.
+//!
+//! A task's cache entry is keyed by its task hash ([`CacheKey`]) and holds its outputs and
+//! its captured log as one zstd-compressed tar archive, plus a small JSON metadata file
+//! ([`ArtifactMeta`]: format version, task id, duration, exit code, the archive's size and
+//! blake3). docs/cache.md describes the format, the local layout and the guarantees.
+//!
+//! - [`Artifact::pack`] packs outputs (files, directories recursively, symlinks that stay
+//!   inside the repository, permission bits) deterministically: the same outputs and log give
+//!   the same bytes.
+//! - A [`CacheStore`] keeps artifacts by key: [`LocalStore`] on disk, with atomic writes;
+//!   remote stores come behind the same trait.
+//! - [`CacheStore::fetch`] verifies an entry and reports a bad one as [`Lookup::Corrupt`],
+//!   for the caller to warn about and treat as a miss.
+//! - [`Artifact::restore`] writes outputs back after checking every entry, never outside
+//!   the repository, and leaves outputs that already match alone.
+//!
+//! ```
+//! use mono_cache::{Artifact, CacheKey, CacheStore, LocalStore, Lookup, PackRequest, TaskInfo};
+//! use mono_paths::{AbsPath, RepoPath};
+//!
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let repo_root = AbsPath::new(tmp.path().join("repo")).unwrap();
+//! # let cache_dir = AbsPath::new(tmp.path().join("cache")).unwrap();
+//! # std::fs::create_dir_all(repo_root.join("dist").as_path()).unwrap();
+//! # std::fs::write(repo_root.join("dist/app.js").as_path(), "console.log(1)").unwrap();
+//! let store = LocalStore::new(cache_dir);
+//! let key: CacheKey = blake3::hash(b"the task hash").into();
+//! let task = TaskInfo { task_id: "web#build".into(), duration_ms: 1200, exit_code: 0 };
+//!
+//! // After the task succeeded:
+//! let outputs = [RepoPath::new("dist").unwrap()];
+//! let request = PackRequest { key, task: &task, repo_root: &repo_root, outputs: &outputs, log: b"built\n" };
+//! store.put_outputs(&request).unwrap();
+//!
+//! // Next time, before running it:
+//! let Lookup::Hit(artifact) = store.fetch(&key).unwrap() else { panic!("expected a hit") };
+//! let restored = artifact.restore(&repo_root).unwrap();
+//! assert!(restored.was_up_to_date()); // dist/ is still there: nothing written
+//! assert_eq!(restored.log, b"built\n");
+//! assert_eq!(artifact.meta().task.duration_ms, 1200);
+//! ```
+//!
+//! It is its own crate because the runner, the image builder and the cache server all use
+//! the format, and none of them should know its details.
+
+mod archive;
+mod artifact;
+mod error;
+#[cfg(test)]
+mod fixture;
+mod key;
+mod local;
+mod meta;
+mod pack;
+mod restore;
+mod safety;
+mod store;
+
+pub use artifact::{Artifact, PackRequest, Restored};
+pub use error::{CorruptEntry, Corruption, PackError, RestoreError, StoreError};
+pub use key::{CacheKey, Checksum, DigestError};
+pub use local::{LocalStore, PruneReport, DEFAULT_ORPHAN_GRACE};
+pub use meta::{ArchiveInfo, ArtifactMeta, TaskInfo, FORMAT_VERSION};
+pub use store::{CacheStatus, CacheStore, Lookup};

@@ -1,0 +1,819 @@
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use mono_paths::AbsPath;
+
+use crate::artifact::{self, Artifact, PackRequest};
+use crate::error::{CorruptEntry, Corruption, IoContext, StoreError};
+use crate::key::{CacheKey, Checksum};
+use crate::meta::{ArtifactMeta, FORMAT_VERSION};
+use crate::store::{CacheStatus, CacheStore, Lookup};
+
+/// Names starting with this are temporary files of a writer: never entries.
+pub(crate) const TEMP_PREFIX: &str = ".tmp-";
+const META_SUFFIX: &str = ".json";
+const ARCHIVE_SUFFIX: &str = ".tar.zst";
+/// Hex digits of the archive's checksum in its file name.
+const CHECKSUM_NAME_LEN: usize = 16;
+
+/// How old a temporary file or an archive no metadata names must be before it is removed.
+/// Generous: a writer renames its archive and then its metadata within milliseconds, and
+/// removing an archive a concurrent writer is about to name would leave its entry dangling.
+pub const DEFAULT_ORPHAN_GRACE: Duration = Duration::from_secs(60 * 60);
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The cache on this machine's disk.
+///
+/// Layout (version 1, see docs/cache.md), under `<cache dir>/v1/`:
+///
+/// - `<key>.json`: the metadata ([`ArtifactMeta`]). It is written last, and its presence is
+///   what makes an entry exist.
+/// - `<key>.<first 16 hex digits of the archive's blake3>.tar.zst`: the archive. Naming it
+///   by its content makes an archive file immutable: a concurrent writer of the same key
+///   with other bytes writes another file, so metadata never points at an archive that
+///   does not match it.
+/// - `.tmp-*`: files being written, never read as entries; [`LocalStore::prune`] removes
+///   those a killed writer left behind.
+///
+/// Every file is written to a temporary file in the same directory, fsynced, then renamed
+/// into place; the directory is fsynced after each rename.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    cache_dir: AbsPath,
+    entries_dir: PathBuf,
+    orphan_grace: Duration,
+}
+
+/// What [`LocalStore::prune`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Temporary files left by killed writers.
+    pub temp_files: u64,
+    /// Archives that no metadata names (replaced entries, or a writer killed between its
+    /// two renames).
+    pub orphan_archives: u64,
+    /// Bytes freed.
+    pub bytes: u64,
+}
+
+impl LocalStore {
+    /// A store in `cache_dir` (for instance `<repo>/.turbo/cache`, or `--cache-dir`). The
+    /// directory is created on the first write.
+    pub fn new(cache_dir: AbsPath) -> Self {
+        let entries_dir = cache_dir.join(format!("v{FORMAT_VERSION}")).into_path_buf();
+        Self {
+            cache_dir,
+            entries_dir,
+            orphan_grace: DEFAULT_ORPHAN_GRACE,
+        }
+    }
+
+    /// Sets how old leftovers must be before [`LocalStore::put`] and [`LocalStore::prune`]
+    /// remove them (default [`DEFAULT_ORPHAN_GRACE`]).
+    pub fn with_orphan_grace(mut self, grace: Duration) -> Self {
+        self.orphan_grace = grace;
+        self
+    }
+
+    /// The cache directory given to [`LocalStore::new`].
+    pub fn cache_dir(&self) -> &AbsPath {
+        &self.cache_dir
+    }
+
+    /// The directory of this format version's entries, `<cache dir>/v1`.
+    pub fn entries_dir(&self) -> &Path {
+        &self.entries_dir
+    }
+
+    /// Where the metadata of `key` is.
+    pub fn meta_path(&self, key: &CacheKey) -> PathBuf {
+        self.entries_dir.join(format!("{key}{META_SUFFIX}"))
+    }
+
+    /// Where the archive of `key` with checksum `checksum` is.
+    pub fn archive_path(&self, key: &CacheKey, checksum: &Checksum) -> PathBuf {
+        let checksum = checksum.to_string();
+        let short = &checksum[..CHECKSUM_NAME_LEN];
+        self.entries_dir
+            .join(format!("{key}.{short}{ARCHIVE_SUFFIX}"))
+    }
+
+    /// Packs outputs and log, and stores them: what the runner calls after a task
+    /// succeeded. Packs in the store's own directory so that storing links the archive
+    /// instead of copying it. Returns the artifact, to put in other stores too.
+    pub fn put_outputs(&self, request: &PackRequest<'_>) -> Result<Artifact, StoreError> {
+        fs::create_dir_all(&self.entries_dir).store_path(&self.entries_dir)?;
+        let artifact = Artifact::pack(request, &self.entries_dir)?;
+        self.put(&artifact)?;
+        Ok(artifact)
+    }
+
+    /// Removes the entry of `key`: its metadata first, so it stops existing at once, then
+    /// its archive. Returns whether there was an entry.
+    pub fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        let checksum = self.stored_checksum(key);
+        let meta_path = self.meta_path(key);
+        match fs::remove_file(&meta_path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(err) => {
+                return Err(StoreError::Io {
+                    path: meta_path,
+                    source: err,
+                })
+            }
+        }
+        if let Some(checksum) = checksum {
+            let archive = self.archive_path(key, &checksum);
+            match fs::remove_file(&archive) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                    return Err(StoreError::Io {
+                        path: archive,
+                        source: err,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes temporary files and archives that no metadata names, once older than the
+    /// orphan grace period.
+    pub fn prune(&self) -> Result<PruneReport, StoreError> {
+        let mut report = PruneReport::default();
+        let dir = &self.entries_dir;
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(report),
+            Err(err) => {
+                return Err(StoreError::Io {
+                    path: dir.clone(),
+                    source: err,
+                })
+            }
+        };
+        for entry in entries {
+            let entry = entry.store_path(dir)?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() || !self.is_stale(&meta) {
+                continue;
+            }
+            let orphan = if name.starts_with(TEMP_PREFIX) {
+                report.temp_files += 1;
+                true
+            } else if let Some((key, short)) = parse_archive_name(name) {
+                let named = self.stored_checksum(&key);
+                let orphan = named.is_none_or(|sum| !sum.to_string().starts_with(short));
+                report.orphan_archives += u64::from(orphan);
+                orphan
+            } else {
+                false
+            };
+            if orphan {
+                let path = entry.path();
+                match fs::remove_file(&path) {
+                    Ok(()) => report.bytes += meta.len(),
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(StoreError::Io { path, source: err }),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn is_stale(&self, meta: &fs::Metadata) -> bool {
+        meta.modified()
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age >= self.orphan_grace)
+    }
+
+    /// The checksum the current metadata of `key` names, if it is readable.
+    fn stored_checksum(&self, key: &CacheKey) -> Option<Checksum> {
+        let bytes = fs::read(self.meta_path(key)).ok()?;
+        Some(ArtifactMeta::from_json(&bytes, key).ok()?.archive.blake3)
+    }
+
+    fn read_meta(
+        &self,
+        key: &CacheKey,
+    ) -> Result<Option<Result<ArtifactMeta, Corruption>>, StoreError> {
+        let path = self.meta_path(key);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(ArtifactMeta::from_json(&bytes, key))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(StoreError::Io { path, source: err }),
+        }
+    }
+
+    fn temp_name(&self) -> PathBuf {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        self.entries_dir
+            .join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+    }
+
+    /// Gives the artifact's archive a temporary name in the entries directory, its data on
+    /// disk: a hard link when the artifact's file is on the same filesystem, else a copy.
+    fn place_archive(&self, artifact: &Artifact) -> Result<PathBuf, StoreError> {
+        loop {
+            let temp = self.temp_name();
+            match fs::hard_link(artifact.archive_path(), &temp) {
+                Ok(()) => {
+                    let linked = fs::metadata(&temp).store_path(&temp)?.len();
+                    if linked == artifact.meta().archive.size {
+                        artifact.file().sync_all().store_path(&temp)?;
+                        return Ok(temp);
+                    }
+                    // The file at the artifact's path is no longer its archive: copy instead.
+                    fs::remove_file(&temp).store_path(&temp)?;
+                }
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(_) => {}
+            }
+            let mut file = match OpenOptions::new().write(true).create_new(true).open(&temp) {
+                Ok(file) => file,
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(err) => {
+                    return Err(StoreError::Io {
+                        path: temp,
+                        source: err,
+                    })
+                }
+            };
+            let copied = artifact::copy_archive(artifact, &mut file)
+                .and_then(|_| file.flush())
+                .and_then(|()| file.sync_all());
+            if let Err(err) = copied {
+                let _ = fs::remove_file(&temp);
+                return Err(StoreError::Io {
+                    path: temp,
+                    source: err,
+                });
+            }
+            return Ok(temp);
+        }
+    }
+
+    fn remove_if_stale(&self, path: &Path) {
+        if fs::metadata(path).is_ok_and(|meta| self.is_stale(&meta)) {
+            // Best effort: a leftover is harmless, and prune retries.
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+impl CacheStore for LocalStore {
+    fn exists(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        let Some(Ok(meta)) = self.read_meta(key)? else {
+            return Ok(false);
+        };
+        let archive = self.archive_path(key, &meta.archive.blake3);
+        Ok(fs::metadata(archive).is_ok_and(|found| found.len() == meta.archive.size))
+    }
+
+    fn fetch(&self, key: &CacheKey) -> Result<Lookup, StoreError> {
+        let corrupt = |location: &Path, reason| {
+            Lookup::Corrupt(CorruptEntry {
+                key: *key,
+                location: location.display().to_string(),
+                reason,
+            })
+        };
+        // A second try covers a concurrent put replacing the entry between reading the
+        // metadata and opening the archive it names.
+        let mut retried = false;
+        loop {
+            let meta = match self.read_meta(key)? {
+                None => return Ok(Lookup::Miss),
+                Some(Ok(meta)) => meta,
+                Some(Err(reason)) => return Ok(corrupt(&self.meta_path(key), reason)),
+            };
+            let path = self.archive_path(key, &meta.archive.blake3);
+            match Artifact::from_file(meta, &path) {
+                Ok(artifact) => return Ok(Lookup::Hit(artifact)),
+                Err(Corruption::MissingArchive) if !retried => retried = true,
+                Err(reason) => return Ok(corrupt(&path, reason)),
+            }
+        }
+    }
+
+    fn put(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        let dir = &self.entries_dir;
+        fs::create_dir_all(dir).store_path(dir)?;
+        let meta = artifact.meta();
+        let key = meta.hash;
+
+        let temp = self.place_archive(artifact)?;
+        let archive = self.archive_path(&key, &meta.archive.blake3);
+        let placed = make_readable(&temp).and_then(|()| fs::rename(&temp, &archive));
+        // Renaming onto another link of the same file does nothing: drop the temp name.
+        let _ = fs::remove_file(&temp);
+        placed.store_path(&archive)?;
+        sync_dir(dir).store_path(dir)?;
+
+        let previous = self.stored_checksum(&key);
+        let meta_path = self.meta_path(&key);
+        let mut json = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(dir)
+            .store_path(dir)?;
+        json.write_all(&meta.to_json()).store_path(json.path())?;
+        json.as_file().sync_all().store_path(json.path())?;
+        make_readable(json.path()).store_path(json.path())?;
+        json.persist(&meta_path).map_err(|err| StoreError::Io {
+            path: meta_path,
+            source: err.error,
+        })?;
+        sync_dir(dir).store_path(dir)?;
+
+        if let Some(previous) = previous.filter(|previous| *previous != meta.archive.blake3) {
+            self.remove_if_stale(&self.archive_path(&key, &previous));
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> Result<CacheStatus, StoreError> {
+        let mut status = CacheStatus::default();
+        let dir = &self.entries_dir;
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(status),
+            Err(err) => {
+                return Err(StoreError::Io {
+                    path: dir.clone(),
+                    source: err,
+                })
+            }
+        };
+        for entry in entries {
+            let entry = entry.store_path(dir)?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let is_meta = name
+                .strip_suffix(META_SUFFIX)
+                .is_some_and(|key| key.parse::<CacheKey>().is_ok());
+            if !is_meta && parse_archive_name(name).is_none() {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            status.entries += u64::from(is_meta);
+            status.total_bytes += meta.len();
+        }
+        Ok(status)
+    }
+}
+
+/// Splits `<key>.<16 hex>.tar.zst`.
+fn parse_archive_name(name: &str) -> Option<(CacheKey, &str)> {
+    let stem = name.strip_suffix(ARCHIVE_SUFFIX)?;
+    let (key, short) = stem.split_once('.')?;
+    let valid = short.len() == CHECKSUM_NAME_LEN && short.bytes().all(|b| b.is_ascii_hexdigit());
+    valid.then_some(())?;
+    Some((key.parse().ok()?, short))
+}
+
+/// Temporary files are created owner-only; entries are as readable as other files.
+#[cfg(unix)]
+fn make_readable(path: &Path) -> io::Result<()> {
+    crate::archive::set_mode(path, 0o644)
+}
+
+#[cfg(not(unix))]
+fn make_readable(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Makes renames in `dir` durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::thread;
+
+    use super::*;
+    use crate::fixture::{self, paths, snapshot, write_file, Sandbox};
+    use crate::meta::TaskInfo;
+
+    fn store(sandbox: &Sandbox) -> LocalStore {
+        LocalStore::new(sandbox.cache_dir())
+    }
+
+    fn put(store: &LocalStore, sandbox: &Sandbox, key: CacheKey, log: &[u8]) -> Artifact {
+        let outputs = paths(&["dist"]);
+        let task = fixture::task();
+        let request = PackRequest {
+            key,
+            task: &task,
+            repo_root: &sandbox.repo,
+            outputs: &outputs,
+            log,
+        };
+        store.put_outputs(&request).unwrap()
+    }
+
+    fn names(store: &LocalStore) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(store.entries_dir())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn corrupt_reason(lookup: Lookup) -> Corruption {
+        match lookup {
+            Lookup::Corrupt(entry) => entry.reason,
+            other => panic!("expected a corrupt entry, got {other:?}"),
+        }
+    }
+
+    fn sandbox_with_outputs() -> Sandbox {
+        let sandbox = Sandbox::new();
+        write_file(&sandbox.repo, "dist/app.js", &[b'a'; 4096], 0o644);
+        write_file(&sandbox.repo, "dist/bin/tool", b"#!/bin/sh\n", 0o755);
+        sandbox
+    }
+
+    #[test]
+    fn put_then_fetch_restores_and_follows_the_documented_layout() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let key = fixture::key("web#build");
+        assert!(!store.exists(&key).unwrap());
+        assert!(matches!(store.fetch(&key).unwrap(), Lookup::Miss));
+        assert_eq!(store.status().unwrap(), CacheStatus::default());
+
+        let artifact = put(&store, &sandbox, key, b"building\n");
+        let checksum = artifact.meta().archive.blake3;
+        drop(artifact);
+        let short = &checksum.to_string()[..16];
+        assert_eq!(
+            store.entries_dir(),
+            sandbox.cache_dir().join("v1").as_path()
+        );
+        assert_eq!(
+            names(&store),
+            [format!("{key}.{short}.tar.zst"), format!("{key}.json")]
+        );
+        assert_eq!(store.cache_dir(), &sandbox.cache_dir());
+
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs::read(store.meta_path(&key)).unwrap()).unwrap();
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["hash"], key.to_string());
+        assert_eq!(json["taskId"], "web#build");
+        assert_eq!(json["durationMs"], 1234);
+        assert_eq!(json["exitCode"], 0);
+        assert_eq!(json["archive"]["blake3"], checksum.to_string());
+
+        assert!(store.exists(&key).unwrap());
+        let status = store.status().unwrap();
+        assert_eq!(status.entries, 1);
+        let on_disk: u64 = fs::read_dir(store.entries_dir())
+            .unwrap()
+            .map(|entry| entry.unwrap().metadata().unwrap().len())
+            .sum();
+        assert_eq!(status.total_bytes, on_disk);
+
+        let Lookup::Hit(artifact) = store.fetch(&key).unwrap() else {
+            panic!("expected a hit")
+        };
+        assert_eq!(artifact.meta().task, fixture::task());
+        let target = sandbox.second_repo();
+        let restored = artifact.restore(&target).unwrap();
+        assert_eq!(restored.log, b"building\n");
+        let tree = snapshot(target.as_path());
+        assert_eq!(tree, snapshot(sandbox.repo.as_path()));
+    }
+
+    #[test]
+    fn same_outputs_are_stored_once_and_putting_twice_leaves_no_temp_file() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let key = fixture::key("k");
+        let artifact = put(&store, &sandbox, key, b"log");
+        store.put(&artifact).unwrap();
+        let again = put(&store, &sandbox, key, b"log");
+        assert_eq!(again.meta(), artifact.meta());
+        drop((artifact, again));
+        assert_eq!(names(&store).len(), 2, "{:?}", names(&store));
+    }
+
+    #[test]
+    fn truncated_archive_is_corrupt_until_put_replaces_it() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox).with_orphan_grace(Duration::ZERO);
+        let key = fixture::key("k");
+        let meta = put(&store, &sandbox, key, b"log").meta().clone();
+        let archive = store.archive_path(&key, &meta.archive.blake3);
+        let file = OpenOptions::new().write(true).open(&archive).unwrap();
+        file.set_len(meta.archive.size / 2).unwrap();
+
+        assert!(!store.exists(&key).unwrap());
+        let lookup = store.fetch(&key).unwrap();
+        let Lookup::Corrupt(entry) = lookup else {
+            panic!("expected corrupt")
+        };
+        assert_eq!(entry.location, archive.display().to_string());
+        assert!(entry.to_string().contains("is corrupt"), "{entry}");
+        assert!(
+            matches!(entry.reason, Corruption::SizeMismatch { found, .. } if found == meta.archive.size / 2)
+        );
+
+        put(&store, &sandbox, key, b"log");
+        assert!(store.exists(&key).unwrap());
+        assert!(store
+            .fetch(&key)
+            .unwrap()
+            .into_hit()
+            .unwrap()
+            .restore(&sandbox.second_repo())
+            .is_ok());
+    }
+
+    #[test]
+    fn bit_flipped_archive_is_corrupt_until_put_replaces_it() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let key = fixture::key("k");
+        let meta = put(&store, &sandbox, key, b"log").meta().clone();
+        let archive = store.archive_path(&key, &meta.archive.blake3);
+        let mut bytes = fs::read(&archive).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        fs::write(&archive, &bytes).unwrap();
+
+        assert!(matches!(
+            corrupt_reason(store.fetch(&key).unwrap()),
+            Corruption::ChecksumMismatch { expected, .. } if expected == meta.archive.blake3
+        ));
+        put(&store, &sandbox, key, b"log");
+        assert!(store.fetch(&key).unwrap().is_hit());
+    }
+
+    #[test]
+    fn bad_metadata_is_corrupt_until_put_replaces_it() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let key = fixture::key("k");
+        let artifact = put(&store, &sandbox, key, b"log");
+        let good = fs::read(store.meta_path(&key)).unwrap();
+
+        type Case = (Vec<u8>, fn(&Corruption) -> bool);
+        let cases: Vec<Case> = vec![
+            (good[..good.len() / 2].to_vec(), |reason| {
+                matches!(reason, Corruption::BadMetadata(_))
+            }),
+            (b"not json".to_vec(), |reason| {
+                matches!(reason, Corruption::BadMetadata(_))
+            }),
+            (
+                String::from_utf8(good.clone())
+                    .unwrap()
+                    .replace("\"version\": 1", "\"version\": 99")
+                    .into_bytes(),
+                |reason| matches!(reason, Corruption::UnsupportedVersion { found: 99 }),
+            ),
+        ];
+        for (bytes, expected) in cases {
+            fs::write(store.meta_path(&key), &bytes).unwrap();
+            assert!(!store.exists(&key).unwrap());
+            let reason = corrupt_reason(store.fetch(&key).unwrap());
+            assert!(expected(&reason), "{reason:?}");
+        }
+
+        // Another key's metadata copied over: foreign.
+        let other = fixture::key("other");
+        fs::write(store.meta_path(&other), &good).unwrap();
+        assert!(matches!(
+            corrupt_reason(store.fetch(&other).unwrap()),
+            Corruption::KeyMismatch { found } if found == key
+        ));
+
+        store.put(&artifact).unwrap();
+        assert!(store.fetch(&key).unwrap().is_hit());
+    }
+
+    #[test]
+    fn missing_or_foreign_archive_is_corrupt() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let key = fixture::key("k");
+        let meta = put(&store, &sandbox, key, b"log").meta().clone();
+        let archive = store.archive_path(&key, &meta.archive.blake3);
+        fs::remove_file(&archive).unwrap();
+        assert!(!store.exists(&key).unwrap());
+        assert!(matches!(
+            corrupt_reason(store.fetch(&key).unwrap()),
+            Corruption::MissingArchive
+        ));
+
+        // Bytes that match their metadata but are not zstd.
+        let foreign = b"PK\x03\x04 a zip file, say".to_vec();
+        let mut meta = meta;
+        meta.archive = crate::meta::ArchiveInfo {
+            blake3: Checksum::of(&foreign),
+            size: foreign.len() as u64,
+        };
+        fs::write(store.archive_path(&key, &meta.archive.blake3), &foreign).unwrap();
+        fs::write(store.meta_path(&key), meta.to_json()).unwrap();
+        assert!(matches!(
+            corrupt_reason(store.fetch(&key).unwrap()),
+            Corruption::NotZstd
+        ));
+    }
+
+    #[test]
+    fn leftovers_of_killed_writers_are_not_entries() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let key = fixture::key("k");
+        // Killed while writing the archive, and while writing the metadata: temp files.
+        fs::create_dir_all(store.entries_dir()).unwrap();
+        fs::write(
+            store.entries_dir().join(".tmp-4242-0"),
+            b"\x28\xb5\x2f\xfd half an archive",
+        )
+        .unwrap();
+        fs::write(
+            store.entries_dir().join(".tmp-AbCdEf"),
+            b"{\"version\": 1, \"hash\"",
+        )
+        .unwrap();
+        // Killed between renaming the archive and writing the metadata.
+        let elsewhere = sandbox.dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let artifact = fixture::pack(&sandbox.repo, &["dist"], b"log", &elsewhere);
+        fs::copy(
+            artifact.archive_path(),
+            store.archive_path(&key, &artifact.meta().archive.blake3),
+        )
+        .unwrap();
+
+        assert!(!store.exists(&key).unwrap());
+        assert!(matches!(store.fetch(&key).unwrap(), Lookup::Miss));
+        assert_eq!(store.status().unwrap().entries, 0);
+
+        // Young leftovers may belong to a live writer: kept.
+        assert_eq!(store.prune().unwrap(), PruneReport::default());
+        let report = store
+            .clone()
+            .with_orphan_grace(Duration::ZERO)
+            .prune()
+            .unwrap();
+        assert_eq!((report.temp_files, report.orphan_archives), (2, 1));
+        assert!(report.bytes > 0);
+        assert!(names(&store).is_empty(), "{:?}", names(&store));
+
+        // The key is then stored as if nothing happened.
+        store.put(&artifact).unwrap();
+        assert!(store.fetch(&key).unwrap().is_hit());
+        assert_eq!(store.status().unwrap().entries, 1);
+    }
+
+    #[test]
+    fn replacing_an_entry_removes_its_old_archive() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox).with_orphan_grace(Duration::ZERO);
+        let key = fixture::key("k");
+        drop(put(&store, &sandbox, key, b"first run"));
+        drop(put(&store, &sandbox, key, b"second run"));
+        assert_eq!(names(&store).len(), 2, "{:?}", names(&store));
+        let artifact = store.fetch(&key).unwrap().into_hit().unwrap();
+        assert_eq!(artifact.read_log().unwrap(), b"second run");
+
+        // With the default grace, a fresh archive is kept for prune.
+        let patient = LocalStore::new(sandbox.cache_dir());
+        drop(put(&patient, &sandbox, key, b"third run"));
+        assert_eq!(names(&store).len(), 3);
+        assert_eq!(store.prune().unwrap().orphan_archives, 1);
+        assert_eq!(
+            store
+                .fetch(&key)
+                .unwrap()
+                .into_hit()
+                .unwrap()
+                .read_log()
+                .unwrap(),
+            b"third run"
+        );
+    }
+
+    #[test]
+    fn remove_makes_the_entry_disappear() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let key = fixture::key("k");
+        drop(put(&store, &sandbox, key, b"log"));
+        assert!(store.remove(&key).unwrap());
+        assert!(!store.remove(&key).unwrap());
+        assert!(matches!(store.fetch(&key).unwrap(), Lookup::Miss));
+        assert!(names(&store).is_empty());
+    }
+
+    #[test]
+    fn a_fetched_artifact_survives_removal_and_copies_into_another_store() {
+        let sandbox = sandbox_with_outputs();
+        let first = store(&sandbox);
+        let key = fixture::key("k");
+        drop(put(&first, &sandbox, key, b"log"));
+        let artifact = first.fetch(&key).unwrap().into_hit().unwrap();
+        first.remove(&key).unwrap();
+
+        // Its file is gone: the second store copies from the open handle.
+        let second = LocalStore::new(AbsPath::new(sandbox.dir.path().join("cache2")).unwrap());
+        second.put(&artifact).unwrap();
+        let copy = second.fetch(&key).unwrap().into_hit().unwrap();
+        assert_eq!(copy.meta(), artifact.meta());
+        assert_eq!(copy.read_log().unwrap(), b"log");
+    }
+
+    #[test]
+    fn concurrent_writers_and_readers_of_one_key_never_see_a_bad_entry() {
+        let sandbox = sandbox_with_outputs();
+        let store = Arc::new(store(&sandbox));
+        let key = fixture::key("k");
+        let repo = Arc::new(sandbox.repo.clone());
+        let logs: Vec<Vec<u8>> = (0..4).map(|i| format!("run {i}\n").into_bytes()).collect();
+        drop(put(&store, &sandbox, key, &logs[0]));
+
+        let writers = (0..4).map(|i| {
+            let (store, repo, log) = (Arc::clone(&store), Arc::clone(&repo), logs[i].clone());
+            thread::spawn(move || {
+                let outputs = paths(&["dist"]);
+                let task = TaskInfo {
+                    task_id: format!("web#build{i}"),
+                    duration_ms: i as u64,
+                    exit_code: 0,
+                };
+                for _ in 0..15 {
+                    let request = PackRequest {
+                        key,
+                        task: &task,
+                        repo_root: &repo,
+                        outputs: &outputs,
+                        log: &log,
+                    };
+                    store.put_outputs(&request).unwrap();
+                }
+            })
+        });
+        let writers: Vec<_> = writers.collect();
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, logs) = (Arc::clone(&store), logs.clone());
+                thread::spawn(move || {
+                    for _ in 0..60 {
+                        match store.fetch(&key).unwrap() {
+                            Lookup::Hit(artifact) => {
+                                let log = artifact.read_log().unwrap();
+                                assert!(logs.contains(&log));
+                                let id = &artifact.meta().task.task_id;
+                                let i: usize =
+                                    id.trim_start_matches("web#build").parse().unwrap_or(0);
+                                assert!(i == 0 || log == logs[i], "metadata and archive disagree");
+                            }
+                            other => panic!("expected a hit, got {other:?}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for handle in writers.into_iter().chain(readers) {
+            handle.join().unwrap();
+        }
+        assert!(store.fetch(&key).unwrap().is_hit());
+        assert_eq!(store.status().unwrap().entries, 1);
+        assert!(
+            !names(&store)
+                .iter()
+                .any(|name| name.starts_with(TEMP_PREFIX)),
+            "{:?}",
+            names(&store)
+        );
+    }
+
+    #[test_case::test_case("0000000000000000000000000000000000000000000000000000000000000000.0123456789abcdef.tar.zst" => true ; "archive")]
+    #[test_case::test_case("0000000000000000000000000000000000000000000000000000000000000000.tar.zst" => false ; "no checksum")]
+    #[test_case::test_case("0000000000000000000000000000000000000000000000000000000000000000.0123.tar.zst" => false ; "short checksum")]
+    #[test_case::test_case("xyz.0123456789abcdef.tar.zst" => false ; "bad key")]
+    fn parses_archive_names(name: &str) -> bool {
+        parse_archive_name(name).is_some()
+    }
+}

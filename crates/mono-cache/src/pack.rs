@@ -1,0 +1,320 @@
+//! Packing outputs and a log into a deterministic archive.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use mono_paths::{AbsPath, RepoPath};
+
+use crate::archive::{self, mode_of, Node, LOG_ENTRY, OUTPUTS_PREFIX, ZSTD_LEVEL};
+use crate::error::{IoContext, PackError};
+use crate::key::Checksum;
+
+/// The size and checksum of a written archive.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Written {
+    pub(crate) checksum: Checksum,
+    pub(crate) size: u64,
+}
+
+/// Finds every entry to store: the listed outputs, directories recursively, sorted and
+/// without duplicates. Symlinks are stored as links and never followed.
+pub(crate) fn collect(
+    root: &AbsPath,
+    outputs: &[RepoPath],
+) -> Result<BTreeMap<RepoPath, Node>, PackError> {
+    let mut nodes = BTreeMap::new();
+    let mut checked_parents = HashSet::new();
+    let mut canonical_root = None;
+    for output in outputs {
+        if output.is_root() {
+            return Err(PackError::RootOutput);
+        }
+        check_parent_inside(root, output, &mut checked_parents, &mut canonical_root)?;
+        let mut stack = vec![output.clone()];
+        while let Some(path) = stack.pop() {
+            if nodes.contains_key(&path) {
+                continue;
+            }
+            let abs = root.join_repo(&path);
+            let meta = match fs::symlink_metadata(&abs) {
+                Ok(meta) => meta,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    return Err(PackError::MissingOutput { path });
+                }
+                Err(err) => {
+                    return Err(PackError::Io {
+                        path: abs.into_path_buf(),
+                        source: err,
+                    })
+                }
+            };
+            let file_type = meta.file_type();
+            let node = if file_type.is_symlink() {
+                let target = fs::read_link(&abs).pack_path(abs.as_path())?;
+                let Some(target) = target.to_str() else {
+                    return Err(PackError::InvalidPath {
+                        path: abs.into_path_buf(),
+                    });
+                };
+                if !link_stays_inside(&path, target) {
+                    return Err(PackError::SymlinkEscapes {
+                        path,
+                        target: target.to_owned(),
+                    });
+                }
+                Node::Symlink {
+                    target: target.to_owned(),
+                }
+            } else if file_type.is_dir() {
+                for child in fs::read_dir(&abs).pack_path(abs.as_path())? {
+                    let child = child.pack_path(abs.as_path())?;
+                    let name = child.file_name();
+                    let child_path = name.to_str().and_then(|name| path.join(name).ok());
+                    let Some(child_path) = child_path else {
+                        return Err(PackError::InvalidPath { path: child.path() });
+                    };
+                    stack.push(child_path);
+                }
+                Node::Dir {
+                    mode: mode_of(&meta),
+                }
+            } else if file_type.is_file() {
+                Node::File {
+                    mode: mode_of(&meta),
+                    size: meta.len(),
+                }
+            } else {
+                return Err(PackError::UnsupportedFileType { path });
+            };
+            nodes.insert(path, node);
+        }
+    }
+    drop_entries_below_symlinks(&mut nodes);
+    Ok(nodes)
+}
+
+/// An output listed below a directory symlink is reached through the link; storing it too
+/// would make an archive that restoring rejects (an entry written through a symlink).
+fn drop_entries_below_symlinks(nodes: &mut BTreeMap<RepoPath, Node>) {
+    let links: HashSet<RepoPath> = nodes
+        .iter()
+        .filter(|(_, node)| matches!(node, Node::Symlink { .. }))
+        .map(|(path, _)| path.clone())
+        .collect();
+    if links.is_empty() {
+        return;
+    }
+    nodes.retain(|path, _| {
+        let mut parent = path.parent();
+        while let Some(dir) = parent {
+            if links.contains(&dir) {
+                return false;
+            }
+            parent = dir.parent();
+        }
+        true
+    });
+}
+
+/// Refuses outputs whose directory leads out of the repository through a symlink: they
+/// could not be restored.
+fn check_parent_inside(
+    root: &AbsPath,
+    output: &RepoPath,
+    checked: &mut HashSet<RepoPath>,
+    canonical_root: &mut Option<PathBuf>,
+) -> Result<(), PackError> {
+    let Some(parent) = output.parent().filter(|parent| !parent.is_root()) else {
+        return Ok(());
+    };
+    if checked.contains(&parent) {
+        return Ok(());
+    }
+    let canonical_root = match canonical_root {
+        Some(path) => path,
+        None => canonical_root.insert(fs::canonicalize(root).pack_path(root.as_path())?),
+    };
+    let abs = root.join_repo(&parent);
+    let canonical = match fs::canonicalize(&abs) {
+        Ok(path) => path,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(PackError::MissingOutput {
+                path: output.clone(),
+            });
+        }
+        Err(err) => {
+            return Err(PackError::Io {
+                path: abs.into_path_buf(),
+                source: err,
+            })
+        }
+    };
+    if !canonical.starts_with(&*canonical_root) {
+        return Err(PackError::OutsideRepo {
+            path: output.clone(),
+        });
+    }
+    checked.insert(parent);
+    Ok(())
+}
+
+/// Whether a symlink at `link` with relative `target` stays inside the repository, judged
+/// on the path alone. Restoring checks again, following links.
+pub(crate) fn link_stays_inside(link: &RepoPath, target: &str) -> bool {
+    if target.is_empty() || target.starts_with('/') {
+        return false;
+    }
+    let mut depth = link.components().count().saturating_sub(1);
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return false,
+            },
+            _ => depth += 1,
+        }
+    }
+    true
+}
+
+/// Writes the archive of `nodes` and `log` to `out`; returns `out` and what was written.
+/// `out_path` names `out` in errors.
+pub(crate) fn write<W: Write>(
+    root: &AbsPath,
+    nodes: &BTreeMap<RepoPath, Node>,
+    log: &[u8],
+    out: W,
+    out_path: &Path,
+) -> Result<(W, Written), PackError> {
+    let out = HashingWriter {
+        inner: out,
+        hasher: blake3::Hasher::new(),
+        len: 0,
+    };
+    let mut encoder = zstd::Encoder::new(out, ZSTD_LEVEL).pack_path(out_path)?;
+    encoder.include_checksum(true).pack_path(out_path)?;
+    let mut builder = tar::Builder::new(encoder);
+
+    let mut header = archive::header(tar::EntryType::Regular, 0o644, log.len() as u64);
+    builder
+        .append_data(&mut header, LOG_ENTRY, log)
+        .pack_path(out_path)?;
+
+    for (path, node) in nodes {
+        let name = format!("{OUTPUTS_PREFIX}{}", path.as_str());
+        match node {
+            Node::File { mode, size } => {
+                let abs = root.join_repo(path);
+                let mut file = File::open(&abs).pack_path(abs.as_path())?;
+                let mut header = archive::header(tar::EntryType::Regular, *mode, *size);
+                let mut source = TrackedReader {
+                    inner: (&mut file).take(*size),
+                    read: 0,
+                    failed: false,
+                };
+                if let Err(err) = builder.append_data(&mut header, &name, &mut source) {
+                    let at = if source.failed {
+                        abs.as_path()
+                    } else {
+                        out_path
+                    };
+                    return Err(PackError::Io {
+                        path: at.to_path_buf(),
+                        source: err,
+                    });
+                }
+                let read = source.read;
+                let now = file.metadata().pack_path(abs.as_path())?.len();
+                if read != *size || now != *size {
+                    return Err(PackError::Changed { path: path.clone() });
+                }
+            }
+            Node::Dir { mode } => {
+                let mut header = archive::header(tar::EntryType::Directory, *mode, 0);
+                builder
+                    .append_data(&mut header, &name, io::empty())
+                    .pack_path(out_path)?;
+            }
+            Node::Symlink { target } => {
+                let mut header = archive::header(tar::EntryType::Symlink, 0o777, 0);
+                builder
+                    .append_link(&mut header, &name, target)
+                    .pack_path(out_path)?;
+            }
+        }
+    }
+    let encoder = builder.into_inner().pack_path(out_path)?;
+    let out = encoder.finish().pack_path(out_path)?;
+    let written = Written {
+        checksum: out.hasher.finalize().into(),
+        size: out.len,
+    };
+    Ok((out.inner, written))
+}
+
+/// Hashes and counts what passes through to `inner`.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Counts bytes read and remembers whether reading failed, so that an error inside
+/// `append_data` can name the right file: the output read or the archive written.
+struct TrackedReader<R> {
+    inner: R,
+    read: u64,
+    failed: bool,
+}
+
+impl<R: Read> Read for TrackedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(err) => {
+                self.failed = true;
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    #[test_case("a", "b", true ; "sibling")]
+    #[test_case("a/b/c", "../../x", true ; "up to root")]
+    #[test_case("a/b/c", "../../../x", false ; "past root")]
+    #[test_case("a", "../x", false ; "top level up")]
+    #[test_case("a", "/etc/passwd", false ; "absolute")]
+    #[test_case("a", "", false ; "empty")]
+    #[test_case("a/b", "./c/../d", true ; "dots")]
+    #[test_case("a/b", "c/../../..", false ; "down then out")]
+    fn judges_link_targets(link: &str, target: &str, inside: bool) {
+        assert_eq!(
+            link_stays_inside(&RepoPath::new(link).unwrap(), target),
+            inside
+        );
+    }
+}
