@@ -9,7 +9,12 @@ use crate::model::{RawTaskDefinition, RootConfig};
 use crate::source::Spanned;
 
 fn strings(values: &[Spanned<String>]) -> Value {
-    Value::Array(values.iter().map(|s| Value::String(s.value.clone())).collect())
+    Value::Array(
+        values
+            .iter()
+            .map(|s| Value::String(s.value.clone()))
+            .collect(),
+    )
 }
 
 /// A task definition as canonical JSON (keys sorted, defaults filled in), for the task hash.
@@ -20,7 +25,11 @@ pub fn task_definition(def: &RawTaskDefinition) -> Value {
     map.insert("command", json!(def.command));
     map.insert(
         "dependsOn",
-        json!(def.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        json!(def
+            .depends_on
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()),
     );
     map.insert("env", json!(def.env));
     map.insert("inputs", json!(def.inputs));
@@ -36,16 +45,25 @@ pub fn task_definition(def: &RawTaskDefinition) -> Value {
 pub(crate) fn root(config: &RootConfig) -> String {
     let mut tasks = BTreeMap::new();
     for entry in &config.tasks {
-        tasks.insert(entry.name.value.to_string(), task_definition(&entry.definition));
+        tasks.insert(
+            entry.name.value.to_string(),
+            task_definition(&entry.definition),
+        );
     }
     let mut map = BTreeMap::new();
-    map.insert("cacheDir", json!(config.cache_dir.as_ref().map(|s| s.value.clone())));
+    map.insert(
+        "cacheDir",
+        json!(config.cache_dir.as_ref().map(|s| s.value.clone())),
+    );
     map.insert("envMode", json!(config.env_mode.map(|m| m.as_str())));
     map.insert("globalDependencies", strings(&config.global_dependencies));
     map.insert("globalEnv", strings(&config.global_env));
     map.insert(
         "globalPassThroughEnv",
-        config.global_pass_through_env.as_deref().map_or(Value::Null, strings),
+        config
+            .global_pass_through_env
+            .as_deref()
+            .map_or(Value::Null, strings),
     );
     map.insert("tasks", serde_json::to_value(tasks).expect("serializes"));
     map.insert("workspaces", strings(&config.workspaces));

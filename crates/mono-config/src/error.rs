@@ -19,7 +19,10 @@ pub enum ConfigError {
 
     /// The file is not valid TOML or JSON.
     #[error("syntax error: {message}")]
-    #[diagnostic(code(mono::config::syntax), help("fix the syntax at the marked position"))]
+    #[diagnostic(
+        code(mono::config::syntax),
+        help("fix the syntax at the marked position")
+    )]
     Syntax {
         /// The file.
         #[source_code]
@@ -106,6 +109,9 @@ pub struct ConfigErrors {
 impl ConfigErrors {
     /// A report of a single problem.
     pub fn single(file: impl Into<String>, error: ConfigError) -> Self {
-        Self { file: file.into(), errors: vec![error] }
+        Self {
+            file: file.into(),
+            errors: vec![error],
+        }
     }
 }

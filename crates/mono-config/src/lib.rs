@@ -41,8 +41,8 @@ use mono_paths::{AbsPath, RepoPath};
 pub use canonical::task_definition as canonical_task_definition;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
-    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RootConfig,
-    TaskDefinition, TaskEntry,
+    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RootConfig, TaskDefinition,
+    TaskEntry,
 };
 pub use schema::did_you_mean;
 pub use source::{ConfigFormat, SourceFile, Span, Spanned};
@@ -50,19 +50,23 @@ pub use source::{ConfigFormat, SourceFile, Span, Spanned};
 /// Parses a root config from its text.
 pub fn parse_root(source: Arc<SourceFile>) -> Result<RootConfig, ConfigErrors> {
     let file = source.path().to_string();
-    let node = node::parse(&source).map_err(|e| ConfigErrors::single(&file, e))?;
+    let node = node::parse(&source).map_err(|e| ConfigErrors::single(&file, *e))?;
     let mut checker = schema::Checker::new(&source);
     let config = checker.root(&node);
-    checker.finish(config).map_err(|errors| ConfigErrors { file, errors })
+    checker
+        .finish(config)
+        .map_err(|errors| ConfigErrors { file, errors })
 }
 
 /// Parses a package config from its text.
 pub fn parse_package(source: Arc<SourceFile>) -> Result<PackageConfig, ConfigErrors> {
     let file = source.path().to_string();
-    let node = node::parse(&source).map_err(|e| ConfigErrors::single(&file, e))?;
+    let node = node::parse(&source).map_err(|e| ConfigErrors::single(&file, *e))?;
     let mut checker = schema::Checker::new(&source);
     let config = checker.package(&node);
-    checker.finish(config).map_err(|errors| ConfigErrors { file, errors })
+    checker
+        .finish(config)
+        .map_err(|errors| ConfigErrors { file, errors })
 }
 
 /// Whether a config text belongs to a package (it has `extends` or `name` at its top level)
@@ -70,15 +74,21 @@ pub fn parse_package(source: Arc<SourceFile>) -> Result<PackageConfig, ConfigErr
 /// reports the syntax error.
 pub fn is_package_config(source: &Arc<SourceFile>) -> bool {
     match node::parse(source) {
-        Ok(node::Node { kind: node::NodeKind::Object(entries), .. }) => {
-            entries.iter().any(|(key, _)| key.name == "extends" || key.name == "name")
-        }
+        Ok(node::Node {
+            kind: node::NodeKind::Object(entries),
+            ..
+        }) => entries
+            .iter()
+            .any(|(key, _)| key.name == "extends" || key.name == "name"),
         _ => false,
     }
 }
 
 /// Reads the config file of a directory, if it has one (`turbo.toml` first).
-pub fn read_config(root: &AbsPath, dir: &RepoPath) -> Result<Option<Arc<SourceFile>>, ConfigErrors> {
+pub fn read_config(
+    root: &AbsPath,
+    dir: &RepoPath,
+) -> Result<Option<Arc<SourceFile>>, ConfigErrors> {
     read_config_file(root, dir)
 }
 
@@ -88,7 +98,9 @@ fn read_config_file(
     dir: &RepoPath,
 ) -> Result<Option<Arc<SourceFile>>, ConfigErrors> {
     for format in [ConfigFormat::Toml, ConfigFormat::Json] {
-        let rel = dir.join(format.file_name()).expect("a file name is a valid repo path");
+        let rel = dir
+            .join(format.file_name())
+            .expect("a file name is a valid repo path");
         let path = root.join_repo(&rel);
         match std::fs::read_to_string(path.as_path()) {
             Ok(text) => return Ok(Some(SourceFile::new(rel, text, format))),

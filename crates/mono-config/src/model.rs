@@ -154,7 +154,9 @@ impl RawTaskDefinition {
     /// The definition with defaults filled in.
     pub fn resolve(&self) -> TaskDefinition {
         let strings = |v: &Option<Vec<Spanned<String>>>| {
-            v.as_ref().map(|v| v.iter().map(|s| s.value.clone()).collect()).unwrap_or_default()
+            v.as_ref()
+                .map(|v| v.iter().map(|s| s.value.clone()).collect())
+                .unwrap_or_default()
         };
         TaskDefinition {
             depends_on: self
@@ -271,6 +273,8 @@ pub struct PackageConfig {
 impl PackageConfig {
     /// The entry for a task, if the file defines it.
     pub fn task(&self, task: &str) -> Option<&TaskEntry> {
-        self.tasks.iter().find(|entry| entry.name.value.task() == task)
+        self.tasks
+            .iter()
+            .find(|entry| entry.name.value.task() == task)
     }
 }

@@ -46,24 +46,27 @@ impl NodeKind {
     }
 }
 
-pub(crate) fn parse(source: &Arc<SourceFile>) -> Result<Node, ConfigError> {
+pub(crate) fn parse(source: &Arc<SourceFile>) -> Result<Node, Box<ConfigError>> {
     match source.format() {
         crate::ConfigFormat::Toml => parse_toml(source),
         crate::ConfigFormat::Json => parse_json(source),
     }
 }
 
-fn parse_toml(source: &Arc<SourceFile>) -> Result<Node, ConfigError> {
+fn parse_toml(source: &Arc<SourceFile>) -> Result<Node, Box<ConfigError>> {
     let table = DeTable::parse(source.text()).map_err(|err| {
         let span = err.span().map_or(Span::default(), Span::from);
-        ConfigError::Syntax {
+        Box::new(ConfigError::Syntax {
             src: source.named_source(),
             span: span.into(),
             message: err.message().trim().to_owned(),
-        }
+        })
     })?;
     let span = Span::from(table.span());
-    Ok(Node { span, kind: toml_table(table.into_inner()) })
+    Ok(Node {
+        span,
+        kind: toml_table(table.into_inner()),
+    })
 }
 
 fn toml_table(table: DeTable<'_>) -> NodeKind {
@@ -71,7 +74,10 @@ fn toml_table(table: DeTable<'_>) -> NodeKind {
         table
             .into_iter()
             .map(|(key, value)| {
-                let key = Key { span: key.span().into(), name: key.into_inner().into_owned() };
+                let key = Key {
+                    span: key.span().into(),
+                    name: key.into_inner().into_owned(),
+                };
                 (key, toml_value(value))
             })
             .collect(),
@@ -92,7 +98,7 @@ fn toml_value(value: toml::Spanned<DeValue<'_>>) -> Node {
     Node { span, kind }
 }
 
-fn parse_json(source: &Arc<SourceFile>) -> Result<Node, ConfigError> {
+fn parse_json(source: &Arc<SourceFile>) -> Result<Node, Box<ConfigError>> {
     // Comments and trailing commas, as Turborepo's parser allows; nothing looser, so that
     // a missing comma is the error it would be for every other JSON tool.
     let options = jsonc_parser::ParseOptions {
@@ -107,25 +113,36 @@ fn parse_json(source: &Arc<SourceFile>) -> Result<Node, ConfigError> {
         allow_non_finite_numbers: false,
         allow_extended_string_escapes: false,
     };
-    let parsed = jsonc_parser::parse_to_ast(source.text(), &Default::default(), &options)
-        .map_err(|err| {
+    let parsed = jsonc_parser::parse_to_ast(source.text(), &Default::default(), &options).map_err(
+        |err| {
             let range = err.range();
             ConfigError::Syntax {
                 src: source.named_source(),
-                span: Span { start: range.start, end: range.end }.into(),
+                span: Span {
+                    start: range.start,
+                    end: range.end,
+                }
+                .into(),
                 message: err.kind().to_string(),
             }
-        })?;
+        },
+    )?;
     match parsed.value {
         Some(value) => Ok(json_value(&value)),
-        None => Ok(Node { span: Span::default(), kind: NodeKind::Object(Vec::new()) }),
+        None => Ok(Node {
+            span: Span::default(),
+            kind: NodeKind::Object(Vec::new()),
+        }),
     }
 }
 
 fn json_value(value: &jsonc_parser::ast::Value<'_>) -> Node {
     use jsonc_parser::ast::Value;
     let range = value.range();
-    let span = Span { start: range.start, end: range.end };
+    let span = Span {
+        start: range.start,
+        end: range.end,
+    };
     let kind = match value {
         Value::StringLit(s) => NodeKind::String(s.value.to_string()),
         Value::NumberLit(_) => NodeKind::Number,
@@ -140,7 +157,10 @@ fn json_value(value: &jsonc_parser::ast::Value<'_>) -> Node {
                     let range = prop.name.range();
                     let key = Key {
                         name: prop.name.as_str().to_owned(),
-                        span: Span { start: range.start, end: range.end },
+                        span: Span {
+                            start: range.start,
+                            end: range.end,
+                        },
                     };
                     (key, json_value(&prop.value))
                 })

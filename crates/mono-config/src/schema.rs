@@ -31,8 +31,15 @@ const ROOT_KEYS: &[&str] = &[
     "workspaces",
 ];
 
-const PACKAGE_KEYS: &[&str] =
-    &["$schema", "boundaries", "dependencies", "extends", "name", "tags", "tasks"];
+const PACKAGE_KEYS: &[&str] = &[
+    "$schema",
+    "boundaries",
+    "dependencies",
+    "extends",
+    "name",
+    "tags",
+    "tasks",
+];
 
 const TASK_KEYS: &[&str] = &[
     "cache",
@@ -69,14 +76,17 @@ pub(crate) struct Checker<'s> {
 
 impl<'s> Checker<'s> {
     pub fn new(source: &'s Arc<SourceFile>) -> Self {
-        Self { source, errors: Vec::new() }
+        Self {
+            source,
+            errors: Vec::new(),
+        }
     }
 
     pub fn finish<T>(mut self, value: T) -> Result<T, Vec<ConfigError>> {
         if self.errors.is_empty() {
             Ok(value)
         } else {
-            self.errors.sort_by_key(|e| error_offset(e));
+            self.errors.sort_by_key(error_offset);
             Err(self.errors)
         }
     }
@@ -202,7 +212,9 @@ impl<'s> Checker<'s> {
     }
 
     fn tasks(&mut self, node: &Node, in_package: bool) -> Vec<TaskEntry> {
-        let Some(entries) = self.object("tasks", node) else { return Vec::new() };
+        let Some(entries) = self.object("tasks", node) else {
+            return Vec::new();
+        };
         let mut tasks = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let name = match key.name.parse::<TaskName>() {
@@ -230,14 +242,19 @@ impl<'s> Checker<'s> {
                 continue;
             }
             let definition = self.task_definition(&name, value);
-            tasks.push(TaskEntry { name: self.spanned(name, key.span), definition });
+            tasks.push(TaskEntry {
+                name: self.spanned(name, key.span),
+                definition,
+            });
         }
         tasks
     }
 
     fn task_definition(&mut self, name: &TaskName, node: &Node) -> RawTaskDefinition {
         let mut def = RawTaskDefinition::default();
-        let Some(entries) = self.object(&format!("tasks.{name}"), node) else { return def };
+        let Some(entries) = self.object(&format!("tasks.{name}"), node) else {
+            return def;
+        };
         let context = format!("task `{name}`");
         for (key, value) in entries {
             match key.name.as_str() {
@@ -251,8 +268,9 @@ impl<'s> Checker<'s> {
                 }
                 "cache" => def.cache = self.bool("cache", value),
                 "persistent" => {
-                    def.persistent =
-                        self.bool("persistent", value).map(|b| self.spanned(b, key.span))
+                    def.persistent = self
+                        .bool("persistent", value)
+                        .map(|b| self.spanned(b, key.span))
                 }
                 "interactive" => def.interactive = self.bool("interactive", value),
                 "interruptible" => def.interruptible = self.bool("interruptible", value),
@@ -286,10 +304,11 @@ impl<'s> Checker<'s> {
                 );
                 continue;
             } else {
-                raw.parse::<TaskName>().map(|name| match name.into_task_id() {
-                    Some(id) => DependsOn::Task(id),
-                    None => DependsOn::SamePackage(raw.to_owned()),
-                })
+                raw.parse::<TaskName>()
+                    .map(|name| match name.into_task_id() {
+                        Some(id) => DependsOn::Task(id),
+                        None => DependsOn::SamePackage(raw.to_owned()),
+                    })
             };
             match parsed {
                 Ok(dep) => out.push(item.map(|_| dep)),
@@ -315,15 +334,21 @@ impl<'s> Checker<'s> {
     }
 
     pub fn root(&mut self, node: &Node) -> RootConfig {
-        let mut config = RootConfig { source: Some(Arc::clone(self.source)), ..Default::default() };
+        let mut config = RootConfig {
+            source: Some(Arc::clone(self.source)),
+            ..Default::default()
+        };
         for (key, value) in self.root_object(node) {
             match key.name.as_str() {
                 "tasks" => config.tasks = self.tasks(value, false),
                 "globalDependencies" => {
-                    config.global_dependencies =
-                        self.strings("globalDependencies", value).unwrap_or_default()
+                    config.global_dependencies = self
+                        .strings("globalDependencies", value)
+                        .unwrap_or_default()
                 }
-                "globalEnv" => config.global_env = self.strings("globalEnv", value).unwrap_or_default(),
+                "globalEnv" => {
+                    config.global_env = self.strings("globalEnv", value).unwrap_or_default()
+                }
                 "globalPassThroughEnv" => {
                     config.global_pass_through_env = self.strings("globalPassThroughEnv", value)
                 }
@@ -423,7 +448,10 @@ impl<'s> Checker<'s> {
             }
         }
         if config.extends.is_empty() && config.name.is_none() {
-            let span = Span { start: 0, end: self.source.text().find('\n').unwrap_or(0) };
+            let span = Span {
+                start: 0,
+                end: self.source.text().find('\n').unwrap_or(0),
+            };
             self.invalid(
                 "extends",
                 span,
@@ -449,7 +477,12 @@ fn error_offset(error: &ConfigError) -> usize {
 pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
-        .map(|k| (strsim::damerau_levenshtein(&word.to_lowercase(), &k.to_lowercase()), *k))
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&word.to_lowercase(), &k.to_lowercase()),
+                *k,
+            )
+        })
         .filter(|(distance, k)| *distance <= (k.len() / 3).max(1) + usize::from(k.len() > 6))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, k)| k)

@@ -67,7 +67,10 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
-        let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+        let col = before
+            .rfind('\n')
+            .map_or(before.len(), |nl| before.len() - nl - 1)
+            + 1;
         (line, col)
     }
 }
@@ -83,7 +86,10 @@ pub struct Span {
 
 impl From<Range<usize>> for Span {
     fn from(range: Range<usize>) -> Self {
-        Self { start: range.start, end: range.end }
+        Self {
+            start: range.start,
+            end: range.end,
+        }
     }
 }
 
@@ -107,17 +113,29 @@ pub struct Spanned<T> {
 impl<T> Spanned<T> {
     /// A value written at `span` of `source`.
     pub fn new(value: T, span: Span, source: &Arc<SourceFile>) -> Self {
-        Self { value, span, source: Some(Arc::clone(source)) }
+        Self {
+            value,
+            span,
+            source: Some(Arc::clone(source)),
+        }
     }
 
     /// A value that was not written in any file.
     pub fn synthetic(value: T) -> Self {
-        Self { value, span: Span::default(), source: None }
+        Self {
+            value,
+            span: Span::default(),
+            source: None,
+        }
     }
 
     /// Applies `f` to the value, keeping the place.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Spanned<U> {
-        Spanned { value: f(self.value), span: self.span, source: self.source }
+        Spanned {
+            value: f(self.value),
+            span: self.span,
+            source: self.source,
+        }
     }
 
     /// `file:line:col` of the value, for plain-text messages.

@@ -1,11 +1,19 @@
 use super::*;
 
 fn toml_source(text: &str) -> Arc<SourceFile> {
-    SourceFile::new(RepoPath::new("turbo.toml").unwrap(), text.to_owned(), ConfigFormat::Toml)
+    SourceFile::new(
+        RepoPath::new("turbo.toml").unwrap(),
+        text.to_owned(),
+        ConfigFormat::Toml,
+    )
 }
 
 fn json_source(text: &str) -> Arc<SourceFile> {
-    SourceFile::new(RepoPath::new("turbo.json").unwrap(), text.to_owned(), ConfigFormat::Json)
+    SourceFile::new(
+        RepoPath::new("turbo.json").unwrap(),
+        text.to_owned(),
+        ConfigFormat::Json,
+    )
 }
 
 /// `(code, line, col, message)` of each error, for compact assertions.
@@ -15,7 +23,10 @@ fn summarize(errors: &ConfigErrors, source: &SourceFile) -> Vec<(String, usize, 
         .errors
         .iter()
         .map(|e| {
-            let offset = e.labels().and_then(|mut l| l.next()).map_or(0, |l| l.offset());
+            let offset = e
+                .labels()
+                .and_then(|mut l| l.next())
+                .map_or(0, |l| l.offset());
             let (line, col) = source.line_col(offset);
             (e.code().unwrap().to_string(), line, col, e.to_string())
         })
@@ -54,7 +65,11 @@ command = "next build"
     assert_eq!(config.cache_dir.as_ref().unwrap().value, ".cache/mono");
     assert_eq!(config.env_mode, Some(EnvMode::Loose));
     assert_eq!(config.concurrency.as_ref().unwrap().value, "4");
-    let build = config.task(&"build".parse().unwrap()).unwrap().definition.resolve();
+    let build = config
+        .task(&"build".parse().unwrap())
+        .unwrap()
+        .definition
+        .resolve();
     assert_eq!(
         build.depends_on,
         vec![
@@ -66,7 +81,11 @@ command = "next build"
     );
     assert_eq!(build.output_logs, OutputLogs::NewOnly);
     assert!(build.cache);
-    let dev = config.task(&"dev".parse().unwrap()).unwrap().definition.resolve();
+    let dev = config
+        .task(&"dev".parse().unwrap())
+        .unwrap()
+        .definition
+        .resolve();
     assert!(dev.persistent && !dev.cache);
     let web = config.task(&"web#build".parse().unwrap()).unwrap();
     assert_eq!(web.definition.command.as_ref().unwrap().value, "next build");
@@ -86,7 +105,9 @@ fn unknown_key_points_at_line_and_suggests() {
             "unknown key `output` in task `build`".to_owned()
         )]
     );
-    let ConfigError::UnknownKey { help, .. } = &errors.errors[0] else { panic!() };
+    let ConfigError::UnknownKey { help, .. } = &errors.errors[0] else {
+        panic!()
+    };
     assert_eq!(help, "did you mean `outputs`?");
 }
 
@@ -96,8 +117,10 @@ fn reports_every_problem_in_file_order() {
         "globalEnv = \"CI\"\nbogus = 1\n[tasks.build]\ncache = \"yes\"\ndependsOn = [\"^\"]\n",
     );
     let errors = parse_root(source.clone()).unwrap_err();
-    let lines: Vec<_> =
-        summarize(&errors, &source).into_iter().map(|(code, line, ..)| (code, line)).collect();
+    let lines: Vec<_> = summarize(&errors, &source)
+        .into_iter()
+        .map(|(code, line, ..)| (code, line))
+        .collect();
     assert_eq!(
         lines,
         vec![
@@ -113,17 +136,29 @@ fn reports_every_problem_in_file_order() {
 fn wrong_type_suggests_the_array_form() {
     let source = toml_source("[tasks.test]\ndependsOn = \"build\"\n");
     let errors = parse_root(source).unwrap_err();
-    let ConfigError::WrongType { key, expected, found, help, .. } = &errors.errors[0] else {
+    let ConfigError::WrongType {
+        key,
+        expected,
+        found,
+        help,
+        ..
+    } = &errors.errors[0]
+    else {
         panic!("{errors:?}")
     };
-    assert_eq!((key.as_str(), *expected, *found), ("dependsOn", "an array of strings", "a string"));
+    assert_eq!(
+        (key.as_str(), *expected, *found),
+        ("dependsOn", "an array of strings", "a string")
+    );
     assert_eq!(help, "write it as `dependsOn = [\"build\"]`");
 }
 
 #[test]
 fn pipeline_gets_a_migration_hint() {
     let errors = parse_root(json_source("{ \"pipeline\": {} }")).unwrap_err();
-    let ConfigError::UnknownKey { help, .. } = &errors.errors[0] else { panic!() };
+    let ConfigError::UnknownKey { help, .. } = &errors.errors[0] else {
+        panic!()
+    };
     assert!(help.contains("renamed to `tasks`"), "{help}");
 }
 
@@ -132,10 +167,16 @@ fn syntax_errors_have_a_position() {
     let source = toml_source("[tasks.build]\noutputs = [\"dist/**\"\n");
     let errors = parse_root(source.clone()).unwrap_err();
     assert_eq!(summarize(&errors, &source)[0].0, "mono::config::syntax");
-    let source = json_source("{\n  // fine\n  \"tasks\": { \"build\": { \"cache\": true \"outputs\": [] } }\n}\n");
+    let source = json_source(
+        "{\n  // fine\n  \"tasks\": { \"build\": { \"cache\": true \"outputs\": [] } }\n}\n",
+    );
     let errors = parse_root(source.clone()).unwrap_err();
     let (code, line, ..) = &summarize(&errors, &source)[0];
-    assert_eq!((code.as_str(), *line), ("mono::config::syntax", 3), "{errors:?}");
+    assert_eq!(
+        (code.as_str(), *line),
+        ("mono::config::syntax", 3),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -168,8 +209,10 @@ fn package_config_rules() {
         ConfigFormat::Toml,
     );
     let errors = parse_package(source.clone()).unwrap_err();
-    let codes: Vec<_> =
-        summarize(&errors, &source).into_iter().map(|(_, line, _, msg)| (line, msg)).collect();
+    let codes: Vec<_> = summarize(&errors, &source)
+        .into_iter()
+        .map(|(_, line, _, msg)| (line, msg))
+        .collect();
     assert_eq!(codes.len(), 2, "{codes:?}");
     assert_eq!(codes[0].0, 1);
     assert!(codes[0].1.contains("cannot extend `web`"));
@@ -177,13 +220,23 @@ fn package_config_rules() {
 
     let ok = parse_package(SourceFile::new(
         RepoPath::new("infra/turbo.toml").unwrap(),
-        "name = \"infra\"\ndependencies = [\"api\"]\n[tasks.build]\ncommand = \"make\"\n".to_owned(),
+        "name = \"infra\"\ndependencies = [\"api\"]\n[tasks.build]\ncommand = \"make\"\n"
+            .to_owned(),
         ConfigFormat::Toml,
     ))
     .unwrap();
     assert_eq!(ok.name.as_ref().unwrap().value, "infra");
     assert_eq!(ok.dependencies[0].value, "api");
-    assert_eq!(ok.task("build").unwrap().definition.command.as_ref().unwrap().value, "make");
+    assert_eq!(
+        ok.task("build")
+            .unwrap()
+            .definition
+            .command
+            .as_ref()
+            .unwrap()
+            .value,
+        "make"
+    );
 }
 
 #[test]
@@ -195,7 +248,12 @@ fn package_config_must_extend_or_name() {
     );
     assert!(!is_package_config(&source));
     let errors = parse_package(source).unwrap_err();
-    assert!(errors.errors[0].to_string().contains("must extend the root"), "{errors:?}");
+    assert!(
+        errors.errors[0]
+            .to_string()
+            .contains("must extend the root"),
+        "{errors:?}"
+    );
     let named = SourceFile::new(
         RepoPath::new("a/turbo.toml").unwrap(),
         "name = \"infra\"\n".to_owned(),
@@ -216,9 +274,15 @@ fn overlay_replaces_only_what_is_set() {
         ConfigFormat::Toml,
     ))
     .unwrap();
-    let merged = root.tasks[0].definition.overlay(&pkg.tasks[0].definition).resolve();
+    let merged = root.tasks[0]
+        .definition
+        .overlay(&pkg.tasks[0].definition)
+        .resolve();
     assert_eq!(merged.outputs, vec!["out/**"]);
-    assert_eq!(merged.depends_on, vec![DependsOn::Topological("build".into())]);
+    assert_eq!(
+        merged.depends_on,
+        vec![DependsOn::Topological("build".into())]
+    );
 }
 
 #[test]
@@ -233,8 +297,15 @@ fn load_prefers_toml_and_tolerates_absence() {
     let dir = tempfile::tempdir().unwrap();
     let root = AbsPath::new(dir.path()).unwrap();
     assert!(load_root(&root).unwrap().source.is_none());
-    std::fs::write(dir.path().join("turbo.json"), "{ \"tasks\": { \"a\": {} } }").unwrap();
-    assert_eq!(load_root(&root).unwrap().source.unwrap().format(), ConfigFormat::Json);
+    std::fs::write(
+        dir.path().join("turbo.json"),
+        "{ \"tasks\": { \"a\": {} } }",
+    )
+    .unwrap();
+    assert_eq!(
+        load_root(&root).unwrap().source.unwrap().format(),
+        ConfigFormat::Json
+    );
     std::fs::write(dir.path().join("turbo.toml"), "[tasks.b]\n").unwrap();
     let config = load_root(&root).unwrap();
     assert_eq!(config.tasks[0].name.to_string(), "b");

@@ -1,0 +1,33 @@
+//! From "which tasks, in which packages" to a validated task graph and the plan of a run.
+//!
+//! - [`Filter`]: Turborepo's `--filter` syntax, selecting packages of the package graph.
+//! - [`build_task_graph`]: the requested tasks of the selected packages plus everything their
+//!   `dependsOn` reaches, checked (unknown tasks and packages, persistent dependencies,
+//!   cycles) and frozen into a [`TaskGraph`].
+//! - [`Plan`]: what `--dry` prints, text or JSON, with the field names of Turborepo's.
+//!
+//! It is its own crate because both a dry run and a real run start from the same graph,
+//! and the scheduler should only ever see a graph that is already valid.
+
+#![expect(
+    clippy::result_large_err,
+    reason = "errors carry the config text for their report; they are cold, and boxing them would clutter every `?`"
+)]
+
+mod engine;
+mod error;
+mod filter;
+mod graph;
+mod plan;
+
+pub use engine::{build_task_graph, resolve_command, TaskRequest};
+pub use error::TaskGraphError;
+pub use filter::{select_packages, Filter, FilterError};
+pub use graph::{TaskGraph, TaskNode};
+pub use plan::{
+    CacheState, CacheStatus, Plan, PlanDetails, PlannedTask, TaskHashDetails,
+    DRY_RUN_FORMAT_VERSION, NONEXISTENT_COMMAND,
+};
+
+/// The version of the `--graph` JSON format.
+pub const GRAPH_FORMAT_VERSION: &str = "1";

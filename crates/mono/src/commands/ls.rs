@@ -1,0 +1,82 @@
+//! `mono ls`: the packages, their language, folder and internal dependencies.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use mono_tasks::{select_packages, Filter};
+use serde::Serialize;
+
+use crate::cli::LsArgs;
+use crate::error::Error;
+use crate::repo::Repo;
+
+/// The version of `mono ls --json` output.
+const LS_FORMAT_VERSION: &str = "1";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed<'a> {
+    name: &'a str,
+    language: String,
+    directory: String,
+    manifest: String,
+    dependencies: Vec<&'a str>,
+    dependents: Vec<&'a str>,
+}
+
+pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Error> {
+    let repo = Repo::load(cwd)?;
+    let filters = args
+        .filter
+        .iter()
+        .map(|f| Filter::parse(f, &repo.cwd))
+        .collect::<Result<Vec<_>, _>>()?;
+    let selected = select_packages(&filters, &repo.packages)?;
+    let listed: Vec<Listed<'_>> = repo
+        .packages
+        .packages()
+        .filter(|p| selected.contains(&p.name))
+        .map(|p| Listed {
+            name: p.name.as_str(),
+            language: p.language.to_string(),
+            directory: p.dir.to_string(),
+            manifest: p.manifest.to_string(),
+            dependencies: repo
+                .packages
+                .dependencies(&p.name)
+                .map(|d| d.as_str())
+                .collect(),
+            dependents: repo
+                .packages
+                .dependents(&p.name)
+                .map(|d| d.as_str())
+                .collect(),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let doc = serde_json::json!({ "version": LS_FORMAT_VERSION, "count": listed.len(), "packages": listed });
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("serializes")
+        );
+    } else {
+        let width = listed.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        let dir_width = listed.iter().map(|p| p.directory.len()).max().unwrap_or(0);
+        let _ = writeln!(out, "{} packages", listed.len());
+        for p in &listed {
+            let deps = if p.dependencies.is_empty() {
+                "-".to_owned()
+            } else {
+                p.dependencies.join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:<7}  {:<dir_width$}  -> {deps}",
+                p.name, p.language, p.directory
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,21 @@
+//! One file per subcommand; this module only dispatches.
+
+mod ls;
+mod migrate;
+mod run;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
+    let cwd = cli.cwd.as_deref();
+    match cli.command {
+        Command::Run(args) => run::run(cwd, args),
+        Command::Ls(args) => ls::ls(cwd, &args),
+        Command::Migrate(args) => migrate::migrate(cwd, &args),
+        Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
+    }
+}

@@ -1,0 +1,68 @@
+//! The `mono` command line: parses arguments, runs one command, reports errors.
+//!
+//! This crate is thin on purpose: each command in `commands/` wires the library crates
+//! together (config → workspace → tasks → …) and prints what they return. Nothing depends
+//! on this crate, and no crate below it prints.
+
+#![expect(
+    clippy::result_large_err,
+    reason = "errors carry the config text for their report; they are cold, and boxing them would clutter every `?`"
+)]
+
+mod cli;
+mod commands;
+mod error;
+mod repo;
+mod report;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use error::Error;
+
+/// Runs mono with the process's arguments and returns its exit code (docs/exit-codes.md).
+pub fn run() -> ExitCode {
+    run_with(std::env::args_os().collect())
+}
+
+fn run_with(args: Vec<OsString>) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => return clap_exit(&err),
+    };
+    let cli = match cli.command {
+        // `mono build --dry` is `mono run build --dry`.
+        cli::Command::External(rest) => {
+            let mut again: Vec<OsString> = vec!["mono".into()];
+            if let Some(cwd) = &cli.cwd {
+                again.push("--cwd".into());
+                again.push(cwd.into());
+            }
+            again.push("run".into());
+            again.extend(rest.into_iter().map(OsString::from));
+            match cli::Cli::try_parse_from(again) {
+                Ok(cli) => cli,
+                Err(err) => return clap_exit(&err),
+            }
+        }
+        _ => cli,
+    };
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            report::print_error(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn clap_exit(err: &clap::Error) -> ExitCode {
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::from(error::EXIT_USAGE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

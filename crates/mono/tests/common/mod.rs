@@ -1,0 +1,128 @@
+//! Shared test setup: copy a fixture repository into a temp dir, commit it with git, and
+//! run the real `mono` binary on it.
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// The repository's fixtures folder.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// A fixture copied into a temp dir and committed with git.
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+/// Folders that builds create and that a copy must not carry.
+const SKIP: &[&str] = &[
+    "node_modules",
+    "target",
+    "dist",
+    "bin",
+    "out",
+    ".turbo",
+    "cache",
+];
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let kind = entry.file_type().unwrap();
+        let target = to.join(&name);
+        if kind.is_dir() {
+            if !SKIP.contains(&name.to_str().unwrap()) {
+                copy_tree(&entry.path(), &target);
+            }
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Runs git in `dir`, failing the test if it fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let status = StdCommand::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "mono tests")
+        .env("GIT_AUTHOR_EMAIL", "tests@mono.invalid")
+        .env("GIT_COMMITTER_NAME", "mono tests")
+        .env("GIT_COMMITTER_EMAIL", "tests@mono.invalid")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?} failed in {}", dir.display());
+}
+
+/// Copies `fixtures/<name>` (a path below fixtures/) into a fresh temp dir with `git init`
+/// and one commit.
+pub fn fixture(name: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    copy_tree(&fixtures_dir().join(name), &root);
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "fixture"]);
+    Fixture { _dir: dir, root }
+}
+
+/// The `mono` binary, run in `root`, without colors.
+pub fn mono(root: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("mono").unwrap();
+    cmd.current_dir(root)
+        .env("NO_COLOR", "1")
+        .env_remove("MONO_REMOTE_CACHE");
+    cmd
+}
+
+/// Runs `mono <args> --dry=json` and parses its output.
+pub fn dry_json(root: &Path, args: &[&str]) -> Value {
+    let output = mono(root).args(args).arg("--dry=json").output().unwrap();
+    assert!(
+        output.status.success(),
+        "mono {args:?} --dry=json failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// `taskId -> sorted dependencies` of a `--dry=json` document.
+pub fn edges(plan: &Value) -> BTreeMap<String, Vec<String>> {
+    plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let mut deps: Vec<String> = t["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap().to_owned())
+                .collect();
+            deps.sort();
+            (t["taskId"].as_str().unwrap().to_owned(), deps)
+        })
+        .collect()
+}
+
+/// Builds an edge map from `("task", &["dep", ...])` pairs.
+pub fn expect_edges(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    pairs
+        .iter()
+        .map(|(task, deps)| {
+            let mut deps: Vec<String> = deps.iter().map(|d| (*d).to_owned()).collect();
+            deps.sort();
+            ((*task).to_owned(), deps)
+        })
+        .collect()
+}

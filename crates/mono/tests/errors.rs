@@ -1,0 +1,122 @@
+//! Every error fixture: `mono build --dry` exits 2, runs nothing, and reports what, where
+//! (file:line:col) and how to fix it. The whole report is pinned as a snapshot.
+
+mod common;
+
+use common::{fixture, mono};
+
+/// Runs `mono build --dry` in `fixtures/errors/<case>` and returns stderr.
+fn report(case: &str) -> String {
+    let repo = fixture(&format!("errors/{case}"));
+    let out = mono(&repo.root).args(["build", "--dry"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{case}: expected exit 2, stderr:\n{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{case}: printed a plan despite the error"
+    );
+    stderr
+}
+
+fn check(case: &str, must_contain: &[&str]) {
+    let stderr = report(case);
+    for needle in must_contain {
+        assert!(
+            stderr.contains(needle),
+            "{case}: `{needle}` missing from:\n{stderr}"
+        );
+    }
+    insta::assert_snapshot!(case, stderr);
+}
+
+#[test]
+fn unknown_key() {
+    check(
+        "unknown-key",
+        &[
+            "unknown key `output` in task `build`",
+            "turbo.toml:4:1",
+            "did you mean `outputs`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_key_json() {
+    check(
+        "unknown-key-json",
+        &[
+            "unknown key `dependOn`",
+            "turbo.json:6:7",
+            "did you mean `dependsOn`?",
+        ],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    check(
+        "wrong-type",
+        &[
+            "`dependsOn` must be an array of strings, found a string",
+            "turbo.toml:5:13",
+            "dependsOn = [\"build\"]",
+        ],
+    );
+}
+
+#[test]
+fn unknown_task() {
+    check(
+        "unknown-task",
+        &["depends on task `compile`", "turbo.toml:5:23"],
+    );
+}
+
+#[test]
+fn unknown_package() {
+    check("unknown-package", &["package `nope`", "turbo.toml:2:24"]);
+}
+
+#[test]
+fn persistent_dependency() {
+    check(
+        "persistent-dependency",
+        &[
+            "`dev` is a persistent task; `start` cannot depend on it",
+            "turbo.toml:9:23",
+        ],
+    );
+}
+
+#[test]
+fn duplicate_package() {
+    check(
+        "duplicate-package",
+        &["packages/a/package.json", "packages/a-copy/package.json"],
+    );
+}
+
+#[test]
+fn package_cycle() {
+    check("package-cycle", &["a -> b -> a"]);
+}
+
+#[test]
+fn task_cycle() {
+    check("task-cycle", &["a#build -> a#test -> a#build"]);
+}
+
+#[test]
+fn bad_json() {
+    check("bad-json", &["syntax error", "turbo.json:7:"]);
+}
+
+#[test]
+fn bad_toml() {
+    check("bad-toml", &["syntax error", "turbo.toml:3:"]);
+}

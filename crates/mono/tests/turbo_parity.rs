@@ -1,0 +1,123 @@
+//! Parity with the real Turborepo: on the node-only fixture, `mono <tasks> --dry=json` and
+//! `turbo run <tasks> --dry=json` have the same tasks, the same dependencies and the same
+//! packages in scope, for many filters. mono reads turbo.toml, turbo reads turbo.json: the
+//! same configuration in both syntaxes.
+//!
+//! The turbo binary comes from `MONO_TEST_TURBO` when set (CI installs it), else the test
+//! installs `turbo@2` from npm into Cargo's test temp dir once.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{dry_json, edges, fixture};
+use serde_json::Value;
+
+fn turbo_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MONO_TEST_TURBO") {
+        return PathBuf::from(path);
+    }
+    let tool_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("turbo-tool");
+    let bin = tool_dir.join("node_modules/.bin/turbo");
+    if !bin.exists() {
+        std::fs::create_dir_all(&tool_dir).unwrap();
+        std::fs::write(
+            tool_dir.join("package.json"),
+            r#"{ "name": "turbo-tool", "private": true }"#,
+        )
+        .unwrap();
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "turbo@2"])
+            .current_dir(&tool_dir)
+            .status()
+            .expect("npm must be installed to fetch turbo for the parity test");
+        assert!(status.success(), "npm install turbo@2 failed");
+    }
+    bin
+}
+
+fn turbo_dry_json(turbo: &Path, root: &Path, args: &[&str]) -> Value {
+    let output = Command::new(turbo)
+        .arg("run")
+        .args(args)
+        .arg("--dry=json")
+        .current_dir(root)
+        .env("TURBO_TELEMETRY_DISABLED", "1")
+        .env("DO_NOT_TRACK", "1")
+        .env("TURBO_NO_UPDATE_NOTIFIER", "1")
+        .env("TURBO_PRINT_VERSION_DISABLED", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "turbo run {args:?} --dry=json failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn same_task_graph_as_turbo() {
+    let turbo = turbo_binary();
+    let repo = fixture("node-only");
+    let cases: &[&[&str]] = &[
+        &["build"],
+        &["build", "test"],
+        &["lint"],
+        &["test", "--only"],
+        &["build", "--filter=web"],
+        &["build", "--filter=web..."],
+        &["build", "--filter=web^..."],
+        &["build", "--filter=...@repo/utils"],
+        &["build", "--filter=...^@repo/utils"],
+        &["build", "--filter=./apps/*"],
+        &["build", "--filter={./packages/*}"],
+        &["build", "--filter=@repo/*"],
+        &["build", "--filter=!web"],
+        &["build", "--filter=@repo/*", "--filter=!@repo/ui"],
+        &["build", "--filter=docs", "--filter=web"],
+        &["lint", "--filter=//"],
+        &["web#build"],
+    ];
+    for args in cases {
+        let theirs = turbo_dry_json(&turbo, &repo.root, args);
+        let ours = dry_json(&repo.root, args);
+        assert_eq!(
+            edges(&ours),
+            edges(&theirs),
+            "tasks and dependencies differ for {args:?}"
+        );
+        assert_eq!(
+            ours["packages"], theirs["packages"],
+            "packages in scope differ for {args:?}"
+        );
+        for (mine, turbos) in ours["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(theirs["tasks"].as_array().unwrap())
+        {
+            for field in [
+                "taskId",
+                "task",
+                "package",
+                "command",
+                "directory",
+                "outputs",
+                "dependents",
+            ] {
+                // turbo writes `null` for an empty list of outputs; mono always writes a list.
+                let theirs = match &turbos[field] {
+                    Value::Null => Value::Array(vec![]),
+                    other => other.clone(),
+                };
+                assert_eq!(
+                    mine[field], theirs,
+                    "`{field}` of {} differs for {args:?}",
+                    mine["taskId"]
+                );
+            }
+        }
+    }
+}
