@@ -176,6 +176,21 @@ struct Draft {
     /// The languages whose manifests are in play (their dependencies count).
     in_play: Vec<Language>,
     name: Option<PackageName>,
+    /// The manifest that makes it a package.
+    manifest: RepoPath,
+}
+
+/// The manifest of a package of `language` in `dir`: its package.json, Cargo.toml or go.mod,
+/// or for a generic package the config file it has.
+fn package_manifest(
+    dir: &RepoPath,
+    language: Language,
+    config: Option<&PackageConfig>,
+) -> RepoPath {
+    match (language, config) {
+        (Language::Generic, Some(config)) => config.source.path().clone(),
+        (language, _) => manifest_path(dir, language),
+    }
 }
 
 impl Discovery<'_> {
@@ -253,6 +268,7 @@ impl Discovery<'_> {
             .filter(|m| !m.contains(['*', '?', '[', '{']))
             .filter_map(|m| RepoPath::new(m).ok())
             .collect();
+        let mut cargo_members: BTreeSet<RepoPath> = BTreeSet::new();
         if let Some(ws) = &cargo_workspace {
             for dir in self.expand(&file("Cargo.toml"), ws.members.iter().map(String::as_str)) {
                 if !cargo_excluded(&dir, &cargo_literal)
@@ -261,6 +277,7 @@ impl Discovery<'_> {
                         .as_path()
                         .is_file()
                 {
+                    cargo_members.insert(dir.clone());
                     listings.entry(dir).or_default().rust = Some("Cargo.toml".to_owned());
                 }
             }
@@ -363,11 +380,21 @@ impl Discovery<'_> {
             self.parse_all(vec![(RepoPath::root(), Language::Go)], &mut manifests);
         }
 
-        // Cargo makes path dependencies inside the workspace members, unless excluded.
+        // Cargo makes path dependencies of members that lie inside the workspace members
+        // too, unless excluded; only members count (not crates the root config's `workspaces`
+        // adds, which Cargo does not know).
         if let Some(ws) = &cargo_workspace {
-            loop {
+            let mut members = cargo_members;
+            if manifests.cargo.contains_key(&RepoPath::root()) {
+                members.insert(RepoPath::root());
+            }
+            let mut frontier = members.clone();
+            while !frontier.is_empty() {
                 let mut new = BTreeSet::new();
-                for (dir, (manifest, _)) in &manifests.cargo {
+                for dir in &frontier {
+                    let Some((manifest, _)) = manifests.cargo.get(dir) else {
+                        continue;
+                    };
                     for dep in &manifest.dependencies {
                         let target = match (&dep.path, dep.workspace) {
                             (Some(path), _) => resolve(root, dir, path),
@@ -379,34 +406,33 @@ impl Discovery<'_> {
                             (None, false) => None,
                         };
                         let Some(target) = target else { continue };
-                        if target.is_root()
-                            || manifests.cargo.contains_key(&target)
-                            || cargo_excluded(&target, &cargo_literal)
-                            || !root
-                                .join_repo(&manifest_path(&target, Language::Rust))
+                        let is_crate = || {
+                            root.join_repo(&manifest_path(&target, Language::Rust))
                                 .as_path()
                                 .is_file()
+                        };
+                        if !members.contains(&target)
+                            && !cargo_excluded(&target, &cargo_literal)
+                            && is_crate()
                         {
-                            continue;
+                            new.insert(target);
                         }
-                        new.insert(target);
                     }
                 }
-                if new.is_empty() {
-                    break;
-                }
+                let mut jobs = Vec::new();
                 for dir in &new {
-                    listings.entry(dir.clone()).or_default().rust =
-                        Some("Cargo.toml (a path dependency of a member)".to_owned());
+                    members.insert(dir.clone());
+                    let listing = listings.entry(dir.clone()).or_default();
+                    if listing.rust.is_none() {
+                        listing.rust =
+                            Some("Cargo.toml (a path dependency of a member)".to_owned());
+                    }
+                    if !manifests.cargo.contains_key(dir) {
+                        jobs.push((dir.clone(), Language::Rust));
+                    }
                 }
-                let before = manifests.cargo.len();
-                self.parse_all(
-                    new.into_iter().map(|d| (d, Language::Rust)).collect(),
-                    &mut manifests,
-                );
-                if manifests.cargo.len() == before {
-                    break; // only errors: reported below
-                }
+                self.parse_all(jobs, &mut manifests);
+                frontier = new;
             }
         }
 
@@ -458,6 +484,10 @@ impl Discovery<'_> {
             language: root_language,
             in_play: root_in_play,
             name: Some(PackageName::root()),
+            manifest: match root_language {
+                Language::Generic => config_file.clone(),
+                language => manifest_path(&RepoPath::root(), language),
+            },
         });
         for (dir, listing) in &listings {
             // A folder whose manifest failed to parse was reported; a listed one is parsed.
@@ -535,16 +565,18 @@ impl Discovery<'_> {
                 }
                 None => None,
             };
+            let manifest = package_manifest(dir, language, manifests.configs.get(dir));
             drafts.push(Draft {
                 dir: dir.clone(),
                 language,
                 in_play,
                 name,
+                manifest,
             });
         }
-        if let Some(missing) = manifests.go.iter().find(|(_, m)| m.module.is_none()) {
+        for (dir, _) in manifests.go.iter().filter(|(_, m)| m.module.is_none()) {
             self.errors.push(WorkspaceError::MissingName {
-                manifest: manifest_path(missing.0, Language::Go),
+                manifest: manifest_path(dir, Language::Go),
                 key: "`module` directive",
                 help: "a go.mod starts with `module example.com/path`",
             });
@@ -595,16 +627,14 @@ impl Discovery<'_> {
         // 7. Unique names.
         let mut by_name: BTreeMap<&PackageName, Vec<&RepoPath>> = BTreeMap::new();
         for draft in &drafts {
-            by_name
-                .entry(draft.name.as_ref().expect("named above"))
-                .or_default()
-                .push(&draft.dir);
+            let name = draft.name.as_ref().expect("named above");
+            by_name.entry(name).or_default().push(&draft.manifest);
         }
-        for (name, dirs) in &by_name {
-            for second in &dirs[1..] {
+        for (name, manifests) in &by_name {
+            for second in &manifests[1..] {
                 self.errors.push(WorkspaceError::DuplicatePackage {
                     name: (*name).clone(),
-                    first: dirs[0].clone(),
+                    first: manifests[0].clone(),
                     second: (*second).clone(),
                 });
             }
@@ -738,14 +768,7 @@ impl Discovery<'_> {
                 }
             }
 
-            let manifest = match draft.language {
-                Language::Generic if dir.is_root() => config_file.clone(),
-                Language::Generic => config.as_ref().map_or_else(
-                    || manifest_path(dir, Language::Generic),
-                    |c| c.source.path().clone(),
-                ),
-                language => manifest_path(dir, language),
-            };
+            let manifest = draft.manifest.clone();
             let scripts = manifests
                 .node
                 .get(dir)

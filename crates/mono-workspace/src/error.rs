@@ -102,9 +102,9 @@ pub enum WorkspaceError {
     DuplicatePackage {
         /// The name.
         name: PackageName,
-        /// The first package's folder (in path order).
+        /// The manifest of the first package (in folder order).
         first: RepoPath,
-        /// The second package's folder.
+        /// The manifest of the second package.
         second: RepoPath,
     },
 

@@ -268,11 +268,15 @@ fn duplicate_names_across_languages() {
     };
     assert_eq!(
         (name.as_str(), first.as_str(), second.as_str()),
-        ("core", "crates/core", "packages/core")
+        (
+            "core",
+            "crates/core/Cargo.toml",
+            "packages/core/package.json"
+        )
     );
     assert_eq!(
         err.to_string(),
-        "two packages are named `core`: crates/core and packages/core"
+        "two packages are named `core`: crates/core/Cargo.toml and packages/core/package.json"
     );
 }
 
@@ -693,4 +697,108 @@ fn polyglot_fixture() {
     assert!(graph.warnings().is_empty(), "{:?}", graph.warnings());
     let scripts: BTreeSet<&str> = graph.root().scripts.keys().map(String::as_str).collect();
     assert_eq!(scripts, BTreeSet::from(["lint"]));
+}
+
+/// The package graph that fixtures/node-only/README.md describes.
+#[test]
+fn node_only_fixture() {
+    let Some(root) = fixture("node-only") else {
+        return;
+    };
+    let graph = discover(&root, &mono_config::RootConfig::default()).unwrap();
+    assert_eq!(
+        names(graph.packages().map(|p| &p.name)),
+        [
+            "//",
+            "@repo/config",
+            "@repo/tsconfig",
+            "@repo/ui",
+            "@repo/utils",
+            "docs",
+            "web"
+        ]
+    );
+    assert_eq!(
+        edges(&graph),
+        [
+            "@repo/ui -> @repo/tsconfig",
+            "@repo/ui -> @repo/utils",
+            "@repo/utils -> @repo/tsconfig",
+            "docs -> @repo/config",
+            "docs -> @repo/ui",
+            "web -> @repo/config",
+            "web -> @repo/tsconfig",
+            "web -> @repo/ui",
+            "web -> @repo/utils",
+        ]
+    );
+    let scripts: Vec<&str> = graph.root().scripts.keys().map(String::as_str).collect();
+    assert_eq!(scripts, ["format", "lint"]);
+}
+
+/// fixtures/errors/<case>/EXPECT is the one line mono must report.
+#[test_case::test_case("duplicate-package")]
+#[test_case::test_case("package-cycle")]
+fn error_fixtures(case: &str) {
+    let Some(root) = fixture(&format!("errors/{case}")) else {
+        return;
+    };
+    let expected = std::fs::read_to_string(root.as_path().join("EXPECT")).unwrap();
+    let err = discover(&root, &mono_config::RootConfig::default()).unwrap_err();
+    assert_eq!(err.to_string(), expected.trim());
+}
+
+#[test]
+fn a_root_crate_is_the_root_package() {
+    let repo = Repo::new(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"tool\"\n[dependencies]\nlib = { path = \"lib\" }\n[workspace]\nmembers = [\"lib\"]\n",
+        ),
+        ("src/main.rs", "fn main() {}"),
+        ("lib/Cargo.toml", "[package]\nname = \"lib\"\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    let root = graph.root();
+    assert_eq!(root.language, Language::Rust);
+    assert_eq!(root.manifest.as_str(), "Cargo.toml");
+    assert_eq!(root.crate_name.as_deref(), Some("tool"));
+    assert_eq!(root.rust_bins, ["tool"]);
+    assert_eq!(edges(&graph), ["// -> lib"]);
+}
+
+#[test]
+fn a_root_go_module_used_by_go_work_is_the_root_package() {
+    let repo = Repo::new(&[
+        ("go.work", "use (\n\t.\n\t./tools\n)\n"),
+        (
+            "go.mod",
+            "module example.com/app\nrequire example.com/app/tools v0.0.0\n",
+        ),
+        ("tools/go.mod", "module example.com/app/tools\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert_eq!(graph.root().language, Language::Go);
+    assert_eq!(graph.root().go_module.as_deref(), Some("example.com/app"));
+    assert_eq!(edges(&graph), ["// -> tools"]);
+}
+
+#[test]
+fn only_cargo_members_pull_in_path_dependencies() {
+    let repo = Repo::new(&[
+        ("turbo.toml", "workspaces = [\"extra\"]\n"),
+        ("Cargo.toml", "[workspace]\nmembers = [\"member\"]\n"),
+        ("member/Cargo.toml", "[package]\nname = \"member\"\n"),
+        (
+            "extra/Cargo.toml",
+            "[package]\nname = \"extra\"\n[dependencies]\nhidden = { path = \"../hidden\" }\nmember = { path = \"../member\" }\n",
+        ),
+        ("hidden/Cargo.toml", "[package]\nname = \"hidden\"\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert_eq!(
+        names(graph.packages().map(|p| &p.name)),
+        ["//", "extra", "member"]
+    );
+    assert_eq!(edges(&graph), ["extra -> member"]);
 }
