@@ -113,8 +113,8 @@ impl Filter {
         if s.is_empty() {
             return Err(invalid("it names no package or directory"));
         }
-        if exclude_self && !(dependents || dependencies) {
-            return Err(invalid("`^` only goes with `...`"));
+        if s.contains('^') {
+            return Err(invalid("`^` only goes with `...` (`web^...`, `...^web`)"));
         }
         let glob = |pattern: &str| {
             Glob::new(pattern)

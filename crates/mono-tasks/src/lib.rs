@@ -31,3 +31,6 @@ pub use plan::{
 
 /// The version of the `--graph` JSON format.
 pub const GRAPH_FORMAT_VERSION: &str = "1";
+
+#[cfg(test)]
+mod tests;

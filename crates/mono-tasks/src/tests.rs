@@ -1,0 +1,306 @@
+//! Filters and graph building on small workspaces written to temp dirs.
+
+use std::collections::BTreeSet;
+
+use mono_paths::{AbsPath, RepoPath};
+use mono_task_id::PackageName;
+use mono_workspace::PackageGraph;
+use test_case::test_case;
+
+use crate::{build_task_graph, select_packages, Filter, FilterError, TaskGraphError, TaskRequest};
+
+/// A node workspace: `(dir, name, deps, scripts)` per package, and a root turbo.toml.
+struct Workspace {
+    _dir: tempfile::TempDir,
+    root: AbsPath,
+}
+
+fn workspace(packages: &[(&str, &str, &[&str], &[&str])], turbo: &str) -> Workspace {
+    let dir = tempfile::tempdir().unwrap();
+    let root = AbsPath::new(dir.path()).unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{ "name": "root", "private": true, "workspaces": ["apps/*", "packages/*"] }"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("turbo.toml"), turbo).unwrap();
+    for (pkg_dir, name, deps, scripts) in packages {
+        let path = dir.path().join(pkg_dir);
+        std::fs::create_dir_all(&path).unwrap();
+        let deps: serde_json::Map<String, serde_json::Value> =
+            deps.iter().map(|d| ((*d).to_owned(), "*".into())).collect();
+        let scripts: serde_json::Map<String, serde_json::Value> = scripts
+            .iter()
+            .map(|s| ((*s).to_owned(), format!("echo {s}").into()))
+            .collect();
+        let manifest =
+            serde_json::json!({ "name": name, "dependencies": deps, "scripts": scripts });
+        std::fs::write(path.join("package.json"), manifest.to_string()).unwrap();
+    }
+    Workspace { _dir: dir, root }
+}
+
+fn load(ws: &Workspace) -> (mono_config::RootConfig, PackageGraph) {
+    let config = mono_config::load_root(&ws.root).unwrap();
+    let graph = mono_workspace::discover(&ws.root, &config).unwrap();
+    (config, graph)
+}
+
+/// app -> lib -> base; tool is alone.
+fn layered() -> Workspace {
+    workspace(
+        &[
+            ("apps/app", "app", &["lib"], &["build", "test"]),
+            ("packages/lib", "lib", &["base"], &["build", "test"]),
+            ("packages/base", "base", &[], &["test"]),
+            ("packages/tool", "tool", &[], &["build"]),
+        ],
+        "[tasks.build]\ndependsOn = [\"^build\"]\n[tasks.test]\ndependsOn = [\"build\"]\n[tasks.dev]\npersistent = true\n",
+    )
+}
+
+fn names(set: &BTreeSet<PackageName>) -> Vec<&str> {
+    set.iter().map(PackageName::as_str).collect()
+}
+
+#[test_case(&["app"], &["app"] ; "name")]
+#[test_case(&["app..."], &["app", "base", "lib"] ; "with dependencies")]
+#[test_case(&["app^..."], &["base", "lib"] ; "dependencies only")]
+#[test_case(&["...base"], &["app", "base", "lib"] ; "with dependents")]
+#[test_case(&["...^base"], &["app", "lib"] ; "dependents only")]
+#[test_case(&["./packages/*"], &["base", "lib", "tool"] ; "directory glob")]
+#[test_case(&["{packages/*}"], &["base", "lib", "tool"] ; "braced directory")]
+#[test_case(&["l*{./packages/*}"], &["lib"] ; "name and directory")]
+#[test_case(&["!tool"], &["//", "app", "base", "lib"] ; "exclude only")]
+#[test_case(&["./packages/*", "!lib"], &["base", "tool"] ; "include and exclude")]
+#[test_case(&["app", "tool"], &["app", "tool"] ; "union")]
+#[test_case(&["nomatch*"], &[] ; "glob matching nothing")]
+#[test_case(&["//"], &["//"] ; "root package")]
+fn filters_select(filters: &[&str], expected: &[&str]) {
+    let ws = layered();
+    let (_, graph) = load(&ws);
+    let filters: Vec<Filter> = filters
+        .iter()
+        .map(|f| Filter::parse(f, &RepoPath::root()).unwrap())
+        .collect();
+    assert_eq!(names(&select_packages(&filters, &graph).unwrap()), expected);
+}
+
+#[test]
+fn directories_are_relative_to_cwd() {
+    let ws = layered();
+    let (_, graph) = load(&ws);
+    let cwd = RepoPath::new("packages").unwrap();
+    let filter = Filter::parse("./lib", &cwd).unwrap();
+    assert_eq!(names(&select_packages(&[filter], &graph).unwrap()), ["lib"]);
+    let up = Filter::parse("../apps/*", &cwd).unwrap();
+    assert_eq!(names(&select_packages(&[up], &graph).unwrap()), ["app"]);
+    assert!(Filter::parse("../../x", &cwd).is_err());
+}
+
+#[test_case("" ; "empty")]
+#[test_case("..." ; "only dots")]
+#[test_case("app^" ; "caret without dots")]
+#[test_case("{apps" ; "unclosed brace")]
+fn bad_filters_are_rejected(raw: &str) {
+    assert!(
+        matches!(
+            Filter::parse(raw, &RepoPath::root()),
+            Err(FilterError::Invalid { .. })
+        ),
+        "{raw}"
+    );
+}
+
+#[test]
+fn git_ranges_and_missing_names_are_errors() {
+    let ws = layered();
+    let (_, graph) = load(&ws);
+    assert!(matches!(
+        Filter::parse("[main]", &RepoPath::root()),
+        Err(FilterError::GitRange { .. })
+    ));
+    assert!(matches!(
+        Filter::parse("app...[HEAD^]", &RepoPath::root()),
+        Err(FilterError::GitRange { .. })
+    ));
+    let missing = Filter::parse("ap", &RepoPath::root()).unwrap();
+    match select_packages(&[missing], &graph) {
+        Err(FilterError::NoPackage { help, .. }) => assert_eq!(help, "did you mean `app`?"),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn request(tasks: &[&str], packages: &[&str], only: bool) -> TaskRequest {
+    TaskRequest {
+        tasks: tasks.iter().map(|t| (*t).to_owned()).collect(),
+        packages: packages
+            .iter()
+            .map(|p| PackageName::new(*p).unwrap())
+            .collect(),
+        only,
+    }
+}
+
+fn edges(graph: &crate::TaskGraph) -> Vec<String> {
+    graph
+        .tasks()
+        .map(|t| {
+            let deps: Vec<String> = graph
+                .dependencies(&t.id)
+                .iter()
+                .map(|d| d.to_string())
+                .collect();
+            format!("{} <- [{}]", t.id, deps.join(", "))
+        })
+        .collect()
+}
+
+#[test]
+fn topological_dependencies_reach_packages_outside_the_selection() {
+    let ws = layered();
+    let (config, packages) = load(&ws);
+    let graph = build_task_graph(&request(&["test"], &["app"], false), &config, &packages).unwrap();
+    assert_eq!(
+        edges(&graph),
+        [
+            "app#build <- [lib#build]",
+            "app#test <- [app#build]",
+            "base#build <- []",
+            "lib#build <- [base#build]",
+        ]
+    );
+    // base has no build script: in the graph, with no command.
+    let base = graph.get(&"base#build".parse().unwrap()).unwrap();
+    assert!(base.command.is_none());
+    // Dependencies come before dependents.
+    let order: Vec<String> = graph
+        .in_dependency_order()
+        .map(|t| t.id.to_string())
+        .collect();
+    let pos = |id: &str| order.iter().position(|o| o == id).unwrap();
+    assert!(pos("base#build") < pos("lib#build") && pos("lib#build") < pos("app#build"));
+    assert!(pos("app#build") < pos("app#test"));
+}
+
+#[test]
+fn only_keeps_just_the_requested_tasks() {
+    let ws = layered();
+    let (config, packages) = load(&ws);
+    let graph = build_task_graph(
+        &request(&["test"], &["app", "lib"], true),
+        &config,
+        &packages,
+    )
+    .unwrap();
+    assert_eq!(edges(&graph), ["app#test <- []", "lib#test <- []"]);
+}
+
+#[test]
+fn unknown_tasks_suggest_close_names() {
+    let ws = layered();
+    let (config, packages) = load(&ws);
+    match build_task_graph(&request(&["tset"], &["app"], false), &config, &packages) {
+        Err(TaskGraphError::UnknownTask { help, .. }) => assert_eq!(help, "did you mean `test`?"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn package_overrides_replace_and_package_configs_overlay() {
+    let ws = workspace(
+        &[("apps/app", "app", &["lib"], &["build"]), ("packages/lib", "lib", &[], &["build", "gen"])],
+        "[tasks.build]\ndependsOn = [\"^build\"]\noutputs = [\"dist/**\"]\n[tasks.gen]\n[tasks.\"app#build\"]\ndependsOn = [\"lib#gen\"]\n",
+    );
+    std::fs::write(
+        ws.root.as_path().join("packages/lib/turbo.toml"),
+        "extends = [\"//\"]\n[tasks.build]\noutputs = [\"lib/**\"]\n",
+    )
+    .unwrap();
+    let (config, packages) = load(&ws);
+    let graph = build_task_graph(
+        &request(&["build"], &["app", "lib"], false),
+        &config,
+        &packages,
+    )
+    .unwrap();
+    assert_eq!(
+        edges(&graph),
+        ["app#build <- [lib#gen]", "lib#build <- []", "lib#gen <- []"]
+    );
+    let app = graph.get(&"app#build".parse().unwrap()).unwrap();
+    assert!(
+        app.definition.outputs.is_empty(),
+        "app#build replaces build entirely"
+    );
+    let lib = graph.get(&"lib#build".parse().unwrap()).unwrap();
+    assert_eq!(lib.definition.outputs, ["lib/**"]);
+    assert_eq!(
+        lib.definition.depends_on.len(),
+        1,
+        "dependsOn is kept from the root"
+    );
+}
+
+#[test]
+fn cycles_are_reported_with_their_path() {
+    let ws = workspace(
+        &[("packages/a", "a", &[], &["build", "test", "lint"])],
+        "[tasks.build]\ndependsOn = [\"lint\"]\n[tasks.lint]\ndependsOn = [\"test\"]\n[tasks.test]\ndependsOn = [\"build\"]\n",
+    );
+    let (config, packages) = load(&ws);
+    match build_task_graph(&request(&["build"], &["a"], false), &config, &packages) {
+        Err(TaskGraphError::Cycle { path }) => {
+            let path: Vec<String> = path.iter().map(ToString::to_string).collect();
+            assert_eq!(path, ["a#build", "a#lint", "a#test", "a#build"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn persistent_dependencies_are_refused_even_when_not_reached() {
+    let ws = workspace(
+        &[("packages/a", "a", &[], &["build", "dev", "start"])],
+        "[tasks.build]\n[tasks.dev]\npersistent = true\n[tasks.start]\ndependsOn = [\"dev\"]\n",
+    );
+    let (config, packages) = load(&ws);
+    let err =
+        build_task_graph(&request(&["build"], &["a"], false), &config, &packages).unwrap_err();
+    assert!(
+        matches!(err, TaskGraphError::PersistentDependency { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn root_tasks_need_an_explicit_definition() {
+    let ws = workspace(
+        &[("packages/a", "a", &[], &["lint"])],
+        "[tasks.lint]\n[tasks.\"//#check\"]\n",
+    );
+    let (config, packages) = load(&ws);
+    let all: Vec<&str> = packages.packages().map(|p| p.name.as_str()).collect();
+    let graph = build_task_graph(
+        &request(&["lint", "check"], &all, false),
+        &config,
+        &packages,
+    )
+    .unwrap();
+    assert_eq!(edges(&graph), ["//#check <- []", "a#lint <- []"]);
+}
+
+#[test]
+fn graph_renders_in_three_formats() {
+    let ws = layered();
+    let (config, packages) = load(&ws);
+    let graph =
+        build_task_graph(&request(&["build"], &["lib"], false), &config, &packages).unwrap();
+    assert!(graph.to_dot().contains("\"lib#build\" -> \"base#build\""));
+    let mermaid = graph.to_mermaid();
+    assert!(
+        mermaid.contains("T0(\"base#build\")") && mermaid.contains("T1 --> T0"),
+        "{mermaid}"
+    );
+    assert_eq!(graph.to_json()["tasks"][1]["dependencies"][0], "base#build");
+}
