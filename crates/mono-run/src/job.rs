@@ -1,0 +1,88 @@
+//! What the scheduler runs ([`Job`]) and how the caller takes part in it ([`Hooks`]).
+
+use std::time::Duration;
+
+use mono_paths::AbsPath;
+use mono_task_id::TaskId;
+
+/// One task to run: its command, where and with which environment, and what it waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// The task. Its output lines are prefixed `package:task: `.
+    pub id: TaskId,
+    /// The working directory of the command.
+    pub dir: AbsPath,
+    /// The shell command, run as `/bin/sh -c <command>`. `None`: nothing to run; the job
+    /// completes at once ([`JobResult::NoCommand`](crate::JobResult::NoCommand)) and counts
+    /// as a success for its dependents. Hooks are not called for it.
+    pub command: Option<String>,
+    /// The complete environment of the child: nothing of mono's own environment is passed
+    /// on unless it is listed here (not even `PATH`).
+    pub env: Vec<(String, String)>,
+    /// Indices (into the job list) of the jobs this one waits for.
+    pub dependencies: Vec<usize>,
+    /// The task's hash as the user sees it, shown in status lines
+    /// (`web:build: cache miss, executing 1f2e3d…`). `None` shows no hash.
+    pub hash: Option<String>,
+}
+
+impl Job {
+    /// A job with no environment, no dependencies and no hash.
+    pub fn new(id: TaskId, dir: AbsPath, command: Option<String>) -> Self {
+        Self {
+            id,
+            dir,
+            command,
+            env: Vec::new(),
+            dependencies: Vec::new(),
+            hash: None,
+        }
+    }
+}
+
+/// What [`Hooks::before`] decided for a job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Before {
+    /// A cache miss: run the command (status line `cache miss, executing`).
+    Run,
+    /// Caching is off for this task: run the command (status line
+    /// `cache bypass, force executing`).
+    Bypass,
+    /// A cache hit: the hooks restored the outputs; the job is done without running.
+    /// `log` is replayed as if the command had printed it.
+    Cached {
+        /// The log captured when the task last ran.
+        log: Vec<u8>,
+        /// How long that run took.
+        time_saved: Duration,
+    },
+}
+
+/// The caller's part in a run: the binary plugs the cache in here.
+///
+/// Both methods run on tokio's blocking pool, so they may block (read and write files,
+/// talk to a remote cache) without stalling the scheduler. They are called while the job
+/// holds one of the `concurrency` slots, so at most `concurrency` hook calls run at once.
+/// A panic in a hook fails that job ([`Failure::HookPanicked`](crate::Failure::HookPanicked)).
+pub trait Hooks: Send + Sync + 'static {
+    /// Called when a job with a command is about to start: look it up in the cache.
+    fn before(&self, job: &Job) -> Before;
+
+    /// Called after the command exited 0, with its captured log (stdout and stderr
+    /// interleaved as produced) and how long it ran: store the outputs and the log. Never
+    /// called for a failed or interrupted command, so nothing half-done is cached. Dependents
+    /// of the job start only after this returns.
+    fn after_success(&self, job: &Job, log: &[u8], duration: Duration);
+}
+
+/// Hooks that run every command and store nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHooks;
+
+impl Hooks for NoHooks {
+    fn before(&self, _job: &Job) -> Before {
+        Before::Run
+    }
+
+    fn after_success(&self, _job: &Job, _log: &[u8], _duration: Duration) {}
+}
