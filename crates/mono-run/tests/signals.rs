@@ -165,6 +165,24 @@ fn processes_left_behind_by_a_finished_command_are_terminated() {
     assert_all_gone(&pids(dir.path(), &["piped.bg", "quiet.bg"]));
 }
 
+#[test]
+fn a_process_that_left_the_group_does_not_hang_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // `setsid` takes the sleep out of the group, still holding the output pipe: mono cannot
+    // end it, and stops reading after SIGKILL and a grace period.
+    let command =
+        "if command -v setsid > /dev/null; then setsid sleep 300 & echo $! > escaped.pid; \
+        else echo > escaped.pid; fi; echo done";
+    let jobs = vec![job("a#build", dir.path(), Some(command), &[])];
+    let (summary, out) = common::run(jobs, Arc::new(Recorder::default()), options(1));
+    assert!(summary.is_success(), "{summary:?}");
+    assert!(out.contains("a:build: done\n"), "{out}");
+    if let Ok(pid) = wait_for_file(&dir.path().join("escaped.pid")).parse::<i32>() {
+        let pid = rustix::process::Pid::from_raw(pid).unwrap();
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
 const HELPER: &str = "MONO_RUN_SIGINT_HELPER";
 
 /// Not a test by itself: the body of the process that `sigint_kills_grandchildren` starts
