@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -196,6 +197,7 @@ impl Scheduler {
             log_order: options.log_order,
             printer: printer.sender(),
             cancel: cancel.clone(),
+            stopped: AtomicBool::new(false),
         });
         let mut running = JoinSet::new();
         let mut interrupted = false;
@@ -213,6 +215,9 @@ impl Scheduler {
                     continue;
                 }
                 running.spawn(execute(index, jobs.clone(), context.clone()));
+            }
+            if graph.stopped {
+                context.stopped.store(true, Ordering::Relaxed);
             }
             if running.is_empty() {
                 break;
@@ -379,6 +384,9 @@ struct Context {
     log_order: LogOrder,
     printer: PrintSender,
     cancel: Arc<watch::Sender<Cancel>>,
+    /// The run stopped (a failure without `--continue`, or an interruption) while this job
+    /// was in its `before` hook: its command does not start.
+    stopped: AtomicBool,
 }
 
 async fn execute(index: usize, jobs: Arc<[Job]>, context: Arc<Context>) -> (usize, JobResult) {
@@ -412,7 +420,7 @@ async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobR
         output.cached(&log);
         return JobResult::Cached { time_saved };
     }
-    if *context.cancel.borrow() != Cancel::No {
+    if *context.cancel.borrow() != Cancel::No || context.stopped.load(Ordering::Relaxed) {
         return JobResult::Skipped {
             reason: SkipReason::Stopped,
         };
