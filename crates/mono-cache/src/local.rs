@@ -809,6 +809,104 @@ mod tests {
         );
     }
 
+    /// Set in the child process of [`a_killed_writer_never_leaves_a_half_entry`].
+    const CHILD_ENV: &str = "MONO_CACHE_TEST_WRITER";
+
+    /// Stores entries over and over (five keys, new logs each time) until killed.
+    fn write_until_killed(dirs: &str) -> ! {
+        let (repo, cache) = dirs.split_once('\n').unwrap();
+        let repo = AbsPath::new(repo).unwrap();
+        let store = LocalStore::new(AbsPath::new(cache).unwrap()).with_orphan_grace(Duration::ZERO);
+        let outputs = paths(&["dist"]);
+        let task = fixture::task();
+        for round in 0u64.. {
+            let log = format!("round {round}\n").repeat(1000);
+            let key = fixture::key(&format!("{}", round % 5));
+            let request = PackRequest {
+                key,
+                task: &task,
+                repo_root: &repo,
+                outputs: &outputs,
+                log: log.as_bytes(),
+            };
+            store.put_outputs(&request).unwrap();
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn a_killed_writer_never_leaves_a_half_entry() {
+        if let Ok(dirs) = std::env::var(CHILD_ENV) {
+            write_until_killed(&dirs);
+        }
+        let sandbox = Sandbox::new();
+        for i in 0..20 {
+            write_file(
+                &sandbox.repo,
+                &format!("dist/{i}.bin"),
+                &vec![i as u8; 50_000],
+                0o644,
+            );
+        }
+        let store = store(&sandbox);
+        for delay_ms in [0, 37, 150, 301] {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "local::tests::a_killed_writer_never_leaves_a_half_entry",
+                ])
+                .env(
+                    CHILD_ENV,
+                    format!("{}\n{}", sandbox.repo, sandbox.cache_dir()),
+                )
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            // Wait for a first entry (a loaded machine starts processes slowly), then kill
+            // the writer at some point of a later put.
+            let start = std::time::Instant::now();
+            while store.status().unwrap().entries == 0 && start.elapsed() < Duration::from_secs(30)
+            {
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_millis(delay_ms));
+            child.kill().unwrap(); // SIGKILL: no destructor, no cleanup
+            child.wait().unwrap();
+
+            let mut hits = 0;
+            for k in 0..5 {
+                match store.fetch(&fixture::key(&format!("{k}"))).unwrap() {
+                    Lookup::Hit(artifact) => {
+                        assert!(artifact.read_log().unwrap().starts_with(b"round "));
+                        hits += 1;
+                    }
+                    Lookup::Miss => {}
+                    Lookup::Corrupt(entry) => panic!("killed after {delay_ms} ms: {entry}"),
+                }
+            }
+            assert_eq!(store.status().unwrap().entries, hits);
+        }
+        // Whatever the writer left is cleaned up, and the entries stay.
+        let entries = store.status().unwrap().entries;
+        assert!(
+            entries > 0,
+            "the writer stored nothing before it was killed"
+        );
+        store
+            .clone()
+            .with_orphan_grace(Duration::ZERO)
+            .prune()
+            .unwrap();
+        assert_eq!(store.status().unwrap().entries, entries);
+        assert_eq!(
+            names(&store).len() as u64,
+            2 * entries,
+            "{:?}",
+            names(&store)
+        );
+    }
+
     #[test_case::test_case("0000000000000000000000000000000000000000000000000000000000000000.0123456789abcdef.tar.zst" => true ; "archive")]
     #[test_case::test_case("0000000000000000000000000000000000000000000000000000000000000000.tar.zst" => false ; "no checksum")]
     #[test_case::test_case("0000000000000000000000000000000000000000000000000000000000000000.0123.tar.zst" => false ; "short checksum")]

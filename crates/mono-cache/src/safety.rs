@@ -79,7 +79,8 @@ pub(crate) fn validate<'a>(
                         parent: dir.to_string(),
                     });
                 }
-                Some(Node::Dir { .. }) => {}
+                // The directory is an entry too: its own ancestors are checked with it.
+                Some(Node::Dir { .. }) => break,
                 None if implicit_checked.contains(dir.as_str()) => {}
                 None => {
                     match view.resolve(Vec::new(), dir.as_str(), &mut 0) {
