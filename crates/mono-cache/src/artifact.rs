@@ -44,6 +44,8 @@ pub struct Artifact {
 /// The result of [`Artifact::restore`].
 #[derive(Debug)]
 pub struct Restored {
+    /// The entry's metadata: task id, and the duration a hit saves.
+    pub meta: ArtifactMeta,
     /// The log to replay.
     pub log: Vec<u8>,
     /// How many output entries were written.
@@ -192,6 +194,7 @@ impl Artifact {
             restore::write_outputs(self.archive_reader(), repo_root, &inspection.entries)?
         };
         Ok(Restored {
+            meta: self.meta.clone(),
             log: inspection.log,
             written,
             up_to_date,
@@ -309,6 +312,7 @@ mod tests {
         let restored = artifact.restore(&target).unwrap();
 
         assert_eq!(restored.log, b"the log\n");
+        assert_eq!(restored.meta.task.duration_ms, 1234);
         assert_eq!(restored.up_to_date, 0);
         // dist, 3 files, bin, empty, 3 links, single.txt
         assert_eq!(restored.written, 10);

@@ -38,7 +38,7 @@
 //! let restored = artifact.restore(&repo_root).unwrap();
 //! assert!(restored.was_up_to_date()); // dist/ is still there: nothing written
 //! assert_eq!(restored.log, b"built\n");
-//! assert_eq!(artifact.meta().task.duration_ms, 1200);
+//! assert_eq!(restored.meta.task.duration_ms, 1200); // the time the hit saved
 //! ```
 //!
 //! It is its own crate because the runner, the image builder and the cache server all use
