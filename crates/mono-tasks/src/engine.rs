@@ -54,7 +54,10 @@ pub fn resolve_command(
             _ => None,
         },
         Language::Go => match task {
-            "build" => Some("go build -o bin/ ./...".to_owned()),
+            // `-o bin/` fails in a module without a main package ("no main packages to
+            // build"), so a library module is only compiled.
+            "build" if package.go_main_packages => Some("go build -o bin/ ./...".to_owned()),
+            "build" => Some("go build ./...".to_owned()),
             "test" => Some("go test ./...".to_owned()),
             "lint" => Some("go vet ./...".to_owned()),
             _ => None,

@@ -70,6 +70,40 @@ pub struct RunArgs {
     /// or to a file whose extension (.dot, .gv, .mermaid, .mmd, .json) picks the format.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "dot", value_name = "FORMAT|FILE")]
     pub graph: Option<String>,
+
+    /// Ignore cache hits: run every task (results are still stored).
+    #[arg(long)]
+    pub force: bool,
+
+    /// How many tasks run at once: a number, or a percentage of the cores (`50%`).
+    /// Default: the number of cores.
+    #[arg(long, value_name = "N|N%")]
+    pub concurrency: Option<String>,
+
+    /// Keep going after a failure: run everything that does not depend on it.
+    #[arg(long = "continue")]
+    pub continue_on_error: bool,
+
+    /// What to print of task logs: full, hash-only, new-only, errors-only, none.
+    #[arg(long, value_name = "MODE")]
+    pub output_logs: Option<String>,
+
+    /// `stream` prints lines as they come; `grouped` prints each task's log when it ends.
+    #[arg(long, value_name = "ORDER", default_value = "stream")]
+    pub log_order: String,
+
+    /// Where the local cache lives (default: `cacheDir` in turbo.toml, else `cache/`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Cache access, as in Turborepo: `local:rw` (default), `local:r`, `local:` (off).
+    #[arg(long, value_name = "SPEC")]
+    pub cache: Option<String>,
+
+    /// `strict`: tasks see only hashed and pass-through variables and a minimal set;
+    /// `loose`: every variable.
+    #[arg(long, value_name = "MODE")]
+    pub env_mode: Option<String>,
 }
 
 /// `mono ls`.

@@ -2,8 +2,9 @@ use miette::Diagnostic;
 use mono_paths::AbsPath;
 
 /// Exit code of a run whose tasks failed.
-#[expect(dead_code, reason = "used once tasks run")]
 pub const EXIT_TASK_FAILED: u8 = 1;
+/// Exit code of a run stopped by Ctrl-C or SIGTERM.
+pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code of bad input: arguments, config, workspace, graph.
 pub const EXIT_USAGE: u8 = 2;
 
@@ -29,6 +30,11 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Filter(#[from] mono_tasks::FilterError),
+
+    /// Hashing the tasks' inputs failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Hashing(#[from] mono_tasks::HashingError),
 
     /// Reading or writing a file failed.
     #[error("failed to {action} {path}")]

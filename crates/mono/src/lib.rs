@@ -9,11 +9,14 @@
     reason = "errors carry the config text for their report; they are cold, and boxing them would clutter every `?`"
 )]
 
+mod cache_hooks;
 mod cli;
 mod commands;
 mod error;
+mod execute;
 mod repo;
 mod report;
+mod task_env;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

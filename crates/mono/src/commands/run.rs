@@ -5,9 +5,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use mono_task_id::{PackageName, TaskId};
+use std::collections::BTreeMap;
+
+use mono_cache::{CacheStore, LocalStore};
+use mono_config::EnvMode;
 use mono_tasks::{
-    build_task_graph, select_packages, CacheState, Filter, Plan, PlanDetails, TaskGraph,
-    TaskHashDetails, TaskRequest,
+    build_task_graph, hash_tasks, select_packages, CacheState, CacheStatus, Filter, Plan,
+    PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
 };
 
 use crate::cli::{DryFormat, RunArgs};
@@ -21,6 +25,77 @@ struct RunOptions {
     only: bool,
     dry: Option<DryFormat>,
     graph: Option<GraphTarget>,
+    force: bool,
+    concurrency: usize,
+    continue_on_error: bool,
+    output_logs: mono_run::OutputLogs,
+    log_order: mono_run::LogOrder,
+    cache_dir: Option<std::path::PathBuf>,
+    cache: crate::cache_hooks::CacheAccess,
+    env_mode: EnvMode,
+}
+
+fn usage(message: String, help: &str) -> Error {
+    Error::Usage {
+        message,
+        help: Some(help.to_owned()),
+    }
+}
+
+/// `--cache=local:rw|local:r|local:` as in Turborepo.
+fn parse_cache_access(spec: &str) -> Result<crate::cache_hooks::CacheAccess, Error> {
+    let mut access = crate::cache_hooks::CacheAccess {
+        read: false,
+        write: false,
+    };
+    for part in spec.split(',') {
+        let (kind, mode) = part.split_once(':').unwrap_or((part, "rw"));
+        if kind != "local" {
+            return Err(usage(
+                format!("`--cache={spec}`: unknown cache `{kind}`"),
+                "mono has a local cache: use `local:rw`, `local:r` or `local:`",
+            ));
+        }
+        match mode {
+            "rw" | "wr" => (access.read, access.write) = (true, true),
+            "r" => (access.read, access.write) = (true, false),
+            "w" => (access.read, access.write) = (false, true),
+            "" => (access.read, access.write) = (false, false),
+            _ => {
+                return Err(usage(
+                    format!("`--cache={spec}`: unknown mode `{mode}`"),
+                    "modes are `rw`, `r`, `w` or empty",
+                ))
+            }
+        }
+    }
+    Ok(access)
+}
+
+impl RunOptions {
+    fn cache_dir(&self, repo: &Repo) -> mono_paths::AbsPath {
+        let base = match &repo.cwd {
+            cwd if cwd.is_root() => repo.root.clone(),
+            cwd => repo.root.join_repo(cwd),
+        };
+        match (&self.cache_dir, &repo.config.cache_dir) {
+            (Some(dir), _) => base.join(dir),
+            (None, Some(dir)) => repo.root.join(&dir.value),
+            (None, None) => repo.root.join("cache"),
+        }
+    }
+
+    fn execution(&self) -> crate::execute::Execution {
+        crate::execute::Execution {
+            force: self.force,
+            concurrency: self.concurrency,
+            continue_on_error: self.continue_on_error,
+            output_logs: self.output_logs,
+            log_order: self.log_order,
+            cache: self.cache,
+            env_mode: self.env_mode,
+        }
+    }
 }
 
 enum GraphFormat {
@@ -79,12 +154,62 @@ impl RunOptions {
             }
         }
         let graph = args.graph.as_deref().map(GraphTarget::parse).transpose()?;
+        let cores = mono_run::default_concurrency();
+        let configured = repo.config.concurrency.as_ref().map(|c| c.value.as_str());
+        let concurrency = match args.concurrency.as_deref().or(configured) {
+            Some(value) => mono_run::parse_concurrency(value, cores).map_err(|err| {
+                usage(
+                    format!("invalid concurrency `{value}`: {err}"),
+                    "use a number (`4`) or a share of the cores (`50%`)",
+                )
+            })?,
+            None => cores,
+        };
+        let output_logs = match &args.output_logs {
+            Some(mode) => mode.parse().map_err(|_| {
+                usage(
+                    format!("unknown --output-logs `{mode}`"),
+                    "use full, hash-only, new-only, errors-only or none",
+                )
+            })?,
+            None => mono_run::OutputLogs::Full,
+        };
+        let log_order = args.log_order.parse().map_err(|_| {
+            usage(
+                format!("unknown --log-order `{}`", args.log_order),
+                "use stream or grouped",
+            )
+        })?;
+        let cache = match &args.cache {
+            Some(spec) => parse_cache_access(spec)?,
+            None => crate::cache_hooks::CacheAccess {
+                read: true,
+                write: true,
+            },
+        };
+        let env_mode = match &args.env_mode {
+            Some(mode) => EnvMode::parse(mode).ok_or_else(|| {
+                usage(
+                    format!("unknown --env-mode `{mode}`"),
+                    "use strict or loose",
+                )
+            })?,
+            None => repo.config.env_mode.unwrap_or_default(),
+        };
         Ok(RunOptions {
             filters,
             request_tasks: args.tasks,
             only: args.only,
             dry: args.dry,
             graph,
+            force: args.force,
+            concurrency,
+            continue_on_error: args.continue_on_error,
+            output_logs,
+            log_order,
+            cache_dir: args.cache_dir,
+            cache,
+            env_mode,
         })
     }
 }
@@ -128,25 +253,88 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         write_graph(&graph, target, &repo)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let env_mode = repo.config.env_mode.unwrap_or_default();
-    let plan = Plan::new(
+    let process_env: BTreeMap<String, String> = std::env::vars().collect();
+    let cache_dir = options.cache_dir(&repo);
+    let hashes = hash_tasks(
+        &repo.root,
+        &repo.config,
+        &repo.packages,
         &graph,
-        packages_in_scope(&selected, &graph),
-        env_mode,
-        String::new(),
-        &Unhashed,
-    );
-    match options.dry {
-        Some(DryFormat::Json) => print(&format!("{}\n", plan.to_json())),
-        Some(DryFormat::Text) => print(&plan.to_text()),
-        None => {
-            return Err(Error::Usage {
-                message: "running tasks is not available in this build of mono".to_owned(),
-                help: Some("use --dry to see the plan, or --graph to draw it".to_owned()),
-            })
+        &process_env,
+        Some(&cache_dir),
+    )?;
+    let store = LocalStore::new(cache_dir);
+    let env_mode = options.env_mode;
+    if let Some(format) = options.dry {
+        let details = Hashed {
+            hashes: &hashes,
+            store: &store,
+            read: options.cache.read && !options.force,
+        };
+        let plan = Plan::new(
+            &graph,
+            packages_in_scope(&selected, &graph),
+            env_mode,
+            hashes.global.to_string(),
+            &details,
+        );
+        match format {
+            DryFormat::Json => print(&format!("{}\n", plan.to_json())),
+            DryFormat::Text => print(&plan.to_text()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::execute::execute(
+        &repo,
+        &graph,
+        &hashes,
+        store,
+        &options.execution(),
+        &process_env,
+    )
+}
+
+/// The plan's hashes and cache states.
+struct Hashed<'a> {
+    hashes: &'a TaskHashes,
+    store: &'a LocalStore,
+    read: bool,
+}
+
+impl PlanDetails for Hashed<'_> {
+    fn task_hash(&self, id: &TaskId) -> TaskHashDetails {
+        let facts = &self.hashes.tasks[id];
+        TaskHashDetails {
+            hash: facts.hash.to_string(),
+            inputs: facts
+                .inputs
+                .iter()
+                .map(|(p, d)| (p.to_string(), d.to_string()))
+                .collect(),
+            external: facts.external.map(|d| d.to_string()).unwrap_or_default(),
+            env: facts.env.clone(),
         }
     }
-    Ok(ExitCode::SUCCESS)
+
+    fn cache_state(&self, _: &TaskId, hash: &str) -> CacheState {
+        let hit = self
+            .read
+            .then(|| hash.parse::<mono_cache::CacheKey>().ok())
+            .flatten()
+            .and_then(|key| self.store.fetch(&key).ok())
+            .and_then(mono_cache::Lookup::into_hit)
+            .map(|artifact| artifact.meta().task.duration_ms);
+        match hit {
+            Some(ms) => CacheState {
+                local: true,
+                remote: false,
+                status: CacheStatus::Hit,
+                source: Some("LOCAL"),
+                time_saved: ms,
+            },
+            _ => CacheState::miss(),
+        }
+    }
 }
 
 /// The packages a run is about, as Turborepo reports them: the selected ones, with the root
@@ -158,18 +346,6 @@ fn packages_in_scope(selected: &BTreeSet<PackageName>, graph: &TaskGraph) -> Vec
         .filter(|p| !p.is_root() || root_runs)
         .cloned()
         .collect()
-}
-
-/// Plan details before hashing exists: empty hashes, every task a miss.
-struct Unhashed;
-
-impl PlanDetails for Unhashed {
-    fn task_hash(&self, _: &TaskId) -> TaskHashDetails {
-        TaskHashDetails::default()
-    }
-    fn cache_state(&self, _: &TaskId, _: &str) -> CacheState {
-        CacheState::miss()
-    }
 }
 
 fn write_graph(graph: &TaskGraph, target: &GraphTarget, repo: &Repo) -> Result<(), Error> {

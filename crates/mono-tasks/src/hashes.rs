@@ -1,0 +1,219 @@
+//! The hash of every task of a graph: the global hash, then each task's, dependencies
+//! first, from its input files, hashed variables, lockfile and dependencies' hashes
+//! (docs/hashing.md lists every part, in order).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use mono_config::{canonical_task_definition, RootConfig};
+use mono_hash::{
+    expand_global_dependencies, hash_env, Digest, ExternalDeps, FileHasher, GlobalHash,
+    GlobalHashInputs, HashError, InputGlobs, RepoFiles, TaskHash, TaskHashInputs,
+};
+use mono_paths::{AbsPath, RepoPath};
+use mono_scm::{Scm, ScmError};
+use mono_task_id::TaskId;
+use mono_workspace::{Language, PackageGraph};
+
+use crate::graph::TaskGraph;
+
+/// Why hashing failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum HashingError {
+    /// Listing the repository's files failed.
+    #[error(transparent)]
+    #[diagnostic(code(mono::hash::scm))]
+    Scm(#[from] ScmError),
+    /// Reading or hashing a file, or a glob, failed.
+    #[error(transparent)]
+    #[diagnostic(code(mono::hash::inputs))]
+    Hash(#[from] HashError),
+}
+
+/// What was hashed for one task.
+#[derive(Debug, Clone)]
+pub struct TaskHashFacts {
+    /// The task hash.
+    pub hash: TaskHash,
+    /// Input files with their content hashes, sorted by path.
+    pub inputs: Vec<(RepoPath, Digest)>,
+    /// Names of the hashed variables (task `env`; `globalEnv` is in the global hash).
+    pub env: Vec<String>,
+    /// The hash of the lockfiles of the package's ecosystem, if it has one.
+    pub external: Option<Digest>,
+}
+
+/// Every task's hash.
+#[derive(Debug, Clone)]
+pub struct TaskHashes {
+    /// The global hash.
+    pub global: GlobalHash,
+    /// Per task.
+    pub tasks: BTreeMap<TaskId, TaskHashFacts>,
+    /// Files read from disk, and files whose hash came from the stat cache.
+    pub files_read: u64,
+    /// Files whose content hash came from the stat cache.
+    pub files_cached: u64,
+}
+
+/// The lockfiles that pin a language's external dependencies, repo-relative to the root and
+/// (for Go) to the package. For now the whole lockfile is an input of every package of its
+/// ecosystem; per-package resolution comes with affected runs.
+fn lockfiles(language: Language, package_dir: &RepoPath) -> Vec<RepoPath> {
+    let at_root = |names: &[&str]| -> Vec<RepoPath> {
+        names
+            .iter()
+            .map(|n| RepoPath::new(n).expect("valid"))
+            .collect()
+    };
+    match language {
+        Language::Node => at_root(&[
+            "package-lock.json",
+            "pnpm-lock.yaml",
+            "yarn.lock",
+            "bun.lock",
+        ]),
+        Language::Rust => at_root(&["Cargo.lock"]),
+        Language::Go => {
+            let mut files = at_root(&["go.work.sum"]);
+            files.push(package_dir.join("go.sum").expect("valid"));
+            files
+        }
+        Language::Generic => Vec::new(),
+    }
+}
+
+/// Hashes every task of `graph`. `env` is the environment mono runs in; `cache_dir` keeps
+/// the stat cache (`None`: no stat cache).
+pub fn hash_tasks(
+    root: &AbsPath,
+    config: &RootConfig,
+    packages: &PackageGraph,
+    graph: &TaskGraph,
+    env: &BTreeMap<String, String>,
+    cache_dir: Option<&AbsPath>,
+) -> Result<TaskHashes, HashingError> {
+    let files = RepoFiles::new(Scm::discover(root).list_files()?);
+    let existing: BTreeSet<&RepoPath> = files.as_slice().iter().collect();
+    let hasher = match cache_dir {
+        Some(dir) => FileHasher::with_stat_cache(root, dir),
+        None => FileHasher::new(root),
+    };
+
+    // Select every task's inputs first, then hash the union in one parallel batch.
+    let mut selected: HashMap<&TaskId, Vec<RepoPath>> = HashMap::new();
+    let mut globs_cache: HashMap<&[String], InputGlobs> = HashMap::new();
+    for task in graph.tasks() {
+        let package = packages
+            .get(task.id.package())
+            .expect("tasks belong to packages");
+        let globs = match globs_cache.get(task.definition.inputs.as_slice()) {
+            Some(globs) => globs,
+            None => {
+                let globs = InputGlobs::new(&task.definition.inputs)?;
+                globs_cache
+                    .entry(task.definition.inputs.as_slice())
+                    .or_insert(globs)
+            }
+        };
+        let nested = packages.nested_package_dirs(&package.name);
+        selected.insert(&task.id, globs.select(root, &files, &package.dir, &nested)?);
+    }
+    let global_files = expand_global_dependencies(
+        root,
+        &config
+            .global_dependencies
+            .iter()
+            .map(|s| s.value.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    let mut lock_files: BTreeSet<RepoPath> = BTreeSet::new();
+    for task in graph.tasks() {
+        lock_files.extend(
+            lockfiles(task.language, &task.package_dir)
+                .into_iter()
+                .filter(|f| existing.contains(f)),
+        );
+    }
+    let mut all: Vec<RepoPath> = selected.values().flatten().cloned().collect();
+    all.extend(global_files.iter().cloned());
+    all.extend(lock_files.iter().cloned());
+    all.sort_unstable();
+    all.dedup();
+    let digests: HashMap<&RepoPath, Digest> = all.iter().zip(hasher.hash_files(&all)?).collect();
+
+    let global_env = hash_env(
+        &config
+            .global_env
+            .iter()
+            .map(|s| s.value.as_str())
+            .collect::<Vec<_>>(),
+        env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
+    )?;
+    let global_pairs: Vec<(&RepoPath, Digest)> =
+        global_files.iter().map(|f| (f, digests[f])).collect();
+    let canonical = config.canonical();
+    let global = GlobalHash::compute(&GlobalHashInputs {
+        root_config: &canonical,
+        files: &global_pairs,
+        env: &global_env,
+    });
+
+    let mut tasks: BTreeMap<TaskId, TaskHashFacts> = BTreeMap::new();
+    for task in graph.in_dependency_order() {
+        let inputs: Vec<(RepoPath, Digest)> = selected[&task.id]
+            .iter()
+            .map(|f| (f.clone(), digests[f]))
+            .collect();
+        let pairs: Vec<(&RepoPath, Digest)> = inputs.iter().map(|(f, d)| (f, *d)).collect();
+        let env_hashes = hash_env(
+            &task.definition.env,
+            env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
+        )?;
+        let locks: Vec<Digest> = lockfiles(task.language, &task.package_dir)
+            .iter()
+            .filter_map(|f| digests.get(f).copied())
+            .collect();
+        let external = (!locks.is_empty()).then(|| {
+            let mut bytes = Vec::with_capacity(locks.len() * 32);
+            for d in &locks {
+                bytes.extend_from_slice(d.as_bytes());
+            }
+            Digest::of(&bytes)
+        });
+        let dependencies: Vec<TaskHash> = graph
+            .dependencies(&task.id)
+            .iter()
+            .map(|d| tasks[*d].hash)
+            .collect();
+        let definition = canonical_task_definition(&task.raw).to_string();
+        let hash = TaskHash::compute(&TaskHashInputs {
+            global,
+            package_dir: &task.package_dir,
+            definition: &definition,
+            command: task.command.as_deref(),
+            files: &pairs,
+            env: &env_hashes,
+            external: external.map_or(ExternalDeps::None, ExternalDeps::LockfileHash),
+            dependencies: &dependencies,
+        });
+        let env_names = env_hashes.into_iter().map(|e| e.name).collect();
+        tasks.insert(
+            task.id.clone(),
+            TaskHashFacts {
+                hash,
+                inputs,
+                env: env_names,
+                external,
+            },
+        );
+    }
+    // A stat cache that cannot be saved only costs time next run.
+    let _ = hasher.save_stat_cache();
+    let counts = hasher.counts();
+    Ok(TaskHashes {
+        global,
+        tasks,
+        files_read: counts.read,
+        files_cached: counts.cached,
+    })
+}

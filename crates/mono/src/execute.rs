@@ -1,0 +1,174 @@
+//! Running a task graph: jobs for the scheduler, the cache plugged in, the summary, and the
+//! exit code.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mono_cache::LocalStore;
+use mono_config::EnvMode;
+use mono_run::{Job, JobResult, LogOrder, OutputLogs, RunOptions};
+use mono_task_id::TaskId;
+use mono_tasks::{TaskGraph, TaskHashes};
+
+use crate::cache_hooks::{CacheAccess, CacheHooks, CachedTask};
+use crate::error::{Error, EXIT_INTERRUPTED, EXIT_TASK_FAILED};
+use crate::repo::Repo;
+
+/// How to run, resolved from the command line and config.
+pub struct Execution {
+    pub force: bool,
+    pub concurrency: usize,
+    pub continue_on_error: bool,
+    pub output_logs: OutputLogs,
+    pub log_order: LogOrder,
+    pub cache: CacheAccess,
+    pub env_mode: EnvMode,
+}
+
+pub fn execute(
+    repo: &Repo,
+    graph: &TaskGraph,
+    hashes: &TaskHashes,
+    store: LocalStore,
+    execution: &Execution,
+    process_env: &BTreeMap<String, String>,
+) -> Result<ExitCode, Error> {
+    let order: Vec<&mono_tasks::TaskNode> = graph.in_dependency_order().collect();
+    let index: HashMap<&TaskId, usize> =
+        order.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
+    let mut global_env: Vec<String> = repo
+        .config
+        .global_env
+        .iter()
+        .map(|s| s.value.clone())
+        .collect();
+    global_env.extend(
+        repo.config
+            .global_pass_through_env
+            .iter()
+            .flatten()
+            .map(|s| s.value.clone()),
+    );
+    let mut tasks = HashMap::new();
+    let mut jobs = Vec::with_capacity(order.len());
+    for task in &order {
+        let package = repo
+            .packages
+            .get(task.id.package())
+            .expect("tasks belong to packages");
+        let dir = repo.root.join_repo(&package.dir);
+        let hash = hashes.tasks[&task.id].hash;
+        let cacheable = task.definition.cache && !task.definition.persistent;
+        tasks.insert(
+            task.id.clone(),
+            CachedTask {
+                key: cacheable.then(|| mono_cache::CacheKey::from_bytes(*hash.as_bytes())),
+                package_dir: package.dir.clone(),
+                outputs: task.definition.outputs.clone(),
+            },
+        );
+        let mut job = Job::new(task.id.clone(), dir.clone(), task.command.clone());
+        job.env = crate::task_env::task_env(
+            task,
+            execution.env_mode,
+            process_env,
+            &global_env,
+            &repo.root,
+            &dir,
+            package.name.as_str(),
+        );
+        job.dependencies = graph
+            .dependencies(&task.id)
+            .iter()
+            .map(|d| index[d])
+            .collect();
+        job.hash = Some(hash.short());
+        jobs.push(job);
+    }
+    let hooks = Arc::new(CacheHooks {
+        store,
+        root: repo.root.clone(),
+        tasks,
+        access: execution.cache,
+        force: execution.force,
+        warned: Mutex::new(Vec::new()),
+    });
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let options = RunOptions {
+        concurrency: execution.concurrency.max(1),
+        continue_on_error: execution.continue_on_error,
+        log_order: execution.log_order,
+        output_logs: execution.output_logs,
+        color,
+        handle_signals: true,
+        ..RunOptions::default()
+    };
+    let summary =
+        mono_run::run(jobs, hooks, options, Box::new(std::io::stdout())).map_err(|err| {
+            Error::Usage {
+                message: format!("cannot run the tasks: {err}"),
+                help: None,
+            }
+        })?;
+
+    // The summary, as Turborepo prints it.
+    let ran: Vec<(&TaskId, &JobResult)> = order
+        .iter()
+        .zip(&summary.results)
+        .map(|(t, r)| (&t.id, r))
+        .collect();
+    let total = ran
+        .iter()
+        .filter(|(_, r)| !matches!(r, JobResult::NoCommand))
+        .count();
+    let succeeded = ran
+        .iter()
+        .filter(|(_, r)| matches!(r, JobResult::Succeeded { .. } | JobResult::Cached { .. }))
+        .count();
+    let cached = summary.cached();
+    let saved: Duration = ran
+        .iter()
+        .filter_map(|(_, r)| match r {
+            JobResult::Cached { time_saved } => Some(*time_saved),
+            _ => None,
+        })
+        .sum();
+    let failed: Vec<String> = summary
+        .failed()
+        .iter()
+        .map(|&i| order[i].id.to_string())
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  Tasks:    {succeeded} successful, {total} total");
+    let _ = writeln!(out, " Cached:    {cached} cached, {total} total");
+    let full = if total > 0 && cached == total {
+        " >>> FULL MONO"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "   Time:    {:.3}s{full} (saved {:.3}s)",
+        summary.wall_time.as_secs_f64(),
+        saved.as_secs_f64()
+    );
+    if !failed.is_empty() {
+        let _ = writeln!(out, " Failed:    {}", failed.join(", "));
+    }
+    drop(out);
+    if summary.interrupted {
+        crate::report::warn(
+            "interrupted: every task's processes were stopped; nothing was cached for them",
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    if !failed.is_empty() {
+        crate::report::note(&format!("error: {} failed", failed.join(", ")));
+        return Ok(ExitCode::from(EXIT_TASK_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
