@@ -146,7 +146,9 @@ impl RepoPath {
         if !self.starts_with(dir) {
             return None;
         }
-        Some(Self(self.0[dir.0.len()..].trim_start_matches('/').to_owned()))
+        Some(Self(
+            self.0[dir.0.len()..].trim_start_matches('/').to_owned(),
+        ))
     }
 }
 
@@ -199,7 +201,11 @@ mod tests {
         assert!(!RepoPath::new("apps/webby").unwrap().starts_with(&web));
         assert!(web.starts_with(&RepoPath::root()));
         assert_eq!(
-            RepoPath::new("apps/web/src/a.ts").unwrap().strip_prefix(&web).unwrap().as_str(),
+            RepoPath::new("apps/web/src/a.ts")
+                .unwrap()
+                .strip_prefix(&web)
+                .unwrap()
+                .as_str(),
             "src/a.ts"
         );
     }
@@ -208,7 +214,10 @@ mod tests {
     fn parent_and_join_round_trip() {
         let p = RepoPath::new("a/b/c").unwrap();
         assert_eq!(p.parent().unwrap().as_str(), "a/b");
-        assert_eq!(RepoPath::new("a").unwrap().parent().unwrap(), RepoPath::root());
+        assert_eq!(
+            RepoPath::new("a").unwrap().parent().unwrap(),
+            RepoPath::root()
+        );
         assert_eq!(p.parent().unwrap().join("c").unwrap(), p);
         assert_eq!(RepoPath::root().join("x").unwrap().as_str(), "x");
     }
@@ -216,6 +225,9 @@ mod tests {
     #[test]
     fn from_path_rejects_escape() {
         assert!(RepoPath::from_path(Path::new("../x")).is_err());
-        assert_eq!(RepoPath::from_path(Path::new("./a/b")).unwrap().as_str(), "a/b");
+        assert_eq!(
+            RepoPath::from_path(Path::new("./a/b")).unwrap().as_str(),
+            "a/b"
+        );
     }
 }

@@ -47,8 +47,15 @@ fn check(kind: &'static str, name: &str, forbidden: &[char]) -> Result<(), NameE
     if name.is_empty() {
         return Err(NameError::Empty { kind });
     }
-    if let Some(ch) = name.chars().find(|c| c.is_whitespace() || forbidden.contains(c)) {
-        return Err(NameError::BadChar { kind, name: name.to_owned(), ch });
+    if let Some(ch) = name
+        .chars()
+        .find(|c| c.is_whitespace() || forbidden.contains(c))
+    {
+        return Err(NameError::BadChar {
+            kind,
+            name: name.to_owned(),
+            ch,
+        });
     }
     Ok(())
 }
@@ -116,7 +123,10 @@ impl TaskName {
     pub fn new(task: impl Into<String>) -> Result<Self, NameError> {
         let task = task.into();
         check_task(&task)?;
-        Ok(Self { package: None, task })
+        Ok(Self {
+            package: None,
+            task,
+        })
     }
 
     /// The package part, if written.
@@ -137,7 +147,10 @@ impl TaskName {
     /// The task id, when a package was written.
     pub fn into_task_id(self) -> Option<TaskId> {
         let package = self.package?;
-        Some(TaskId { package, task: self.task })
+        Some(TaskId {
+            package,
+            task: self.task,
+        })
     }
 }
 
@@ -148,7 +161,10 @@ impl FromStr for TaskName {
         match s.rsplit_once('#') {
             Some((package, task)) => {
                 check_task(task)?;
-                Ok(Self { package: Some(PackageName::new(package)?), task: task.to_owned() })
+                Ok(Self {
+                    package: Some(PackageName::new(package)?),
+                    task: task.to_owned(),
+                })
             }
             None => Self::new(s),
         }
@@ -191,17 +207,26 @@ impl TaskId {
 
     /// The same task in another package.
     pub fn with_package(&self, package: PackageName) -> TaskId {
-        TaskId { package, task: self.task.clone() }
+        TaskId {
+            package,
+            task: self.task.clone(),
+        }
     }
 
     /// Another task of the same package. `task` must be a valid task name.
     pub fn with_task(&self, task: &str) -> TaskId {
-        TaskId { package: self.package.clone(), task: task.to_owned() }
+        TaskId {
+            package: self.package.clone(),
+            task: task.to_owned(),
+        }
     }
 
     /// This id as a [`TaskName`] naming its package.
     pub fn to_task_name(&self) -> TaskName {
-        TaskName { package: Some(self.package.clone()), task: self.task.clone() }
+        TaskName {
+            package: Some(self.package.clone()),
+            task: self.task.clone(),
+        }
     }
 }
 
@@ -210,7 +235,11 @@ impl FromStr for TaskId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let name: TaskName = s.parse()?;
         let task = name.task.clone();
-        name.into_task_id().ok_or(NameError::BadChar { kind: "task", name: task, ch: '#' })
+        name.into_task_id().ok_or(NameError::BadChar {
+            kind: "task",
+            name: task,
+            ch: '#',
+        })
     }
 }
 
@@ -248,7 +277,10 @@ mod tests {
     #[test_case("a b" ; "whitespace")]
     #[test_case("^build" ; "caret")]
     fn task_name_rejects(input: &str) {
-        assert!(input.parse::<TaskName>().is_err(), "{input} should be rejected");
+        assert!(
+            input.parse::<TaskName>().is_err(),
+            "{input} should be rejected"
+        );
     }
 
     #[test]
