@@ -20,6 +20,12 @@ demo: build
 	@echo
 	@echo "== mono build --graph=mermaid --filter=@polyglot/web..."
 	@cd "$(DEMO_DIR)" && "$(MONO)" build --graph=mermaid --filter=@polyglot/web...
+	@echo
+	@echo "== mono build  (first run: everything builds)"
+	@cd "$(DEMO_DIR)" && "$(MONO)" build
+	@echo
+	@echo "== mono build  (second run: everything comes from the cache)"
+	@cd "$(DEMO_DIR)" && "$(MONO)" build
 
 build:
 	cargo build --release --locked -p mono

@@ -1,0 +1,198 @@
+//! Running tasks on real repositories: hashing, the local cache, failures.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{dry_json, fixture, mono};
+
+/// `taskId -> cache.status` of a dry run.
+fn statuses(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
+    let plan = dry_json(root, args);
+    plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["command"] != "<NONEXISTENT>")
+        .map(|t| {
+            (
+                t["taskId"].as_str().unwrap().to_owned(),
+                t["cache"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn hashes(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
+    let plan = dry_json(root, args);
+    plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["taskId"].as_str().unwrap().to_owned(),
+                t["hash"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn build(root: &Path, extra: &[&str]) -> (bool, String) {
+    let out = mono(root).arg("build").args(extra).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.success(),
+        stdout + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn second_run_is_all_cache_hits_and_restores_outputs() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    let (ok, first) = build(root, &[]);
+    assert!(ok, "{first}");
+    assert!(
+        first.contains("web:build: cache miss, executing"),
+        "{first}"
+    );
+    let page = std::fs::read(root.join("apps/web/dist/index.html")).unwrap();
+    assert!(statuses(root, &["build"]).values().all(|s| s == "HIT"));
+
+    let (ok, second) = build(root, &[]);
+    assert!(ok, "{second}");
+    assert!(
+        second.contains("web:build: cache hit, replaying logs"),
+        "{second}"
+    );
+    assert!(second.contains(">>> FULL MONO"), "{second}");
+    // The replayed log is the first run's log.
+    let first_web: Vec<&str> = first
+        .lines()
+        .filter(|l| l.starts_with("web:build: ") && !l.contains("cache"))
+        .collect();
+    let second_web: Vec<&str> = second
+        .lines()
+        .filter(|l| l.starts_with("web:build: ") && !l.contains("cache"))
+        .collect();
+    assert_eq!(first_web, second_web);
+
+    // Deleted outputs come back byte for byte.
+    std::fs::remove_dir_all(root.join("apps/web/dist")).unwrap();
+    let (ok, third) = build(root, &[]);
+    assert!(ok, "{third}");
+    assert_eq!(
+        std::fs::read(root.join("apps/web/dist/index.html")).unwrap(),
+        page
+    );
+}
+
+#[test]
+fn a_change_invalidates_the_package_and_its_dependents_only() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    assert!(build(root, &[]).0);
+    let utils = std::fs::read_dir(root.join("packages/utils/src"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut text = std::fs::read_to_string(&utils).unwrap();
+    text.push_str("\n// changed\n");
+    std::fs::write(&utils, text).unwrap();
+    let missed: Vec<String> = statuses(root, &["build"])
+        .into_iter()
+        .filter(|(_, s)| s == "MISS")
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(
+        missed,
+        [
+            "@repo/ui#build",
+            "@repo/utils#build",
+            "docs#build",
+            "web#build"
+        ]
+    );
+}
+
+#[test]
+fn hashed_env_vars_invalidate_and_others_do_not() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    let base = hashes(root, &["build"]);
+    let with_unlisted = {
+        let out = mono(root)
+            .args(["build", "--dry=json"])
+            .env("SOME_UNLISTED_VAR", "1")
+            .output()
+            .unwrap();
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        plan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["taskId"].as_str().unwrap().to_owned(),
+                    t["hash"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(base, with_unlisted);
+    let out = mono(root)
+        .args(["build", "--dry=json"])
+        .env("WEB_API_URL", "https://example.invalid")
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changed: Vec<&str> = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| base[t["taskId"].as_str().unwrap()] != t["hash"].as_str().unwrap())
+        .map(|t| t["taskId"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["web#build"]);
+}
+
+#[test]
+fn copies_in_different_directories_hash_the_same() {
+    let a = fixture("polyglot");
+    let b = fixture("polyglot");
+    assert_ne!(a.root, b.root);
+    let ha = hashes(&a.root, &["build", "test"]);
+    assert!(ha.values().all(|h| h.len() == 64));
+    assert_eq!(ha, hashes(&b.root, &["build", "test"]));
+}
+
+#[test]
+fn a_failing_task_fails_the_run_and_is_not_cached() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    let manifest = root.join("packages/utils/package.json");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("\"build\": \"", "\"build\": \"exit 3 && ");
+    std::fs::write(&manifest, text).unwrap();
+    let out = mono(root).arg("build").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("@repo/utils#build failed"), "{stderr}");
+    assert_eq!(
+        statuses(root, &["build", "--filter=@repo/utils"])["@repo/utils#build"],
+        "MISS"
+    );
+    // With --continue, what does not depend on the failure still runs.
+    let out = mono(root).args(["build", "--continue"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("web:build: cache"),
+        "web depends on utils and must not run: {stdout}"
+    );
+}
