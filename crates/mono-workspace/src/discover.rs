@@ -16,6 +16,8 @@
 //! 6. Name Go modules: the module path's last element, or the full path when taken.
 //! 7. Check names are unique, resolve dependencies of every manifest in play for the folder
 //!    and of turbo.toml `dependencies`, then build the graph and check it has no cycle.
+//! 8. For each Go package, read the heads of its module's .go files, in parallel, to tell
+//!    whether it has a `main` package (`go_main_packages`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -28,6 +30,7 @@ use rayon::prelude::*;
 use crate::cargo::{binaries, parse_cargo_toml, CargoManifest};
 use crate::glob::{BadPattern, Patterns};
 use crate::gomod::{parse_go_mod, parse_go_work, GoMod};
+use crate::gosrc::has_main_package;
 use crate::node::{
     dependency_target, parse_package_json, parse_pnpm_workspace, DependencyTarget, PackageJson,
 };
@@ -672,6 +675,13 @@ impl Discovery<'_> {
             })
             .collect();
         let all_names: Vec<&str> = by_name.keys().map(|n| n.as_str()).collect();
+        // 8. Go modules with a `main` package.
+        let go_mains: BTreeSet<&RepoPath> = drafts
+            .par_iter()
+            .filter(|d| d.language == Language::Go)
+            .filter(|d| has_main_package(root.join_repo(&d.dir).as_path()))
+            .map(|d| &d.dir)
+            .collect();
 
         let mut packages = Vec::with_capacity(drafts.len());
         for draft in &drafts {
@@ -794,6 +804,7 @@ impl Discovery<'_> {
                 config,
                 dependencies,
                 go_module,
+                go_main_packages: go_mains.contains(dir),
                 crate_name,
                 rust_bins,
             });

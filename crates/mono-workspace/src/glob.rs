@@ -141,7 +141,7 @@ impl Patterns {
 }
 
 /// Whether the walk should stay out of a folder.
-fn skip(name: &str, path: &Path) -> bool {
+pub(crate) fn skip(name: &str, path: &Path) -> bool {
     name == "node_modules"
         || name.starts_with('.')
         || (name == "target" && path.join("CACHEDIR.TAG").exists())

@@ -45,6 +45,7 @@ mod discover;
 mod error;
 mod glob;
 mod gomod;
+mod gosrc;
 mod graph;
 mod node;
 mod package;

@@ -81,6 +81,13 @@ pub struct Package {
     pub dependencies: BTreeSet<PackageName>,
     /// The Go module path, when the folder has a go.mod in play.
     pub go_module: Option<String>,
+    /// Whether the Go module has at least one `package main` among its .go files, not
+    /// counting `_test.go` files, `vendor/`, `testdata/`, hidden or `_`-prefixed folders, nor
+    /// nested modules (folders with their own go.mod); a file built only with `-tags ignore`
+    /// does not count either. It decides whether the default `build` writes binaries into
+    /// `bin/` (`go build -o bin/ ./...`, which fails without a main package) or not
+    /// (`go build ./...`). Always false for a package whose language is not Go.
+    pub go_main_packages: bool,
     /// The Cargo package name, when the folder has a crate in play. It equals `name` for a
     /// Rust package other than the root (`cargo build -p CRATE`).
     pub crate_name: Option<String>,

@@ -104,7 +104,10 @@ core = { path = "crates/core", package = "poly-core" }
             "services/api/go.mod",
             "module example.com/poly/api\n\ngo 1.21\n\nrequire (\n\texample.com/poly/shared v0.0.0\n\tgithub.com/x/y v1.0.0\n)\n\nreplace example.com/poly/shared => ../shared\n",
         ),
+        ("services/api/cmd/api/main.go", "// Command api.\npackage main\n\nfunc main() {}\n"),
         ("services/shared/go.mod", "module example.com/poly/shared\n\ngo 1.21\n"),
+        ("services/shared/shared.go", "package shared\n"),
+        ("services/shared/shared_test.go", "package main\n"),
         ("infra/turbo.toml", "name = \"infra\"\ndependencies = [\"api\", \"server\"]\n[tasks.build]\ncommand = \"make\"\n"),
         ("tools/empty/README.md", "not a package"),
     ])
@@ -163,6 +166,9 @@ fn discovers_a_polyglot_repository() {
     let api = graph.get(&name("api")).unwrap();
     assert_eq!(api.go_module.as_deref(), Some("example.com/poly/api"));
     assert_eq!(api.manifest.as_str(), "services/api/go.mod");
+    assert!(api.go_main_packages);
+    assert!(!graph.get(&name("shared")).unwrap().go_main_packages);
+    assert!(!server.go_main_packages);
     let infra = graph.get(&name("infra")).unwrap();
     assert_eq!(infra.manifest.as_str(), "infra/turbo.toml");
     assert!(infra.config.as_ref().unwrap().task("build").is_some());
@@ -695,6 +701,8 @@ fn polyglot_fixture() {
         .rust_bins
         .is_empty());
     assert!(graph.warnings().is_empty(), "{:?}", graph.warnings());
+    assert!(graph.get(&name("api")).unwrap().go_main_packages);
+    assert!(!graph.get(&name("shared")).unwrap().go_main_packages);
     let scripts: BTreeSet<&str> = graph.root().scripts.keys().map(String::as_str).collect();
     assert_eq!(scripts, BTreeSet::from(["lint"]));
 }
