@@ -24,8 +24,20 @@ fn statuses(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn hashes(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
-    let plan = dry_json(root, args);
+/// `taskId -> hash` of a dry run, with extra environment variables.
+fn hashes_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut cmd = mono(root);
+    cmd.args(args).arg("--dry=json");
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     plan["tasks"]
         .as_array()
         .unwrap()
@@ -37,6 +49,10 @@ fn hashes(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
             )
         })
         .collect()
+}
+
+fn hashes(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
+    hashes_with_env(root, args, &[])
 }
 
 fn build(root: &Path, extra: &[&str]) -> (bool, String) {
@@ -124,38 +140,19 @@ fn hashed_env_vars_invalidate_and_others_do_not() {
     let repo = fixture("node-only");
     let root = &repo.root;
     let base = hashes(root, &["build"]);
-    let with_unlisted = {
-        let out = mono(root)
-            .args(["build", "--dry=json"])
-            .env("SOME_UNLISTED_VAR", "1")
-            .output()
-            .unwrap();
-        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        plan["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                (
-                    t["taskId"].as_str().unwrap().to_owned(),
-                    t["hash"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect::<BTreeMap<_, _>>()
-    };
-    assert_eq!(base, with_unlisted);
-    let out = mono(root)
-        .args(["build", "--dry=json"])
-        .env("WEB_API_URL", "https://example.invalid")
-        .output()
-        .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let changed: Vec<&str> = plan["tasks"]
-        .as_array()
-        .unwrap()
+    assert_eq!(
+        base,
+        hashes_with_env(root, &["build"], &[("SOME_UNLISTED_VAR", "1")])
+    );
+    let with_url = hashes_with_env(
+        root,
+        &["build"],
+        &[("WEB_API_URL", "https://example.invalid")],
+    );
+    let changed: Vec<&String> = with_url
         .iter()
-        .filter(|t| base[t["taskId"].as_str().unwrap()] != t["hash"].as_str().unwrap())
-        .map(|t| t["taskId"].as_str().unwrap())
+        .filter(|(id, hash)| base[*id] != **hash)
+        .map(|(id, _)| id)
         .collect();
     assert_eq!(changed, ["web#build"]);
 }
