@@ -122,6 +122,23 @@ impl RepoPath {
         Ok(self.join_path(&rel))
     }
 
+    /// Resolves a `/`-separated relative path written in this directory, `.` and `..`
+    /// included (`../lib` from `apps/web` is `apps/lib`); `None` when it leaves the
+    /// repository or is not a valid repo path.
+    pub fn resolve(&self, rel: &str) -> Option<RepoPath> {
+        let mut parts: Vec<&str> = self.components().collect();
+        for part in rel.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                part => parts.push(part),
+            }
+        }
+        RepoPath::new(&parts.join("/")).ok()
+    }
+
     /// Appends another repo path.
     pub fn join_path(&self, rel: &RepoPath) -> RepoPath {
         match (self.is_root(), rel.is_root()) {
@@ -220,6 +237,19 @@ mod tests {
         );
         assert_eq!(p.parent().unwrap().join("c").unwrap(), p);
         assert_eq!(RepoPath::root().join("x").unwrap().as_str(), "x");
+    }
+
+    #[test]
+    fn resolve_follows_dots_inside_the_repo() {
+        let web = RepoPath::new("apps/web").unwrap();
+        assert_eq!(web.resolve("../lib").unwrap().as_str(), "apps/lib");
+        assert_eq!(
+            web.resolve("./src/../dist").unwrap().as_str(),
+            "apps/web/dist"
+        );
+        assert_eq!(web.resolve("../..").unwrap(), RepoPath::root());
+        assert!(web.resolve("../../..").is_none());
+        assert!(web.resolve("a\\b").is_none());
     }
 
     #[test]

@@ -124,21 +124,11 @@ impl Filter {
                     source,
                 })
         };
-        let dir_glob = |dir: &str| -> Result<(String, GlobMatcher), FilterError> {
-            let joined = if dir == "." || dir.is_empty() {
-                cwd.to_string()
-            } else {
-                let rel = dir.trim_start_matches("./");
-                let parts = resolve_dots(cwd, rel)
-                    .ok_or_else(|| invalid("the directory leaves the repository"))?;
-                if parts.is_empty() {
-                    ".".to_owned()
-                } else {
-                    parts
-                }
-            };
-            let matcher = glob(if joined == "." { "" } else { &joined })?;
-            Ok((joined, matcher))
+        let dir_glob = |dir: &str| -> Result<GlobMatcher, FilterError> {
+            let dir = cwd
+                .resolve(dir)
+                .ok_or_else(|| invalid("the directory leaves the repository"))?;
+            glob(dir.as_str())
         };
         let pattern = if let Some(open) = s.find('{') {
             let close = s
@@ -148,7 +138,7 @@ impl Filter {
             if close != s.len() - 1 {
                 return Err(invalid("text after `}`"));
             }
-            let (_, dir_matcher) = dir_glob(&s[open + 1..close])?;
+            let dir_matcher = dir_glob(&s[open + 1..close])?;
             let name = &s[..open];
             if name.is_empty() {
                 Pattern::Directory(dir_matcher)
@@ -159,7 +149,7 @@ impl Filter {
                 }
             }
         } else if s == "." || s.starts_with("./") || s.starts_with("../") || s == ".." {
-            let (_, matcher) = dir_glob(s)?;
+            let matcher = dir_glob(s)?;
             Pattern::Directory(matcher)
         } else {
             Pattern::Name(s.to_owned(), glob(s)?)
@@ -225,21 +215,6 @@ fn dir_matches(matcher: &GlobMatcher, dir: &RepoPath) -> bool {
     } else {
         matcher.is_match(dir.as_str())
     }
-}
-
-/// Joins `rel` (which may start with `../`) onto `cwd`, `None` if it leaves the repository.
-fn resolve_dots(cwd: &RepoPath, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = cwd.components().collect();
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            part => parts.push(part),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 /// The packages selected by several filters: the union of what the including filters select

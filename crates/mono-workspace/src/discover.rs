@@ -138,17 +138,7 @@ fn resolve(root: &AbsPath, base: &RepoPath, rel: &str) -> Option<RepoPath> {
         let inside = resolve(root, &RepoPath::root(), abs.strip_root(root)?.as_str())?;
         return Some(inside);
     }
-    let mut parts: Vec<&str> = base.components().collect();
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            part => parts.push(part),
-        }
-    }
-    RepoPath::new(&parts.join("/")).ok()
+    base.resolve(&rel)
 }
 
 /// The short name of a Go module: its last path element, or the one before a major version
