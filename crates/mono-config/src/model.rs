@@ -35,20 +35,54 @@ impl std::fmt::Display for DependsOn {
     }
 }
 
-/// `outputLogs`: what to print of a task's log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `outputLogs` (and `--output-logs`): which tasks' output is printed, as in Turborepo.
+///
+/// | mode | ran, succeeded | ran, failed | cache hit |
+/// |---|---|---|---|
+/// | `full` | status line, log | status line, log, error line | status line, log |
+/// | `hash-only` | status line | status line, error line | status line |
+/// | `new-only` | status line, log | status line, log, error line | status line (`suppressing logs`) |
+/// | `errors-only` | — | status line, log, error line | — |
+/// | `none` | — | — | — |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OutputLogs {
-    /// Everything.
+    /// Everything, cache replays included.
     #[default]
     Full,
-    /// Only the task's hash.
+    /// Only each task's status line (cache hit or miss, with the hash).
     HashOnly,
-    /// Only logs of tasks that were not cached.
+    /// Logs of tasks that ran; a cache hit prints only its status line.
     NewOnly,
-    /// Only logs of failed tasks.
+    /// Only the logs of failed tasks.
     ErrorsOnly,
     /// Nothing.
     None,
+}
+
+/// A value that is not one of an option's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not one of {expected}")]
+pub struct UnknownValue {
+    /// The value as given.
+    pub value: String,
+    /// The values allowed.
+    pub expected: &'static str,
+}
+
+impl std::fmt::Display for OutputLogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for OutputLogs {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| UnknownValue {
+            value: s.to_owned(),
+            expected: "full, hash-only, new-only, errors-only, none",
+        })
+    }
 }
 
 impl OutputLogs {

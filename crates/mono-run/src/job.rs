@@ -24,6 +24,10 @@ pub struct Job {
     /// The task's hash as the user sees it, shown in status lines
     /// (`web:build: cache miss, executing 1f2e3d…`). `None` shows no hash.
     pub hash: Option<String>,
+    /// This task's own `outputLogs`, used instead of
+    /// [`RunOptions::output_logs`](crate::RunOptions::output_logs) when set; the binary leaves it unset when
+    /// `--output-logs` was given, which overrides every task as in Turborepo.
+    pub output_logs: Option<crate::OutputLogs>,
 }
 
 impl Job {
@@ -36,6 +40,7 @@ impl Job {
             env: Vec::new(),
             dependencies: Vec::new(),
             hash: None,
+            output_logs: None,
         }
     }
 }

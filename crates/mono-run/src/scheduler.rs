@@ -400,7 +400,7 @@ async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobR
     let mut output = JobOutput::new(
         prefix(&job.id, index, context.color),
         job.hash.clone(),
-        context.output_logs,
+        job.output_logs.unwrap_or(context.output_logs),
         context.log_order,
         context.printer.clone(),
     );

@@ -22,7 +22,8 @@ pub struct Execution {
     pub force: bool,
     pub concurrency: usize,
     pub continue_on_error: bool,
-    pub output_logs: OutputLogs,
+    /// `--output-logs`, which overrides every task's `outputLogs`.
+    pub output_logs: Option<OutputLogs>,
     pub log_order: LogOrder,
     pub cache: CacheAccess,
     pub env_mode: EnvMode,
@@ -86,6 +87,10 @@ pub fn execute(
             .map(|d| index[d])
             .collect();
         job.hash = Some(hash.short());
+        job.output_logs = match execution.output_logs {
+            Some(_) => None,
+            None => Some(task.definition.output_logs),
+        };
         jobs.push(job);
     }
     let hooks = Arc::new(CacheHooks {
@@ -101,7 +106,7 @@ pub fn execute(
         concurrency: execution.concurrency.max(1),
         continue_on_error: execution.continue_on_error,
         log_order: execution.log_order,
-        output_logs: execution.output_logs,
+        output_logs: execution.output_logs.unwrap_or_default(),
         color,
         handle_signals: true,
         ..RunOptions::default()

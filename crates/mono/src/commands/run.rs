@@ -28,7 +28,8 @@ struct RunOptions {
     force: bool,
     concurrency: usize,
     continue_on_error: bool,
-    output_logs: mono_run::OutputLogs,
+    /// `--output-logs`; `None`: each task's own `outputLogs`.
+    output_logs: Option<mono_run::OutputLogs>,
     log_order: mono_run::LogOrder,
     cache_dir: Option<std::path::PathBuf>,
     cache: crate::cache_hooks::CacheAccess,
@@ -166,13 +167,13 @@ impl RunOptions {
             None => cores,
         };
         let output_logs = match &args.output_logs {
-            Some(mode) => mode.parse().map_err(|_| {
+            Some(mode) => Some(mode.parse().map_err(|_| {
                 usage(
                     format!("unknown --output-logs `{mode}`"),
                     "use full, hash-only, new-only, errors-only or none",
                 )
-            })?,
-            None => mono_run::OutputLogs::Full,
+            })?),
+            None => None,
         };
         let log_order = args.log_order.parse().map_err(|_| {
             usage(
