@@ -78,6 +78,14 @@ pub trait Hooks: Send + Sync + 'static {
     /// called for a failed or interrupted command, so nothing half-done is cached. Dependents
     /// of the job start only after this returns.
     fn after_success(&self, job: &Job, log: &[u8], duration: Duration);
+
+    /// Called on the scheduler when a job with a command is handed to a worker (before
+    /// `before`). For progress displays: it must return at once.
+    fn started(&self, _job: &Job) {}
+
+    /// Called on the scheduler when a job with a command has a result, whatever it is. For
+    /// progress displays: it must return at once.
+    fn finished(&self, _job: &Job, _result: &crate::JobResult) {}
 }
 
 /// Hooks that run every command and store nothing.

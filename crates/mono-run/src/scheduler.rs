@@ -214,6 +214,7 @@ impl Scheduler {
                     graph.complete(index, JobResult::NoCommand);
                     continue;
                 }
+                context.hooks.started(&jobs[index]);
                 running.spawn(execute(index, jobs.clone(), context.clone()));
             }
             if graph.stopped {
@@ -224,7 +225,10 @@ impl Scheduler {
             }
             tokio::select! {
                 joined = running.join_next() => match joined {
-                    Some(Ok((index, result))) => graph.complete(index, result),
+                    Some(Ok((index, result))) => {
+                        context.hooks.finished(&jobs[index], &result);
+                        graph.complete(index, result);
+                    }
                     Some(Err(error)) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
                     Some(Err(_)) | None => {}
                 },

@@ -407,3 +407,44 @@ fn thousands_of_cache_hits() {
     assert_eq!(summary.cached(), 5_000);
     assert_eq!(out.lines().count(), 10_000);
 }
+
+#[test]
+fn progress_hooks_see_each_job_with_a_command_start_then_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = vec![
+        job("lib#build", dir.path(), Some("true"), &[]),
+        job("app#build", dir.path(), Some("exit 2"), &[0]),
+        job("doc#build", dir.path(), None, &[0]),
+        job("ui#build", dir.path(), Some("true"), &[]),
+    ];
+    let recorder = Arc::new(Recorder {
+        cached: vec![("ui#build".into(), b"replayed\n".to_vec())],
+        ..Recorder::default()
+    });
+    let mut opts = options(1);
+    opts.continue_on_error = true;
+    let (summary, _) = run(jobs, recorder.clone(), opts);
+    assert!(!summary.is_success());
+    let events = recorder.events.lock().unwrap().clone();
+    for (id, kind) in [
+        ("lib#build", "succeeded"),
+        ("app#build", "failed"),
+        ("ui#build", "cached"),
+    ] {
+        let start = events
+            .iter()
+            .position(|e| *e == format!("started:{id}"))
+            .expect(id);
+        let end = events
+            .iter()
+            .position(|e| *e == format!("finished:{id}:{kind}"))
+            .expect(id);
+        assert!(start < end, "{events:?}");
+    }
+    // A job without a command is never started.
+    assert!(
+        !events.iter().any(|e| e.contains("doc#build")),
+        "{events:?}"
+    );
+    assert_eq!(events.len(), 6, "{events:?}");
+}

@@ -39,6 +39,8 @@ pub struct CacheHooks {
     pub force: bool,
     /// Warnings already printed (each once).
     pub warned: Mutex<Vec<String>>,
+    /// The progress line, on a terminal.
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 impl CacheHooks {
@@ -88,6 +90,18 @@ impl Hooks for CacheHooks {
                 ));
                 Before::Run
             }
+        }
+    }
+
+    fn started(&self, job: &Job) {
+        if let Some(progress) = &self.progress {
+            progress.start(&job.id);
+        }
+    }
+
+    fn finished(&self, job: &Job, _result: &mono_run::JobResult) {
+        if let Some(progress) = &self.progress {
+            progress.finish(&job.id);
         }
     }
 

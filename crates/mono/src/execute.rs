@@ -93,6 +93,14 @@ pub fn execute(
         };
         jobs.push(job);
     }
+    let progress = crate::progress::wanted().then(|| {
+        let with_commands = order.iter().filter(|t| t.command.is_some()).count();
+        Arc::new(crate::progress::Progress::new(with_commands as u64))
+    });
+    let out: Box<dyn Write + Send> = match &progress {
+        Some(progress) => Box::new(progress.writer()),
+        None => Box::new(std::io::stdout()),
+    };
     let hooks = Arc::new(CacheHooks {
         store,
         root: repo.root.clone(),
@@ -100,6 +108,7 @@ pub fn execute(
         access: execution.cache,
         force: execution.force,
         warned: Mutex::new(Vec::new()),
+        progress: progress.clone(),
     });
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let options = RunOptions {
@@ -111,13 +120,13 @@ pub fn execute(
         handle_signals: true,
         ..RunOptions::default()
     };
-    let summary =
-        mono_run::run(jobs, hooks, options, Box::new(std::io::stdout())).map_err(|err| {
-            Error::Usage {
-                message: format!("cannot run the tasks: {err}"),
-                help: None,
-            }
-        })?;
+    let summary = mono_run::run(jobs, hooks, options, out).map_err(|err| Error::Usage {
+        message: format!("cannot run the tasks: {err}"),
+        help: None,
+    })?;
+    if let Some(progress) = &progress {
+        progress.clear();
+    }
 
     // The summary, as Turborepo prints it.
     let ran: Vec<(&TaskId, &JobResult)> = order

@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod error;
 mod execute;
+mod progress;
 mod repo;
 mod report;
 mod task_env;

@@ -199,19 +199,37 @@ fn task_output_logs_apply_unless_the_flag_overrides_them() {
     let repo = fixture("node-only");
     let root = &repo.root;
     let config = root.join("turbo.toml");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("[tasks.\"web#build\"]\n", "[tasks.\"web#build\"]\noutputLogs = \"hash-only\"\n");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[tasks.\"web#build\"]\n",
+        "[tasks.\"web#build\"]\noutputLogs = \"hash-only\"\n",
+    );
     std::fs::write(&config, text).unwrap();
     let (ok, out) = build(root, &[]);
     assert!(ok, "{out}");
-    let web: Vec<&str> = out.lines().filter(|l| l.starts_with("web:build: ")).collect();
-    assert_eq!(web.len(), 1, "hash-only prints only the status line: {web:?}");
+    let web: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("web:build: "))
+        .collect();
+    assert_eq!(
+        web.len(),
+        1,
+        "hash-only prints only the status line: {web:?}"
+    );
     assert!(web[0].contains("cache miss, executing"), "{web:?}");
-    assert!(out.lines().any(|l| l.starts_with("docs:build: ") && !l.contains("cache")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("docs:build: ") && !l.contains("cache")),
+        "{out}"
+    );
 
     let (ok, out) = build(root, &["--output-logs=full"]);
     assert!(ok, "{out}");
-    let web: Vec<&str> = out.lines().filter(|l| l.starts_with("web:build: ")).collect();
-    assert!(web.len() > 1, "--output-logs=full replays web's log too: {web:?}");
+    let web: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("web:build: "))
+        .collect();
+    assert!(
+        web.len() > 1,
+        "--output-logs=full replays web's log too: {web:?}"
+    );
 }

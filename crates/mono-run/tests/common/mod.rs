@@ -63,6 +63,8 @@ pub struct Recorder {
     pub befores: Mutex<Vec<String>>,
     pub successes: Mutex<Vec<(String, Vec<u8>)>>,
     pub in_flight: Mutex<(usize, usize)>,
+    /// `started:ID` and `finished:ID:RESULT` in the order the scheduler reported them.
+    pub events: Mutex<Vec<String>>,
 }
 
 impl Recorder {
@@ -107,6 +109,26 @@ impl Hooks for Recorder {
             .unwrap()
             .push((job.id.to_string(), log.to_vec()));
         self.in_flight.lock().unwrap().0 -= 1;
+    }
+
+    fn started(&self, job: &Job) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("started:{}", job.id));
+    }
+
+    fn finished(&self, job: &Job, result: &mono_run::JobResult) {
+        let kind = match result {
+            mono_run::JobResult::Succeeded { .. } => "succeeded",
+            mono_run::JobResult::Cached { .. } => "cached",
+            mono_run::JobResult::Failed { .. } => "failed",
+            _ => "other",
+        };
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("finished:{}:{kind}", job.id));
     }
 }
 
