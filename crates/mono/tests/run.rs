@@ -233,3 +233,80 @@ fn task_output_logs_apply_unless_the_flag_overrides_them() {
         "--output-logs=full replays web's log too: {web:?}"
     );
 }
+
+#[test]
+fn polyglot_builds_with_real_toolchains_then_comes_from_the_cache() {
+    let repo = fixture("polyglot");
+    let root = &repo.root;
+    let target = root.parent().unwrap().join("cargo-target");
+    let run = |args: &[&str]| {
+        let out = mono(root)
+            .args(args)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "mono {args:?} failed:\n{text}");
+        text
+    };
+    let first = run(&["build"]);
+    for task in [
+        "polyglot-server:build",
+        "api:build",
+        "shared:build",
+        "@polyglot/web:build",
+        "infra:build",
+    ] {
+        assert!(
+            first.contains(&format!("{task}: cache miss, executing")),
+            "{task}:\n{first}"
+        );
+    }
+    let outputs = [
+        "services/api/bin/api",
+        "apps/web/dist/index.html",
+        "infra/out/deploy.yaml",
+    ];
+    let before: Vec<Vec<u8>> = outputs
+        .iter()
+        .map(|o| std::fs::read(root.join(o)).unwrap())
+        .collect();
+
+    let second = run(&["build"]);
+    assert!(
+        second.contains("8 cached, 8 total") && second.contains(">>> FULL MONO"),
+        "{second}"
+    );
+
+    for dir in ["services/api/bin", "apps/web/dist", "infra/out"] {
+        std::fs::remove_dir_all(root.join(dir)).unwrap();
+    }
+    let third = run(&["build"]);
+    assert!(third.contains("8 cached, 8 total"), "{third}");
+    let after: Vec<Vec<u8>> = outputs
+        .iter()
+        .map(|o| std::fs::read(root.join(o)).unwrap())
+        .collect();
+    assert_eq!(before, after, "restored outputs differ");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(root.join("services/api/bin/api"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, "the Go binary is restored executable");
+
+    // Tests of every language run, after their builds (all cached).
+    let tests = run(&["test"]);
+    for task in [
+        "polyglot-core:test",
+        "shared:test",
+        "api:test",
+        "@polyglot/ui:test",
+    ] {
+        assert!(
+            tests.contains(&format!("{task}: cache miss, executing")),
+            "{task}:\n{tests}"
+        );
+    }
+}

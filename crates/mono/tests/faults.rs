@@ -1,0 +1,226 @@
+//! Faults through the binary: a truncated cache entry, a crafted archive that tries to write
+//! outside the repository, and Ctrl-C in the middle of a run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{fixture, git, mono};
+
+fn entries(root: &Path, suffix: &str) -> Vec<PathBuf> {
+    let dir = root.join("cache/v1");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().ends_with(suffix))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// The metadata file of the cache entry of `task_id`.
+fn meta_of(root: &Path, task_id: &str) -> (PathBuf, serde_json::Value) {
+    entries(root, ".json")
+        .into_iter()
+        .map(|p| {
+            let meta: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            (p, meta)
+        })
+        .find(|(_, meta)| meta["taskId"] == task_id)
+        .unwrap_or_else(|| panic!("no cache entry for {task_id}"))
+}
+
+#[test]
+fn truncated_entries_are_one_warning_each_and_get_replaced() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    mono(root).arg("build").assert().success();
+    let archives = entries(root, ".tar.zst");
+    assert!(!archives.is_empty());
+    for archive in &archives {
+        let bytes = std::fs::read(archive).unwrap();
+        std::fs::write(archive, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let out = mono(root).arg("build").output().unwrap();
+    assert!(out.status.success(), "a corrupt cache never fails a build");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        archives.len(),
+        "one warning per corrupt entry:\n{stderr}"
+    );
+    assert!(
+        warnings.iter().all(|w| w.contains("treating it as a miss")),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("web:build: cache miss, executing"),
+        "{stdout}"
+    );
+    // The entries were replaced: the next run is all hits, without warnings.
+    let out = mono(root).arg("build").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(">>> FULL MONO"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
+}
+
+/// A tar.zst whose second entry is named `name` (written raw, as an attacker would).
+fn crafted_archive(name: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(4);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_path("log").unwrap();
+    header.set_cksum();
+    builder.append(&header, &b"log\n"[..]).unwrap();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    let raw = &mut header.as_gnu_mut().unwrap().name;
+    raw[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_cksum();
+    builder.append(&header, &b"owned\n"[..]).unwrap();
+    let tar = builder.into_inner().unwrap();
+    zstd::encode_all(&tar[..], 3).unwrap()
+}
+
+#[test]
+fn a_crafted_archive_cannot_write_outside_the_repository() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    mono(root)
+        .args(["build", "--filter=@repo/utils"])
+        .assert()
+        .success();
+    let (meta_path, mut meta) = meta_of(root, "@repo/utils#build");
+    let key = meta["hash"].as_str().unwrap().to_owned();
+    for name in [
+        "outputs/../../escaped.txt",
+        "/tmp/mono-escaped-absolute.txt",
+    ] {
+        let archive = crafted_archive(name);
+        let sum = blake3::hash(&archive).to_hex().to_string();
+        std::fs::write(
+            root.join(format!("cache/v1/{key}.{}.tar.zst", &sum[..16])),
+            &archive,
+        )
+        .unwrap();
+        meta["archive"]["blake3"] = sum.into();
+        meta["archive"]["size"] = archive.len().into();
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+
+        let out = mono(root)
+            .args(["build", "--filter=@repo/utils"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("cannot be restored"), "{name}: {stderr}");
+        assert!(
+            !root.parent().unwrap().join("escaped.txt").exists(),
+            "{name} escaped"
+        );
+        assert!(
+            !Path::new("/tmp/mono-escaped-absolute.txt").exists(),
+            "{name} escaped"
+        );
+        // The task ran instead, and stored a good entry in place of the crafted one.
+        assert!(String::from_utf8_lossy(&out.stdout)
+            .contains("@repo/utils:build: cache miss, executing"));
+        meta = meta_of(root, "@repo/utils#build").1;
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie has exited; /proc/PID/stat's third field is its state.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+fn wait_for(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.ends_with('\n') {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_every_process_and_caches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
+    )
+    .unwrap();
+    // A task whose shell starts a grandchild, records both pids, then waits forever.
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait\"\n",
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    let bin = assert_cmd::cargo::cargo_bin("mono");
+    let mut child = std::process::Command::new(bin)
+        .arg("build")
+        .current_dir(&root)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let shell: i32 = wait_for(&root.join("svc/child.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(alive(shell) && alive(grandchild));
+    let mono_pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(mono_pid, rustix::process::Signal::INT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (alive(shell) || alive(grandchild)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(shell), "the task's shell {shell} survived");
+    assert!(
+        !alive(grandchild),
+        "the task's grandchild {grandchild} survived"
+    );
+    assert!(
+        entries(&root, ".json").is_empty(),
+        "an interrupted task was cached"
+    );
+}
