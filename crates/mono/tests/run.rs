@@ -184,7 +184,7 @@ fn a_failing_task_fails_the_run_and_is_not_cached() {
         statuses(root, &["build", "--filter=@repo/utils"])["@repo/utils#build"],
         "MISS"
     );
-    // With --continue, what does not depend on the failure still runs.
+    // Everything depends on utils: with --continue, its dependents are still skipped.
     let out = mono(root).args(["build", "--continue"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -192,6 +192,32 @@ fn a_failing_task_fails_the_run_and_is_not_cached() {
         !stdout.contains("web:build: cache"),
         "web depends on utils and must not run: {stdout}"
     );
+}
+
+#[test]
+fn continue_runs_what_does_not_depend_on_the_failure() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    let manifest = root.join("apps/docs/package.json");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("\"build\": \"", "\"build\": \"exit 3 && ");
+    std::fs::write(&manifest, text).unwrap();
+    // One at a time, docs (failing) and web (independent of docs) in some order: without
+    // --continue, nothing starts after the failure; with it, web is built regardless.
+    let out = mono(root)
+        .args(["build", "--continue", "--concurrency=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("docs#build failed"));
+    assert!(
+        root.join("apps/web/dist/index.html").exists(),
+        "web was not built despite --continue"
+    );
+    let statuses = statuses(root, &["build"]);
+    assert_eq!(statuses["web#build"], "HIT");
+    assert_eq!(statuses["docs#build"], "MISS");
 }
 
 #[test]
