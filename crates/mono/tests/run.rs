@@ -336,3 +336,49 @@ fn polyglot_builds_with_real_toolchains_then_comes_from_the_cache() {
         );
     }
 }
+
+#[test]
+fn strict_env_mode_passes_only_listed_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "workspaces = [\"svc\"]\n[tasks.show]\ncache = false\nenv = [\"LISTED_*\"]\npassThroughEnv = [\"PASSED\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.show]\ncommand = 'echo \"listed=$LISTED_ONE passed=$PASSED other=$OTHER path=${PATH:+set}\"'\n",
+    )
+    .unwrap();
+    common::git(&root, &["init", "-q", "-b", "main"]);
+    let show = |mode: &str| {
+        let out = mono(&root)
+            .args(["show", &format!("--env-mode={mode}")])
+            .env("LISTED_ONE", "1")
+            .env("PASSED", "2")
+            .env("OTHER", "3")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        stdout
+            .lines()
+            .find(|l| l.starts_with("svc:show: listed="))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        show("strict"),
+        "svc:show: listed=1 passed=2 other= path=set"
+    );
+    assert_eq!(
+        show("loose"),
+        "svc:show: listed=1 passed=2 other=3 path=set"
+    );
+}
