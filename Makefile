@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/mono-target
 MONO := $(CARGO_TARGET_DIR)/release/mono
 DEMO_DIR ?= $(or $(TMPDIR),/tmp)/mono-demo
 
-.PHONY: demo test lint build fmt
+.PHONY: demo test lint build fmt bench bench-quick
 
 ## Build mono and show it on the bundled polyglot example (Node, Rust, Go, a plain folder).
 demo: build
@@ -30,9 +30,19 @@ demo: build
 build:
 	cargo build --release --locked -p mono
 
-## Every test: unit tests of each crate and integration tests that run the real binary.
+## Every test: unit tests of each crate, integration tests that run the real binary, and the
+## benchmark harness in its quick mode (a small repository, to prove it still works).
 test:
 	cargo test --workspace --locked
+	cargo build --locked -p mono
+	python3 bench/bench.py --quick --mono "$(CARGO_TARGET_DIR)/debug/mono"
+
+## The benchmarks against Turborepo: writes docs/benchmarks.md, .json and the plots.
+bench: build
+	python3 bench/bench.py --mono "$(MONO)"
+
+bench-quick: build
+	python3 bench/bench.py --quick --mono "$(MONO)"
 
 lint:
 	cargo fmt --all --check
