@@ -119,7 +119,7 @@ def stats(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
 
-def bench_size(size, tools, reps, full, counter):
+def bench_size(size, tools, reps, cold_reps, full, counter):
     workdir = tools["workdir"]
     repo = os.path.join(workdir, f"repo-{size}")
     shutil.rmtree(repo, ignore_errors=True)
@@ -153,7 +153,7 @@ def bench_size(size, tools, reps, full, counter):
     if full:
         extra["ownTime"] = own_time(repo)
         sizes = {}
-        for rep in range(reps):
+        for rep in range(cold_reps):
             for tool in tool_list:
                 clean(repo, tool_list)
                 record("cold", tool, *measure(tool.command("build"), repo))
@@ -162,7 +162,7 @@ def bench_size(size, tools, reps, full, counter):
                 counter[0] += 1
                 touch(repo, "core", counter[0])
                 record("core", tool, *measure(tool.command("build"), repo))
-            print(f"   rep {rep + 1}/{reps}: cold, core", flush=True)
+            print(f"   rep {rep + 1}/{cold_reps}: cold, core", flush=True)
         extra["cacheBytes"] = sizes
     summary = {}
     for scenario, per_tool in results.items():
@@ -316,6 +316,7 @@ def main():
     parser.add_argument("--sizes", default="100,300,1000,3000")
     parser.add_argument("--main-size", type=int, default=1000, help="size for cold and core scenarios")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--cold-reps", type=int, default=3, help="runs of the cold and core scenarios")
     parser.add_argument("--mono", help="mono binary (default: build it in release mode)")
     parser.add_argument("--turbo", help="turbo binary (default: MONO_TEST_TURBO, else npm install turbo@2)")
     parser.add_argument("--no-turbo", action="store_true", help="measure mono alone")
@@ -325,9 +326,10 @@ def main():
     args = parser.parse_args()
 
     if args.quick:
-        sizes, main_size, reps = [40], 40, 1
+        sizes, main_size, reps, cold_reps = [40], 40, 1, 1
     else:
         sizes, main_size, reps = [int(s) for s in args.sizes.split(",")], args.main_size, args.reps
+        cold_reps = args.cold_reps
     out_dir = None if (args.out_md or not args.quick) else tempfile.mkdtemp(prefix="mono-bench-")
     out_md = args.out_md or (os.path.join(out_dir, "benchmarks.md") if out_dir else os.path.join(REPO, "docs", "benchmarks.md"))
     out_json = args.out_json or os.path.join(os.path.dirname(out_md), "benchmarks.json")
@@ -351,7 +353,7 @@ def main():
     counter = [0]
     results = []
     for size in sizes:
-        results.append(bench_size(size, {"workdir": workdir, "list": tool_list}, reps, size == main_size, counter))
+        results.append(bench_size(size, {"workdir": workdir, "list": tool_list}, reps, cold_reps, size == main_size, counter))
 
     machine = {
         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor()),
@@ -366,6 +368,7 @@ def main():
         "monoVersion": version([mono, "--version"]),
         "turboVersion": turbo_version,
         "reps": reps,
+        "coldReps": cold_reps,
         "results": results,
     }
     header, rows = table(results, names)
@@ -394,7 +397,7 @@ def main():
         "",
         f"- Date: {doc['date']}; machine: {machine['cpu']}, {machine['cores']} cores, {machine['memoryGiB']} GiB; {machine['os']}",
         f"- mono: {doc['monoVersion']}; turbo: {turbo_version or 'not measured'}",
-        f"- {reps} runs per scenario, alternating the tools; medians with (min–max). Each run is a fresh process.",
+        f"- {reps} runs per scenario ({cold_reps} for cold and core), alternating the tools; medians with (min–max). Each run is a fresh process.",
         "- Repositories: bench/genrepo.py, npm workspaces; `core` is depended on by every package, the rest",
         "  in 10 layers each depending on up to 3 lower packages; 5 source files per package; shell-only",
         "  build scripts, so the time measured is the orchestrator's.",
