@@ -159,7 +159,7 @@ impl JobOutput {
     pub(crate) fn cached(&self, log: &[u8]) {
         let mut buf = match self.mode {
             OutputLogs::Full => self.status_line("cache hit, replaying logs"),
-            OutputLogs::HashOnly => self.status_line("cache hit, replaying logs"),
+            OutputLogs::HashOnly => self.status_line("cache hit, suppressing logs"),
             OutputLogs::NewOnly => self.status_line("cache hit, suppressing logs"),
             OutputLogs::ErrorsOnly | OutputLogs::None => return,
         };

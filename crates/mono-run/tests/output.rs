@@ -22,7 +22,7 @@ bad:build: ERROR: command finished with error: exited (2)
 ";
 
 const HASH_ONLY: &str = "\
-hit:build: cache hit, replaying logs h0
+hit:build: cache hit, suppressing logs h0
 ran:build: cache miss, executing h1
 bad:build: cache miss, executing h2
 bad:build: ERROR: command finished with error: exited (2)

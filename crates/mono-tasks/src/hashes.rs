@@ -92,8 +92,13 @@ pub fn hash_tasks(
     env: &BTreeMap<String, String>,
     cache_dir: Option<&AbsPath>,
 ) -> Result<TaskHashes, HashingError> {
-    let files = RepoFiles::new(Scm::discover(root).list_files()?);
-    let existing: BTreeSet<&RepoPath> = files.as_slice().iter().collect();
+    let mut listed = Scm::discover(root).list_files()?;
+    // The cache folder is mono's, not the project's: what it holds (entries, the stat cache
+    // this very run rewrites) is never an input, git-ignored or not.
+    if let Some(cache) = cache_dir.and_then(|dir| dir.strip_root(root)) {
+        listed.retain(|file| !file.starts_with(&cache));
+    }
+    let files = RepoFiles::new(listed);
     let hasher = match cache_dir {
         Some(dir) => FileHasher::with_stat_cache(root, dir),
         None => FileHasher::new(root),
@@ -128,12 +133,11 @@ pub fn hash_tasks(
     )?;
     let mut lock_files: BTreeSet<RepoPath> = BTreeSet::new();
     for task in graph.tasks() {
-        lock_files.extend(
-            lockfiles(task.language, &task.package_dir)
-                .into_iter()
-                .filter(|f| existing.contains(f)),
-        );
+        lock_files.extend(lockfiles(task.language, &task.package_dir));
     }
+    // A lockfile counts whenever it exists, even when git ignores it (a library crate's
+    // Cargo.lock often is).
+    lock_files.retain(|f| root.join_repo(f).as_path().is_file());
     let mut all: Vec<RepoPath> = selected.values().flatten().cloned().collect();
     all.extend(global_files.iter().cloned());
     all.extend(lock_files.iter().cloned());

@@ -61,8 +61,10 @@ impl Hooks for CacheHooks {
         let Some(key) = task.key else {
             return Before::Bypass;
         };
+        // As Turborepo: with cache reads off (`--force`, `--cache=local:w`) the task is a
+        // bypass, not a miss; its result is still stored when writes are on.
         if self.force || !self.access.read {
-            return Before::Run;
+            return Before::Bypass;
         }
         match self.store.fetch(&key) {
             Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root) {

@@ -88,15 +88,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "MODE")]
     pub output_logs: Option<String>,
 
-    /// `stream` prints lines as they come; `grouped` prints each task's log when it ends.
-    #[arg(long, value_name = "ORDER", default_value = "stream")]
+    /// `stream` prints lines as they come; `grouped` prints each task's log when it ends;
+    /// `auto`: grouped on GitHub Actions, else stream.
+    #[arg(long, value_name = "ORDER", default_value = "auto")]
     pub log_order: String,
 
     /// Where the local cache lives (default: `cacheDir` in turbo.toml, else `cache/`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Cache access, as in Turborepo: `local:rw` (default), `local:r`, `local:` (off).
+    /// Cache access, as in Turborepo: `local:rw` (default), `local:r`, `local:` (off);
+    /// a `remote:` part is accepted (mono has no remote cache yet).
     #[arg(long, value_name = "SPEC")]
     pub cache: Option<String>,
 

@@ -72,8 +72,9 @@ fn truncated_entries_are_one_warning_each_and_get_replaced() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
 }
 
-/// A tar.zst whose second entry is named `name` (written raw, as an attacker would).
-fn crafted_archive(name: &str) -> Vec<u8> {
+/// A tar.zst whose second entry is named `name` (written raw, as an attacker would): a file,
+/// or a symlink to `link` when given.
+fn crafted_archive(name: &str, link: Option<&str>) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(4);
@@ -83,13 +84,24 @@ fn crafted_archive(name: &str) -> Vec<u8> {
     header.set_cksum();
     builder.append(&header, &b"log\n"[..]).unwrap();
     let mut header = tar::Header::new_gnu();
-    header.set_size(6);
     header.set_mode(0o644);
-    header.set_entry_type(tar::EntryType::Regular);
     let raw = &mut header.as_gnu_mut().unwrap().name;
     raw[..name.len()].copy_from_slice(name.as_bytes());
-    header.set_cksum();
-    builder.append(&header, &b"owned\n"[..]).unwrap();
+    match link {
+        Some(target) => {
+            header.set_size(0);
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_link_name(target).unwrap();
+            header.set_cksum();
+            builder.append(&header, &b""[..]).unwrap();
+        }
+        None => {
+            header.set_size(6);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            builder.append(&header, &b"owned\n"[..]).unwrap();
+        }
+    }
     let tar = builder.into_inner().unwrap();
     zstd::encode_all(&tar[..], 3).unwrap()
 }
@@ -104,11 +116,16 @@ fn a_crafted_archive_cannot_write_outside_the_repository() {
         .success();
     let (meta_path, mut meta) = meta_of(root, "@repo/utils#build");
     let key = meta["hash"].as_str().unwrap().to_owned();
-    for name in [
-        "outputs/../../escaped.txt",
-        "/tmp/mono-escaped-absolute.txt",
-    ] {
-        let archive = crafted_archive(name);
+    let cases = [
+        ("outputs/../../escaped.txt", None),
+        ("/tmp/mono-escaped-absolute.txt", None),
+        (
+            "outputs/packages/utils/dist/evil",
+            Some("../../../../escaped.txt"),
+        ),
+    ];
+    for (name, link) in cases {
+        let archive = crafted_archive(name, link);
         let sum = blake3::hash(&archive).to_hex().to_string();
         std::fs::write(
             root.join(format!("cache/v1/{key}.{}.tar.zst", &sum[..16])),
@@ -129,6 +146,10 @@ fn a_crafted_archive_cannot_write_outside_the_repository() {
         assert!(
             !root.parent().unwrap().join("escaped.txt").exists(),
             "{name} escaped"
+        );
+        assert!(
+            std::fs::symlink_metadata(root.join("packages/utils/dist/evil")).is_err(),
+            "{name} was written"
         );
         assert!(
             !Path::new("/tmp/mono-escaped-absolute.txt").exists(),
@@ -223,4 +244,68 @@ fn ctrl_c_stops_every_process_and_caches_nothing() {
         entries(&root, ".json").is_empty(),
         "an interrupted task was cached"
     );
+}
+
+#[test]
+fn persistent_tasks_get_a_slot_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let mut workspaces = Vec::new();
+    for name in ["a", "b", "c"] {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        std::fs::write(
+            root.join(format!("{name}/turbo.toml")),
+            format!("name = \"{name}\"\n[tasks.dev]\ncommand = \"echo $$ > started.pid; exec sleep 300\"\n"),
+        )
+        .unwrap();
+        workspaces.push(format!("\"{name}\""));
+    }
+    std::fs::write(
+        root.join("turbo.toml"),
+        format!(
+            "workspaces = [{}]\n[tasks.dev]\npersistent = true\ncache = false\n",
+            workspaces.join(", ")
+        ),
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+
+    // Too few slots for three never-ending tasks: an error that says how many are needed.
+    let out = mono(&root)
+        .args(["dev", "--concurrency=2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 persistent tasks cannot run with a concurrency of 2"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--concurrency=3"), "{stderr}");
+
+    // By default all three start, even on a machine with fewer cores.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mono"))
+        .arg("dev")
+        .current_dir(&root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pids: Vec<i32> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            wait_for(&root.join(format!("{name}/started.pid")))
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let mono_pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(mono_pid, rustix::process::Signal::TERM).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(pids.iter().all(|&p| !alive(p)), "a dev server survived");
 }

@@ -382,3 +382,82 @@ fn strict_env_mode_passes_only_listed_variables() {
         "svc:show: listed=1 passed=2 other=3 path=set"
     );
 }
+
+#[test]
+fn root_tasks_hit_the_cache_and_the_cache_is_never_an_input() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    let (ok, first) = {
+        let out = mono(root).arg("lint").output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert!(ok, "{first}");
+    assert!(first.contains("//:lint: cache miss, executing"), "{first}");
+    let plan = dry_json(root, &["lint"]);
+    let lint = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["taskId"] == "//#lint")
+        .unwrap();
+    assert!(
+        lint["inputs"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("cache/")),
+        "{}",
+        lint["inputs"]
+    );
+    assert_eq!(lint["cache"]["status"], "HIT");
+    let out = mono(root).arg("lint").output().unwrap();
+    let second = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        second.contains("//:lint: cache hit, replaying logs"),
+        "{second}"
+    );
+}
+
+#[test]
+fn only_hashes_like_a_full_run() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    let full = hashes(root, &["build"]);
+    let only = hashes(root, &["build", "--only", "--filter=web"]);
+    assert_eq!(only.len(), 1);
+    assert_eq!(only["web#build"], full["web#build"]);
+    // A dependency's change reaches the --only task's hash too.
+    let utils = root.join("packages/utils/package.json");
+    let text = std::fs::read_to_string(&utils)
+        .unwrap()
+        .replace("\"version\"", "\"description\": \"changed\", \"version\"");
+    std::fs::write(&utils, text).unwrap();
+    assert_ne!(
+        hashes(root, &["build", "--only", "--filter=web"])["web#build"],
+        full["web#build"]
+    );
+}
+
+#[test]
+fn reads_off_is_a_bypass_and_still_stores() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    assert!(build(root, &[]).0);
+    let (ok, forced) = build(root, &["--force"]);
+    assert!(ok, "{forced}");
+    assert!(
+        forced.contains("web:build: cache bypass, force executing"),
+        "{forced}"
+    );
+    let (ok, hash_only) = build(root, &["--output-logs=hash-only"]);
+    assert!(ok);
+    assert!(
+        hash_only.contains("web:build: cache hit, suppressing logs"),
+        "{hash_only}"
+    );
+    let (ok, _) = build(root, &["--cache=local:r,remote:rw", "--log-order=auto"]);
+    assert!(ok);
+}

@@ -26,7 +26,8 @@ struct RunOptions {
     dry: Option<DryFormat>,
     graph: Option<GraphTarget>,
     force: bool,
-    concurrency: usize,
+    /// `--concurrency` or `concurrency` in turbo.toml; `None`: the default.
+    concurrency: Option<usize>,
     continue_on_error: bool,
     /// `--output-logs`; `None`: each task's own `outputLogs`.
     output_logs: Option<mono_run::OutputLogs>,
@@ -43,7 +44,9 @@ fn usage(message: String, help: &str) -> Error {
     }
 }
 
-/// `--cache=local:rw|local:r|local:` as in Turborepo.
+/// `--cache=local:rw,remote:r` as in Turborepo: each listed source gets its mode (`rw`, `r`,
+/// `w`, or empty for off) and an unlisted source is off. mono has no remote cache yet, so a
+/// `remote:` part is checked and has no effect.
 fn parse_cache_access(spec: &str) -> Result<crate::cache_hooks::CacheAccess, Error> {
     let mut access = crate::cache_hooks::CacheAccess {
         read: false,
@@ -51,21 +54,25 @@ fn parse_cache_access(spec: &str) -> Result<crate::cache_hooks::CacheAccess, Err
     };
     for part in spec.split(',') {
         let (kind, mode) = part.split_once(':').unwrap_or((part, "rw"));
-        if kind != "local" {
-            return Err(usage(
-                format!("`--cache={spec}`: unknown cache `{kind}`"),
-                "mono has a local cache: use `local:rw`, `local:r` or `local:`",
-            ));
-        }
-        match mode {
-            "rw" | "wr" => (access.read, access.write) = (true, true),
-            "r" => (access.read, access.write) = (true, false),
-            "w" => (access.read, access.write) = (false, true),
-            "" => (access.read, access.write) = (false, false),
+        let (read, write) = match mode {
+            "rw" | "wr" => (true, true),
+            "r" => (true, false),
+            "w" => (false, true),
+            "" => (false, false),
             _ => {
                 return Err(usage(
                     format!("`--cache={spec}`: unknown mode `{mode}`"),
                     "modes are `rw`, `r`, `w` or empty",
+                ))
+            }
+        };
+        match kind {
+            "local" => (access.read, access.write) = (read, write),
+            "remote" => {}
+            _ => {
+                return Err(usage(
+                    format!("`--cache={spec}`: unknown cache `{kind}`"),
+                    "the caches are `local` and `remote`: `--cache=local:rw,remote:r`",
                 ))
             }
         }
@@ -86,10 +93,35 @@ impl RunOptions {
         }
     }
 
-    fn execution(&self) -> crate::execute::Execution {
+    /// How many tasks run at once. Persistent tasks never end, so the run needs a slot for
+    /// each of them and one more for everything else: the default grows to fit, and an
+    /// explicit value that is too small is an error (as in Turborepo).
+    fn concurrency_for(&self, graph: &TaskGraph) -> Result<usize, Error> {
+        let runnable = |t: &&mono_tasks::TaskNode| t.command.is_some();
+        let persistent = graph
+            .tasks()
+            .filter(runnable)
+            .filter(|t| t.definition.persistent)
+            .count();
+        let others = graph
+            .tasks()
+            .filter(runnable)
+            .any(|t| !t.definition.persistent);
+        let needed = persistent + usize::from(others && persistent > 0);
+        match self.concurrency {
+            None => Ok(mono_run::default_concurrency().max(needed)),
+            Some(n) if n >= needed => Ok(n),
+            Some(n) => Err(usage(
+                format!("{persistent} persistent tasks cannot run with a concurrency of {n}: each needs a slot of its own{}", if others { ", and the other tasks one more" } else { "" }),
+                &format!("pass --concurrency={needed} or more"),
+            )),
+        }
+    }
+
+    fn execution(&self, concurrency: usize) -> crate::execute::Execution {
         crate::execute::Execution {
             force: self.force,
-            concurrency: self.concurrency,
+            concurrency,
             continue_on_error: self.continue_on_error,
             output_logs: self.output_logs,
             log_order: self.log_order,
@@ -158,13 +190,13 @@ impl RunOptions {
         let cores = mono_run::default_concurrency();
         let configured = repo.config.concurrency.as_ref().map(|c| c.value.as_str());
         let concurrency = match args.concurrency.as_deref().or(configured) {
-            Some(value) => mono_run::parse_concurrency(value, cores).map_err(|err| {
+            Some(value) => Some(mono_run::parse_concurrency(value, cores).map_err(|err| {
                 usage(
-                    format!("invalid concurrency `{value}`: {err}"),
+                    err.to_string(),
                     "use a number (`4`) or a share of the cores (`50%`)",
                 )
-            })?,
-            None => cores,
+            })?),
+            None => None,
         };
         let output_logs = match &args.output_logs {
             Some(mode) => Some(mode.parse().map_err(|_| {
@@ -175,7 +207,14 @@ impl RunOptions {
             })?),
             None => None,
         };
-        let log_order = args.log_order.parse().map_err(|_| {
+        // `auto`, as in Turborepo: grouped where CI interleaves nothing usefully (GitHub
+        // Actions folds groups), streamed elsewhere.
+        let log_order = match args.log_order.as_str() {
+            "auto" if std::env::var_os("GITHUB_ACTIONS").is_some() => "grouped",
+            "auto" => "stream",
+            other => other,
+        };
+        let log_order = log_order.parse().map_err(|_| {
             usage(
                 format!("unknown --log-order `{}`", args.log_order),
                 "use stream or grouped",
@@ -256,11 +295,25 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
     }
     let process_env: BTreeMap<String, String> = std::env::vars().collect();
     let cache_dir = options.cache_dir(&repo);
+    // A task's hash covers the hashes of what it depends on, whether or not this run runs
+    // them: with --only, hash over the whole graph, so that `--only` neither misses the
+    // entries of a full run nor hits stale ones after a dependency changed.
+    let full_graph = match request.only {
+        true => Some(build_task_graph(
+            &TaskRequest {
+                only: false,
+                ..request.clone()
+            },
+            &repo.config,
+            &repo.packages,
+        )?),
+        false => None,
+    };
     let hashes = hash_tasks(
         &repo.root,
         &repo.config,
         &repo.packages,
-        &graph,
+        full_graph.as_ref().unwrap_or(&graph),
         &process_env,
         Some(&cache_dir),
     )?;
@@ -285,12 +338,13 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let concurrency = options.concurrency_for(&graph)?;
     crate::execute::execute(
         &repo,
         &graph,
         &hashes,
         store,
-        &options.execution(),
+        &options.execution(concurrency),
         &process_env,
     )
 }
