@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark mono against Turborepo on generated monorepos, in the same run.
 
-    bench/bench.py [--quick] [--sizes 100,300,1000,3000] [--main-size 1000] [--reps 5]
+    bench/bench.py [--quick] [--sizes 100,300,1000] [--main-size 100] [--reps 3] [--cold-reps 1]
                    [--mono PATH] [--turbo PATH] [--workdir DIR] [--out-md FILE] [--out-json FILE]
 
 For each repository size it generates a repository (bench/genrepo.py) and measures, for mono
@@ -12,6 +12,11 @@ and for turbo alternately (mono, turbo, mono, turbo, ...):
   leaf      `build` after changing one file of a package nothing depends on
   cold      `build` with an empty cache and no outputs          (main size only)
   core      `build` after changing the package everything depends on (main size only)
+
+The defaults fit a 2-core machine in about half an hour: turbo runs every task through
+`npm run`, so each of its full builds of 1,000 packages takes about a quarter of an hour
+there, and the cold and core scenarios run at the main size only. Larger runs:
+`--sizes 100,300,1000,3000 --main-size 1000 --reps 5 --cold-reps 3` (hours).
 
 Each measurement is a fresh process: wall time, and peak RSS from wait4(2). The cache size on
 disk is measured after a cold build. A cold build's overhead is its time minus the tasks' own
@@ -313,10 +318,10 @@ def svg_plot(results, scenario, tool_names, title):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small repository, one run per scenario")
-    parser.add_argument("--sizes", default="100,300,1000,3000")
-    parser.add_argument("--main-size", type=int, default=1000, help="size for cold and core scenarios")
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--cold-reps", type=int, default=3, help="runs of the cold and core scenarios")
+    parser.add_argument("--sizes", default="100,300,1000")
+    parser.add_argument("--main-size", type=int, default=100, help="size for cold and core scenarios")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--cold-reps", type=int, default=1, help="runs of the cold and core scenarios")
     parser.add_argument("--mono", help="mono binary (default: build it in release mode)")
     parser.add_argument("--turbo", help="turbo binary (default: MONO_TEST_TURBO, else npm install turbo@2)")
     parser.add_argument("--no-turbo", action="store_true", help="measure mono alone")
