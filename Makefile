@@ -33,9 +33,9 @@ build:
 ## Every test: unit tests of each crate, integration tests that run the real binary, and the
 ## benchmark harness in its quick mode (a small repository, to prove it still works).
 test:
-	cargo test --workspace --locked
 	cargo build --locked -p mono
 	python3 bench/bench.py --quick --mono "$(CARGO_TARGET_DIR)/debug/mono"
+	cargo test --workspace --locked
 
 ## The benchmarks against Turborepo: writes docs/benchmarks.md, .json and the plots.
 bench: build
