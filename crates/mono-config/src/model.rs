@@ -302,6 +302,8 @@ pub struct PackageConfig {
     pub dependencies: Vec<Spanned<String>>,
     /// `tasks`; keys are plain task names.
     pub tasks: Vec<TaskEntry>,
+    /// `[image]` (mono): the OCI image of this package.
+    pub image: Option<ImageConfig>,
 }
 
 impl PackageConfig {
@@ -311,4 +313,47 @@ impl PackageConfig {
             .iter()
             .find(|entry| entry.name.value.task() == task)
     }
+}
+
+/// A package's `[image]` table (mono): the OCI image `mono image` builds of the package.
+#[derive(Debug, Clone)]
+pub struct ImageConfig {
+    /// Where `[image]` was written, for errors found later.
+    pub span: Spanned<()>,
+    /// `name`: the repository name (`docsearch/indexer`).
+    pub name: Spanned<String>,
+    /// `tag`; default: the image task's hash prefix.
+    pub tag: Option<Spanned<String>>,
+    /// `base`: `scratch` (default), `oci:PATH` or `REGISTRY/REPO:TAG`.
+    pub base: Option<Spanned<String>>,
+    /// `entrypoint`
+    pub entrypoint: Option<Vec<String>>,
+    /// `cmd`
+    pub cmd: Option<Vec<String>>,
+    /// `workdir`
+    pub workdir: Option<String>,
+    /// `env`, in file order.
+    pub env: Vec<(String, String)>,
+    /// `expose`: `8080` or `"8080/udp"`, normalised to `8080/tcp`.
+    pub expose: Vec<String>,
+    /// `user`
+    pub user: Option<String>,
+    /// `labels`, in file order.
+    pub labels: Vec<(String, String)>,
+    /// `source`: the `org.opencontainers.image.source` annotation; default: git's
+    /// `remote.origin.url`.
+    pub source: Option<String>,
+    /// `files`: image path = source (`path` in this package, `pkg:path` in a dependency).
+    pub files: Vec<ImageFile>,
+}
+
+/// One `[image.files]` entry.
+#[derive(Debug, Clone)]
+pub struct ImageFile {
+    /// The path in the image, absolute; ends with `/` for a directory.
+    pub target: Spanned<String>,
+    /// The package the source belongs to; `None`: the image's own package.
+    pub package: Option<Spanned<String>>,
+    /// The path in that package, relative; ends with `/` for a directory.
+    pub path: Spanned<String>,
 }

@@ -30,6 +30,59 @@ pub struct TaskRequest {
     pub packages: BTreeSet<PackageName>,
     /// `--only`: run the named tasks without their dependencies.
     pub only: bool,
+    /// The commit the run builds (`git rev-parse HEAD`), written into images as
+    /// `org.opencontainers.image.revision`; part of an image task's command, so its hash.
+    pub revision: Option<String>,
+}
+
+/// The task name of a package's image (its `[image]` table).
+pub const IMAGE_TASK: &str = "image";
+
+/// What an image task runs: mono itself (the binary replaces `mono` with its own path).
+pub const IMAGE_COMMAND: &str = "mono image-task";
+
+/// The command of an image task built at `revision`.
+pub fn image_command(revision: Option<&str>) -> String {
+    match revision {
+        Some(rev) => format!("{IMAGE_COMMAND} --revision={rev}"),
+        None => IMAGE_COMMAND.to_owned(),
+    }
+}
+
+/// The implicit definition of a package's `image` task: it depends on the package's
+/// `build` and on the `build` of every package its `[image.files]` take files from, and its
+/// output is the OCI layout in `dist/image/`.
+fn image_definition(package: &Package, build_known: bool) -> Option<RawTaskDefinition> {
+    let image = package.config.as_ref()?.image.as_ref()?;
+    let mut depends_on = Vec::new();
+    if build_known {
+        depends_on.push(
+            image
+                .span
+                .clone()
+                .map(|()| DependsOn::SamePackage("build".to_owned())),
+        );
+        for file in &image.files {
+            let Some(from) = &file.package else { continue };
+            let Ok(id) =
+                PackageName::new(from.value.as_str()).and_then(|name| TaskId::new(name, "build"))
+            else {
+                continue;
+            };
+            if id.package() != &package.name
+                && !depends_on
+                    .iter()
+                    .any(|d: &Spanned<DependsOn>| d.value == DependsOn::Task(id.clone()))
+            {
+                depends_on.push(from.clone().map(|_| DependsOn::Task(id)));
+            }
+        }
+    }
+    Some(RawTaskDefinition {
+        depends_on: Some(depends_on),
+        outputs: Some(vec![Spanned::synthetic("dist/image/**".to_owned())]),
+        ..RawTaskDefinition::default()
+    })
 }
 
 /// The command a task runs, when it has one.
@@ -79,6 +132,9 @@ impl<'a> Definitions<'a> {
         for package in packages.packages() {
             if let Some(config) = &package.config {
                 known.extend(config.tasks.iter().map(|e| e.name.value.task()));
+                if config.image.is_some() {
+                    known.insert(IMAGE_TASK);
+                }
             }
         }
         Self { root, known }
@@ -96,6 +152,17 @@ impl<'a> Definitions<'a> {
             }
         });
         let own = package.config.as_ref().and_then(|c| c.task(task));
+        if task == IMAGE_TASK {
+            if let Some(implicit) = image_definition(package, self.known.contains("build")) {
+                // The root's `image` and the package's `[tasks.image]` adjust the implicit
+                // definition key by key.
+                let mut def = implicit;
+                for over in [base, own].into_iter().flatten() {
+                    def = def.overlay(&over.definition);
+                }
+                return Some(def);
+            }
+        }
         match (base, own) {
             (None, None) => None,
             (Some(base), None) => Some(base.definition.clone()),
@@ -332,7 +399,13 @@ pub fn build_task_graph(
                 }
             }
         }
-        let command = resolve_command(package, id.task(), &raw);
+        let implicit_image = id.task() == IMAGE_TASK
+            && raw.command.is_none()
+            && package.config.as_ref().is_some_and(|c| c.image.is_some());
+        let command = match implicit_image {
+            true => Some(image_command(request.revision.as_deref())),
+            false => resolve_command(package, id.task(), &raw),
+        };
         let node = graph.add_node(TaskNode {
             id: id.clone(),
             package_dir: package.dir.clone(),

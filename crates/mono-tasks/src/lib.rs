@@ -21,7 +21,9 @@ mod graph;
 mod hashes;
 mod plan;
 
-pub use engine::{build_task_graph, resolve_command, TaskRequest};
+pub use engine::{
+    build_task_graph, image_command, resolve_command, TaskRequest, IMAGE_COMMAND, IMAGE_TASK,
+};
 pub use error::TaskGraphError;
 pub use filter::{select_packages, Filter, FilterError};
 pub use graph::{TaskGraph, TaskNode};

@@ -133,6 +133,7 @@ fn git_ranges_and_missing_names_are_errors() {
 
 fn request(tasks: &[&str], packages: &[&str], only: bool) -> TaskRequest {
     TaskRequest {
+        revision: None,
         tasks: tasks.iter().map(|t| (*t).to_owned()).collect(),
         packages: packages
             .iter()

@@ -32,6 +32,11 @@ pub enum Command {
     Ls(LsArgs),
     /// Write turbo.toml from turbo.json.
     Migrate(MigrateArgs),
+    /// Build the OCI images of the packages with an `[image]` table (the `image` task).
+    Image(ImageArgs),
+    /// Build one package's image: what the `image` task runs (docs/images.md).
+    #[command(name = "image-task", hide = true)]
+    ImageTask(ImageTaskArgs),
     /// `mono <task>...`: the same as `mono run <task>...`.
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -126,4 +131,53 @@ pub struct MigrateArgs {
     /// Overwrite an existing turbo.toml.
     #[arg(long)]
     pub force: bool,
+}
+
+/// The image formats `mono image` writes besides the OCI layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageFormat {
+    /// The OCI image layout in the package's `dist/image/` (always written).
+    Oci,
+    /// Also a `docker load` archive, `dist/image.tar` in the package.
+    DockerArchive,
+}
+
+/// `mono image`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Select packages, as for `mono run`.
+    #[arg(long, short = 'F', value_name = "FILTER")]
+    pub filter: Vec<String>,
+
+    /// `oci` (the layout in `dist/image/`) or `docker-archive` (also `dist/image.tar`).
+    #[arg(long, value_enum, default_value = "oci")]
+    pub format: ImageFormat,
+
+    /// Print the images as JSON (docs/images.md); the run's log goes to stderr.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print the plan of the image tasks instead of running them, as `mono run image --dry`.
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
+    pub dry: Option<DryFormat>,
+
+    /// Write the task graph instead of running it, as `mono run image --graph`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "dot", value_name = "FORMAT|FILE")]
+    pub graph: Option<String>,
+
+    /// Ignore cache hits: build every image again.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Where the local cache lives, as for `mono run`.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `mono image-task` (hidden).
+#[derive(Debug, Args)]
+pub struct ImageTaskArgs {
+    /// The commit, for `org.opencontainers.image.revision`.
+    #[arg(long)]
+    pub revision: Option<String>,
 }

@@ -36,6 +36,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Hashing(#[from] mono_tasks::HashingError),
 
+    /// An image could not be built or read.
+    #[error(transparent)]
+    #[diagnostic(code(mono::image))]
+    Image(#[from] mono_image::ImageError),
+
     /// Reading or writing a file failed.
     #[error("failed to {action} {path}")]
     #[diagnostic(code(mono::io))]

@@ -27,6 +27,29 @@ pub struct Execution {
     pub log_order: LogOrder,
     pub cache: CacheAccess,
     pub env_mode: EnvMode,
+    /// Print task logs and the summary to stderr (`mono image --json` keeps stdout for
+    /// its JSON).
+    pub to_stderr: bool,
+}
+
+/// The shell command that runs `command`: an image task runs this very binary, whatever
+/// `mono` is on PATH (the hashed command says `mono image-task`, the same on every machine).
+fn job_command(command: &str) -> String {
+    match command.strip_prefix(mono_tasks::IMAGE_COMMAND) {
+        Some(rest) => {
+            let exe = std::env::current_exe()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "mono".to_owned());
+            format!("'{}' image-task{rest}", exe.replace('\'', "'\\''"))
+        }
+        None => command.to_owned(),
+    }
+}
+
+fn is_image_task(task: &mono_tasks::TaskNode) -> bool {
+    task.command
+        .as_deref()
+        .is_some_and(|c| c.starts_with(mono_tasks::IMAGE_COMMAND))
 }
 
 pub fn execute(
@@ -71,7 +94,11 @@ pub fn execute(
                 outputs: task.definition.outputs.clone(),
             },
         );
-        let mut job = Job::new(task.id.clone(), dir.clone(), task.command.clone());
+        let mut job = Job::new(
+            task.id.clone(),
+            dir.clone(),
+            task.command.as_deref().map(job_command),
+        );
         job.env = crate::task_env::task_env(
             task,
             execution.env_mode,
@@ -87,6 +114,9 @@ pub fn execute(
             .map(|d| index[d])
             .collect();
         job.hash = Some(hash.short());
+        if is_image_task(task) {
+            job.env.push(("MONO_TASK_HASH".to_owned(), hash.short()));
+        }
         job.output_logs = match execution.output_logs {
             Some(_) => None,
             None => Some(task.definition.output_logs),
@@ -99,6 +129,7 @@ pub fn execute(
     });
     let out: Box<dyn Write + Send> = match &progress {
         Some(progress) => Box::new(progress.writer()),
+        None if execution.to_stderr => Box::new(std::io::stderr()),
         None => Box::new(std::io::stdout()),
     };
     let hooks = Arc::new(CacheHooks {
@@ -155,7 +186,10 @@ pub fn execute(
         .iter()
         .map(|&i| order[i].id.to_string())
         .collect();
-    let mut out = std::io::stdout().lock();
+    let mut out: Box<dyn Write> = match execution.to_stderr {
+        true => Box::new(std::io::stderr().lock()),
+        false => Box::new(std::io::stdout().lock()),
+    };
     let _ = writeln!(out);
     let _ = writeln!(out, "  Tasks:    {succeeded} successful, {total} total");
     let _ = writeln!(out, " Cached:    {cached} cached, {total} total");
@@ -172,6 +206,31 @@ pub fn execute(
     );
     if !failed.is_empty() {
         let _ = writeln!(out, " Failed:    {}", failed.join(", "));
+    }
+    for (task, result) in &ran {
+        let built = matches!(
+            result,
+            JobResult::Succeeded { .. } | JobResult::Cached { .. }
+        );
+        let node = graph.get(task);
+        if !built || !node.is_some_and(is_image_task) {
+            continue;
+        }
+        let package = repo
+            .packages
+            .get(task.package())
+            .expect("tasks belong to packages");
+        match crate::commands::image::built_image(repo, package) {
+            Some(Ok(image)) => {
+                let _ = writeln!(
+                    out,
+                    "  Image:    {}",
+                    crate::commands::image::summary_line(&image)
+                );
+            }
+            Some(Err(err)) => crate::report::warn(&format!("{task}: cannot read the image: {err}")),
+            None => {}
+        }
     }
     drop(out);
     if summary.interrupted {

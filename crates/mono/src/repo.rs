@@ -71,3 +71,26 @@ impl Repo {
         })
     }
 }
+
+/// Runs `git <args>` in `root` and returns its trimmed output, if it succeeds.
+fn git_output(root: &AbsPath, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(root.as_path())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?.trim().to_owned();
+    (output.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// The commit checked out (`git rev-parse HEAD`), if the repository is a git checkout with
+/// a commit.
+pub fn head_revision(root: &AbsPath) -> Option<String> {
+    git_output(root, &["rev-parse", "--verify", "-q", "HEAD"])
+}
+
+/// `remote.origin.url`, if set.
+pub fn origin_url(root: &AbsPath) -> Option<String> {
+    git_output(root, &["config", "--get", "remote.origin.url"])
+}

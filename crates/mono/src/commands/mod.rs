@@ -1,5 +1,6 @@
 //! One file per subcommand; this module only dispatches.
 
+pub(crate) mod image;
 mod ls;
 mod migrate;
 mod run;
@@ -16,6 +17,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run(args) => run::run(cwd, args),
         Command::Ls(args) => ls::ls(cwd, &args),
         Command::Migrate(args) => migrate::migrate(cwd, &args),
+        Command::Image(args) => image::image(cwd, args),
+        Command::ImageTask(args) => image::image_task(cwd, &args),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }

@@ -127,6 +127,7 @@ impl RunOptions {
             log_order: self.log_order,
             cache: self.cache,
             env_mode: self.env_mode,
+            to_stderr: false,
         }
     }
 }
@@ -255,6 +256,24 @@ impl RunOptions {
 }
 
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
+    run_selected(cwd, args, false).map(|(code, _)| code)
+}
+
+/// A run for `mono image`: also returns the selected packages; with `quiet`, the run's log
+/// and summary go to stderr, so that stdout holds only what `mono image` prints.
+pub fn run_for_images(
+    cwd: Option<&std::path::Path>,
+    args: RunArgs,
+    quiet: bool,
+) -> Result<(ExitCode, BTreeSet<PackageName>), Error> {
+    run_selected(cwd, args, quiet)
+}
+
+fn run_selected(
+    cwd: Option<&std::path::Path>,
+    args: RunArgs,
+    quiet: bool,
+) -> Result<(ExitCode, BTreeSet<PackageName>), Error> {
     let repo = Repo::load(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
     let mut selected = select_packages(&options.filters, &repo.packages)?;
@@ -286,12 +305,13 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         tasks: options.request_tasks.clone(),
         packages: selected.clone(),
         only: options.only,
+        revision: crate::repo::head_revision(&repo.root),
     };
     let graph = build_task_graph(&request, &repo.config, &repo.packages)?;
 
     if let Some(target) = &options.graph {
         write_graph(&graph, target, &repo)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok((ExitCode::SUCCESS, selected));
     }
     let process_env: BTreeMap<String, String> = std::env::vars().collect();
     let cache_dir = options.cache_dir(&repo);
@@ -336,17 +356,13 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
             DryFormat::Json => print(&format!("{}\n", plan.to_json())),
             DryFormat::Text => print(&plan.to_text()),
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok((ExitCode::SUCCESS, selected));
     }
     let concurrency = options.concurrency_for(&graph)?;
-    crate::execute::execute(
-        &repo,
-        &graph,
-        &hashes,
-        store,
-        &options.execution(concurrency),
-        &process_env,
-    )
+    let mut execution = options.execution(concurrency);
+    execution.to_stderr = quiet;
+    let code = crate::execute::execute(&repo, &graph, &hashes, store, &execution, &process_env)?;
+    Ok((code, selected))
 }
 
 /// The plan's hashes and cache states.

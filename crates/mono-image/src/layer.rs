@@ -1,0 +1,200 @@
+//! One deterministic layer: a tar of files, gzip-compressed, with its digests.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::ImageError;
+
+/// The files one source (a package) puts into the image: one layer.
+#[derive(Debug, Clone, Default)]
+pub struct LayerSource {
+    /// What the layer comes from (a package name), recorded as the layer's
+    /// `dev.mono.layer.source` annotation.
+    pub source: String,
+    /// The files; a target ending in `/` copies a whole folder.
+    pub files: Vec<LayerFile>,
+}
+
+/// One `[image.files]` entry, resolved to a path on disk.
+#[derive(Debug, Clone)]
+pub struct LayerFile {
+    /// Absolute path in the image; ends with `/` for a folder.
+    pub target: String,
+    /// The file or folder on disk.
+    pub host: PathBuf,
+}
+
+enum Entry {
+    Dir,
+    File { host: PathBuf, executable: bool },
+    Symlink(PathBuf),
+}
+
+/// A built layer.
+pub(crate) struct Layer {
+    /// The gzip-compressed tar.
+    pub blob: Vec<u8>,
+    /// `sha256:` of `blob`.
+    pub digest: String,
+    /// `sha256:` of the uncompressed tar (the config's `diff_ids`).
+    pub diff_id: String,
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(71);
+    hex.push_str("sha256:");
+    for b in Sha256::digest(bytes) {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
+
+fn add_parents(entries: &mut BTreeMap<String, Entry>, path: &str) {
+    let mut at = String::new();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        if !at.is_empty() {
+            at.push('/');
+        }
+        at.push_str(part);
+        entries.entry(at.clone()).or_insert(Entry::Dir);
+    }
+}
+
+fn walk(entries: &mut BTreeMap<String, Entry>, dir: &Path, target: &str) -> Result<(), ImageError> {
+    entries.insert(target.to_owned(), Entry::Dir);
+    let mut children: Vec<_> = std::fs::read_dir(dir)
+        .map_err(ImageError::io("read", dir))?
+        .collect::<Result<_, _>>()
+        .map_err(ImageError::io("read", dir))?;
+    children.sort_by_key(|e| e.file_name());
+    for child in children {
+        let name = child.file_name();
+        let name = name.to_string_lossy();
+        let path = child.path();
+        let at = format!("{target}/{name}");
+        let meta = std::fs::symlink_metadata(&path).map_err(ImageError::io("read", &path))?;
+        if meta.file_type().is_symlink() {
+            let link = std::fs::read_link(&path).map_err(ImageError::io("read", &path))?;
+            entries.insert(at, Entry::Symlink(link));
+        } else if meta.is_dir() {
+            walk(entries, &path, &at)?;
+        } else {
+            entries.insert(
+                at,
+                Entry::File {
+                    host: path,
+                    executable: meta.permissions().mode() & 0o111 != 0,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Builds the layer of `source`: every file, with its parent folders, sorted by path, with
+/// mtime 0, uid/gid 0, mode 0755 for folders and executables and 0644 for other files.
+pub(crate) fn build_layer(source: &LayerSource) -> Result<Layer, ImageError> {
+    let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+    for file in &source.files {
+        let target = file.target.trim_matches('/').to_owned();
+        let meta = std::fs::metadata(&file.host).map_err(|_| ImageError::MissingSource {
+            target: file.target.clone(),
+            host: file.host.clone(),
+        })?;
+        let wants_dir = file.target.ends_with('/');
+        if meta.is_dir() != wants_dir {
+            return Err(ImageError::SourceKind {
+                target: file.target.clone(),
+                host: file.host.clone(),
+                found: if meta.is_dir() { "a folder" } else { "a file" },
+                expected: if wants_dir {
+                    "ends with `/` (a folder)"
+                } else {
+                    "names a file (no trailing `/`)"
+                },
+            });
+        }
+        add_parents(&mut entries, &target);
+        if meta.is_dir() {
+            if target.is_empty() {
+                return Err(ImageError::SourceKind {
+                    target: file.target.clone(),
+                    host: file.host.clone(),
+                    found: "a folder",
+                    expected: "is the image's root; name a folder below it",
+                });
+            }
+            walk(&mut entries, &file.host, &target)?;
+        } else {
+            entries.insert(
+                target,
+                Entry::File {
+                    host: file.host.clone(),
+                    executable: meta.permissions().mode() & 0o111 != 0,
+                },
+            );
+        }
+    }
+
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.mode(tar::HeaderMode::Deterministic);
+    for (path, entry) in &entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        let io = |e| ImageError::io("write a layer entry for", path.as_str())(e);
+        match entry {
+            Entry::Dir => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, format!("{path}/"), std::io::empty())
+                    .map_err(io)?;
+            }
+            Entry::File { host, executable } => {
+                let data = std::fs::read(host).map_err(ImageError::io("read", host))?;
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(if *executable { 0o755 } else { 0o644 });
+                header.set_size(data.len() as u64);
+                builder
+                    .append_data(&mut header, path, data.as_slice())
+                    .map_err(io)?;
+            }
+            Entry::Symlink(link) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_mode(0o777);
+                header.set_size(0);
+                builder.append_link(&mut header, path, link).map_err(io)?;
+            }
+        }
+    }
+    let tar = builder
+        .into_inner()
+        .map_err(ImageError::io("write a layer for", source.source.as_str()))?;
+    let diff_id = sha256(&tar);
+    // No file name and a zero time in the gzip header: the same tar always compresses to
+    // the same bytes (flate2's encoder is pure Rust, pinned by Cargo.lock).
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(&tar).map_err(ImageError::io(
+        "compress a layer for",
+        source.source.as_str(),
+    ))?;
+    let blob = gz.finish().map_err(ImageError::io(
+        "compress a layer for",
+        source.source.as_str(),
+    ))?;
+    Ok(Layer {
+        digest: sha256(&blob),
+        blob,
+        diff_id,
+    })
+}

@@ -1,0 +1,315 @@
+//! `mono image` on the polyglot fixture, checked with the real OCI tools: skopeo reads and
+//! converts the layouts, umoci unpacks them, and the binaries run from the unpacked rootfs.
+//!
+//! The tools come from `MONO_TEST_SKOPEO` and `MONO_TEST_UMOCI` when set (CI installs
+//! them from Debian), else from PATH; a missing tool fails the test with a message that
+//! says how to install it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{dry_json, fixture, git, mono};
+use serde_json::Value;
+
+fn tool(var: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        return PathBuf::from(path);
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "`{name}` is needed by this test: `apt-get install {name}` (CI: .ci/run), or set {var}"
+        )
+    })
+}
+
+fn run_tool(program: &Path, args: &[&str], dir: &Path) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{} {args:?} failed:\n{}{}",
+        program.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `mono image --json` in `root`: the images by package.
+fn images(root: &Path, extra: &[&str]) -> Value {
+    let output = mono(root)
+        .arg("image")
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "mono image failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn image<'a>(doc: &'a Value, package: &str) -> &'a Value {
+    doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["package"] == package)
+        .unwrap_or_else(|| panic!("no image of {package} in {doc}"))
+}
+
+fn layer_digest(image: &Value, source: &str) -> String {
+    image["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["source"] == source)
+        .unwrap_or_else(|| panic!("no layer from {source} in {image}"))["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn images_are_valid_oci_and_their_binaries_run() {
+    let skopeo = tool("MONO_TEST_SKOPEO", "skopeo");
+    let umoci = tool("MONO_TEST_UMOCI", "umoci");
+    let repo = fixture("polyglot");
+    let doc = images(&repo.root, &["--format", "docker-archive"]);
+    assert_eq!(doc["version"], "1");
+
+    let server = image(&doc, "polyglot-server");
+    let api = image(&doc, "api");
+    assert_eq!(server["name"], "polyglot/server");
+    assert_eq!(api["name"], "polyglot/api");
+    // Layers: the api image takes api.json from polyglot-server (its own layer), then its
+    // own binary.
+    let sources: Vec<&str> = api["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["polyglot-server", "api"]);
+    assert!(server["size"].as_u64().unwrap() < 100 << 20, "{server}");
+    assert!(api["size"].as_u64().unwrap() < 50 << 20, "{api}");
+
+    for (package, dir) in [
+        ("polyglot-server", "crates/server"),
+        ("api", "services/api"),
+    ] {
+        let built = image(&doc, package);
+        let layout = repo.root.join(dir).join("dist/image");
+        let inspect: Value = serde_json::from_str(&run_tool(
+            &skopeo,
+            &["inspect", &format!("oci:{}", layout.display())],
+            &repo.root,
+        ))
+        .unwrap();
+        assert_eq!(inspect["Digest"], built["digest"], "{package}");
+        let config: Value = serde_json::from_str(&run_tool(
+            &skopeo,
+            &["inspect", "--config", &format!("oci:{}", layout.display())],
+            &repo.root,
+        ))
+        .unwrap();
+        assert!(config["config"]["Entrypoint"].is_array(), "{config}");
+        // skopeo converts the layout to a docker archive, and reads mono's own archive.
+        let converted = repo.root.join(format!("{package}.tar"));
+        run_tool(
+            &skopeo,
+            &[
+                "copy",
+                &format!("oci:{}", layout.display()),
+                &format!("docker-archive:{}:test/{package}:1", converted.display()),
+            ],
+            &repo.root,
+        );
+        assert!(converted.metadata().unwrap().len() > 0);
+        let archive = built["dockerArchive"].as_str().unwrap();
+        let from_archive: Value = serde_json::from_str(&run_tool(
+            &skopeo,
+            &["inspect", &format!("docker-archive:{archive}")],
+            &repo.root,
+        ))
+        .unwrap();
+        assert_eq!(
+            from_archive["Layers"].as_array().unwrap().len(),
+            built["layers"].as_array().unwrap().len()
+        );
+    }
+
+    // The manifest carries the revision.
+    let head = String::from_utf8(
+        Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&repo.root)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let manifest: Value = serde_json::from_str(&run_tool(
+        &skopeo,
+        &[
+            "inspect",
+            "--raw",
+            &format!(
+                "oci:{}",
+                repo.root.join("services/api/dist/image").display()
+            ),
+        ],
+        &repo.root,
+    ))
+    .unwrap();
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.revision"],
+        head.trim()
+    );
+
+    // umoci unpacks each image; the binaries run from the rootfs.
+    let unpack = |dir: &str, tag: &str, into: &str| -> PathBuf {
+        let bundle = repo.root.join(into);
+        run_tool(
+            &umoci,
+            &[
+                "unpack",
+                "--rootless",
+                "--image",
+                &format!("{}:{tag}", repo.root.join(dir).join("dist/image").display()),
+                bundle.to_str().unwrap(),
+            ],
+            &repo.root,
+        );
+        bundle.join("rootfs")
+    };
+    let rootfs = unpack(
+        "crates/server",
+        server["tag"].as_str().unwrap(),
+        "server-bundle",
+    );
+    let out = run_tool(
+        &rootfs.join("app/polyglot-server"),
+        &["GET", "/greet/Ada"],
+        &rootfs,
+    );
+    assert_eq!(out.trim(), "200 Hello, Ada!");
+    assert!(rootfs.join("app/api.json").is_file());
+    let rootfs = unpack("services/api", api["tag"].as_str().unwrap(), "api-bundle");
+    let out = run_tool(&rootfs.join("usr/local/bin/api"), &["-check"], &rootfs);
+    assert!(out.starts_with("api 0.1.0: ok"), "{out}");
+    assert!(rootfs.join("srv/api.json").is_file());
+
+    // A second run restores both images from the cache, with the same digests.
+    let output = mono(&repo.root).arg("image").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("FULL MONO"), "{stdout}");
+    assert!(
+        stdout.contains(server["digest"].as_str().unwrap()),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn two_clones_build_the_same_images_and_a_change_rebuilds_only_its_layer() {
+    let repo = fixture("polyglot");
+    let base = repo.root.parent().unwrap();
+    let first = base.join("first");
+    let second = base.join("elsewhere/deeper/second");
+    std::fs::create_dir_all(second.parent().unwrap()).unwrap();
+    for clone in [&first, &second] {
+        git(
+            base,
+            &[
+                "clone",
+                "-q",
+                repo.root.to_str().unwrap(),
+                clone.to_str().unwrap(),
+            ],
+        );
+    }
+    let one = images(&first, &[]);
+    let two = images(&second, &[]);
+    for package in ["polyglot-server", "api"] {
+        assert_eq!(
+            image(&one, package)["digest"],
+            image(&two, package)["digest"],
+            "{package}"
+        );
+    }
+
+    // One source file of the Go app changes: the api layer changes, the layer from
+    // polyglot-server does not, and the server's image is untouched.
+    let handler = second.join("services/api/handler.go");
+    let text = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{text}\n// a change\nvar _ = 1\n")).unwrap();
+    let three = images(&second, &[]);
+    let (before, after) = (image(&two, "api"), image(&three, "api"));
+    assert_ne!(before["digest"], after["digest"]);
+    assert_ne!(layer_digest(before, "api"), layer_digest(after, "api"));
+    assert_eq!(
+        layer_digest(before, "polyglot-server"),
+        layer_digest(after, "polyglot-server")
+    );
+    assert_eq!(
+        image(&two, "polyglot-server")["digest"],
+        image(&three, "polyglot-server")["digest"]
+    );
+}
+
+#[test]
+fn the_image_task_is_in_the_plan_and_the_graph() {
+    let repo = fixture("polyglot");
+    let plan = dry_json(&repo.root, &["image"]);
+    let tasks = plan["tasks"].as_array().unwrap();
+    let api = tasks.iter().find(|t| t["taskId"] == "api#image").unwrap();
+    assert!(api["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("mono image-task --revision="));
+    assert_eq!(api["outputs"], serde_json::json!(["dist/image/**"]));
+    let mut deps: Vec<&str> = api["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    deps.sort();
+    assert_eq!(deps, ["api#build", "polyglot-server#build"]);
+    // Packages without `[image]` have no image task.
+    assert!(!tasks.iter().any(|t| t["taskId"] == "shared#image"));
+
+    let output = mono(&repo.root)
+        .args(["image", "--graph=dot"])
+        .output()
+        .unwrap();
+    let dot = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(dot.contains("polyglot-server#image"), "{dot}");
+}
+
+#[test]
+fn a_bad_image_table_is_reported_with_its_line() {
+    let repo = fixture("polyglot");
+    let path = repo.root.join("services/api/turbo.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("entrypoint =", "entrypoitn =")).unwrap();
+    let output = mono(&repo.root).args(["image"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("services/api/turbo.toml"), "{stderr}");
+    assert!(stderr.contains("did you mean `entrypoint`?"), "{stderr}");
+}
