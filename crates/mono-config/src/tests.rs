@@ -310,3 +310,91 @@ fn load_prefers_toml_and_tolerates_absence() {
     let config = load_root(&root).unwrap();
     assert_eq!(config.tasks[0].name.to_string(), "b");
 }
+
+fn package_source(text: &str, format: ConfigFormat) -> Arc<SourceFile> {
+    let name = match format {
+        ConfigFormat::Toml => "apps/indexer/turbo.toml",
+        ConfigFormat::Json => "apps/indexer/turbo.json",
+    };
+    SourceFile::new(RepoPath::new(name).unwrap(), text.to_owned(), format)
+}
+
+#[test]
+fn image_table_parses_in_both_syntaxes() {
+    let toml = package_source(
+        r#"extends = ["//"]
+[image]
+name = "docsearch/indexer"
+base = "scratch"
+entrypoint = ["/app/doc-indexer"]
+workdir = "/app"
+env = { RUST_LOG = "info" }
+expose = [8080, "53/udp"]
+user = "65532:65532"
+[image.files]
+"/app/doc-indexer" = "target/release/doc-indexer"
+"/app/static/" = "@docsearch/web:dist/"
+"#,
+        ConfigFormat::Toml,
+    );
+    let json = package_source(
+        r#"{ "extends": ["//"], "image": { "name": "docsearch/indexer", "base": "scratch",
+             "entrypoint": ["/app/doc-indexer"], "workdir": "/app", "env": { "RUST_LOG": "info" },
+             "expose": [8080, "53/udp"], "user": "65532:65532",
+             "files": { "/app/doc-indexer": "target/release/doc-indexer",
+                        "/app/static/": "@docsearch/web:dist/" } } }"#,
+        ConfigFormat::Json,
+    );
+    for source in [toml, json] {
+        let config = parse_package(source).unwrap();
+        let image = config.image.unwrap();
+        assert_eq!(image.name.value, "docsearch/indexer");
+        assert_eq!(image.entrypoint.unwrap(), ["/app/doc-indexer"]);
+        assert_eq!(image.env, [("RUST_LOG".to_owned(), "info".to_owned())]);
+        assert_eq!(image.expose, ["8080/tcp", "53/udp"]);
+        assert_eq!(image.files.len(), 2);
+        assert!(image.files[0].package.is_none());
+        assert_eq!(image.files[0].path.value, "target/release/doc-indexer");
+        assert_eq!(
+            image.files[1].package.as_ref().unwrap().value,
+            "@docsearch/web"
+        );
+        assert_eq!(image.files[1].path.value, "dist/");
+    }
+}
+
+#[test]
+fn image_table_errors_point_at_their_lines() {
+    let source = package_source(
+        r#"extends = ["//"]
+[image]
+name = "Docsearch/Indexer"
+entrypiont = ["/app/x"]
+expose = [0]
+workdir = "app"
+[image.files]
+"app/x" = "bin/x"
+"/app/static/" = "dist"
+"/app/y" = "../y"
+"#,
+        ConfigFormat::Toml,
+    );
+    let errors = parse_package(source.clone()).unwrap_err();
+    let found: Vec<(usize, String)> = summarize(&errors, &source)
+        .into_iter()
+        .map(|(_, line, _, msg)| (line, msg))
+        .collect();
+    let lines: Vec<usize> = found.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [3, 4, 5, 6, 8, 9, 10], "{found:?}");
+    let help = miette::Diagnostic::help(&errors.errors[1])
+        .unwrap()
+        .to_string();
+    assert_eq!(help, "did you mean `entrypoint`?");
+
+    let missing_name = package_source(
+        "extends = [\"//\"]\n[image]\nuser = \"1\"\n",
+        ConfigFormat::Toml,
+    );
+    let errors = parse_package(missing_name.clone()).unwrap_err();
+    assert!(errors.errors[0].to_string().contains("has no `name`"));
+}

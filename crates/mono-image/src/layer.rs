@@ -198,3 +198,98 @@ pub(crate) fn build_layer(source: &LayerSource) -> Result<Layer, ImageError> {
         diff_id,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(root: &Path) {
+        std::fs::create_dir_all(root.join("dist/sub")).unwrap();
+        std::fs::write(root.join("dist/sub/b.txt"), "b").unwrap();
+        std::fs::write(root.join("dist/a.txt"), "a").unwrap();
+        std::fs::write(root.join("tool"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(root.join("tool"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+    }
+
+    fn source(root: &Path) -> LayerSource {
+        LayerSource {
+            source: "app".into(),
+            files: vec![
+                LayerFile {
+                    target: "/srv/static/".into(),
+                    host: root.join("dist"),
+                },
+                LayerFile {
+                    target: "/usr/bin/tool".into(),
+                    host: root.join("tool"),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_same_files_in_other_places_and_times_make_the_same_layer() {
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        tree(one.path());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        tree(two.path());
+        let (a, b) = (
+            build_layer(&source(one.path())).unwrap(),
+            build_layer(&source(two.path())).unwrap(),
+        );
+        assert_eq!(a.digest, b.digest);
+        assert_eq!(a.diff_id, b.diff_id);
+
+        std::fs::write(two.path().join("dist/a.txt"), "changed").unwrap();
+        assert_ne!(build_layer(&source(two.path())).unwrap().digest, a.digest);
+    }
+
+    #[test]
+    fn entries_are_sorted_with_parents_fixed_times_and_owners() {
+        let dir = tempfile::tempdir().unwrap();
+        tree(dir.path());
+        let layer = build_layer(&source(dir.path())).unwrap();
+        let tar = flate2::read::GzDecoder::new(layer.blob.as_slice());
+        let mut archive = tar::Archive::new(tar);
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            assert_eq!(header.mtime().unwrap(), 0);
+            assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0));
+            seen.push((
+                entry.path().unwrap().to_string_lossy().into_owned(),
+                header.mode().unwrap(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("srv/".to_owned(), 0o755),
+                ("srv/static/".to_owned(), 0o755),
+                ("srv/static/a.txt".to_owned(), 0o644),
+                ("srv/static/sub/".to_owned(), 0o755),
+                ("srv/static/sub/b.txt".to_owned(), 0o644),
+                ("usr/".to_owned(), 0o755),
+                ("usr/bin/".to_owned(), 0o755),
+                ("usr/bin/tool".to_owned(), 0o755),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_source_names_the_image_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = build_layer(&LayerSource {
+            source: "app".into(),
+            files: vec![LayerFile {
+                target: "/app/bin".into(),
+                host: dir.path().join("bin/app"),
+            }],
+        })
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("`/app/bin` comes from"), "{err}");
+    }
+}
