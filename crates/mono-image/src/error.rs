@@ -33,6 +33,14 @@ pub enum ImageError {
         /// What the target asks for.
         expected: &'static str,
     },
+    /// A registry refused or failed a request.
+    #[error("registry {registry}: {problem}")]
+    Registry {
+        /// The registry host.
+        registry: String,
+        /// What went wrong.
+        problem: String,
+    },
     /// An OCI layout (a base, or an image to read) is not what the OCI spec describes.
     #[error("{} is not a valid OCI image layout: {problem}", dir.display())]
     BadLayout {

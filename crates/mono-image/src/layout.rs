@@ -396,3 +396,9 @@ pub(crate) fn blob(dir: &Path, digest: &str) -> Result<PathBuf, ImageError> {
 pub(crate) fn manifest(dir: &Path, tag: Option<&str>) -> Result<Value, ImageError> {
     find_manifest(dir, tag).map(|(_, m)| m)
 }
+
+/// The bytes of the manifest `digest` in layout `dir`.
+pub(crate) fn manifest_bytes(dir: &Path, digest: &str) -> Result<Vec<u8>, ImageError> {
+    let path = blob_path(dir, digest)?;
+    std::fs::read(&path).map_err(ImageError::io("read", &path))
+}

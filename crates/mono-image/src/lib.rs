@@ -34,9 +34,11 @@ mod error;
 mod layer;
 mod layout;
 mod prune;
+mod registry;
 
 pub use docker_archive::write_docker_archive;
 pub use error::ImageError;
 pub use layer::{LayerFile, LayerSource};
 pub use layout::{build_image, read_layout, Base, BuiltImage, ImageSpec, LayerInfo};
 pub use prune::{prune, PruneError, PruneOptions, PruneReport};
+pub use registry::{push, Credentials, ImageRef, PushReport};

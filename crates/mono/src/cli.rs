@@ -169,6 +169,16 @@ pub struct ImageArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Push through the OCI distribution API: `REGISTRY/REPO[:TAG]` (one image), or
+    /// `REGISTRY` alone (each image to its own name). Credentials:
+    /// MONO_REGISTRY_USERNAME and MONO_REGISTRY_PASSWORD.
+    #[arg(long, value_name = "REF")]
+    pub push: Option<String>,
+
+    /// Allow plain http for `--push`, only to a registry on a loopback address.
+    #[arg(long)]
+    pub insecure: bool,
+
     /// Where the local cache lives, as for `mono run`.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

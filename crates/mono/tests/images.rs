@@ -313,3 +313,121 @@ fn a_bad_image_table_is_reported_with_its_line() {
     assert!(stderr.contains("services/api/turbo.toml"), "{stderr}");
     assert!(stderr.contains("did you mean `entrypoint`?"), "{stderr}");
 }
+
+/// A docker-registry on a free loopback port, stopped when dropped; its log counts requests.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let program = tool("MONO_TEST_REGISTRY", "docker-registry");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("registry.log");
+        let child = Command::new(program)
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+            .spawn()
+            .unwrap();
+        // Ready when it accepts connections (no timing assertion: it polls until it does).
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Registry {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// How many requests with `method` the registry answered for `path_part`.
+    fn requests(&self, method: &str, path_part: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&format!("\"{method} ")) && l.contains(path_part))
+            .count()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn push_uploads_each_blob_once() {
+    let skopeo = tool("MONO_TEST_SKOPEO", "skopeo");
+    let registry = Registry::start();
+    let repo = fixture("polyglot");
+    let target = format!("127.0.0.1:{}/team/api:v1", registry.port);
+    let pushed = images(
+        &repo.root,
+        &["--filter=api", &format!("--push={target}"), "--insecure"],
+    );
+    let api = image(&pushed, "api");
+    assert_eq!(api["pushed"]["uploaded"], 3, "{api}");
+    let inspect: Value = serde_json::from_str(&run_tool(
+        &skopeo,
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{target}"),
+        ],
+        &repo.root,
+    ))
+    .unwrap();
+    assert_eq!(inspect["Digest"], api["digest"]);
+    let uploads = registry.requests("POST", "/v2/team/api/blobs/uploads/");
+    assert_eq!(uploads, 3);
+
+    // Again: every blob is there already; only the manifest is put again.
+    let again = images(
+        &repo.root,
+        &["--filter=api", &format!("--push={target}"), "--insecure"],
+    );
+    assert_eq!(image(&again, "api")["pushed"]["uploaded"], 0);
+    assert_eq!(image(&again, "api")["pushed"]["skipped"], 3);
+    assert_eq!(
+        registry.requests("POST", "/v2/team/api/blobs/uploads/"),
+        uploads
+    );
+
+    // Plain http elsewhere than on loopback is refused.
+    let output = mono(&repo.root)
+        .args([
+            "image",
+            "--filter=api",
+            "--push=registry.example.com/a/b",
+            "--insecure",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("loopback"));
+}

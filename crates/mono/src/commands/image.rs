@@ -97,6 +97,47 @@ pub fn image(cwd: Option<&std::path::Path>, args: ImageArgs) -> Result<ExitCode,
     if images.is_empty() {
         crate::report::warn("no selected package has an `[image]` table");
     }
+    let mut pushed: BTreeMap<String, mono_image::PushReport> = BTreeMap::new();
+    if let Some(push) = &args.push {
+        let credentials = match (
+            std::env::var("MONO_REGISTRY_USERNAME"),
+            std::env::var("MONO_REGISTRY_PASSWORD"),
+        ) {
+            (Ok(username), Ok(password)) => Some(mono_image::Credentials { username, password }),
+            _ => None,
+        };
+        let single = push.contains('/');
+        if single && images.len() > 1 {
+            return Err(usage(
+                format!("`--push={push}` names one repository, but {} images were built", images.len()),
+                "select one package with --filter, or pass only the registry (`--push=ghcr.io`) to push each image under its own name",
+            ));
+        }
+        for (package, layout, _, image) in &images {
+            let reference = match single {
+                true => push.clone(),
+                false => format!("{push}/{}", image.name),
+            };
+            let target = mono_image::ImageRef::parse(&reference).ok_or_else(|| {
+                usage(
+                    format!("`--push={push}` is not a registry reference"),
+                    "write REGISTRY/REPOSITORY[:TAG], such as `ghcr.io/org/app:v1` or `127.0.0.1:5000/app`",
+                )
+            })?;
+            let report = mono_image::push(
+                layout.as_path(),
+                image,
+                &target,
+                credentials.clone(),
+                args.insecure,
+            )?;
+            crate::report::note(&format!(
+                "pushed {} {} ({} blobs uploaded, {} already there)",
+                report.reference, report.digest, report.uploaded, report.skipped
+            ));
+            pushed.insert(package.name.to_string(), report);
+        }
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         let list: Vec<serde_json::Value> = images
@@ -111,6 +152,7 @@ pub fn image(cwd: Option<&std::path::Path>, args: ImageArgs) -> Result<ExitCode,
                     "layout": layout.to_string(),
                     "dockerArchive": archive.as_ref().map(ToString::to_string),
                     "layers": image.layers,
+                    "pushed": pushed.get(package.name.as_str()),
                 })
             })
             .collect();
