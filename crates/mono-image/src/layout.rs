@@ -145,6 +145,11 @@ fn write_blob(dir: &Path, bytes: &[u8]) -> Result<String, ImageError> {
     Ok(digest)
 }
 
+/// The host's architecture in OCI's words (`amd64`, `arm64`).
+pub(crate) fn host_arch() -> &'static str {
+    arch()
+}
+
 fn arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",

@@ -41,4 +41,4 @@ pub use error::ImageError;
 pub use layer::{LayerFile, LayerSource};
 pub use layout::{build_image, read_layout, Base, BuiltImage, ImageSpec, LayerInfo};
 pub use prune::{prune, PruneError, PruneOptions, PruneReport};
-pub use registry::{push, Credentials, ImageRef, PushReport};
+pub use registry::{pull, push, Credentials, ImageRef, PushReport};

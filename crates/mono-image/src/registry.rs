@@ -366,3 +366,178 @@ mod tests {
         assert!(!is_loopback("registry.example.com:5000"));
     }
 }
+
+const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+fn oci_media_type(docker: &str) -> &str {
+    match docker {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        }
+        "application/vnd.docker.container.image.v1+json" => {
+            "application/vnd.oci.image.config.v1+json"
+        }
+        "application/vnd.docker.distribution.manifest.v2+json" => {
+            "application/vnd.oci.image.manifest.v1+json"
+        }
+        other => other,
+    }
+}
+
+/// Pulls `source` (for the host's platform when it is a multi-platform index) into a new
+/// OCI layout folder `into`, tagged with the source's tag. Blobs are checked against their
+/// digests. `insecure` allows plain http, only to a loopback address.
+pub fn pull(
+    source: &ImageRef,
+    credentials: Option<Credentials>,
+    insecure: bool,
+    into: &Path,
+) -> Result<(), ImageError> {
+    let scheme = match (insecure, is_loopback(&source.registry)) {
+        (true, true) => "http",
+        (true, false) => {
+            return Err(registry_error(
+                source,
+                "plain http is only allowed for a registry on a loopback address".to_owned(),
+            ))
+        }
+        (false, _) => "https",
+    };
+    let tag = source.tag.clone().unwrap_or_else(|| "latest".to_owned());
+    let mut session = Session {
+        agent: ureq::AgentBuilder::new()
+            .timeout_connect(std::time::Duration::from_secs(30))
+            .build(),
+        base: format!("{scheme}://{}/v2/{}", source.registry, source.repository),
+        scope: format!("repository:{}:pull", source.repository),
+        credentials,
+        authorization: None,
+    };
+    let get = |session: &mut Session, url: &str, accept: bool| -> Result<Vec<u8>, ImageError> {
+        let mut last = None;
+        for attempt in 0..2 {
+            let mut request = session.agent.get(url);
+            if accept {
+                request = request.set("Accept", ACCEPT);
+            }
+            if let Some(auth) = &session.authorization {
+                request = request.set("Authorization", auth);
+            }
+            match request.call() {
+                Ok(response) => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)
+                        .map_err(|e| registry_error(source, format!("GET {url}: {e}")))?;
+                    return Ok(bytes);
+                }
+                Err(ureq::Error::Status(401, response)) if attempt == 0 => {
+                    let challenge = response
+                        .header("WWW-Authenticate")
+                        .unwrap_or("Basic realm=\"registry\"")
+                        .to_owned();
+                    session.authenticate(&challenge, source)?;
+                }
+                Err(err) => last = Some(registry_error(source, format!("GET {url}: {err}"))),
+            }
+            if last.is_some() {
+                break;
+            }
+        }
+        Err(last.unwrap_or_else(|| registry_error(source, format!("GET {url}: unauthorized"))))
+    };
+    let base_url = session.base.clone();
+    let mut manifest_bytes = get(&mut session, &format!("{base_url}/manifests/{tag}"), true)?;
+    let mut manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| registry_error(source, format!("its manifest is not JSON: {e}")))?;
+    if manifest["manifests"].is_array() {
+        let arch = crate::layout::host_arch();
+        let chosen = manifest["manifests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == arch)
+            .and_then(|m| m["digest"].as_str())
+            .ok_or_else(|| registry_error(source, format!("it has no linux/{arch} image")))?
+            .to_owned();
+        manifest_bytes = get(
+            &mut session,
+            &format!("{base_url}/manifests/{chosen}"),
+            true,
+        )?;
+        manifest = serde_json::from_slice(&manifest_bytes)
+            .map_err(|e| registry_error(source, format!("its manifest is not JSON: {e}")))?;
+    }
+
+    let parent = into.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(ImageError::io("create", parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".pull-")
+        .tempdir_in(parent)
+        .map_err(ImageError::io("create a folder in", parent))?;
+    let dir = staging.path();
+    std::fs::create_dir_all(dir.join("blobs/sha256"))
+        .map_err(ImageError::io("create", dir.join("blobs/sha256")))?;
+    let fetch =
+        |session: &mut Session, descriptor: &mut serde_json::Value| -> Result<(), ImageError> {
+            let digest = descriptor["digest"]
+                .as_str()
+                .ok_or_else(|| registry_error(source, "a descriptor has no digest".to_owned()))?
+                .to_owned();
+            let bytes = get(session, &format!("{base_url}/blobs/{digest}"), false)?;
+            if crate::layer::sha256(&bytes) != digest {
+                return Err(registry_error(
+                    source,
+                    format!("blob {digest} does not match its digest"),
+                ));
+            }
+            let path = blob(dir, &digest)?;
+            std::fs::write(&path, &bytes).map_err(ImageError::io("write", &path))?;
+            let media = descriptor["mediaType"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            descriptor["mediaType"] = serde_json::Value::String(oci_media_type(&media).to_owned());
+            Ok(())
+        };
+    fetch(&mut session, &mut manifest["config"])?;
+    if let Some(layers) = manifest["layers"].as_array_mut() {
+        for layer in layers {
+            fetch(&mut session, layer)?;
+        }
+    }
+    // Docker's schema 2 becomes OCI: the same blobs under OCI media types.
+    manifest["mediaType"] = serde_json::Value::String(
+        oci_media_type(
+            manifest["mediaType"]
+                .as_str()
+                .unwrap_or("application/vnd.oci.image.manifest.v1+json"),
+        )
+        .to_owned(),
+    );
+    let bytes = serde_json::to_vec(&manifest).expect("serializes");
+    let digest = crate::layer::sha256(&bytes);
+    let path = blob(dir, &digest)?;
+    std::fs::write(&path, &bytes).map_err(ImageError::io("write", &path))?;
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": bytes.len(),
+            "annotations": { "org.opencontainers.image.ref.name": tag },
+        }],
+    });
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).expect("serializes"),
+    )
+    .map_err(ImageError::io("write", dir.join("index.json")))?;
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
+        .map_err(ImageError::io("write", dir.join("oci-layout")))?;
+    if into.exists() {
+        std::fs::remove_dir_all(into).map_err(ImageError::io("remove", into))?;
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, into).map_err(ImageError::io("create", into))?;
+    Ok(())
+}

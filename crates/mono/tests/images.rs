@@ -418,6 +418,45 @@ fn push_uploads_each_blob_once() {
         uploads
     );
 
+    // A registry reference as a base is pulled once into the local cache: the server's
+    // image starts from the pushed api image.
+    let config = repo.root.join("crates/server/turbo.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("base = \"scratch\"", &format!("base = \"{target}\"")),
+    )
+    .unwrap();
+    let build_server = |force: bool| {
+        let mut cmd = mono(&repo.root);
+        cmd.args(["image", "--json", "--filter=polyglot-server"])
+            .env("MONO_REGISTRY_INSECURE", "1");
+        if force {
+            cmd.arg("--force");
+        }
+        let output = cmd.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    // (skopeo inspect above read the config blob already.)
+    let before = registry.requests("GET", "/v2/team/api/blobs/");
+    let server = build_server(false);
+    let sources: Vec<&str> = image(&server, "polyglot-server")["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["base", "base", "polyglot-server"]);
+    let blob_gets = registry.requests("GET", "/v2/team/api/blobs/");
+    assert_eq!(blob_gets - before, 3, "config and two layers");
+    build_server(true);
+    assert_eq!(registry.requests("GET", "/v2/team/api/blobs/"), blob_gets);
+
     // Plain http elsewhere than on loopback is refused.
     let output = mono(&repo.root)
         .args([

@@ -99,13 +99,7 @@ pub fn image(cwd: Option<&std::path::Path>, args: ImageArgs) -> Result<ExitCode,
     }
     let mut pushed: BTreeMap<String, mono_image::PushReport> = BTreeMap::new();
     if let Some(push) = &args.push {
-        let credentials = match (
-            std::env::var("MONO_REGISTRY_USERNAME"),
-            std::env::var("MONO_REGISTRY_PASSWORD"),
-        ) {
-            (Ok(username), Ok(password)) => Some(mono_image::Credentials { username, password }),
-            _ => None,
-        };
+        let credentials = registry_credentials();
         let single = push.contains('/');
         if single && images.len() > 1 {
             return Err(usage(
@@ -248,13 +242,42 @@ fn parse_base(repo: &Repo, package: &Package, image: &ImageConfig) -> Result<Bas
             tag,
         });
     }
-    Err(usage(
-        format!(
-            "{}: `base = \"{text}\"`: mono cannot pull a base from a registry",
-            base.source.as_ref().map(|s| s.path().to_string()).unwrap_or_default()
-        ),
-        format!("copy it into an OCI layout once (`skopeo copy docker://{text} oci:base:latest`) and write `base = \"oci:base:latest\"`, or use `base = \"scratch\"`"),
-    ))
+    let Some(reference) = mono_image::ImageRef::parse(text) else {
+        return Err(usage(
+            format!(
+                "{}: `base = \"{text}\"` is not a base image",
+                base.source.as_ref().map(|s| s.path().to_string()).unwrap_or_default()
+            ),
+            "use \"scratch\", \"oci:PATH[:TAG]\" (an OCI layout folder) or \"REGISTRY/REPOSITORY:TAG\"",
+        ));
+    };
+    // Pulled once into the local cache, then reused: `<cacheDir>/images/<ref hash>/`.
+    let cache = match &repo.config.cache_dir {
+        Some(dir) => repo.root.join(&dir.value),
+        None => repo.root.join("cache"),
+    };
+    let key = blake3::hash(text.as_bytes()).to_hex();
+    let dir = cache.join("images").join(&key.as_str()[..32]);
+    if !dir.join("index.json").as_path().is_file() {
+        let credentials = registry_credentials();
+        let insecure = std::env::var("MONO_REGISTRY_INSECURE").is_ok_and(|v| v == "1");
+        mono_image::pull(&reference, credentials, insecure, dir.as_path())?;
+    }
+    Ok(Base::Layout {
+        dir: dir.as_path().to_owned(),
+        tag: None,
+    })
+}
+
+/// MONO_REGISTRY_USERNAME and MONO_REGISTRY_PASSWORD, when both are set.
+fn registry_credentials() -> Option<mono_image::Credentials> {
+    match (
+        std::env::var("MONO_REGISTRY_USERNAME"),
+        std::env::var("MONO_REGISTRY_PASSWORD"),
+    ) {
+        (Ok(username), Ok(password)) => Some(mono_image::Credentials { username, password }),
+        _ => None,
+    }
 }
 
 /// `mono image-task`: builds the image of the package in the current directory into its
