@@ -323,50 +323,6 @@ pub fn push(
     Ok(report)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_references() {
-        assert_eq!(
-            ImageRef::parse("127.0.0.1:5000/polyglot/api:v1"),
-            Some(ImageRef {
-                registry: "127.0.0.1:5000".into(),
-                repository: "polyglot/api".into(),
-                tag: Some("v1".into()),
-            })
-        );
-        assert_eq!(ImageRef::parse("ghcr.io/org/app").unwrap().tag, None);
-        assert_eq!(ImageRef::parse("org/app:v1"), None);
-        assert_eq!(ImageRef::parse("ghcr.io/"), None);
-    }
-
-    #[test]
-    fn reads_bearer_challenges() {
-        let (scheme, params) = challenge_params(
-            r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:org/app:pull""#,
-        );
-        assert_eq!(scheme, "bearer");
-        assert_eq!(
-            params,
-            [
-                ("realm".to_owned(), "https://ghcr.io/token".to_owned()),
-                ("service".to_owned(), "ghcr.io".to_owned()),
-                ("scope".to_owned(), "repository:org/app:pull".to_owned()),
-            ]
-        );
-        assert_eq!(challenge_params("Basic realm=\"x\"").0, "basic");
-    }
-
-    #[test]
-    fn plain_http_only_on_loopback() {
-        assert!(is_loopback("127.0.0.1:5000"));
-        assert!(is_loopback("localhost:5000"));
-        assert!(!is_loopback("registry.example.com:5000"));
-    }
-}
-
 const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 fn oci_media_type(docker: &str) -> &str {
@@ -540,4 +496,48 @@ pub fn pull(
     let staged = staging.keep();
     std::fs::rename(&staged, into).map_err(ImageError::io("create", into))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_references() {
+        assert_eq!(
+            ImageRef::parse("127.0.0.1:5000/polyglot/api:v1"),
+            Some(ImageRef {
+                registry: "127.0.0.1:5000".into(),
+                repository: "polyglot/api".into(),
+                tag: Some("v1".into()),
+            })
+        );
+        assert_eq!(ImageRef::parse("ghcr.io/org/app").unwrap().tag, None);
+        assert_eq!(ImageRef::parse("org/app:v1"), None);
+        assert_eq!(ImageRef::parse("ghcr.io/"), None);
+    }
+
+    #[test]
+    fn reads_bearer_challenges() {
+        let (scheme, params) = challenge_params(
+            r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:org/app:pull""#,
+        );
+        assert_eq!(scheme, "bearer");
+        assert_eq!(
+            params,
+            [
+                ("realm".to_owned(), "https://ghcr.io/token".to_owned()),
+                ("service".to_owned(), "ghcr.io".to_owned()),
+                ("scope".to_owned(), "repository:org/app:pull".to_owned()),
+            ]
+        );
+        assert_eq!(challenge_params("Basic realm=\"x\"").0, "basic");
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert!(is_loopback("127.0.0.1:5000"));
+        assert!(is_loopback("localhost:5000"));
+        assert!(!is_loopback("registry.example.com:5000"));
+    }
 }
