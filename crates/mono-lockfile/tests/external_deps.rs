@@ -1,0 +1,314 @@
+//! `external_deps` on lockfiles the real tools wrote (tests/fixtures, see regen-node.sh):
+//! what each member resolves, and that changing one transitive package changes exactly the
+//! members that use it.
+
+use std::path::{Path, PathBuf};
+
+use mono_lockfile::{Lockfile, LockfileKind, Member, ResolvedPackage};
+
+fn fixture(rel: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn names(deps: &[ResolvedPackage]) -> Vec<String> {
+    deps.iter()
+        .map(|d| format!("{}@{}", d.name, d.version))
+        .collect()
+}
+
+const NODE_MEMBERS: [Member<'static>; 4] = [
+    Member {
+        dir: ".",
+        name: "root",
+    },
+    Member {
+        dir: "packages/a",
+        name: "a",
+    },
+    Member {
+        dir: "packages/b",
+        name: "b",
+    },
+    Member {
+        dir: "packages/c",
+        name: "c",
+    },
+];
+
+/// The members whose external deps differ between two lockfile texts.
+fn changed_members(
+    kind: LockfileKind,
+    before: &str,
+    after: &str,
+    members: &[Member],
+    manifests: &[(&str, String)],
+) -> Vec<String> {
+    assert_ne!(before, after, "the edit did not change the lockfile");
+    let load = |text: &str| {
+        let mut l = Lockfile::parse(kind, Path::new("lock"), text).unwrap();
+        for (dir, m) in manifests {
+            l.add_manifest(dir, Path::new("manifest"), m).unwrap();
+        }
+        l
+    };
+    let (b, a) = (load(before), load(after));
+    members
+        .iter()
+        .filter(|m| b.external_deps(m).unwrap() != a.external_deps(m).unwrap())
+        .map(|m| m.name.to_string())
+        .collect()
+}
+
+#[test]
+fn npm_members_resolve_through_nested_node_modules() {
+    let text = fixture("npm/package-lock.json");
+    let lock = Lockfile::parse(LockfileKind::Npm, Path::new("package-lock.json"), &text).unwrap();
+    assert_eq!(lock.kind(), LockfileKind::Npm);
+    let deps = |i: usize| names(&lock.external_deps(&NODE_MEMBERS[i]).unwrap());
+    assert_eq!(deps(0), ["left-pad@1.3.0"]);
+    // is-odd needs is-number ^6: npm nested it under node_modules/is-odd/node_modules.
+    assert_eq!(
+        deps(1),
+        ["is-number@6.0.0", "is-number@7.0.0", "is-odd@3.0.1"]
+    );
+    // b uses the member a, whose runtime dependencies npm installs for b too.
+    assert_eq!(
+        deps(2),
+        [
+            "is-number@6.0.0",
+            "is-number@7.0.0",
+            "is-odd@3.0.1",
+            "ms@2.1.3"
+        ]
+    );
+    // c pinned ms 2.0.0, nested under packages/c/node_modules.
+    assert_eq!(deps(3), ["ms@2.0.0"]);
+    let a = lock.external_deps(&NODE_MEMBERS[1]).unwrap();
+    assert!(a[0].checksum.as_deref().unwrap().starts_with("sha512-"));
+    assert!(lock
+        .external_deps(&Member {
+            dir: "nope",
+            name: "nope"
+        })
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn npm_transitive_change_affects_exactly_its_users() {
+    let before = fixture("npm/package-lock.json");
+    let after = before.replacen("\"version\": \"6.0.0\"", "\"version\": \"6.0.1\"", 1);
+    assert_eq!(
+        changed_members(LockfileKind::Npm, &before, &after, &NODE_MEMBERS, &[]),
+        ["a", "b"]
+    );
+    let after = before.replacen("\"version\": \"2.0.0\"", "\"version\": \"2.0.1\"", 1);
+    assert_eq!(
+        changed_members(LockfileKind::Npm, &before, &after, &NODE_MEMBERS, &[]),
+        ["c"]
+    );
+}
+
+#[test]
+fn npm_malformed_reports_file_and_line() {
+    let text = fixture("npm/package-lock.json").replacen(
+        "\"lockfileVersion\": 3,",
+        "\"lockfileVersion\": 3",
+        1,
+    );
+    let err = Lockfile::parse(LockfileKind::Npm, Path::new("package-lock.json"), &text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("package-lock.json:5:"), "{err}");
+    let err = Lockfile::parse(
+        LockfileKind::Npm,
+        Path::new("package-lock.json"),
+        r#"{"lockfileVersion": 1, "dependencies": {}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unsupported npm lockfile version 1"), "{err}");
+}
+
+const CRATES: [Member<'static>; 3] = [
+    Member {
+        dir: "crates/x",
+        name: "x",
+    },
+    Member {
+        dir: "crates/y",
+        name: "y",
+    },
+    Member {
+        dir: "crates/z",
+        name: "z",
+    },
+];
+
+#[test]
+fn cargo_members_and_their_crates() {
+    let text = fixture("cargo/Cargo.lock");
+    let lock = Lockfile::parse(LockfileKind::Cargo, Path::new("Cargo.lock"), &text).unwrap();
+    let deps = |i: usize| names(&lock.external_deps(&CRATES[i]).unwrap());
+    let x = deps(0);
+    assert!(
+        x.contains(&"serde_json@1.0.154".to_string())
+            && x.contains(&"unicode-ident@1.0.27".to_string()),
+        "{x:?}"
+    );
+    assert!(
+        !x.iter().any(|d| d.starts_with("x@")),
+        "members are not external: {x:?}"
+    );
+    // y uses x (a path dependency, followed through) and itoa, which serde_json also uses.
+    assert_eq!(deps(1), x);
+    assert_eq!(deps(2), ["memchr@2.8.3"]);
+    assert_eq!(
+        lock.external_deps(&CRATES[2]).unwrap()[0]
+            .checksum
+            .as_deref()
+            .map(str::len),
+        Some(64)
+    );
+}
+
+#[test]
+fn cargo_transitive_change_affects_exactly_its_users() {
+    let before = fixture("cargo/Cargo.lock");
+    let after = before.replace("version = \"1.0.27\"", "version = \"1.0.28\"");
+    assert_eq!(
+        changed_members(LockfileKind::Cargo, &before, &after, &CRATES, &[]),
+        ["x", "y"]
+    );
+}
+
+#[test]
+fn cargo_malformed_and_dangling() {
+    let err = Lockfile::parse(
+        LockfileKind::Cargo,
+        Path::new("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"a\"\nversion = 1\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("Cargo.lock:5:"), "{err}");
+    let err = Lockfile::parse(
+        LockfileKind::Cargo,
+        Path::new("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\"gone\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("a 0.1.0 depends on gone"), "{err}");
+}
+
+const API_MOD: &str = "module example.com/api\n\ngo 1.21\n\nrequire (\n\texample.com/shared v0.0.0\n\tgithub.com/google/uuid v1.6.0\n\tgolang.org/x/net v0.20.0 // indirect\n)\n\nreplace example.com/shared => ../shared\n";
+const SHARED_MOD: &str = "module example.com/shared\n\ngo 1.21\n\nrequire golang.org/x/text v0.14.0\n\nreplace golang.org/x/text v0.14.0 => golang.org/x/text v0.14.1\n";
+const TOOL_MOD: &str = "module example.com/tool\n\ngo 1.21\n";
+const GO_SUM: &str = "github.com/google/uuid v1.6.0 h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=\ngithub.com/google/uuid v1.6.0/go.mod h1:TIyPZe4MgqvfeYDBFedMoGGpEw/LqOeaOT+nhxU+yHo=\ngolang.org/x/net v0.20.0/go.mod h1:z8BVo6PvndSri0LbOE3hAn0apkU+1YvI6E70E9jsnvY=\ngolang.org/x/text v0.14.1 h1:ScX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=\n";
+
+const GO_MEMBERS: [Member<'static>; 3] = [
+    Member {
+        dir: "services/api",
+        name: "example.com/api",
+    },
+    Member {
+        dir: "services/shared",
+        name: "example.com/shared",
+    },
+    Member {
+        dir: "services/tool",
+        name: "example.com/tool",
+    },
+];
+
+fn go_manifests() -> Vec<(&'static str, String)> {
+    vec![
+        ("services/api", API_MOD.into()),
+        ("services/shared", SHARED_MOD.into()),
+        ("services/tool", TOOL_MOD.into()),
+    ]
+}
+
+#[test]
+fn go_requires_with_replace_and_sums() {
+    let mut lock = Lockfile::parse(LockfileKind::GoSum, Path::new("go.work.sum"), GO_SUM).unwrap();
+    let err = lock.external_deps(&GO_MEMBERS[0]).unwrap_err().to_string();
+    assert!(
+        err.contains("no manifest was given for member `example.com/api`"),
+        "{err}"
+    );
+    for (dir, m) in go_manifests() {
+        lock.add_manifest(dir, Path::new("go.mod"), &m).unwrap();
+    }
+    let api = lock.external_deps(&GO_MEMBERS[0]).unwrap();
+    // shared is a local replace: followed through, its (replaced) x/text listed.
+    assert_eq!(
+        names(&api),
+        [
+            "github.com/google/uuid@v1.6.0",
+            "golang.org/x/net@v0.20.0",
+            "golang.org/x/text@v0.14.1"
+        ]
+    );
+    assert_eq!(
+        api[0].checksum.as_deref(),
+        Some("h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=")
+    );
+    // Only the go.mod hash is known for x/net (its packages are not built).
+    assert_eq!(
+        api[1].checksum.as_deref(),
+        Some("h1:z8BVo6PvndSri0LbOE3hAn0apkU+1YvI6E70E9jsnvY=")
+    );
+    assert_eq!(
+        names(&lock.external_deps(&GO_MEMBERS[1]).unwrap()),
+        ["golang.org/x/text@v0.14.1"]
+    );
+    assert!(lock.external_deps(&GO_MEMBERS[2]).unwrap().is_empty());
+}
+
+#[test]
+fn go_sum_change_affects_exactly_its_users() {
+    let after = GO_SUM.replace("ScX5w1eTa3QqT8oi6", "AAAAw1eTa3QqT8oi6");
+    assert_eq!(
+        changed_members(
+            LockfileKind::GoSum,
+            GO_SUM,
+            &after,
+            &GO_MEMBERS,
+            &go_manifests()
+        ),
+        ["example.com/api", "example.com/shared"]
+    );
+}
+
+#[test]
+fn go_malformed_reports_line() {
+    let err = Lockfile::parse(
+        LockfileKind::GoSum,
+        Path::new("svc/go.sum"),
+        "a v1 h1:x=\nbroken line\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("svc/go.sum:2: expected `module version hash`"),
+        "{err}"
+    );
+    let mut lock = Lockfile::parse(LockfileKind::GoSum, Path::new("go.sum"), "").unwrap();
+    let err = lock
+        .add_manifest(
+            ".",
+            Path::new("go.mod"),
+            "module m\n\nrequire (\n\tfoo\n)\n",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("go.mod:4: malformed require directive"),
+        "{err}"
+    );
+}
