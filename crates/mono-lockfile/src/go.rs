@@ -58,6 +58,28 @@ impl GoLock {
         })
     }
 
+    pub fn packages(&self) -> Vec<ResolvedPackage> {
+        let mut out: BTreeSet<ResolvedPackage> = BTreeSet::new();
+        for ((module, version), hash) in &self.sums {
+            if let Some(v) = version.strip_suffix("/go.mod") {
+                if !self.sums.contains_key(&(module.clone(), v.to_string())) {
+                    out.insert(ResolvedPackage {
+                        name: module.clone(),
+                        version: v.to_string(),
+                        checksum: Some(hash.clone()),
+                    });
+                }
+            } else {
+                out.insert(ResolvedPackage {
+                    name: module.clone(),
+                    version: version.clone(),
+                    checksum: Some(hash.clone()),
+                });
+            }
+        }
+        out.into_iter().collect()
+    }
+
     pub fn add_manifest(
         &mut self,
         dir: &str,

@@ -41,7 +41,7 @@ mod go;
 mod graph;
 mod npm;
 mod pnpm;
-// mod tool;
+mod tool;
 mod yarn1;
 mod yarn_berry;
 
@@ -51,6 +51,7 @@ pub use cargo::prune_cargo_manifest;
 pub use discover::discover;
 pub use error::LockfileError;
 pub use go::prune_go_work;
+pub use tool::{check_with_tool, ToolCheck};
 
 /// Which lockfile format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -260,6 +261,27 @@ impl Lockfile {
             Inner::Yarn1(l) => l.external_deps(&self.path, member),
             Inner::Go(l) => l.external_deps(&self.path, member),
         }
+    }
+
+    /// Every external package the lockfile resolves, sorted and deduplicated (for Go: every
+    /// module version go.sum has a hash for).
+    pub fn packages(&self) -> Vec<ResolvedPackage> {
+        let graph = match &self.inner {
+            Inner::Npm(l) => &l.graph,
+            Inner::Pnpm(l) => &l.graph,
+            Inner::Yarn1(l) => l.graph(),
+            Inner::YarnBerry(l) => &l.graph,
+            Inner::Cargo(l) => &l.graph,
+            Inner::Go(l) => return l.packages(),
+        };
+        let mut out: Vec<ResolvedPackage> = graph
+            .nodes
+            .iter()
+            .filter_map(|n| n.package.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// A new lockfile text that keeps exactly the entries `keep` need (the kept members and

@@ -202,6 +202,10 @@ impl Yarn1Lock {
         })
     }
 
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
     pub fn add_manifest(
         &mut self,
         dir: &str,
