@@ -214,11 +214,22 @@ impl NpmLock {
     }
 }
 
+/// Prunes npm 6's nested `dependencies` tree: the entry `x` under the install path `p` is the
+/// package at `p/node_modules/x`; a workspace member's entry (`"version": "file:packages/c"`)
+/// nests what is installed under its folder.
 fn prune_legacy(deps: &mut Map<String, Value>, prefix: &str, keep: &dyn Fn(&str) -> bool) {
     deps.retain(|name, _| keep(&format!("{prefix}node_modules/{name}")));
     for (name, entry) in deps.iter_mut() {
+        let nested_prefix = match entry
+            .get("version")
+            .and_then(Value::as_str)
+            .and_then(|v| v.strip_prefix("file:"))
+        {
+            Some(target) => format!("{target}/"),
+            None => format!("{prefix}node_modules/{name}/"),
+        };
         if let Some(Value::Object(nested)) = entry.get_mut("dependencies") {
-            prune_legacy(nested, &format!("{prefix}node_modules/{name}/"), keep);
+            prune_legacy(nested, &nested_prefix, keep);
         }
     }
 }

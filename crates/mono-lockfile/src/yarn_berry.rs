@@ -19,8 +19,10 @@ use crate::{kept_members, LockfileError, Member, ResolvedPackage};
 struct Entry {
     /// Descriptors as written in the header (unquoted).
     keys: Vec<String>,
-    /// Descriptors of the entry's dependencies.
+    /// Descriptors of the entry's dependencies (after parsing: the keys that resolve them).
     deps: Vec<String>,
+    /// For each of `keys`: the key of the entry it patches, for a `patch:` descriptor.
+    patch_of: Vec<Option<String>>,
     node: usize,
 }
 
@@ -28,7 +30,6 @@ struct Entry {
 pub(crate) struct BerryLock {
     text: String,
     entries: Vec<Entry>,
-    by_descriptor: HashMap<String, usize>,
     pub graph: Graph,
 }
 
@@ -51,6 +52,17 @@ fn split_locator(s: &str) -> (&str, &str) {
         Some(i) => (&s[..i + 1], &s[i + 2..]),
         None => (s, ""),
     }
+}
+
+/// The key that resolves `descriptor`: itself, or (lockfiles before yarn 4 leave the default
+/// protocol out of dependency ranges) the same range with `npm:`.
+fn lookup(by_descriptor: &HashMap<String, usize>, descriptor: &str) -> Option<String> {
+    if by_descriptor.contains_key(descriptor) {
+        return Some(descriptor.to_string());
+    }
+    let (name, range) = split_locator(descriptor);
+    let with_npm = format!("{name}@npm:{range}");
+    by_descriptor.contains_key(&with_npm).then_some(with_npm)
 }
 
 /// The descriptor a `patch:` descriptor applies to: `resolve@patch:resolve@npm%3A^1.22.1#…`
@@ -147,36 +159,47 @@ impl BerryLock {
                     }
                 }
             }
-            entries.push(Entry { keys, deps, node });
+            entries.push(Entry {
+                keys,
+                deps,
+                patch_of: Vec::new(),
+                node,
+            });
         }
-        // Edges, once every descriptor is known.
-        for e in &entries {
-            for d in e
-                .deps
+        // Edges, once every descriptor is known. Each dependency is stored as the key that
+        // resolves it, for prune.
+        for e in &mut entries {
+            let mut resolved = Vec::with_capacity(e.deps.len());
+            for d in &e.deps {
+                let Some(key) = lookup(&by_descriptor, d) else {
+                    return Err(LockfileError::Unresolved {
+                        path: path.to_path_buf(),
+                        from: e.keys.join(", "),
+                        dependency: d.clone(),
+                    });
+                };
+                graph.add_edge(e.node, by_descriptor[&key], false);
+                resolved.push(key);
+            }
+            e.deps = resolved;
+            // A patch needs the entry it patches (absent only for a patch of a workspace);
+            // and whoever uses the patched package gets the patch: its dependents list the
+            // plain range, which yarn's patch plugins (builtin `compat/…` or a user's
+            // `patch:` resolution) redirect to the patch entry.
+            e.patch_of = e
+                .keys
                 .iter()
-                .cloned()
-                .chain(e.keys.iter().filter_map(|k| patched_descriptor(k)))
-            {
-                match by_descriptor.get(&d) {
-                    Some(&to) => graph.add_edge(e.node, to, false),
-                    None if e
-                        .keys
-                        .iter()
-                        .any(|k| patched_descriptor(k).as_deref() == Some(d.as_str())) => {}
-                    None => {
-                        return Err(LockfileError::Unresolved {
-                            path: path.to_path_buf(),
-                            from: e.keys.join(", "),
-                            dependency: d,
-                        })
-                    }
-                }
+                .map(|k| patched_descriptor(k).and_then(|p| lookup(&by_descriptor, &p)))
+                .collect();
+            for target in e.patch_of.iter().flatten() {
+                let to = by_descriptor[target];
+                graph.add_edge(e.node, to, false);
+                graph.add_edge(to, e.node, false);
             }
         }
         Ok(BerryLock {
             text: text.to_string(),
             entries,
-            by_descriptor,
             graph,
         })
     }
@@ -185,10 +208,12 @@ impl BerryLock {
         let start = kept_members(&self.graph, path, keep, true)?;
         let seen = self.graph.reachable(&start, false);
         // The descriptors still in use: the kept entries' dependencies, each kept
-        // workspace's own `name@workspace:folder`, and the targets of kept patches.
+        // workspace's own `name@workspace:folder`, the targets of kept patches, and a kept
+        // patch's descriptors whose patched range is in use.
         let mut used: HashSet<String> = HashSet::new();
         for e in self.entries.iter().filter(|e| seen[e.node]) {
             used.extend(e.deps.iter().cloned());
+            used.extend(e.patch_of.iter().flatten().cloned());
             if self.graph.nodes[e.node].package.is_none() {
                 let dir = &self.graph.nodes[e.node].key;
                 used.extend(
@@ -199,15 +224,15 @@ impl BerryLock {
                 );
             }
         }
-        let patched: Vec<String> = self
+        let patches: Vec<String> = self
             .entries
             .iter()
             .filter(|e| seen[e.node])
-            .flat_map(|e| e.keys.iter().filter(|k| used.contains(*k)))
-            .filter_map(|k| patched_descriptor(k))
-            .filter(|p| self.by_descriptor.contains_key(p))
+            .flat_map(|e| e.keys.iter().zip(&e.patch_of))
+            .filter(|(_, target)| target.as_ref().is_some_and(|t| used.contains(t)))
+            .map(|(k, _)| k.clone())
             .collect();
-        used.extend(patched);
+        used.extend(patches);
         prune_text(&self.text, path, &used)
     }
 }

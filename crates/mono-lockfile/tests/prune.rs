@@ -138,13 +138,14 @@ fn union(lock: &Lockfile, members: &[Member]) -> BTreeSet<ResolvedPackage> {
 
 /// Keeping `b` keeps b, the member a it uses and the root, and every package but c's
 /// `ms@2.0.0`; the real tool accepts the result in a workspace without packages/c.
-#[test_case::test_case(LockfileKind::Npm, "npm")]
-#[test_case::test_case(LockfileKind::Pnpm, "pnpm")]
-#[test_case::test_case(LockfileKind::Yarn1, "yarn1")]
-#[test_case::test_case(LockfileKind::YarnBerry, "berry")]
-fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str) {
+#[test_case::test_case(LockfileKind::Npm, "npm", "npm")]
+#[test_case::test_case(LockfileKind::Npm, "npm", "npm-v2")]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm", "pnpm")]
+#[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn1")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry", "berry")]
+fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str, lock_dir: &str) {
     let src = fixtures().join(fixture);
-    let text = read(&src.join(kind.file_name()));
+    let text = read(&fixtures().join(lock_dir).join(kind.file_name()));
     let all_dirs = [".", "packages/a", "packages/b", "packages/c"];
     let lock = with_manifests(kind, &src, &text, &all_dirs);
     let pruned = lock.prune(&KEEP_B).unwrap();
@@ -170,6 +171,25 @@ fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str) {
         );
     }
     assert!(!pruned.contains("packages/c"), "{pruned}");
+    if lock_dir == "npm-v2" {
+        // npm 6's tree is pruned too: c's nested ms goes, is-odd's nested is-number stays.
+        let v: serde_json::Value = serde_json::from_str(&pruned).unwrap();
+        let legacy = v["dependencies"].as_object().unwrap();
+        assert_eq!(
+            legacy.keys().collect::<Vec<_>>(),
+            ["a", "b", "is-number", "is-odd", "left-pad", "ms"]
+        );
+        assert_eq!(
+            legacy["is-odd"]["dependencies"]["is-number"]["version"],
+            "6.0.0"
+        );
+        let full = lock.prune(&ALL[3..]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&full).unwrap();
+        assert_eq!(
+            v["dependencies"]["c"]["dependencies"]["ms"]["version"], "2.0.0",
+            "{full}"
+        );
+    }
     // Keeping everything changes nothing.
     assert_eq!(lock.prune(&ALL).unwrap(), text);
 
@@ -419,4 +439,46 @@ fn go_sum_prune_keeps_a_kept_modules_sums() {
             name: "example.com/other"
         }])
         .is_err());
+}
+
+/// Yarn redirects `resolve` to its builtin compat patch: the patch entry goes with the
+/// package it patches, and yarn (network off) accepts both pruned files.
+#[test]
+fn berry_prune_keeps_builtin_patches() {
+    let src = fixtures().join("berry-patch");
+    let text = read(&src.join("yarn.lock"));
+    let lock = Lockfile::parse(LockfileKind::YarnBerry, Path::new("yarn.lock"), &text).unwrap();
+    let a = lock
+        .external_deps(&Member {
+            dir: "packages/a",
+            name: "a",
+        })
+        .unwrap();
+    let resolve: Vec<&ResolvedPackage> = a.iter().filter(|p| p.name == "resolve").collect();
+    assert_eq!(resolve.len(), 2, "the package and its patch: {a:?}");
+    for (keep, gone, present) in [
+        ("a", "b", "resolve@patch:resolve@npm%3A^1.22.0"),
+        ("b", "a", "ms@npm:^2.1.3"),
+    ] {
+        let dir = format!("packages/{keep}");
+        let pruned = lock
+            .prune(&[Member {
+                dir: &dir,
+                name: keep,
+            }])
+            .unwrap();
+        assert!(pruned.contains(present), "{pruned}");
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&src, tmp.path());
+        std::fs::remove_dir_all(tmp.path().join("packages").join(gone)).unwrap();
+        std::fs::write(tmp.path().join("yarn.lock"), &pruned).unwrap();
+        assert_tool_accepts(LockfileKind::YarnBerry, tmp.path());
+    }
+    let pruned_b = lock
+        .prune(&[Member {
+            dir: "packages/b",
+            name: "b",
+        }])
+        .unwrap();
+    assert!(!pruned_b.contains("resolve"), "{pruned_b}");
 }
