@@ -341,3 +341,49 @@ fn child_key(line: &str) -> Option<String> {
     let map = parsed.as_mapping()?;
     map.keys().next().and_then(scalar)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    #[test_case("is-number@7.0.0", Some(("is-number", "7.0.0")))]
+    #[test_case("/is-number@7.0.0", Some(("is-number", "7.0.0")))]
+    #[test_case("@babel/core@7.0.0(supports-color@8.0.0)", Some(("@babel/core", "7.0.0(supports-color@8.0.0)")))]
+    #[test_case("/@s/x@1.0.0(@s/y@2.0.0)(z@3.0.0)", Some(("@s/x", "1.0.0(@s/y@2.0.0)(z@3.0.0)")))]
+    #[test_case("noversion", None)]
+    fn keys_split_into_name_and_version(key: &str, want: Option<(&str, &str)>) {
+        assert_eq!(split_key(key), want);
+    }
+
+    #[test]
+    fn peer_variants_and_aliases_resolve() {
+        let text = "lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      react-dom:\n        specifier: ^18\n        version: 18.2.0(react@18.2.0)\n      str:\n        specifier: npm:string-width@4\n        version: string-width@4.2.3\n\npackages:\n\n  '@s/x@1.0.0':\n    resolution: {integrity: sha512-x}\n\n  react-dom@18.2.0:\n    resolution: {integrity: sha512-rd}\n\n  react@18.2.0:\n    resolution: {integrity: sha512-r}\n\n  string-width@4.2.3:\n    resolution: {integrity: sha512-sw}\n\nsnapshots:\n\n  '@s/x@1.0.0': {}\n\n  react-dom@18.2.0(react@18.2.0):\n    dependencies:\n      react: 18.2.0\n\n  react@18.2.0: {}\n\n  string-width@4.2.3:\n    dependencies:\n      '@s/x': 1.0.0\n";
+        let lock = PnpmLock::parse(Path::new("pnpm-lock.yaml"), text).unwrap();
+        let root = lock.graph.member(".", "root").unwrap();
+        let deps: Vec<String> = lock
+            .graph
+            .external_deps(root)
+            .into_iter()
+            .map(|p| {
+                format!(
+                    "{}@{} {}",
+                    p.name,
+                    p.version,
+                    p.checksum.unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(
+            deps,
+            [
+                "@s/x@1.0.0 sha512-x",
+                "react@18.2.0 sha512-r",
+                "react-dom@18.2.0(react@18.2.0) sha512-rd",
+                "string-width@4.2.3 sha512-sw"
+            ]
+        );
+        let pruned = lock.prune(Path::new("pnpm-lock.yaml"), &[]).unwrap();
+        assert_eq!(pruned, text, "the root keeps everything it reaches");
+    }
+}

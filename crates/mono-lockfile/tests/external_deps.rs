@@ -469,3 +469,39 @@ fn yaml_and_yarn_errors_name_the_line() {
         .to_string();
     assert!(err.contains("depends on is-number@npm:^9.0.0"), "{err}");
 }
+
+#[test]
+fn discover_finds_every_lockfile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("package-lock.json", "{}");
+    write("yarn.lock", &fixture("berry/yarn.lock"));
+    write("Cargo.lock", "version = 4\n");
+    write("go.work", "go 1.21\n");
+    write("go.work.sum", "");
+    write("svc/api/go.mod", "module example.com/api\n");
+    write("svc/api/go.sum", "");
+    write("svc/orphan/go.sum", "");
+    write("node_modules/x/go.mod", "module x\n");
+    write("node_modules/x/go.sum", "");
+    write(".gitignore", "ignored/\n");
+    write("ignored/go.mod", "module y\n");
+    write("ignored/go.sum", "");
+    let found = mono_lockfile::discover(root).unwrap();
+    let found: Vec<(&str, LockfileKind)> = found.iter().map(|(p, k)| (p.as_str(), *k)).collect();
+    assert_eq!(
+        found,
+        [
+            ("Cargo.lock", LockfileKind::Cargo),
+            ("go.work.sum", LockfileKind::GoSum),
+            ("package-lock.json", LockfileKind::Npm),
+            ("svc/api/go.sum", LockfileKind::GoSum),
+            ("yarn.lock", LockfileKind::YarnBerry),
+        ]
+    );
+}
