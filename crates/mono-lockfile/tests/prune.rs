@@ -198,6 +198,54 @@ fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str, lock
     std::fs::remove_dir_all(tmp.path().join("packages/c")).unwrap();
     std::fs::write(tmp.path().join(kind.file_name()), &pruned).unwrap();
     assert_tool_accepts(kind, tmp.path());
+    rewrites_identically(kind, tmp.path(), &pruned);
+}
+
+/// npm and pnpm rewrite their lockfile from what they resolve, offline: the pruned file must
+/// come back byte for byte (berry's check already requires that; yarn classic cannot do it
+/// offline).
+fn rewrites_identically(kind: LockfileKind, dir: &Path, pruned: &str) {
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = match kind {
+        LockfileKind::Npm => {
+            let mut c = Command::new("npm");
+            c.args([
+                "install",
+                "--package-lock-only",
+                "--offline",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+            ])
+            .env("npm_config_cache", cache.path());
+            c
+        }
+        LockfileKind::Pnpm => {
+            let mut c = Command::new(tool(kind).unwrap());
+            c.args([
+                "install",
+                "--lockfile-only",
+                "--offline",
+                "--ignore-scripts",
+            ])
+            .env("npm_config_store_dir", cache.path().join("store"))
+            .env("XDG_CACHE_HOME", cache.path());
+            c
+        }
+        _ => return,
+    };
+    let out = cmd.current_dir(dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read(&dir.join(kind.file_name())),
+        pruned,
+        "{kind} rewrote the pruned lockfile"
+    );
 }
 
 /// The tool check is not a formality: a lockfile out of date with a member's package.json
@@ -335,6 +383,8 @@ fn cargo_prune_keeps_exactly_what_z_needs_and_cargo_accepts_it() {
             Ok(ToolCheck::Passed { .. }) => {}
             other => panic!("cargo rejected the pruned Cargo.lock: {other:?}"),
         }
+        // Byte for byte what Cargo writes for that workspace (keeping the locked versions).
+        cargo_rewrites_identically(tmp.path(), &lockfile);
     }
 
     // Cargo (which tolerates extra entries under --locked) rejects a lockfile that lacks one:
@@ -352,6 +402,55 @@ fn cargo_prune_keeps_exactly_what_z_needs_and_cargo_accepts_it() {
         }
         other => panic!("expected cargo to reject a Cargo.lock without x's crates, got {other:?}"),
     }
+}
+
+/// Runs `cargo update --workspace --offline` (which rewrites Cargo.lock in Cargo's own format
+/// without changing any locked version) and checks that the file did not change.
+fn cargo_rewrites_identically(dir: &Path, lockfile: &str) {
+    let out = Command::new("cargo")
+        .args(["update", "--workspace", "--offline"])
+        .current_dir(dir)
+        .output()
+        .expect("cargo must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read(&dir.join("Cargo.lock")),
+        lockfile,
+        "cargo rewrote the pruned Cargo.lock"
+    );
+}
+
+/// Pruning this repository's own Cargo.lock to one crate: Cargo accepts it and writes the
+/// same bytes (two versions of `syn` become one, so `"syn 3.x"` references become `"syn"`).
+#[test]
+fn cargo_prune_of_this_repository() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = read(&repo.join("Cargo.lock"));
+    let lock = Lockfile::parse(LockfileKind::Cargo, Path::new("Cargo.lock"), &text).unwrap();
+    let keep = [Member {
+        dir: "crates/mono-paths",
+        name: "mono-paths",
+    }];
+    let pruned = lock.prune(&keep).unwrap();
+    assert!(pruned.len() < text.len() / 3, "{pruned}");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("crates")).unwrap();
+    std::fs::copy(repo.join("Cargo.toml"), tmp.path().join("Cargo.toml")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("crates/mono-paths")).unwrap();
+    copy_dir(
+        &repo.join("crates/mono-paths"),
+        &tmp.path().join("crates/mono-paths"),
+    );
+    std::fs::write(tmp.path().join("Cargo.lock"), &pruned).unwrap();
+    match check_with_tool(LockfileKind::Cargo, tmp.path(), None) {
+        Ok(ToolCheck::Passed { .. }) => {}
+        other => panic!("cargo rejected the pruned Cargo.lock: {other:?}"),
+    }
+    cargo_rewrites_identically(tmp.path(), &pruned);
 }
 
 #[test]
