@@ -340,6 +340,7 @@ fn node_lock(kind: LockfileKind, fixture_dir: &str, text: &str) -> Lockfile {
 #[test_case::test_case(LockfileKind::Npm, "npm-v2", "package-lock.json")]
 #[test_case::test_case(LockfileKind::Pnpm, "pnpm", "pnpm-lock.yaml")]
 #[test_case::test_case(LockfileKind::Pnpm, "pnpm-v6", "pnpm-lock.yaml")]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm-v5", "pnpm-lock.yaml")]
 #[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn.lock")]
 #[test_case::test_case(LockfileKind::YarnBerry, "berry", "yarn.lock")]
 fn node_formats_agree(kind: LockfileKind, dir: &str, file: &str) {
@@ -348,7 +349,7 @@ fn node_formats_agree(kind: LockfileKind, dir: &str, file: &str) {
         assert_eq!(LockfileKind::yarn_kind_of(&text), kind);
     }
     let manifests_dir = match dir {
-        "pnpm-v6" => "pnpm",
+        "pnpm-v6" | "pnpm-v5" => "pnpm",
         "npm-v2" => "npm",
         d => d,
     };
@@ -412,12 +413,12 @@ fn yaml_and_yarn_errors_name_the_line() {
     let err = Lockfile::parse(
         LockfileKind::Pnpm,
         Path::new("pnpm-lock.yaml"),
-        "lockfileVersion: 5.4\n",
+        "lockfileVersion: 3.9\n",
     )
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("unsupported pnpm lockfile version 5.4"),
+        err.contains("unsupported pnpm lockfile version 3.9"),
         "{err}"
     );
     let bad = fixture("pnpm/pnpm-lock.yaml")
