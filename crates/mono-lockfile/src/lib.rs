@@ -48,7 +48,7 @@ mod yarn_berry;
 use std::path::{Path, PathBuf};
 
 pub use cargo::prune_cargo_manifest;
-pub use discover::discover;
+pub use discover::{discover, load_all};
 pub use error::LockfileError;
 pub use go::prune_go_work;
 pub use tool::{check_with_tool, ToolCheck};
