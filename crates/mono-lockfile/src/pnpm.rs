@@ -185,7 +185,8 @@ impl PnpmLock {
                     };
                     if let Some(to) = lock.resolve(&dir, &name, &version) {
                         lock.graph.add_edge(from, to, dev);
-                    } else if field != "optionalDependencies" {
+                    } else if field != "optionalDependencies" && !version.starts_with("link:") {
+                        // `link:` to a folder outside the workspace is not in the lockfile.
                         return Err(lock.unresolved(path, &dir, &name, &version));
                     }
                 }
@@ -208,7 +209,7 @@ impl PnpmLock {
                     );
                     if let Some(to) = lock.resolve(".", &name, &version) {
                         lock.graph.add_edge(from, to, false);
-                    } else if field != "optionalDependencies" {
+                    } else if field != "optionalDependencies" && !version.starts_with("link:") {
                         return Err(lock.unresolved(path, &key, &name, &version));
                     }
                 }
@@ -445,5 +446,14 @@ mod tests {
         );
         let pruned = lock.prune(Path::new("pnpm-lock.yaml"), &[]).unwrap();
         assert_eq!(pruned, text, "the root keeps everything it reaches");
+        // A `link:` to a folder outside the workspace has no entry, and needs none.
+        let linked = text.replace("      str:\n", "      outside:\n        specifier: link:../../lib\n        version: link:../../lib\n      str:\n");
+        let lock = PnpmLock::parse(Path::new("pnpm-lock.yaml"), &linked).unwrap();
+        assert_eq!(
+            lock.graph
+                .external_deps(lock.graph.member(".", "root").unwrap())
+                .len(),
+            4
+        );
     }
 }
