@@ -305,14 +305,7 @@ impl Yarn1Lock {
     ) -> Result<Vec<ResolvedPackage>, LockfileError> {
         let id = self.member_node(path, member)?;
         let (seen, _) = self.walk(&[id], true);
-        let mut out: Vec<ResolvedPackage> = seen
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s)
-            .filter_map(|(i, _)| self.graph.nodes[i].package.clone())
-            .collect();
-        out.sort();
-        out.dedup();
+        let out = self.graph.packages_of(&seen);
         Ok(out)
     }
 
