@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use mono_task_id::{PackageName, TaskId};
 use std::collections::BTreeMap;
 
-use mono_cache::{CacheStore, LocalStore};
+use mono_cache::LocalStore;
 use mono_config::EnvMode;
 use mono_tasks::{
-    build_task_graph, hash_tasks, select_packages, CacheState, CacheStatus, Filter, Plan,
-    PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
+    build_task_graph, hash_tasks_with_files, select_packages, CacheState, CacheStatus, Filter,
+    Plan, PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
 };
 
 use crate::cli::{DryFormat, RunArgs};
@@ -255,7 +255,7 @@ impl RunOptions {
 }
 
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
-    let repo = Repo::load(cwd)?;
+    let mut repo = Repo::load_listing_files(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
     let mut selected = select_packages(&options.filters, &repo.packages)?;
     // `mono run web#build` is about `web`, as in Turborepo.
@@ -309,7 +309,9 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         )?),
         false => None,
     };
-    let hashes = hash_tasks(
+    let files = repo.take_files();
+    let hashes = hash_tasks_with_files(
+        files,
         &repo.root,
         &repo.config,
         &repo.packages,
@@ -372,13 +374,14 @@ impl PlanDetails for Hashed<'_> {
     }
 
     fn cache_state(&self, _: &TaskId, hash: &str) -> CacheState {
+        // The metadata and the archive's size only: verifying every archive would make the
+        // plan read the whole cache, and the run verifies what it restores anyway.
         let hit = self
             .read
             .then(|| hash.parse::<mono_cache::CacheKey>().ok())
             .flatten()
-            .and_then(|key| self.store.fetch(&key).ok())
-            .and_then(mono_cache::Lookup::into_hit)
-            .map(|artifact| artifact.meta().task.duration_ms);
+            .and_then(|key| self.store.peek(&key).ok().flatten())
+            .map(|meta| meta.task.duration_ms);
         match hit {
             Some(ms) => CacheState {
                 local: true,
