@@ -587,3 +587,63 @@ fn berry_prune_keeps_builtin_patches() {
         .unwrap();
     assert!(!pruned_b.contains("resolve"), "{pruned_b}");
 }
+
+/// A realistic workspace (tests/fixtures/web: eslint, react with its peer, typescript and
+/// resolve, which yarn berry patches, scoped packages, optional dependencies) in all four
+/// JavaScript formats: each member resolves the same packages in every format, and each
+/// tool accepts the lockfiles pruned to `web` (with the member `ui` it uses) and to `util`.
+#[test_case::test_case(LockfileKind::Npm, "npm")]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm")]
+#[test_case::test_case(LockfileKind::Yarn1, "yarn1")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry")]
+fn realistic_workspace(kind: LockfileKind, dir: &str) {
+    let members = [
+        Member {
+            dir: ".",
+            name: "big",
+        },
+        Member {
+            dir: "apps/web",
+            name: "web",
+        },
+        Member {
+            dir: "packages/ui",
+            name: "ui",
+        },
+        Member {
+            dir: "packages/util",
+            name: "util",
+        },
+    ];
+    let src = fixtures().join("web").join(dir);
+    let mut all = mono_lockfile::load_all(&src, &members).unwrap();
+    assert_eq!(all.len(), 1);
+    let (_, lock) = all.pop().unwrap();
+    assert_eq!(lock.kind(), kind);
+    let versions = |m: &Member| -> BTreeSet<String> {
+        lock.external_deps(m)
+            .unwrap()
+            .into_iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect()
+    };
+    // The same in every format (berry's patched resolve and typescript count once here).
+    let counts: Vec<usize> = members.iter().map(|m| versions(m).len()).collect();
+    assert_eq!(counts, [1, 107, 5, 9]);
+    assert!(versions(&members[1]).contains("eslint@8.57.1"));
+    assert!(versions(&members[3]).contains("typescript@5.9.3"));
+    for (keep, remove) in [
+        (&members[1..2], ["packages/util"].as_slice()),
+        (&members[3..4], ["apps/web", "packages/ui"].as_slice()),
+    ] {
+        let pruned = lock.prune(keep).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&src, tmp.path());
+        for r in remove {
+            std::fs::remove_dir_all(tmp.path().join(r)).unwrap();
+        }
+        std::fs::write(tmp.path().join(kind.file_name()), &pruned).unwrap();
+        assert_tool_accepts(kind, tmp.path());
+        rewrites_identically(kind, tmp.path(), &pruned);
+    }
+}
