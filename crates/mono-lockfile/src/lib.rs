@@ -330,3 +330,13 @@ pub(crate) fn kept_members(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Hashing reads one parsed lockfile from many threads.
+    #[test]
+    fn lockfile_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Lockfile>();
+    }
+}
