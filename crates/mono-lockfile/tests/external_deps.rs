@@ -343,6 +343,7 @@ fn node_lock(kind: LockfileKind, fixture_dir: &str, text: &str) -> Lockfile {
 #[test_case::test_case(LockfileKind::Pnpm, "pnpm-v5", "pnpm-lock.yaml")]
 #[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn.lock")]
 #[test_case::test_case(LockfileKind::YarnBerry, "berry", "yarn.lock")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry-v3", "yarn.lock")]
 fn node_formats_agree(kind: LockfileKind, dir: &str, file: &str) {
     let text = fixture(&format!("{dir}/{file}"));
     if file == "yarn.lock" {
@@ -350,6 +351,7 @@ fn node_formats_agree(kind: LockfileKind, dir: &str, file: &str) {
     }
     let manifests_dir = match dir {
         "pnpm-v6" | "pnpm-v5" => "pnpm",
+        "berry-v3" => "berry",
         "npm-v2" => "npm",
         d => d,
     };

@@ -1,8 +1,8 @@
 //! `prune` on lockfiles the real tools wrote (tests/fixtures): the pruned file keeps exactly
 //! the entries the kept members need, and the real tool accepts it.
 //!
-//! The tools come from `MONO_TEST_PNPM`, `MONO_TEST_YARN` (classic) and `MONO_TEST_YARN_BERRY`
-//! (berry's `yarn.js`) when set (CI installs them, see .ci/run); else the test installs them
+//! The tools come from `MONO_TEST_PNPM`, `MONO_TEST_YARN` (classic), `MONO_TEST_YARN_BERRY`
+//! (berry's `yarn.js`) and `MONO_TEST_YARN_BERRY3` (yarn 3's, for its older lockfile) when set (CI installs them, see .ci/run); else the test installs them
 //! from npm into Cargo's test temp dir once. npm, cargo and go come from `PATH`. A tool that
 //! cannot be found or installed fails the test: nothing passes silently.
 
@@ -146,6 +146,7 @@ fn union(lock: &Lockfile, members: &[Member]) -> BTreeSet<ResolvedPackage> {
 #[test_case::test_case(LockfileKind::Pnpm, "pnpm", "pnpm")]
 #[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn1")]
 #[test_case::test_case(LockfileKind::YarnBerry, "berry", "berry")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry", "berry-v3")]
 fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str, lock_dir: &str) {
     let src = fixtures().join(fixture);
     let text = read(&fixtures().join(lock_dir).join(kind.file_name()));
@@ -200,6 +201,19 @@ fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str, lock
     copy_dir(&src, tmp.path());
     std::fs::remove_dir_all(tmp.path().join("packages/c")).unwrap();
     std::fs::write(tmp.path().join(kind.file_name()), &pruned).unwrap();
+    if lock_dir == "berry-v3" {
+        // Checked with yarn 3 itself: yarn 4 would migrate the file.
+        let yarn3 = npm_tool(
+            "MONO_TEST_YARN_BERRY3",
+            "@yarnpkg/cli-dist@3",
+            "node_modules/@yarnpkg/cli-dist/bin/yarn.js",
+        );
+        match check_with_tool(kind, tmp.path(), Some(&yarn3)) {
+            Ok(ToolCheck::Passed { .. }) => {}
+            other => panic!("yarn 3 rejected the pruned yarn.lock: {other:?}"),
+        }
+        return;
+    }
     assert_tool_accepts(kind, tmp.path());
     rewrites_identically(kind, tmp.path(), &pruned);
 }
