@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use mono_cache::{CacheStore, LocalStore};
 use mono_config::EnvMode;
 use mono_tasks::{
-    build_task_graph, hash_tasks, select_packages, CacheState, CacheStatus, Filter, Plan,
+    build_task_graph, hash_tasks, CacheState, CacheStatus, Filter, Plan,
     PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
 };
 
@@ -21,6 +21,7 @@ use crate::repo::Repo;
 /// The arguments of a run, checked and resolved once.
 struct RunOptions {
     filters: Vec<Filter>,
+    affected: bool,
     request_tasks: Vec<String>,
     only: bool,
     dry: Option<DryFormat>,
@@ -180,7 +181,7 @@ impl RunOptions {
             .collect::<Result<Vec<_>, _>>()?;
         // As Turborepo: inside a package's folder and without filters, the run is about that
         // package.
-        if filters.is_empty() && !repo.cwd.is_root() {
+        if filters.is_empty() && !args.affected && !repo.cwd.is_root() {
             let package = repo.packages.package_containing(&repo.cwd);
             if !package.name.is_root() {
                 filters.push(Filter::parse(package.name.as_str(), &repo.cwd)?);
@@ -238,6 +239,7 @@ impl RunOptions {
         };
         Ok(RunOptions {
             filters,
+            affected: args.affected,
             request_tasks: args.tasks,
             only: args.only,
             dry: args.dry,
@@ -257,7 +259,8 @@ impl RunOptions {
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
     let repo = Repo::load(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
-    let mut selected = select_packages(&options.filters, &repo.packages)?;
+    let mut selected =
+        crate::selection::select(&repo, &options.filters, options.affected)?.packages;
     // `mono run web#build` is about `web`, as in Turborepo.
     let named: Option<BTreeSet<PackageName>> = options
         .request_tasks
@@ -269,7 +272,14 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         })
         .collect();
     if let (Some(named), true) = (named, options.filters.is_empty()) {
-        selected = named;
+        if options.affected {
+            selected.retain(|p| named.contains(p));
+        } else {
+            selected = named;
+        }
+    }
+    if selected.is_empty() && options.affected {
+        crate::report::note("no package is affected: nothing to run");
     }
     if selected.is_empty() && !options.filters.is_empty() {
         crate::report::warn(&format!(
