@@ -80,7 +80,13 @@ impl Git {
         // `--end-of-options` keeps a ref that starts with `-` from being read as an option.
         match run(
             &self.root,
-            &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec],
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ],
         ) {
             Ok(out) => Ok(first_line(&out)),
             Err(ScmError::Git { .. }) => Ok(None),
@@ -166,7 +172,11 @@ impl Git {
 
     /// The content of `path` (relative to the root) at commit `rev`; `None` when the file
     /// is not in that commit.
-    pub(crate) fn show_file(&self, rev: &str, path: &RepoPath) -> Result<Option<Vec<u8>>, ScmError> {
+    pub(crate) fn show_file(
+        &self,
+        rev: &str,
+        path: &RepoPath,
+    ) -> Result<Option<Vec<u8>>, ScmError> {
         // `rev:./path` is relative to the current directory, the mono root.
         let spec = format!("{rev}:./{}", path.as_str());
         match run(&self.root, &["cat-file", "blob", &spec]) {

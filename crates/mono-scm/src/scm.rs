@@ -455,7 +455,10 @@ mod tests {
         git(root, &["commit", "-q", "-m", "second"]);
         git(root, &["checkout", "-q", "-b", "feature"]);
         write(root, "packages/ui/button.ts", "button v2");
-        git(root, &["mv", "apps/web/package.json", "apps/web/manifest.json"]);
+        git(
+            root,
+            &["mv", "apps/web/package.json", "apps/web/manifest.json"],
+        );
         git(root, &["commit", "-q", "-am", "feature"]);
         dir
     }
@@ -509,7 +512,11 @@ mod tests {
         let dir = branched();
         let root = dir.path();
         git(root, &["checkout", "-q", "main"]);
-        write(root, "apps/web/src/index.ts", "changed on main after the branch point");
+        write(
+            root,
+            "apps/web/src/index.ts",
+            "changed on main after the branch point",
+        );
         git(root, &["commit", "-q", "-am", "main moves on"]);
         git(root, &["checkout", "-q", "feature"]);
         let scm = Scm::discover(&abs(&dir));
@@ -598,7 +605,10 @@ mod tests {
         let scm = Scm::discover(&abs(&dir).join("packages"));
         let path = RepoPath::new("ui/button.ts").unwrap();
         assert_eq!(scm.file_at("main", &path).unwrap().unwrap(), b"button");
-        assert_eq!(scm.file_at("feature", &path).unwrap().unwrap(), b"button v2");
+        assert_eq!(
+            scm.file_at("feature", &path).unwrap().unwrap(),
+            b"button v2"
+        );
         let missing = RepoPath::new("ui/nope.ts").unwrap();
         assert_eq!(scm.file_at("main", &missing).unwrap(), None);
     }

@@ -156,6 +156,7 @@ pub struct ChangeDetector<'a> {
     scm: &'a Scm,
     graph: &'a PackageGraph,
     global: GlobSet,
+    ignored: Vec<RepoPath>,
 }
 
 /// The root config files: a change to either is a change to every task's hash.
@@ -188,11 +189,27 @@ impl<'a> ChangeDetector<'a> {
         for name in ROOT_CONFIGS {
             builder.add(Glob::new(name).expect("a literal"));
         }
-        let global = builder.build().map_err(|source| AffectedError::GlobalPattern {
-            pattern: "globalDependencies".to_owned(),
-            source,
-        })?;
-        Ok(ChangeDetector { scm, graph, global })
+        let global = builder
+            .build()
+            .map_err(|source| AffectedError::GlobalPattern {
+                pattern: "globalDependencies".to_owned(),
+                source,
+            })?;
+        Ok(ChangeDetector {
+            scm,
+            graph,
+            global,
+            ignored: Vec::new(),
+        })
+    }
+
+    /// Changes under `dir` do not count: mono's own cache folder, which is never an input
+    /// either, git-ignored or not.
+    pub fn ignoring(mut self, dir: RepoPath) -> ChangeDetector<'a> {
+        if !dir.is_root() {
+            self.ignored.push(dir);
+        }
+        self
     }
 
     /// The packages whose files changed from `base` to `head` (the work tree when `None`),
@@ -226,6 +243,9 @@ impl<'a> ChangeDetector<'a> {
         let mut out = ChangedPackages::default();
         let mut lockfiles: Vec<&RepoPath> = Vec::new();
         for file in &changed.files {
+            if self.ignored.iter().any(|dir| file.starts_with(dir)) {
+                continue;
+            }
             if self.global.is_match(file.as_str()) {
                 let reason = AffectedReason::GlobalFileChanged { file: file.clone() };
                 out.packages = ChangedPackages::all(self.graph, &reason);

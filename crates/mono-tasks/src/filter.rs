@@ -62,7 +62,10 @@ pub enum FilterError {
 enum Pattern {
     Name(String, GlobMatcher),
     Directory(GlobMatcher),
-    Both { name: GlobMatcher, dir: GlobMatcher },
+    Both {
+        name: GlobMatcher,
+        dir: GlobMatcher,
+    },
     /// Every package (a filter that is only a git range).
     Any,
 }
@@ -167,9 +170,7 @@ impl Filter {
         let mut range = None;
         let mut range_through_dependencies = false;
         if let Some(body) = s.strip_suffix(']') {
-            let open = body
-                .rfind('[')
-                .ok_or_else(|| invalid("`]` without `[`"))?;
+            let open = body.rfind('[').ok_or_else(|| invalid("`]` without `[`"))?;
             let text = &body[open + 1..];
             let (from, to) = match text.split_once("...") {
                 Some((from, to)) => (from, Some(to)),
@@ -187,7 +188,9 @@ impl Filter {
             s = &body[..open];
             if let Some(rest) = s.strip_suffix("...") {
                 if rest.is_empty() {
-                    return Err(invalid("`...[REF]` after a name needs the name: `web...[main]`"));
+                    return Err(invalid(
+                        "`...[REF]` after a name needs the name: `web...[main]`",
+                    ));
                 }
                 range_through_dependencies = true;
                 s = rest;
@@ -365,7 +368,10 @@ pub fn select_packages(
     let mut selected: BTreeSet<PackageName> = if includes.is_empty() {
         graph.packages().map(|p| p.name.clone()).collect()
     } else {
-        includes.iter().flat_map(|f| f.select(graph, changes)).collect()
+        includes
+            .iter()
+            .flat_map(|f| f.select(graph, changes))
+            .collect()
     };
     for filter in excludes {
         for name in filter.select(graph, changes) {

@@ -197,7 +197,10 @@ pub fn hash_tasks(
                     }
                     Digest::of(&bytes)
                 });
-                (whole.map_or(ExternalDeps::None, ExternalDeps::LockfileHash), whole)
+                (
+                    whole.map_or(ExternalDeps::None, ExternalDeps::LockfileHash),
+                    whole,
+                )
             }
         };
         let dependencies: Vec<TaskHash> = graph

@@ -25,9 +25,9 @@ mod hashes;
 mod lockfiles;
 mod plan;
 
+pub use affected::{AffectedError, AffectedReason, ChangeDetector, ChangedPackages};
 pub use engine::{build_task_graph, resolve_command, TaskRequest};
 pub use error::TaskGraphError;
-pub use affected::{AffectedError, AffectedReason, ChangeDetector, ChangedPackages};
 pub use filter::{select_packages, ChangedByRange, Filter, FilterError, GitRange};
 pub use graph::{TaskGraph, TaskNode};
 pub use hashes::{hash_tasks, HashingError, TaskHashFacts, TaskHashes};

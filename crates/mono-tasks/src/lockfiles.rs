@@ -109,8 +109,14 @@ fn member(package: &Package) -> Member<'_> {
         package.dir.as_str()
     };
     let name = match package.language {
-        Language::Rust => package.crate_name.as_deref().unwrap_or(package.name.as_str()),
-        Language::Go => package.go_module.as_deref().unwrap_or(package.name.as_str()),
+        Language::Rust => package
+            .crate_name
+            .as_deref()
+            .unwrap_or(package.name.as_str()),
+        Language::Go => package
+            .go_module
+            .as_deref()
+            .unwrap_or(package.name.as_str()),
         _ => package.name.as_str(),
     };
     Member { dir, name }
@@ -190,7 +196,8 @@ impl<'a> LockfileChange<'a> {
         };
         let from = Some(self.changed.from.as_str());
         let to = self.changed.to.as_deref();
-        let (Some(before), Some(after)) = (self.read_at(from, self.path), self.read_at(to, self.path))
+        let (Some(before), Some(after)) =
+            (self.read_at(from, self.path), self.read_at(to, self.path))
         else {
             // Added or removed: what every user resolves changed.
             let names = users.iter().map(|p| p.name.clone()).collect();
@@ -198,9 +205,8 @@ impl<'a> LockfileChange<'a> {
         };
         let read_before = |f: &RepoPath| self.read_at(from, f);
         let read_after = |f: &RepoPath| self.read_at(to, f);
-        let parsed = parse(name, self.path, &before, &users, &read_before).and_then(|b| {
-            parse(name, self.path, &after, &users, &read_after).map(|a| (b, a))
-        });
+        let parsed = parse(name, self.path, &before, &users, &read_before)
+            .and_then(|b| parse(name, self.path, &after, &users, &read_after).map(|a| (b, a)));
         let (before, after) = match parsed {
             Ok(pair) => pair,
             Err(why) => {

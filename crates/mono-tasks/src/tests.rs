@@ -86,7 +86,10 @@ fn filters_select(filters: &[&str], expected: &[&str]) {
         .iter()
         .map(|f| Filter::parse(f, &RepoPath::root()).unwrap())
         .collect();
-    assert_eq!(names(&select_packages(&filters, &graph, &ChangedByRange::none()).unwrap()), expected);
+    assert_eq!(
+        names(&select_packages(&filters, &graph, &ChangedByRange::none()).unwrap()),
+        expected
+    );
 }
 
 #[test]
@@ -95,9 +98,15 @@ fn directories_are_relative_to_cwd() {
     let (_, graph) = load(&ws);
     let cwd = RepoPath::new("packages").unwrap();
     let filter = Filter::parse("./lib", &cwd).unwrap();
-    assert_eq!(names(&select_packages(&[filter], &graph, &ChangedByRange::none()).unwrap()), ["lib"]);
+    assert_eq!(
+        names(&select_packages(&[filter], &graph, &ChangedByRange::none()).unwrap()),
+        ["lib"]
+    );
     let up = Filter::parse("../apps/*", &cwd).unwrap();
-    assert_eq!(names(&select_packages(&[up], &graph, &ChangedByRange::none()).unwrap()), ["app"]);
+    assert_eq!(
+        names(&select_packages(&[up], &graph, &ChangedByRange::none()).unwrap()),
+        ["app"]
+    );
     assert!(Filter::parse("../../x", &cwd).is_err());
 }
 
@@ -210,7 +219,11 @@ fn affected_packages_say_why() {
 fn global_dependencies_touch_every_package() {
     let ws = layered_in_git();
     let root = ws.root.as_path();
-    std::fs::write(root.join("turbo.toml"), "globalDependencies = [\"config/*.json\"]\n[tasks.build]\n").unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "globalDependencies = [\"config/*.json\"]\n[tasks.build]\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(root.join("config")).unwrap();
     std::fs::write(root.join("config/a.json"), "{}").unwrap();
     git(root, &["add", "-A"]);
@@ -218,9 +231,20 @@ fn global_dependencies_touch_every_package() {
     let (config, graph) = load(&ws);
     let scm = mono_scm::Scm::discover(&ws.root);
     let detector = ChangeDetector::new(&scm, &graph, &config).unwrap();
-    assert!(detector.changed_packages("HEAD", None).unwrap().packages.is_empty());
+    assert!(detector
+        .changed_packages("HEAD", None)
+        .unwrap()
+        .packages
+        .is_empty());
     std::fs::write(root.join("config/a.json"), "{\"x\":1}").unwrap();
-    assert_eq!(detector.changed_packages("HEAD", None).unwrap().packages.len(), 5);
+    assert_eq!(
+        detector
+            .changed_packages("HEAD", None)
+            .unwrap()
+            .packages
+            .len(),
+        5
+    );
 }
 
 #[test]
@@ -231,7 +255,11 @@ fn an_unknown_base_means_everything_with_the_reason() {
     let detector = ChangeDetector::new(&scm, &graph, &config).unwrap();
     let changed = detector.changed_packages("no-such-ref", None).unwrap();
     assert_eq!(changed.packages.len(), 5);
-    assert!(changed.gap.unwrap().to_string().contains("`no-such-ref` does not exist"));
+    assert!(changed
+        .gap
+        .unwrap()
+        .to_string()
+        .contains("`no-such-ref` does not exist"));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use mono_paths::AbsPath;
 use mono_scm::Scm;
 use mono_task_id::PackageName;
 use mono_tasks::{select_packages, AffectedReason, ChangeDetector, ChangedByRange, Filter};
@@ -42,7 +43,14 @@ fn var(names: &[&str]) -> Option<String> {
 /// Selects packages with `filters`, then (with `affected`) keeps those changed between the
 /// base and the head, plus their dependents. Every gap in history is a warning and counts as
 /// "everything changed".
-pub fn select(repo: &Repo, filters: &[Filter], affected: bool) -> Result<Selection, Error> {
+///
+/// Changes under `cache_dir` (mono's own cache) never count.
+pub fn select(
+    repo: &Repo,
+    filters: &[Filter],
+    affected: bool,
+    cache_dir: &AbsPath,
+) -> Result<Selection, Error> {
     let needs_git = affected || filters.iter().any(|f| f.range().is_some());
     if !needs_git {
         return Ok(Selection {
@@ -51,8 +59,11 @@ pub fn select(repo: &Repo, filters: &[Filter], affected: bool) -> Result<Selecti
         });
     }
     let scm = Scm::discover(&repo.root);
-    let detector =
+    let mut detector =
         ChangeDetector::new(&scm, &repo.packages, &repo.config).map_err(Error::Affected)?;
+    if let Some(cache) = cache_dir.strip_root(&repo.root) {
+        detector = detector.ignoring(cache);
+    }
     let changes = ChangedByRange::detect(filters, &detector).map_err(Error::Affected)?;
     for (range, changed) in changes.iter() {
         if let Some(gap) = &changed.gap {
@@ -78,7 +89,9 @@ pub fn select(repo: &Repo, filters: &[Filter], affected: bool) -> Result<Selecti
     };
     let base = match &range.base {
         Some(base) => Ok(base.clone()),
-        None => scm.default_branch().map_err(|e| Error::Affected(e.into()))?,
+        None => scm
+            .default_branch()
+            .map_err(|e| Error::Affected(e.into()))?,
     };
     let range = AffectedRange {
         resolved_base: base.as_ref().ok().cloned(),

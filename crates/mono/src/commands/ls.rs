@@ -34,7 +34,11 @@ pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Erro
         .iter()
         .map(|f| Filter::parse(f, &repo.cwd))
         .collect::<Result<Vec<_>, _>>()?;
-    let selection = crate::selection::select(&repo, &filters, args.affected)?;
+    let cache_dir = match &repo.config.cache_dir {
+        Some(dir) => repo.root.join(&dir.value),
+        None => repo.root.join("cache"),
+    };
+    let selection = crate::selection::select(&repo, &filters, args.affected, &cache_dir)?;
     let selected = &selection.packages;
     let reasons = selection.affected.as_ref().map(|(_, reasons)| reasons);
     let listed: Vec<Listed<'_>> = repo
@@ -63,7 +67,8 @@ pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Erro
     if args.json {
         let mut doc = serde_json::json!({ "version": LS_FORMAT_VERSION, "count": listed.len(), "packages": listed });
         if let Some((range, _)) = &selection.affected {
-            doc["affected"] = serde_json::json!({ "base": range.resolved_base, "head": range.head });
+            doc["affected"] =
+                serde_json::json!({ "base": range.resolved_base, "head": range.head });
         }
         let _ = writeln!(
             out,

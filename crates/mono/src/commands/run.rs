@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use mono_cache::{CacheStore, LocalStore};
 use mono_config::EnvMode;
 use mono_tasks::{
-    build_task_graph, hash_tasks, CacheState, CacheStatus, Filter, Plan,
-    PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
+    build_task_graph, hash_tasks, CacheState, CacheStatus, Filter, Plan, PlanDetails, TaskGraph,
+    TaskHashDetails, TaskHashes, TaskRequest,
 };
 
 use crate::cli::{DryFormat, RunArgs};
@@ -259,8 +259,9 @@ impl RunOptions {
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
     let repo = Repo::load(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
+    let cache_dir = options.cache_dir(&repo);
     let mut selected =
-        crate::selection::select(&repo, &options.filters, options.affected)?.packages;
+        crate::selection::select(&repo, &options.filters, options.affected, &cache_dir)?.packages;
     // `mono run web#build` is about `web`, as in Turborepo.
     let named: Option<BTreeSet<PackageName>> = options
         .request_tasks
@@ -304,7 +305,6 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         return Ok(ExitCode::SUCCESS);
     }
     let process_env: BTreeMap<String, String> = std::env::vars().collect();
-    let cache_dir = options.cache_dir(&repo);
     // A task's hash covers the hashes of what it depends on, whether or not this run runs
     // them: with --only, hash over the whole graph, so that `--only` neither misses the
     // entries of a full run nor hits stale ones after a dependency changed.
