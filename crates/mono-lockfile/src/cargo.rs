@@ -135,8 +135,63 @@ impl CargoLock {
                 let key = key_of(name, version, source);
                 self.graph.by_key.get(&key).is_some_and(|&id| seen[id])
             });
+            shorten_dependencies(packages);
         }
         Ok(doc.to_string())
+    }
+}
+
+/// Writes each `dependencies` item as briefly as Cargo does for the packages left: `name`
+/// when one version of the crate remains, `name version` when one source has that version,
+/// else `name version (source)`. Removing packages can make a longer form unnecessary (a
+/// second `syn` gone), and Cargo would shorten it on its next write.
+fn shorten_dependencies(packages: &mut toml_edit::ArrayOfTables) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut versions: BTreeMap<String, BTreeMap<String, BTreeSet<Option<String>>>> =
+        BTreeMap::new();
+    for t in packages.iter() {
+        let get = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let (Some(name), Some(version)) = (get("name"), get("version")) else {
+            continue;
+        };
+        versions
+            .entry(name)
+            .or_default()
+            .entry(version)
+            .or_default()
+            .insert(get("source"));
+    }
+    for t in packages.iter_mut() {
+        let Some(deps) = t.get_mut("dependencies").and_then(|d| d.as_array_mut()) else {
+            continue;
+        };
+        for item in deps.iter_mut() {
+            let Some(dep) = item.as_str() else { continue };
+            let mut parts = dep.splitn(3, ' ');
+            let name = parts.next().unwrap_or_default().to_string();
+            let (Some(version), source) = (parts.next().map(str::to_string), parts.next()) else {
+                continue;
+            };
+            let Some(by_version) = versions.get(&name) else {
+                continue;
+            };
+            let sources = by_version.get(&version).map_or(0, BTreeSet::len);
+            let short = if by_version.len() == 1 && sources == 1 {
+                name
+            } else if sources == 1 {
+                format!("{name} {version}")
+            } else {
+                match source {
+                    Some(s) => format!("{name} {version} {s}"),
+                    None => continue,
+                }
+            };
+            if short != dep {
+                let decor = item.decor().clone();
+                *item = toml_edit::Value::from(short);
+                *item.decor_mut() = decor;
+            }
+        }
     }
 }
 

@@ -58,6 +58,28 @@ impl GoLock {
         })
     }
 
+    pub fn packages(&self) -> Vec<ResolvedPackage> {
+        let mut out: BTreeSet<ResolvedPackage> = BTreeSet::new();
+        for ((module, version), hash) in &self.sums {
+            if let Some(v) = version.strip_suffix("/go.mod") {
+                if !self.sums.contains_key(&(module.clone(), v.to_string())) {
+                    out.insert(ResolvedPackage {
+                        name: module.clone(),
+                        version: v.to_string(),
+                        checksum: Some(hash.clone()),
+                    });
+                }
+            } else {
+                out.insert(ResolvedPackage {
+                    name: module.clone(),
+                    version: version.clone(),
+                    checksum: Some(hash.clone()),
+                });
+            }
+        }
+        out.into_iter().collect()
+    }
+
     pub fn add_manifest(
         &mut self,
         dir: &str,
@@ -100,7 +122,7 @@ impl GoLock {
             for (req, ver) in &m.require {
                 match m.resolve(req, ver) {
                     Resolved::Folder(rel) => {
-                        let target = join_dir(&mdir, &rel);
+                        let target = crate::graph::join_dir(&mdir, &rel);
                         if let Some(next) = self.manifests.get(&target) {
                             if visited.insert(target.clone()) {
                                 stack.push((target, next));
@@ -174,29 +196,6 @@ impl GoMod {
             Some((_, _, new, Some(v))) => Resolved::Module(new.clone(), v.clone()),
             None => Resolved::Module(path.to_string(), version.to_string()),
         }
-    }
-}
-
-/// "services/api" + "../shared" → "services/shared".
-fn join_dir(base: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = if base == "." {
-        Vec::new()
-    } else {
-        base.split('/').collect()
-    };
-    for p in rel.split(['/', '\\']) {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    if parts.is_empty() {
-        ".".to_string()
-    } else {
-        parts.join("/")
     }
 }
 

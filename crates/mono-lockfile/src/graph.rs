@@ -154,3 +154,26 @@ pub(crate) fn line_of(text: &str, at: usize) -> usize {
 pub(crate) fn line_containing(text: &str, needle: &str) -> usize {
     text.find(needle).map_or(1, |at| line_of(text, at))
 }
+
+/// "services/api" + "../shared" → "services/shared".
+pub(crate) fn join_dir(base: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if base == "." {
+        Vec::new()
+    } else {
+        base.split('/').collect()
+    };
+    for p in rel.split(['/', '\\']) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}

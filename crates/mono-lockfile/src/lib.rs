@@ -40,10 +40,10 @@ mod error;
 mod go;
 mod graph;
 mod npm;
-// mod pnpm;
-// mod tool;
-// mod yarn1;
-// mod yarn_berry;
+mod pnpm;
+mod tool;
+mod yarn1;
+mod yarn_berry;
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +51,7 @@ pub use cargo::prune_cargo_manifest;
 pub use discover::discover;
 pub use error::LockfileError;
 pub use go::prune_go_work;
+pub use tool::{check_with_tool, ToolCheck};
 
 /// Which lockfile format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,6 +149,9 @@ pub struct Lockfile {
 #[derive(Debug)]
 enum Inner {
     Npm(npm::NpmLock),
+    Pnpm(pnpm::PnpmLock),
+    Yarn1(yarn1::Yarn1Lock),
+    YarnBerry(yarn_berry::BerryLock),
     Cargo(cargo::CargoLock),
     Go(go::GoLock),
 }
@@ -161,13 +165,10 @@ impl Lockfile {
     ) -> Result<Lockfile, LockfileError> {
         let inner = match kind {
             LockfileKind::Npm => Inner::Npm(npm::NpmLock::parse(path, contents)?),
-            LockfileKind::Pnpm | LockfileKind::Yarn1 | LockfileKind::YarnBerry => {
-                return Err(LockfileError::UnsupportedVersion {
-                    path: path.to_path_buf(),
-                    format: kind.as_str(),
-                    version: "(any)".into(),
-                    help: "this build of mono-lockfile reads npm, Cargo and Go lockfiles only",
-                })
+            LockfileKind::Pnpm => Inner::Pnpm(pnpm::PnpmLock::parse(path, contents)?),
+            LockfileKind::Yarn1 => Inner::Yarn1(yarn1::Yarn1Lock::parse(path, contents)?),
+            LockfileKind::YarnBerry => {
+                Inner::YarnBerry(yarn_berry::BerryLock::parse(path, contents)?)
             }
             LockfileKind::Cargo => Inner::Cargo(cargo::CargoLock::parse(path, contents)?),
             LockfileKind::GoSum => Inner::Go(go::GoLock::parse(path, contents)?),
@@ -197,6 +198,9 @@ impl Lockfile {
     pub fn kind(&self) -> LockfileKind {
         match &self.inner {
             Inner::Npm(_) => LockfileKind::Npm,
+            Inner::Pnpm(_) => LockfileKind::Pnpm,
+            Inner::Yarn1(_) => LockfileKind::Yarn1,
+            Inner::YarnBerry(_) => LockfileKind::YarnBerry,
             Inner::Cargo(_) => LockfileKind::Cargo,
             Inner::Go(_) => LockfileKind::GoSum,
         }
@@ -218,6 +222,7 @@ impl Lockfile {
         contents: &str,
     ) -> Result<(), LockfileError> {
         match &mut self.inner {
+            Inner::Yarn1(l) => l.add_manifest(graph::normalize_dir(member_dir), path, contents),
             Inner::Go(l) => l.add_manifest(graph::normalize_dir(member_dir), path, contents),
             _ => Ok(()),
         }
@@ -243,8 +248,40 @@ impl Lockfile {
                 .member(member.dir, member.name)
                 .map(|m| l.graph.external_deps(m))
                 .unwrap_or_default()),
+            Inner::Pnpm(l) => Ok(l
+                .graph
+                .member(member.dir, member.name)
+                .map(|m| l.graph.external_deps(m))
+                .unwrap_or_default()),
+            Inner::YarnBerry(l) => Ok(l
+                .graph
+                .member(member.dir, member.name)
+                .map(|m| l.graph.external_deps(m))
+                .unwrap_or_default()),
+            Inner::Yarn1(l) => l.external_deps(&self.path, member),
             Inner::Go(l) => l.external_deps(&self.path, member),
         }
+    }
+
+    /// Every external package the lockfile resolves, sorted and deduplicated (for Go: every
+    /// module version go.sum has a hash for).
+    pub fn packages(&self) -> Vec<ResolvedPackage> {
+        let graph = match &self.inner {
+            Inner::Npm(l) => &l.graph,
+            Inner::Pnpm(l) => &l.graph,
+            Inner::Yarn1(l) => l.graph(),
+            Inner::YarnBerry(l) => &l.graph,
+            Inner::Cargo(l) => &l.graph,
+            Inner::Go(l) => return l.packages(),
+        };
+        let mut out: Vec<ResolvedPackage> = graph
+            .nodes
+            .iter()
+            .filter_map(|n| n.package.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// A new lockfile text that keeps exactly the entries `keep` need (the kept members and
@@ -258,6 +295,9 @@ impl Lockfile {
         match &self.inner {
             Inner::Npm(l) => l.prune(&self.path, keep),
             Inner::Cargo(l) => l.prune(&self.path, keep),
+            Inner::Pnpm(l) => l.prune(&self.path, keep),
+            Inner::Yarn1(l) => l.prune(&self.path, keep),
+            Inner::YarnBerry(l) => l.prune(&self.path, keep),
             Inner::Go(l) => l.prune(&self.path, keep),
         }
     }

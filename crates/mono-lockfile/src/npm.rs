@@ -214,11 +214,22 @@ impl NpmLock {
     }
 }
 
+/// Prunes npm 6's nested `dependencies` tree: the entry `x` under the install path `p` is the
+/// package at `p/node_modules/x`; a workspace member's entry (`"version": "file:packages/c"`)
+/// nests what is installed under its folder.
 fn prune_legacy(deps: &mut Map<String, Value>, prefix: &str, keep: &dyn Fn(&str) -> bool) {
     deps.retain(|name, _| keep(&format!("{prefix}node_modules/{name}")));
     for (name, entry) in deps.iter_mut() {
+        let nested_prefix = match entry
+            .get("version")
+            .and_then(Value::as_str)
+            .and_then(|v| v.strip_prefix("file:"))
+        {
+            Some(target) => format!("{target}/"),
+            None => format!("{prefix}node_modules/{name}/"),
+        };
         if let Some(Value::Object(nested)) = entry.get_mut("dependencies") {
-            prune_legacy(nested, &format!("{prefix}node_modules/{name}/"), keep);
+            prune_legacy(nested, &nested_prefix, keep);
         }
     }
 }
@@ -233,5 +244,38 @@ fn package_name_of(key: &str) -> &str {
     match key.rfind("node_modules/") {
         Some(i) => &key[i + "node_modules/".len()..],
         None => key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_copies_shadow_hoisted_ones_and_scopes_work() {
+        let text = r#"{"lockfileVersion": 3, "packages": {
+            "": {"name": "root", "workspaces": ["apps/*"]},
+            "apps/web": {"name": "web", "dependencies": {"@s/x": "^1"}, "devDependencies": {"y": "*"}},
+            "node_modules/web": {"resolved": "apps/web", "link": true},
+            "node_modules/@s/x": {"version": "1.0.0", "dependencies": {"y": "^2"}},
+            "node_modules/@s/x/node_modules/y": {"version": "2.0.0"},
+            "node_modules/y": {"version": "1.0.0", "dev": true},
+            "apps/web/node_modules/z": {"version": "3.0.0"}
+        }}"#;
+        let lock = NpmLock::parse(Path::new("package-lock.json"), text).unwrap();
+        let web = lock.graph.member("apps/web", "web").unwrap();
+        let deps: Vec<String> = lock
+            .graph
+            .external_deps(web)
+            .into_iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
+        // z is installed under apps/web but nothing asks for it; y@2 is @s/x's own copy.
+        assert_eq!(deps, ["@s/x@1.0.0", "y@1.0.0", "y@2.0.0"]);
+        assert_eq!(
+            lock.graph.member("elsewhere", "web"),
+            Some(web),
+            "found by name too"
+        );
     }
 }

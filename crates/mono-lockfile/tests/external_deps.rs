@@ -312,3 +312,196 @@ fn go_malformed_reports_line() {
         "{err}"
     );
 }
+
+/// The package.json of each member of a node fixture, for yarn v1.
+fn node_manifests(fixture_dir: &str) -> Vec<(&'static str, String)> {
+    NODE_MEMBERS
+        .iter()
+        .map(|m| {
+            (
+                m.dir,
+                fixture(&format!("{fixture_dir}/{}/package.json", m.dir)),
+            )
+        })
+        .collect()
+}
+
+fn node_lock(kind: LockfileKind, fixture_dir: &str, text: &str) -> Lockfile {
+    let mut lock = Lockfile::parse(kind, Path::new(kind.file_name()), text).unwrap();
+    for (dir, m) in node_manifests(fixture_dir) {
+        lock.add_manifest(dir, Path::new("package.json"), &m)
+            .unwrap();
+    }
+    lock
+}
+
+/// Every node format resolves the one workspace (tests/fixtures/regen-node.sh) the same way.
+#[test_case::test_case(LockfileKind::Npm, "npm", "package-lock.json")]
+#[test_case::test_case(LockfileKind::Npm, "npm-v2", "package-lock.json")]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm", "pnpm-lock.yaml")]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm-v6", "pnpm-lock.yaml")]
+#[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn.lock")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry", "yarn.lock")]
+fn node_formats_agree(kind: LockfileKind, dir: &str, file: &str) {
+    let text = fixture(&format!("{dir}/{file}"));
+    if file == "yarn.lock" {
+        assert_eq!(LockfileKind::yarn_kind_of(&text), kind);
+    }
+    let manifests_dir = match dir {
+        "pnpm-v6" => "pnpm",
+        "npm-v2" => "npm",
+        d => d,
+    };
+    let lock = node_lock(kind, manifests_dir, &text);
+    let deps = |i: usize| names(&lock.external_deps(&NODE_MEMBERS[i]).unwrap());
+    assert_eq!(deps(0), ["left-pad@1.3.0"]);
+    assert_eq!(
+        deps(1),
+        ["is-number@6.0.0", "is-number@7.0.0", "is-odd@3.0.1"]
+    );
+    assert_eq!(
+        deps(2),
+        [
+            "is-number@6.0.0",
+            "is-number@7.0.0",
+            "is-odd@3.0.1",
+            "ms@2.1.3"
+        ]
+    );
+    assert_eq!(deps(3), ["ms@2.0.0"]);
+    let sums = lock.external_deps(&NODE_MEMBERS[1]).unwrap();
+    assert!(sums.iter().all(|p| p.checksum.is_some()), "{sums:?}");
+}
+
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm", "pnpm-lock.yaml", &[("is-number@6.0.0", "is-number@6.0.1"), ("is-number: 6.0.0", "is-number: 6.0.1")])]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm-v6", "pnpm-lock.yaml", &[("/is-number@6.0.0", "/is-number@6.0.1"), ("is-number: 6.0.0", "is-number: 6.0.1")])]
+#[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn.lock", &[("version \"6.0.0\"", "version \"6.0.1\"")])]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry", "yarn.lock", &[("version: 6.0.0", "version: 6.0.1"), ("is-number@npm:6.0.0\"", "is-number@npm:6.0.1\"")])]
+fn node_transitive_change_affects_exactly_its_users(
+    kind: LockfileKind,
+    dir: &str,
+    file: &str,
+    edits: &[(&str, &str)],
+) {
+    let before = fixture(&format!("{dir}/{file}"));
+    let mut after = before.clone();
+    for (from, to) in edits {
+        assert!(after.contains(from), "{from}");
+        after = after.replace(from, to);
+    }
+    let manifests = if kind == LockfileKind::Yarn1 {
+        node_manifests(dir)
+    } else {
+        Vec::new()
+    };
+    assert_eq!(
+        changed_members(kind, &before, &after, &NODE_MEMBERS, &manifests),
+        ["a", "b"]
+    );
+}
+
+#[test]
+fn yaml_and_yarn_errors_name_the_line() {
+    let bad = "lockfileVersion: '9.0'\n\nimporters:\n  .:\n    dependencies: [\n";
+    let err = Lockfile::parse(LockfileKind::Pnpm, Path::new("pnpm-lock.yaml"), bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("pnpm-lock.yaml:"), "{err}");
+    let line: usize = err.split(':').nth(1).unwrap().parse().unwrap();
+    assert!((5..=6).contains(&line), "{err}");
+    let err = Lockfile::parse(
+        LockfileKind::Pnpm,
+        Path::new("pnpm-lock.yaml"),
+        "lockfileVersion: 5.4\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("unsupported pnpm lockfile version 5.4"),
+        "{err}"
+    );
+    let bad = fixture("pnpm/pnpm-lock.yaml")
+        .replace("      is-number: 6.0.0\n", "      is-number: 6.6.6\n");
+    let err = Lockfile::parse(LockfileKind::Pnpm, Path::new("pnpm-lock.yaml"), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("is-odd@3.0.1 depends on is-number@6.6.6"),
+        "{err}"
+    );
+    let bad = "# yarn lockfile v1\n\n\nms@^2:\n  version \"2.1.3\"\nstray line\n";
+    let err = Lockfile::parse(LockfileKind::Yarn1, Path::new("yarn.lock"), bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("yarn.lock:6: expected an entry header"),
+        "{err}"
+    );
+    let mut lock = Lockfile::parse(
+        LockfileKind::Yarn1,
+        Path::new("yarn.lock"),
+        &fixture("yarn1/yarn.lock"),
+    )
+    .unwrap();
+    let err = lock
+        .external_deps(&NODE_MEMBERS[1])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no manifest was given for member `a`"),
+        "{err}"
+    );
+    let err = lock
+        .add_manifest(
+            "packages/a",
+            Path::new("packages/a/package.json"),
+            "{\n  \"name\": \"a\",\n  oops\n}",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("packages/a/package.json:3:"), "{err}");
+    let bad = fixture("berry/yarn.lock").replace(
+        "    is-number: \"npm:^6.0.0\"",
+        "    is-number: \"npm:^9.0.0\"",
+    );
+    let err = Lockfile::parse(LockfileKind::YarnBerry, Path::new("yarn.lock"), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("depends on is-number@npm:^9.0.0"), "{err}");
+}
+
+#[test]
+fn discover_finds_every_lockfile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("package-lock.json", "{}");
+    write("yarn.lock", &fixture("berry/yarn.lock"));
+    write("Cargo.lock", "version = 4\n");
+    write("go.work", "go 1.21\n");
+    write("go.work.sum", "");
+    write("svc/api/go.mod", "module example.com/api\n");
+    write("svc/api/go.sum", "");
+    write("svc/orphan/go.sum", "");
+    write("node_modules/x/go.mod", "module x\n");
+    write("node_modules/x/go.sum", "");
+    write(".gitignore", "ignored/\n");
+    write("ignored/go.mod", "module y\n");
+    write("ignored/go.sum", "");
+    let found = mono_lockfile::discover(root).unwrap();
+    let found: Vec<(&str, LockfileKind)> = found.iter().map(|(p, k)| (p.as_str(), *k)).collect();
+    assert_eq!(
+        found,
+        [
+            ("Cargo.lock", LockfileKind::Cargo),
+            ("go.work.sum", LockfileKind::GoSum),
+            ("package-lock.json", LockfileKind::Npm),
+            ("svc/api/go.sum", LockfileKind::GoSum),
+            ("yarn.lock", LockfileKind::YarnBerry),
+        ]
+    );
+}
