@@ -503,6 +503,170 @@ fn an_npm_lockfile_change_affects_only_the_package_whose_dependency_moved() {
     assert_ne!(hashes_before["b#build"], hashes_after["b#build"]);
 }
 
+/// A Node package manager from the tools CI installs (.ci/run): the variable's value, else
+/// the same place under `~/.cache/mono-tools`; a missing tool fails the test.
+fn node_tool(var: &str, under_tools: &str) -> Vec<String> {
+    let path = std::env::var(var).map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap())
+            .join(".cache/mono-tools")
+            .join(under_tools)
+    });
+    assert!(
+        path.exists(),
+        "{} is missing: set {var} (CI installs it, see .ci/run)",
+        path.display()
+    );
+    let path = path.to_str().unwrap().to_owned();
+    if path.ends_with(".js") {
+        vec!["node".to_owned(), path]
+    } else {
+        vec![path]
+    }
+}
+
+/// Two workspace packages `a` and `b` with one external dependency each; the package
+/// manager writes the lockfile, then `b` moves to another version of its dependency (the
+/// manifest and the lockfile change, as with a real upgrade). Only `b` is affected and only
+/// `b`'s hash moves: without per-package lockfile reading, the lockfile change would affect
+/// `a` too.
+fn node_upgrade_affects_only_its_package(
+    install: &[String],
+    workspace_files: &[(&str, &str)],
+    lockfile: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    write(
+        &root,
+        "package.json",
+        r#"{ "name": "root", "private": true, "workspaces": ["packages/*"] }"#,
+    );
+    for (path, text) in workspace_files {
+        write(&root, path, text);
+    }
+    write(
+        &root,
+        ".gitignore",
+        "node_modules/\n.yarn/\n.pnp.*\ncache/\n",
+    );
+    write(&root, "turbo.toml", "[tasks.build]\n");
+    let manifest = |name: &str, dep: &str, version: &str| {
+        format!(
+            r#"{{ "name": "{name}", "version": "1.0.0", "scripts": {{ "build": "echo {name}" }}, "dependencies": {{ "{dep}": "{version}" }} }}"#
+        )
+    };
+    write(
+        &root,
+        "packages/a/package.json",
+        &manifest("a", "left-pad", "1.3.0"),
+    );
+    write(
+        &root,
+        "packages/b/package.json",
+        &manifest("b", "is-number", "6.0.0"),
+    );
+    let run_install = |root: &Path| {
+        let status = StdCommand::new(&install[0])
+            .args(&install[1..])
+            .current_dir(root)
+            .env("YARN_ENABLE_IMMUTABLE_INSTALLS", "false")
+            .env("YARN_ENABLE_TELEMETRY", "0")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{install:?} failed");
+    };
+    run_install(&root);
+    assert!(
+        root.join(lockfile).is_file(),
+        "{install:?} wrote no {lockfile}"
+    );
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit(&root, "init");
+    let hashes_before = task_hashes(&root);
+    git(&root, &["checkout", "-q", "-b", "bump"]);
+    write(
+        &root,
+        "packages/b/package.json",
+        &manifest("b", "is-number", "7.0.0"),
+    );
+    run_install(&root);
+    commit(&root, "upgrade is-number in b");
+    let changed = StdCommand::new("git")
+        .args(["diff", "--name-only", "main", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&changed.stdout).contains(lockfile),
+        "the upgrade did not change {lockfile}"
+    );
+    let out = mono(&root)
+        .args(["ls", "--affected"])
+        .env_remove("MONO_SCM_BASE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(names(&affected(&root, &[], &[])), ["b"]);
+    let hashes_after = task_hashes(&root);
+    assert_eq!(hashes_before["a#build"], hashes_after["a#build"]);
+    assert_ne!(hashes_before["b#build"], hashes_after["b#build"]);
+}
+
+#[test]
+fn a_pnpm_lockfile_upgrade_affects_only_its_package() {
+    let mut install = node_tool("MONO_TEST_PNPM", "pnpm/node_modules/.bin/pnpm");
+    install.extend(["install", "--lockfile-only", "--no-frozen-lockfile"].map(String::from));
+    node_upgrade_affects_only_its_package(
+        &install,
+        &[
+            ("pnpm-workspace.yaml", "packages:\n  - \"packages/*\"\n"),
+            ("package.json", r#"{ "name": "root", "private": true }"#),
+        ],
+        "pnpm-lock.yaml",
+    );
+}
+
+#[test]
+fn a_yarn_classic_lockfile_upgrade_affects_only_its_package() {
+    let mut install = node_tool("MONO_TEST_YARN", "yarn1/node_modules/.bin/yarn");
+    install.extend(
+        [
+            "install",
+            "--ignore-scripts",
+            "--no-progress",
+            "--non-interactive",
+        ]
+        .map(String::from),
+    );
+    node_upgrade_affects_only_its_package(&install, &[], "yarn.lock");
+}
+
+#[test]
+fn a_yarn_berry_lockfile_upgrade_affects_only_its_package() {
+    let mut install = node_tool(
+        "MONO_TEST_YARN_BERRY",
+        "yarn-berry/node_modules/@yarnpkg/cli-dist/bin/yarn.js",
+    );
+    install.extend(["install", "--mode=update-lockfile"].map(String::from));
+    node_upgrade_affects_only_its_package(&install, &[], "yarn.lock");
+}
+
+#[test]
+fn an_npm_lockfile_upgrade_affects_only_its_package() {
+    let install: Vec<String> = [
+        "npm",
+        "install",
+        "--package-lock-only",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+    ]
+    .map(String::from)
+    .to_vec();
+    node_upgrade_affects_only_its_package(&install, &[], "package-lock.json");
+}
+
 fn task_hashes(root: &Path) -> BTreeMap<String, String> {
     let plan = common::dry_json(root, &["build"]);
     plan["tasks"]
