@@ -302,3 +302,39 @@ fn describe(lockfile: &RepoPath, package: &ResolvedPackage) -> String {
         package.checksum.as_deref().unwrap_or("-")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockfiles_are_known_by_name_and_place() {
+        let kind = |p: &str| lockfile_kind(&RepoPath::new(p).unwrap());
+        assert_eq!(kind("package-lock.json"), Some(LockfileName::Npm));
+        assert_eq!(kind("pnpm-lock.yaml"), Some(LockfileName::Pnpm));
+        assert_eq!(kind("yarn.lock"), Some(LockfileName::Yarn));
+        assert_eq!(kind("bun.lock"), Some(LockfileName::Bun));
+        assert_eq!(kind("Cargo.lock"), Some(LockfileName::Cargo));
+        assert_eq!(kind("go.work.sum"), Some(LockfileName::GoWorkSum));
+        assert_eq!(kind("services/api/go.sum"), Some(LockfileName::GoSum));
+        assert_eq!(kind("go.sum"), Some(LockfileName::GoSum));
+        // Below the root, only go.sum is a lockfile mono reads per package; the others are
+        // files of the package that holds them.
+        assert_eq!(kind("apps/web/package-lock.json"), None);
+        assert_eq!(kind("crates/x/Cargo.lock"), None);
+        assert_eq!(kind("package.json"), None);
+    }
+
+    #[test]
+    fn a_yarn_lock_is_told_apart_by_its_text() {
+        assert_eq!(
+            LockfileName::Yarn.kind("# yarn lockfile v1\n"),
+            Some(LockfileKind::Yarn1)
+        );
+        assert_eq!(
+            LockfileName::Yarn.kind("__metadata:\n  version: 8\n"),
+            Some(LockfileKind::YarnBerry)
+        );
+        assert_eq!(LockfileName::Bun.kind(""), None);
+    }
+}
