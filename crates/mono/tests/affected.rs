@@ -801,10 +801,11 @@ fn pushable() -> Pushable {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
     let remote = dir.path().join("remote.git");
+    // Not cached, so that `tested.log` shows every run.
     write(
         &root,
         "turbo.toml",
-        "workspaces = [\"pkgs/*\"]\n\n[tasks.test]\n",
+        "workspaces = [\"pkgs/*\"]\n\n[tasks.test]\ncache = false\n",
     );
     for (name, deps) in [("lib", "[]"), ("app", "[\"lib\"]"), ("other", "[]")] {
         write(
@@ -910,6 +911,24 @@ fn the_pre_push_hook_tests_what_is_pushed_and_blocks_a_failure() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(tested(&repo.root), ["tested app"]);
+
+    // Two refs in one push: each is tested (the first run must not swallow the second
+    // line of the hook's input).
+    git(&repo.root, &["checkout", "-q", "-b", "second"]);
+    write(&repo.root, "pkgs/other/more.txt", "second\n");
+    commit(&repo.root, "other on a second branch");
+    git(&repo.root, &["checkout", "-q", "topic"]);
+    write(&repo.root, "pkgs/lib/more.txt", "topic\n");
+    commit(&repo.root, "lib on topic");
+    let out = push(&repo.root, &["-q", "origin", "topic", "second"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let both = tested(&repo.root);
+    assert!(both.contains(&"tested lib".to_owned()), "{both:?}");
+    assert!(both.contains(&"tested other".to_owned()), "{both:?}");
 
     mono(&repo.root)
         .args(["hook", "uninstall"])

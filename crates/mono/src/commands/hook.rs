@@ -86,7 +86,8 @@ while read -r local_ref local_sha remote_ref remote_sha; do
         *) base="" ;; # a new branch: mono compares with the default branch
     esac
     echo "mono pre-push hook: testing what $local_ref changes" >&2
-    MONO_SCM_BASE="$base" MONO_SCM_HEAD="$local_sha" "$mono" test --affected || status=1
+    # stdin is git's list of refs: the run must not eat the lines still to come.
+    MONO_SCM_BASE="$base" MONO_SCM_HEAD="$local_sha" "$mono" test --affected </dev/null || status=1
 done
 exit $status
 "#,
