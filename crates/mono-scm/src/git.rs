@@ -157,13 +157,27 @@ impl Git {
             args.push(to);
         }
         args.push("--");
-        let mut files = parse_paths(&run(&self.root, &args)?)?;
-        if to.is_none() {
-            let untracked = run(
-                &self.root,
-                &["ls-files", "-z", "--others", "--exclude-standard"],
-            )?;
-            files.extend(parse_paths(&untracked)?);
+        // The diff and the untracked files are independent: ask git for both at once.
+        let (diff, untracked) = std::thread::scope(|scope| {
+            let untracked = to.is_none().then(|| {
+                scope.spawn(|| {
+                    run(
+                        &self.root,
+                        &["ls-files", "-z", "--others", "--exclude-standard"],
+                    )
+                })
+            });
+            let diff = run(&self.root, &args);
+            let untracked = untracked.map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            (diff, untracked)
+        });
+        let mut files = parse_paths(&diff?)?;
+        if let Some(untracked) = untracked {
+            files.extend(parse_paths(&untracked?)?);
         }
         files.sort_unstable();
         files.dedup();
