@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use mono_task_id::{PackageName, TaskId};
 use std::collections::BTreeMap;
 
-use mono_cache::{CacheStore, LocalStore};
+use mono_cache::LocalStore;
 use mono_config::EnvMode;
 use mono_tasks::{
-    build_task_graph, hash_tasks, CacheState, CacheStatus, Filter, Plan, PlanDetails, TaskGraph,
-    TaskHashDetails, TaskHashes, TaskRequest,
+    build_task_graph, hash_tasks_with_files, CacheState, CacheStatus, Filter, Plan, PlanDetails,
+    TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
 };
 
 use crate::cli::{DryFormat, RunArgs};
@@ -257,7 +257,7 @@ impl RunOptions {
 }
 
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
-    let repo = Repo::load(cwd)?;
+    let mut repo = Repo::load_listing_files(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
     let cache_dir = options.cache_dir(&repo);
     let mut selected =
@@ -319,7 +319,9 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         )?),
         false => None,
     };
-    let hashes = hash_tasks(
+    let files = repo.take_files();
+    let hashes = hash_tasks_with_files(
+        files,
         &repo.root,
         &repo.config,
         &repo.packages,
@@ -382,13 +384,14 @@ impl PlanDetails for Hashed<'_> {
     }
 
     fn cache_state(&self, _: &TaskId, hash: &str) -> CacheState {
+        // The metadata and the archive's size only: verifying every archive would make the
+        // plan read the whole cache, and the run verifies what it restores anyway.
         let hit = self
             .read
             .then(|| hash.parse::<mono_cache::CacheKey>().ok())
             .flatten()
-            .and_then(|key| self.store.fetch(&key).ok())
-            .and_then(mono_cache::Lookup::into_hit)
-            .map(|artifact| artifact.meta().task.duration_ms);
+            .and_then(|key| self.store.peek(&key).ok().flatten())
+            .map(|meta| meta.task.duration_ms);
         match hit {
             Some(ms) => CacheState {
                 local: true,
