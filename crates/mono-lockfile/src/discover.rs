@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use crate::{LockfileError, LockfileKind};
+use crate::graph::normalize_dir;
+use crate::{Lockfile, LockfileError, LockfileKind, Member};
 
 /// Every lockfile in the repository, path (repo-relative, `/`-separated) + kind, sorted by
 /// path: package-lock.json, pnpm-lock.yaml and yarn.lock (v1 or berry told apart by their
@@ -50,5 +51,54 @@ pub fn discover(repo_root: &Path) -> Result<Vec<(String, LockfileKind)>, Lockfil
         }
     }
     out.sort();
+    Ok(out)
+}
+
+/// Every lockfile of the repository ([`discover`]), parsed, with the manifests of `members`
+/// added where the format needs them: each member folder's package.json for yarn v1 (and the
+/// root's), each member folder's go.mod for Go (a member without the file is skipped, so
+/// one list of every package of the repository can be passed). Paths are repo-relative.
+pub fn load_all(
+    repo_root: &Path,
+    members: &[Member],
+) -> Result<Vec<(String, Lockfile)>, LockfileError> {
+    let mut out = Vec::new();
+    for (rel, kind) in discover(repo_root)? {
+        let mut lock = Lockfile::load(kind, repo_root, &rel)?;
+        let manifest = match kind {
+            LockfileKind::Yarn1 => "package.json",
+            LockfileKind::GoSum => "go.mod",
+            _ => {
+                out.push((rel, lock));
+                continue;
+            }
+        };
+        let mut dirs: Vec<&str> = members.iter().map(|m| normalize_dir(m.dir)).collect();
+        if kind == LockfileKind::Yarn1 {
+            dirs.push(".");
+        }
+        dirs.sort_unstable();
+        dirs.dedup();
+        for dir in dirs {
+            let rel_manifest = if dir == "." {
+                manifest.to_string()
+            } else {
+                format!("{dir}/{manifest}")
+            };
+            let full = repo_root.join(&rel_manifest);
+            let text = match std::fs::read_to_string(&full) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(LockfileError::Read {
+                        path: rel_manifest.into(),
+                        source,
+                    })
+                }
+            };
+            lock.add_manifest(dir, Path::new(&rel_manifest), &text)?;
+        }
+        out.push((rel, lock));
+    }
     Ok(out)
 }

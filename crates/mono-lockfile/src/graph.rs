@@ -2,7 +2,7 @@
 //! external packages as nodes, "depends on" as edges. `external_deps` and `prune` are walks
 //! over it; only reading and writing the file differs per format.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use crate::ResolvedPackage;
 
@@ -36,6 +36,9 @@ pub(crate) struct Graph {
     pub members_by_name: HashMap<String, usize>,
     /// External key → node.
     pub by_key: HashMap<String, usize>,
+    /// The external nodes sorted by package, computed on first use, so that each member's
+    /// list comes out sorted without sorting (or comparing strings) again.
+    order: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl Graph {
@@ -120,14 +123,32 @@ impl Graph {
 
     /// The external packages reachable from a member, sorted and deduplicated.
     pub fn external_deps(&self, member: usize) -> Vec<ResolvedPackage> {
-        let seen = self.reachable(&[member], true);
-        let set: BTreeSet<ResolvedPackage> = seen
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s)
-            .filter_map(|(i, _)| self.nodes[i].package.clone())
-            .collect();
-        set.into_iter().collect()
+        self.packages_of(&self.reachable(&[member], true))
+    }
+
+    /// The packages of the `seen` nodes, sorted and deduplicated (one package installed at
+    /// two paths counts once).
+    pub fn packages_of(&self, seen: &[bool]) -> Vec<ResolvedPackage> {
+        let order = self.order.get_or_init(|| {
+            let mut ids: Vec<usize> = (0..self.nodes.len())
+                .filter(|&i| self.nodes[i].package.is_some())
+                .collect();
+            ids.sort_by(|&a, &b| self.nodes[a].package.cmp(&self.nodes[b].package));
+            ids
+        });
+        let mut out: Vec<ResolvedPackage> = Vec::new();
+        for &id in order {
+            if !seen.get(id).copied().unwrap_or(false) {
+                continue;
+            }
+            let Some(p) = &self.nodes[id].package else {
+                continue;
+            };
+            if out.last() != Some(p) {
+                out.push(p.clone());
+            }
+        }
+        out
     }
 }
 

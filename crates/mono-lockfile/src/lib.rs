@@ -1,7 +1,7 @@
 //! Lockfiles for mono: which external packages each workspace member resolves to, and a
 //! lockfile cut down to the members `mono prune` keeps.
 //!
-//! Formats: npm `package-lock.json` (v2, v3), `pnpm-lock.yaml` (lockfile v6 and v9),
+//! Formats: npm `package-lock.json` (v2, v3), `pnpm-lock.yaml` (lockfile v5, v6 and v9),
 //! `yarn.lock` (v1 and berry), `Cargo.lock` (v3, v4) and Go's `go.sum` (with the module's
 //! `go.mod`). docs/lockfiles.md says what "the external dependencies of a member" means for
 //! each, what prune keeps, and the limits.
@@ -48,7 +48,7 @@ mod yarn_berry;
 use std::path::{Path, PathBuf};
 
 pub use cargo::prune_cargo_manifest;
-pub use discover::discover;
+pub use discover::{discover, load_all};
 pub use error::LockfileError;
 pub use go::prune_go_work;
 pub use tool::{check_with_tool, ToolCheck};
@@ -58,7 +58,7 @@ pub use tool::{check_with_tool, ToolCheck};
 pub enum LockfileKind {
     /// npm `package-lock.json`, lockfile version 2 or 3.
     Npm,
-    /// `pnpm-lock.yaml`, lockfile version 6.x or 9.x.
+    /// `pnpm-lock.yaml`, lockfile version 5.x, 6.x or 9.x.
     Pnpm,
     /// Yarn classic `yarn.lock` (`# yarn lockfile v1`).
     Yarn1,
@@ -329,4 +329,14 @@ pub(crate) fn kept_members(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Hashing reads one parsed lockfile from many threads.
+    #[test]
+    fn lockfile_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Lockfile>();
+    }
 }

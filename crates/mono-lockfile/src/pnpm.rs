@@ -1,9 +1,10 @@
-//! `pnpm-lock.yaml`, lockfile versions 6.x (pnpm 8) and 9.x (pnpm 9, 10).
+//! `pnpm-lock.yaml`, lockfile versions 5.x (pnpm 7), 6.x (pnpm 8) and 9.x (pnpm 9, 10).
 //!
 //! `importers` maps each member folder to its dependencies, each with the `version` pnpm
 //! resolved: a plain version (`7.0.0`, with a peer suffix `1.0.0(react@18.0.0)`), an alias
 //! (`string-width@4.2.3` in v9, `/string-width@4.2.3` in v6) or `link:../a` for another
-//! member. In v6 the package graph is `packages`, keyed `/name@version(peers)`; in v9 it is
+//! member. In v5 and v6 the package graph is `packages`, keyed `/name/version_peers` (v5) or
+//! `/name@version(peers)` (v6); in v9 it is
 //! `snapshots` keyed `name@version(peers)`, and `packages` (keyed without the peer suffix)
 //! holds only the resolution. A repository without a workspace may have its one importer's
 //! dependencies at the top level.
@@ -20,6 +21,7 @@ use crate::{kept_members, LockfileError, Member, ResolvedPackage};
 pub(crate) struct PnpmLock {
     text: String,
     v9: bool,
+    v5: bool,
     pub graph: Graph,
 }
 
@@ -42,9 +44,14 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// "@s/x@1.0.0(react@18.0.0)" → ("@s/x", "1.0.0(react@18.0.0)").
-fn split_key(key: &str) -> Option<(&str, &str)> {
+/// "@s/x@1.0.0(react@18.0.0)" → ("@s/x", "1.0.0(react@18.0.0)"); in lockfile v5,
+/// "/@s/x/1.0.0_react@18.0.0" → ("@s/x", "1.0.0_react@18.0.0").
+fn split_key(key: &str, v5: bool) -> Option<(&str, &str)> {
     let key = key.strip_prefix('/').unwrap_or(key);
+    if v5 {
+        let version_at = key.rfind('/')?;
+        return Some((&key[..version_at], &key[version_at + 1..]));
+    }
     let base_end = key.find('(').unwrap_or(key.len());
     let at = key[1..base_end].rfind('@')? + 1;
     Some((&key[..at], &key[at + 1..]))
@@ -75,15 +82,16 @@ impl PnpmLock {
             .next()
             .and_then(|m| m.parse::<u32>().ok())
             .unwrap_or(0);
-        if !(6..=9).contains(&major) || major == 7 || major == 8 {
+        if !(5..=9).contains(&major) || major == 7 || major == 8 {
             return Err(LockfileError::UnsupportedVersion {
                 path: path.to_path_buf(),
                 format: "pnpm",
                 version,
-                help: "mono reads lockfile versions 6 (pnpm 8) and 9 (pnpm 9 and later); run `pnpm install` with pnpm 9 to upgrade it",
+                help: "mono reads lockfile versions 5 (pnpm 7), 6 (pnpm 8) and 9 (pnpm 9 and later); run `pnpm install` with pnpm 9 to upgrade it",
             });
         }
         let v9 = major == 9;
+        let v5 = major == 5;
         let mapping_at = |m: &Mapping, key: &str| -> Result<Mapping, LockfileError> {
             match get(m, key) {
                 None | Some(Value::Null) => Ok(Mapping::new()),
@@ -114,7 +122,7 @@ impl PnpmLock {
             } else {
                 entry.as_mapping()
             };
-            let (mut name, mut version) = split_key(&key)
+            let (mut name, mut version) = split_key(&key, v5)
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .unwrap_or_else(|| (key.clone(), String::new()));
             if let Some(info) = info {
@@ -156,6 +164,7 @@ impl PnpmLock {
         let mut lock = PnpmLock {
             text: text.to_string(),
             v9,
+            v5,
             graph,
         };
         for ((k, importer), &from) in importers.iter().zip(&member_ids) {
@@ -176,7 +185,8 @@ impl PnpmLock {
                     };
                     if let Some(to) = lock.resolve(&dir, &name, &version) {
                         lock.graph.add_edge(from, to, dev);
-                    } else if field != "optionalDependencies" {
+                    } else if field != "optionalDependencies" && !version.starts_with("link:") {
+                        // `link:` to a folder outside the workspace is not in the lockfile.
                         return Err(lock.unresolved(path, &dir, &name, &version));
                     }
                 }
@@ -199,7 +209,7 @@ impl PnpmLock {
                     );
                     if let Some(to) = lock.resolve(".", &name, &version) {
                         lock.graph.add_edge(from, to, false);
-                    } else if field != "optionalDependencies" {
+                    } else if field != "optionalDependencies" && !version.starts_with("link:") {
                         return Err(lock.unresolved(path, &key, &name, &version));
                     }
                 }
@@ -227,6 +237,12 @@ impl PnpmLock {
                 version.to_string(),
                 format!("{name}@{version}"),
                 String::new(),
+            ]
+        } else if self.v5 {
+            [
+                version.to_string(),
+                format!("/{name}/{version}"),
+                format!("/{version}"),
             ]
         } else {
             [
@@ -353,7 +369,52 @@ mod tests {
     #[test_case("/@s/x@1.0.0(@s/y@2.0.0)(z@3.0.0)", Some(("@s/x", "1.0.0(@s/y@2.0.0)(z@3.0.0)")))]
     #[test_case("noversion", None)]
     fn keys_split_into_name_and_version(key: &str, want: Option<(&str, &str)>) {
-        assert_eq!(split_key(key), want);
+        assert_eq!(split_key(key, false), want);
+    }
+
+    #[test_case("/is-odd/3.0.1_nrrwwz7lemethtlvvm75r5bmhq", Some(("is-odd", "3.0.1_nrrwwz7lemethtlvvm75r5bmhq")))]
+    #[test_case("/@babel/core/7.20.12", Some(("@babel/core", "7.20.12")))]
+    fn v5_keys_split_into_name_and_version(key: &str, want: Option<(&str, &str)>) {
+        assert_eq!(split_key(key, true), want);
+    }
+
+    /// pnpm 7's lockfile v5.4: `/name/version` keys, `specifiers` apart, patches as suffixes.
+    #[test]
+    fn v5_resolves_and_prunes() {
+        let text = "lockfileVersion: 5.4\n\nimporters:\n\n  .:\n    specifiers: {}\n\n  packages/a:\n    specifiers:\n      '@babel/core': ^7.20.12\n      is-odd: ^3.0.1\n    dependencies:\n      '@babel/core': 7.20.12\n      is-odd: 3.0.1_nrrwwz7lemethtlvvm75r5bmhq\n\n  packages/b:\n    specifiers:\n      a: workspace:*\n    dependencies:\n      a: link:../a\n\n  packages/c:\n    specifiers:\n      is-number: ^7.0.0\n    dependencies:\n      is-number: 7.0.0\n\npackages:\n\n  /@babel/core/7.20.12:\n    resolution: {integrity: sha512-core}\n    dev: false\n\n  /is-number/6.0.0:\n    resolution: {integrity: sha512-six}\n    dev: false\n\n  /is-number/7.0.0:\n    resolution: {integrity: sha512-seven}\n    dev: false\n\n  /is-odd/3.0.1_nrrwwz7lemethtlvvm75r5bmhq:\n    resolution: {integrity: sha512-odd}\n    dependencies:\n      is-number: 6.0.0\n    dev: false\n    patched: true\n";
+        let lock = PnpmLock::parse(Path::new("pnpm-lock.yaml"), text).unwrap();
+        let b = lock.graph.member("packages/b", "b").unwrap();
+        let deps: Vec<String> = lock
+            .graph
+            .external_deps(b)
+            .into_iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
+        assert_eq!(
+            deps,
+            [
+                "@babel/core@7.20.12",
+                "is-number@6.0.0",
+                "is-odd@3.0.1_nrrwwz7lemethtlvvm75r5bmhq"
+            ]
+        );
+        let pruned = lock
+            .prune(
+                Path::new("pnpm-lock.yaml"),
+                &[Member {
+                    dir: "packages/b",
+                    name: "b",
+                }],
+            )
+            .unwrap();
+        assert!(
+            !pruned.contains("packages/c") && !pruned.contains("/is-number/7.0.0"),
+            "{pruned}"
+        );
+        assert!(
+            pruned.contains("packages/a:") && pruned.contains("/is-number/6.0.0:"),
+            "{pruned}"
+        );
     }
 
     #[test]
@@ -385,5 +446,14 @@ mod tests {
         );
         let pruned = lock.prune(Path::new("pnpm-lock.yaml"), &[]).unwrap();
         assert_eq!(pruned, text, "the root keeps everything it reaches");
+        // A `link:` to a folder outside the workspace has no entry, and needs none.
+        let linked = text.replace("      str:\n", "      outside:\n        specifier: link:../../lib\n        version: link:../../lib\n      str:\n");
+        let lock = PnpmLock::parse(Path::new("pnpm-lock.yaml"), &linked).unwrap();
+        assert_eq!(
+            lock.graph
+                .external_deps(lock.graph.member(".", "root").unwrap())
+                .len(),
+            4
+        );
     }
 }

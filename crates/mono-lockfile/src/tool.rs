@@ -215,7 +215,7 @@ fn copy_manifests(from: &Path, to: &Path, lockfile: &str) -> Result<(), Lockfile
         ".yarnrc.yml",
         ".npmrc",
         ".pnpmfile.cjs",
-        "yarnrc",
+        ".yarnrc",
     ];
     let walker = ignore::WalkBuilder::new(from)
         .standard_filters(false)

@@ -340,15 +340,18 @@ fn node_lock(kind: LockfileKind, fixture_dir: &str, text: &str) -> Lockfile {
 #[test_case::test_case(LockfileKind::Npm, "npm-v2", "package-lock.json")]
 #[test_case::test_case(LockfileKind::Pnpm, "pnpm", "pnpm-lock.yaml")]
 #[test_case::test_case(LockfileKind::Pnpm, "pnpm-v6", "pnpm-lock.yaml")]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm-v5", "pnpm-lock.yaml")]
 #[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn.lock")]
 #[test_case::test_case(LockfileKind::YarnBerry, "berry", "yarn.lock")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry-v3", "yarn.lock")]
 fn node_formats_agree(kind: LockfileKind, dir: &str, file: &str) {
     let text = fixture(&format!("{dir}/{file}"));
     if file == "yarn.lock" {
         assert_eq!(LockfileKind::yarn_kind_of(&text), kind);
     }
     let manifests_dir = match dir {
-        "pnpm-v6" => "pnpm",
+        "pnpm-v6" | "pnpm-v5" => "pnpm",
+        "berry-v3" => "berry",
         "npm-v2" => "npm",
         d => d,
     };
@@ -412,12 +415,12 @@ fn yaml_and_yarn_errors_name_the_line() {
     let err = Lockfile::parse(
         LockfileKind::Pnpm,
         Path::new("pnpm-lock.yaml"),
-        "lockfileVersion: 5.4\n",
+        "lockfileVersion: 3.9\n",
     )
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("unsupported pnpm lockfile version 5.4"),
+        err.contains("unsupported pnpm lockfile version 3.9"),
         "{err}"
     );
     let bad = fixture("pnpm/pnpm-lock.yaml")
@@ -503,5 +506,64 @@ fn discover_finds_every_lockfile() {
             ("svc/api/go.sum", LockfileKind::GoSum),
             ("yarn.lock", LockfileKind::YarnBerry),
         ]
+    );
+}
+
+#[test]
+fn load_all_adds_the_manifests_each_format_needs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for dir in ["", "packages/a", "packages/b", "packages/c"] {
+        let p = root.join(dir);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::copy(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/yarn1")
+                .join(dir)
+                .join("package.json"),
+            p.join("package.json"),
+        )
+        .unwrap();
+    }
+    std::fs::write(root.join("yarn.lock"), fixture("yarn1/yarn.lock")).unwrap();
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("svc/go.mod"),
+        "module example.com/svc\n\nrequire golang.org/x/text v0.14.0\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("svc/go.sum"), "golang.org/x/text v0.14.0 h1:x=\n").unwrap();
+    let members = [
+        NODE_MEMBERS[1],
+        NODE_MEMBERS[2],
+        NODE_MEMBERS[3],
+        Member {
+            dir: "svc",
+            name: "example.com/svc",
+        },
+    ];
+    let all = mono_lockfile::load_all(root, &members).unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|(p, l)| (p.as_str(), l.kind()))
+            .collect::<Vec<_>>(),
+        [
+            ("svc/go.sum", LockfileKind::GoSum),
+            ("yarn.lock", LockfileKind::Yarn1)
+        ]
+    );
+    let go = &all[0].1;
+    assert_eq!(
+        names(&go.external_deps(&members[3]).unwrap()),
+        ["golang.org/x/text@v0.14.0"]
+    );
+    let yarn = &all[1].1;
+    assert_eq!(
+        names(&yarn.external_deps(&members[2]).unwrap()),
+        ["ms@2.0.0"]
+    );
+    assert_eq!(
+        names(&yarn.external_deps(&NODE_MEMBERS[0]).unwrap()),
+        ["left-pad@1.3.0"]
     );
 }

@@ -1,8 +1,8 @@
 //! `prune` on lockfiles the real tools wrote (tests/fixtures): the pruned file keeps exactly
 //! the entries the kept members need, and the real tool accepts it.
 //!
-//! The tools come from `MONO_TEST_PNPM`, `MONO_TEST_YARN` (classic) and `MONO_TEST_YARN_BERRY`
-//! (berry's `yarn.js`) when set (CI installs them, see .ci/run); else the test installs them
+//! The tools come from `MONO_TEST_PNPM`, `MONO_TEST_YARN` (classic), `MONO_TEST_YARN_BERRY`
+//! (berry's `yarn.js`) and `MONO_TEST_YARN_BERRY3` (yarn 3's, for its older lockfile) when set (CI installs them, see .ci/run); else the test installs them
 //! from npm into Cargo's test temp dir once. npm, cargo and go come from `PATH`. A tool that
 //! cannot be found or installed fails the test: nothing passes silently.
 
@@ -31,6 +31,9 @@ fn npm_tool(var: &str, package: &str, bin: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("tool-{}", package.replace(['@', '/'], "_")));
     let path = dir.join(bin);
+    // Tests run in parallel: one installs, the others wait for it.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !path.exists() {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
@@ -143,6 +146,7 @@ fn union(lock: &Lockfile, members: &[Member]) -> BTreeSet<ResolvedPackage> {
 #[test_case::test_case(LockfileKind::Pnpm, "pnpm", "pnpm")]
 #[test_case::test_case(LockfileKind::Yarn1, "yarn1", "yarn1")]
 #[test_case::test_case(LockfileKind::YarnBerry, "berry", "berry")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry", "berry-v3")]
 fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str, lock_dir: &str) {
     let src = fixtures().join(fixture);
     let text = read(&fixtures().join(lock_dir).join(kind.file_name()));
@@ -197,6 +201,19 @@ fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str, lock
     copy_dir(&src, tmp.path());
     std::fs::remove_dir_all(tmp.path().join("packages/c")).unwrap();
     std::fs::write(tmp.path().join(kind.file_name()), &pruned).unwrap();
+    if lock_dir == "berry-v3" {
+        // Checked with yarn 3 itself: yarn 4 would migrate the file.
+        let yarn3 = npm_tool(
+            "MONO_TEST_YARN_BERRY3",
+            "@yarnpkg/cli-dist@3",
+            "node_modules/@yarnpkg/cli-dist/bin/yarn.js",
+        );
+        match check_with_tool(kind, tmp.path(), Some(&yarn3)) {
+            Ok(ToolCheck::Passed { .. }) => {}
+            other => panic!("yarn 3 rejected the pruned yarn.lock: {other:?}"),
+        }
+        return;
+    }
     assert_tool_accepts(kind, tmp.path());
     rewrites_identically(kind, tmp.path(), &pruned);
 }
@@ -307,9 +324,11 @@ fn npm_prune_keys() {
     );
 }
 
-#[test]
-fn pnpm_v6_prune_keeps_exactly_what_b_needs() {
-    let text = read(&fixtures().join("pnpm-v6/pnpm-lock.yaml"));
+/// pnpm 8's and 7's lockfiles (pnpm 9 would convert them, so no real-tool check).
+#[test_case::test_case("pnpm-v6", "'6.0'", "/ms@2.0.0")]
+#[test_case::test_case("pnpm-v5", "5.4", "/ms/2.0.0")]
+fn pnpm_old_prune_keeps_exactly_what_b_needs(dir: &str, version: &str, gone: &str) {
+    let text = read(&fixtures().join(dir).join("pnpm-lock.yaml"));
     let lock = Lockfile::parse(LockfileKind::Pnpm, Path::new("pnpm-lock.yaml"), &text).unwrap();
     let pruned = lock.prune(&KEEP_B).unwrap();
     let after = Lockfile::parse(LockfileKind::Pnpm, Path::new("pnpm-lock.yaml"), &pruned).unwrap();
@@ -318,13 +337,14 @@ fn pnpm_v6_prune_keeps_exactly_what_b_needs() {
         union(&lock, &ALL[..3])
     );
     assert!(
-        !pruned.contains("/ms@2.0.0") && !pruned.contains("packages/c"),
+        !pruned.contains(gone) && !pruned.contains("packages/c"),
         "{pruned}"
     );
     assert!(
-        pruned.starts_with("lockfileVersion: '6.0'\n") && pruned.ends_with("dev: false\n"),
+        pruned.starts_with(&format!("lockfileVersion: {version}\n")),
         "{pruned}"
     );
+    assert!(pruned.ends_with("dev: false\n"), "{pruned}");
 }
 
 const CRATES: [Member<'static>; 3] = [
@@ -580,4 +600,64 @@ fn berry_prune_keeps_builtin_patches() {
         }])
         .unwrap();
     assert!(!pruned_b.contains("resolve"), "{pruned_b}");
+}
+
+/// A realistic workspace (tests/fixtures/web: eslint, react with its peer, typescript and
+/// resolve, which yarn berry patches, scoped packages, optional dependencies) in all four
+/// JavaScript formats: each member resolves the same packages in every format, and each
+/// tool accepts the lockfiles pruned to `web` (with the member `ui` it uses) and to `util`.
+#[test_case::test_case(LockfileKind::Npm, "npm")]
+#[test_case::test_case(LockfileKind::Pnpm, "pnpm")]
+#[test_case::test_case(LockfileKind::Yarn1, "yarn1")]
+#[test_case::test_case(LockfileKind::YarnBerry, "berry")]
+fn realistic_workspace(kind: LockfileKind, dir: &str) {
+    let members = [
+        Member {
+            dir: ".",
+            name: "big",
+        },
+        Member {
+            dir: "apps/web",
+            name: "web",
+        },
+        Member {
+            dir: "packages/ui",
+            name: "ui",
+        },
+        Member {
+            dir: "packages/util",
+            name: "util",
+        },
+    ];
+    let src = fixtures().join("web").join(dir);
+    let mut all = mono_lockfile::load_all(&src, &members).unwrap();
+    assert_eq!(all.len(), 1);
+    let (_, lock) = all.pop().unwrap();
+    assert_eq!(lock.kind(), kind);
+    let versions = |m: &Member| -> BTreeSet<String> {
+        lock.external_deps(m)
+            .unwrap()
+            .into_iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect()
+    };
+    // The same in every format (berry's patched resolve and typescript count once here).
+    let counts: Vec<usize> = members.iter().map(|m| versions(m).len()).collect();
+    assert_eq!(counts, [1, 107, 5, 9]);
+    assert!(versions(&members[1]).contains("eslint@8.57.1"));
+    assert!(versions(&members[3]).contains("typescript@5.9.3"));
+    for (keep, remove) in [
+        (&members[1..2], ["packages/util"].as_slice()),
+        (&members[3..4], ["apps/web", "packages/ui"].as_slice()),
+    ] {
+        let pruned = lock.prune(keep).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&src, tmp.path());
+        for r in remove {
+            std::fs::remove_dir_all(tmp.path().join(r)).unwrap();
+        }
+        std::fs::write(tmp.path().join(kind.file_name()), &pruned).unwrap();
+        assert_tool_accepts(kind, tmp.path());
+        rewrites_identically(kind, tmp.path(), &pruned);
+    }
 }
