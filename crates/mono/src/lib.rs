@@ -17,6 +17,7 @@ mod execute;
 mod progress;
 mod repo;
 mod report;
+mod selection;
 mod task_env;
 
 use std::ffi::OsString;

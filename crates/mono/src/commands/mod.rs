@@ -1,5 +1,6 @@
 //! One file per subcommand; this module only dispatches.
 
+mod hook;
 mod ls;
 mod migrate;
 mod run;
@@ -16,6 +17,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run(args) => run::run(cwd, args),
         Command::Ls(args) => ls::ls(cwd, &args),
         Command::Migrate(args) => migrate::migrate(cwd, &args),
+        Command::Hook(command) => hook::hook(cwd, &command),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }
