@@ -1,12 +1,17 @@
-//! Plugs the local cache into the scheduler: a hit restores outputs and replays the log, a
-//! successful miss stores outputs and log. A cache problem never fails a build: it is
+//! Plugs the caches into the scheduler: a hit restores outputs and replays the log, a
+//! successful miss stores outputs and log. The local cache is asked first; on a miss, the
+//! remote one, whose hits are copied into the local cache. Results go to the local cache at
+//! once and to the remote in the background. A cache problem never fails a build: it is
 //! reported once and the task runs (or its result is not stored).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use mono_cache::{CacheKey, CacheStore, LocalStore, Lookup, PackRequest, TaskInfo};
+use mono_cache::{
+    Artifact, CacheKey, CacheStore, LocalStore, Lookup, PackRequest, RemoteStore, StoreError,
+    TaskInfo,
+};
 use mono_paths::{AbsPath, RepoPath};
 use mono_run::{Before, Hooks, Job};
 use mono_task_id::TaskId;
@@ -21,18 +26,34 @@ pub struct CachedTask {
     pub outputs: Vec<String>,
 }
 
-/// How the cache may be used in this run.
+/// How the caches may be used in this run.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheAccess {
-    /// Look up hits.
+    /// Look up hits in the local cache.
     pub read: bool,
-    /// Store results.
+    /// Store results in the local cache.
     pub write: bool,
+    /// Look up hits in the remote cache.
+    pub remote_read: bool,
+    /// Store results in the remote cache.
+    pub remote_write: bool,
+}
+
+impl CacheAccess {
+    /// Both caches read and written: the default.
+    pub const ALL: CacheAccess = CacheAccess {
+        read: true,
+        write: true,
+        remote_read: true,
+        remote_write: true,
+    };
 }
 
 /// Cache hooks for one run.
 pub struct CacheHooks {
     pub store: LocalStore,
+    /// The remote cache, if one is configured.
+    pub remote: Option<std::sync::Arc<RemoteStore>>,
     pub root: AbsPath,
     pub tasks: HashMap<TaskId, CachedTask>,
     pub access: CacheAccess,
@@ -53,6 +74,52 @@ impl CacheHooks {
     }
 }
 
+impl CacheHooks {
+    /// A remote lookup; a hit is copied into the local cache when it may be written.
+    fn fetch_remote(
+        &self,
+        job: &Job,
+        remote: &RemoteStore,
+        key: &CacheKey,
+    ) -> Result<Lookup, StoreError> {
+        match remote.fetch(key) {
+            Ok(Lookup::Hit(artifact)) => {
+                if self.access.write {
+                    if let Err(err) = self.store.put(&artifact) {
+                        self.warn(format!(
+                            "{}: remote hit not copied to the local cache: {err}",
+                            job.id
+                        ));
+                    }
+                }
+                Ok(Lookup::Hit(artifact))
+            }
+            Ok(Lookup::Corrupt(entry)) => {
+                self.warn(format!(
+                    "{}: remote {entry}; running the task",
+                    job.id
+                ));
+                Ok(Lookup::Miss)
+            }
+            Ok(Lookup::Miss) => Ok(Lookup::Miss),
+            Err(err) => {
+                crate::remote::warn_down(remote, &err);
+                Ok(Lookup::Miss)
+            }
+        }
+    }
+
+    /// Packs outputs and log: into the local cache when it may be written, else into a
+    /// temporary file for the remote alone.
+    fn pack(&self, request: &PackRequest<'_>) -> Result<Artifact, StoreError> {
+        if self.access.write {
+            return self.store.put_outputs(request);
+        }
+        let scratch = std::env::temp_dir();
+        Ok(Artifact::pack(request, &scratch)?)
+    }
+}
+
 impl Hooks for CacheHooks {
     fn before(&self, job: &Job) -> Before {
         let Some(task) = self.tasks.get(&job.id) else {
@@ -63,10 +130,25 @@ impl Hooks for CacheHooks {
         };
         // As Turborepo: with cache reads off (`--force`, `--cache=local:w`) the task is a
         // bypass, not a miss; its result is still stored when writes are on.
-        if self.force || !self.access.read {
+        let remote_read = self.access.remote_read && self.remote.is_some();
+        if self.force || !(self.access.read || remote_read) {
             return Before::Bypass;
         }
-        match self.store.fetch(&key) {
+        let lookup = match self.access.read {
+            true => self.store.fetch(&key),
+            false => Ok(Lookup::Miss),
+        };
+        let lookup = match (lookup, &self.remote) {
+            (Ok(Lookup::Hit(artifact)), _) => Ok(Lookup::Hit(artifact)),
+            (local, Some(remote)) if remote_read => {
+                if let Ok(Lookup::Corrupt(entry)) = &local {
+                    self.warn(format!("{}: {entry}; treating it as a miss", job.id));
+                }
+                self.fetch_remote(job, remote, &key)
+            }
+            (local, _) => local,
+        };
+        match lookup {
             Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root) {
                 Ok(restored) => Before::Cached {
                     log: restored.log,
@@ -112,7 +194,11 @@ impl Hooks for CacheHooks {
             return;
         };
         let Some(key) = task.key else { return };
-        if !self.access.write {
+        let remote = self
+            .remote
+            .as_ref()
+            .filter(|remote| self.access.remote_write && !remote.is_down());
+        if !self.access.write && remote.is_none() {
             return;
         }
         let outputs = match mono_hash::expand_outputs(&self.root, &task.package_dir, &task.outputs)
@@ -135,8 +221,14 @@ impl Hooks for CacheHooks {
             outputs: &outputs,
             log,
         };
-        if let Err(err) = self.store.put_outputs(&request) {
-            self.warn(format!("{}: result not cached: {err}", job.id));
+        match self.pack(&request) {
+            Ok(artifact) => {
+                if let Some(remote) = remote {
+                    // Dependent tasks do not wait for it; the run waits before it exits.
+                    remote.put_in_background(artifact);
+                }
+            }
+            Err(err) => self.warn(format!("{}: result not cached: {err}", job.id)),
         }
     }
 }
