@@ -282,7 +282,10 @@ impl Inner {
         let Some(mut download) = self.backend.get(key).await? else {
             return Ok(Lookup::Miss);
         };
-        let location = format!("{}/{key}", self.url);
+        let location = match &self.url {
+            RemoteUrl::Http { base } => format!("{base}/v8/artifacts/{key}"),
+            s3 => format!("{s3}/{key}"),
+        };
         let corrupt = |reason| {
             Ok(Lookup::Corrupt(CorruptEntry {
                 key: *key,
