@@ -507,3 +507,24 @@ fn write_graph(graph: &TaskGraph, target: &GraphTarget, repo: &Repo) -> Result<(
 fn print(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cache_access;
+
+    fn access(spec: &str) -> (bool, bool, bool, bool) {
+        let a = parse_cache_access(spec).unwrap();
+        (a.read, a.write, a.remote_read, a.remote_write)
+    }
+
+    #[test]
+    fn cache_spec_sets_each_source_and_leaves_the_others_off() {
+        assert_eq!(access("local:rw,remote:r"), (true, true, true, false));
+        assert_eq!(access("local:rw"), (true, true, false, false));
+        assert_eq!(access("remote:rw"), (false, false, true, true));
+        assert_eq!(access("local:r,remote:w"), (true, false, false, true));
+        assert_eq!(access("local:,remote:"), (false, false, false, false));
+        assert!(parse_cache_access("remote:x").is_err());
+        assert!(parse_cache_access("s3:rw").is_err());
+    }
+}
