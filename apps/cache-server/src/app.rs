@@ -210,7 +210,7 @@ fn valid_hash(hash: &str) -> bool {
 
 /// The team a request is for: `teamId`, else `slug`, else the shared space `_`. Letters,
 /// digits, `-`, `_` and `.` (not only dots).
-fn team(query: &HashMap<String, String>) -> Result<String, Response> {
+fn team(query: &HashMap<String, String>) -> Option<String> {
     let team = query
         .get("teamId")
         .or_else(|| query.get("slug"))
@@ -220,14 +220,15 @@ fn team(query: &HashMap<String, String>) -> Result<String, Response> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !team.bytes().all(|b| b == b'.');
-    match valid {
-        true => Ok(team.to_owned()),
-        false => Err(error(
-            StatusCode::BAD_REQUEST,
-            "bad_team",
-            "teamId and slug are letters, digits, `-`, `_` and `.`",
-        )),
-    }
+    valid.then(|| team.to_owned())
+}
+
+fn bad_team() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_team",
+        "teamId and slug are letters, digits, `-`, `_` and `.`",
+    )
 }
 
 fn bad_hash() -> Response {
@@ -276,7 +277,11 @@ fn artifact_headers(headers: &mut HeaderMap, stored: &Stored, len: u64) {
     if let Some(duration) = stored.duration_ms {
         headers.insert("x-artifact-duration", HeaderValue::from(duration));
     }
-    if let Some(tag) = stored.tag.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+    if let Some(tag) = stored
+        .tag
+        .as_deref()
+        .and_then(|t| HeaderValue::from_str(t).ok())
+    {
         headers.insert("x-artifact-tag", tag);
     }
 }
@@ -289,9 +294,8 @@ async fn head_artifact(
     if !valid_hash(&hash) {
         return bad_hash();
     }
-    let team = match team(&query) {
-        Ok(team) => team,
-        Err(response) => return response,
+    let Some(team) = team(&query) else {
+        return bad_team();
     };
     match state.storage.head(&team, &hash).await {
         Ok(Some((stored, len))) => {
@@ -312,9 +316,8 @@ async fn get_artifact(
     if !valid_hash(&hash) {
         return bad_hash();
     }
-    let team = match team(&query) {
-        Ok(team) => team,
-        Err(response) => return response,
+    let Some(team) = team(&query) else {
+        return bad_team();
     };
     match state.storage.get(&team, &hash).await {
         Ok(Some(found)) => {
@@ -342,9 +345,8 @@ async fn put_artifact(
     if !valid_hash(&hash) {
         return bad_hash();
     }
-    let team = match team(&query) {
-        Ok(team) => team,
-        Err(response) => return response,
+    let Some(team) = team(&query) else {
+        return bad_team();
     };
     let limit = state.max_artifact_size;
     let too_large = || {
@@ -367,7 +369,11 @@ async fn put_artifact(
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else {
-            return error(StatusCode::BAD_REQUEST, "bad_body", "the upload was cut off");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "the upload was cut off",
+            );
         };
         if (bytes.len() + chunk.len()) as u64 > limit {
             return too_large();
@@ -408,7 +414,11 @@ async fn put_artifact(
     match state.storage.put(&team, &hash, &stored, body).await {
         Ok(()) => {
             state.metrics.bytes_uploaded.inc_by(len);
-            (StatusCode::ACCEPTED, Json(json!({ "urls": [format!("{hash}")] }))).into_response()
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "urls": [format!("{hash}")] })),
+            )
+                .into_response()
         }
         Err(err) => storage_error(&err),
     }
@@ -422,7 +432,16 @@ mod tests {
     fn hashes_are_hex_only() {
         assert!(valid_hash("0123456789abcdef"));
         assert!(valid_hash(&"a".repeat(64)));
-        for bad in ["", "..", "../etc", "a/b", "abc.json", "%2e%2e", "xyz", &"a".repeat(129)] {
+        for bad in [
+            "",
+            "..",
+            "../etc",
+            "a/b",
+            "abc.json",
+            "%2e%2e",
+            "xyz",
+            &"a".repeat(129),
+        ] {
             assert!(!valid_hash(bad), "{bad}");
         }
     }
@@ -434,7 +453,7 @@ mod tests {
         assert_eq!(team(&query("slug", "my-team")).unwrap(), "my-team");
         assert_eq!(team(&query("teamId", "team_1.x")).unwrap(), "team_1.x");
         for bad in ["..", ".", "a/b", "", "a b", "..\\x"] {
-            assert!(team(&query("teamId", bad)).is_err(), "{bad}");
+            assert!(team(&query("teamId", bad)).is_none(), "{bad}");
         }
     }
 }

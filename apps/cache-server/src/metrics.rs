@@ -43,10 +43,22 @@ impl Metrics {
         let bytes_downloaded = Counter::default();
         let rejected_uploads = Counter::default();
         registry.register("requests", "HTTP requests", requests.clone());
-        registry.register("hits", "Artifact lookups that found the artifact", hits.clone());
+        registry.register(
+            "hits",
+            "Artifact lookups that found the artifact",
+            hits.clone(),
+        );
         registry.register("misses", "Artifact lookups that did not", misses.clone());
-        registry.register("uploaded_bytes", "Bytes of artifacts stored", bytes_uploaded.clone());
-        registry.register("downloaded_bytes", "Bytes of artifacts served", bytes_downloaded.clone());
+        registry.register(
+            "uploaded_bytes",
+            "Bytes of artifacts stored",
+            bytes_uploaded.clone(),
+        );
+        registry.register(
+            "downloaded_bytes",
+            "Bytes of artifacts served",
+            bytes_downloaded.clone(),
+        );
         registry.register(
             "rejected_uploads",
             "Uploads refused (too large, bad signature)",

@@ -10,11 +10,20 @@ use clap::Parser;
 #[command(name = "mono-cache-server", version, about, max_term_width = 100)]
 pub struct Options {
     /// The address to listen on. Port 0 picks a free port (the "listening" log line names it).
-    #[arg(long, env = "MONO_CACHE_SERVER_LISTEN", default_value = "127.0.0.1:3000")]
+    #[arg(
+        long,
+        env = "MONO_CACHE_SERVER_LISTEN",
+        default_value = "127.0.0.1:3000"
+    )]
     pub listen: SocketAddr,
 
     /// Store artifacts in this folder.
-    #[arg(long, env = "MONO_CACHE_SERVER_DIR", value_name = "DIR", conflicts_with = "s3")]
+    #[arg(
+        long,
+        env = "MONO_CACHE_SERVER_DIR",
+        value_name = "DIR",
+        conflicts_with = "s3"
+    )]
     pub dir: Option<PathBuf>,
 
     /// Store artifacts in an S3-compatible bucket, `s3://BUCKET/PREFIX`, with the standard
@@ -24,7 +33,14 @@ pub struct Options {
     pub s3: Option<String>,
 
     /// The bearer tokens clients must send, comma-separated.
-    #[arg(long = "token", env = "MONO_CACHE_SERVER_TOKENS", value_name = "TOKEN", value_delimiter = ',', required = true, hide_env_values = true)]
+    #[arg(
+        long = "token",
+        env = "MONO_CACHE_SERVER_TOKENS",
+        value_name = "TOKEN",
+        value_delimiter = ',',
+        required = true,
+        hide_env_values = true
+    )]
     pub tokens: Vec<String>,
 
     /// The largest artifact accepted, in bytes (larger uploads get 413).
@@ -33,6 +49,11 @@ pub struct Options {
 
     /// When set, uploads must carry a valid `x-artifact-tag` (HMAC-SHA256 with this key, as
     /// `MONO_REMOTE_CACHE_SIGNATURE_KEY` / `TURBO_REMOTE_CACHE_SIGNATURE_KEY` on clients).
-    #[arg(long, env = "MONO_CACHE_SERVER_SIGNATURE_KEY", value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "MONO_CACHE_SERVER_SIGNATURE_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
     pub signature_key: Option<String>,
 }

@@ -92,7 +92,9 @@ impl Storage {
             .get_config_value(&object_store::aws::AmazonS3ConfigKey::Endpoint)
             .unwrap_or_default();
         let store = builder
-            .with_client_options(ClientOptions::new().with_allow_http(endpoint.starts_with("http://")))
+            .with_client_options(
+                ClientOptions::new().with_allow_http(endpoint.starts_with("http://")),
+            )
             .build()?;
         let prefix = url
             .strip_prefix("s3://")
@@ -114,7 +116,13 @@ impl Storage {
     }
 
     /// Stores an artifact, replacing any previous one.
-    pub async fn put(&self, team: &str, hash: &str, stored: &Stored, body: Bytes) -> Result<(), StorageError> {
+    pub async fn put(
+        &self,
+        team: &str,
+        hash: &str,
+        stored: &Stored,
+        body: Bytes,
+    ) -> Result<(), StorageError> {
         let header = serde_json::to_vec(stored).expect("serializes");
         let mut out = BytesMut::with_capacity(8 + header.len() + body.len());
         out.extend_from_slice(MAGIC);
@@ -128,7 +136,11 @@ impl Storage {
     }
 
     /// The artifact's metadata and length, without its bytes.
-    pub async fn head(&self, team: &str, hash: &str) -> Result<Option<(Stored, u64)>, StorageError> {
+    pub async fn head(
+        &self,
+        team: &str,
+        hash: &str,
+    ) -> Result<Option<(Stored, u64)>, StorageError> {
         let path = self.path(team, hash);
         let meta = match self.store.head(&path).await {
             Ok(meta) => meta,
@@ -137,7 +149,8 @@ impl Storage {
         };
         let end = meta.size.min(MAX_HEADER as u64 + 8);
         let bytes = self.store.get_range(&path, 0..end).await?;
-        let (stored, header_len) = parse_header(&bytes).ok_or_else(|| StorageError::Foreign(path.to_string()))?;
+        let (stored, header_len) =
+            parse_header(&bytes).ok_or_else(|| StorageError::Foreign(path.to_string()))?;
         Ok(Some((stored, meta.size - header_len as u64)))
     }
 
@@ -198,21 +211,42 @@ mod tests {
     async fn disk_round_trip_keeps_metadata_and_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::disk(dir.path().join("store")).unwrap();
-        assert!(storage.get("team", "abcdef0123456789").await.unwrap().is_none());
+        assert!(storage
+            .get("team", "abcdef0123456789")
+            .await
+            .unwrap()
+            .is_none());
         let stored = Stored {
             duration_ms: Some(42),
             tag: Some("t".into()),
         };
         storage
-            .put("team", "abcdef0123456789", &stored, Bytes::from_static(b"artifact bytes"))
+            .put(
+                "team",
+                "abcdef0123456789",
+                &stored,
+                Bytes::from_static(b"artifact bytes"),
+            )
             .await
             .unwrap();
-        let (head, len) = storage.head("team", "abcdef0123456789").await.unwrap().unwrap();
+        let (head, len) = storage
+            .head("team", "abcdef0123456789")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((head.duration_ms, len), (Some(42), 14));
-        let found = storage.get("team", "abcdef0123456789").await.unwrap().unwrap();
+        let found = storage
+            .get("team", "abcdef0123456789")
+            .await
+            .unwrap()
+            .unwrap();
         let body: Vec<Bytes> = found.body.map(Result::unwrap).collect().await;
         assert_eq!(body.concat(), b"artifact bytes");
         assert_eq!(found.stored.tag.as_deref(), Some("t"));
-        assert!(storage.get("other", "abcdef0123456789").await.unwrap().is_none());
+        assert!(storage
+            .get("other", "abcdef0123456789")
+            .await
+            .unwrap()
+            .is_none());
     }
 }

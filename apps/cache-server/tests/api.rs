@@ -107,7 +107,13 @@ async fn a_missing_or_wrong_token_is_refused() {
     let url = format!("{}/v8/artifacts/{HASH}", server.url);
     let none = client().put(&url).body("x").send().await.unwrap();
     assert_eq!(none.status(), 401);
-    let wrong = client().put(&url).bearer_auth("t3").body("x").send().await.unwrap();
+    let wrong = client()
+        .put(&url)
+        .bearer_auth("t3")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 403);
     let get = client().get(&url).bearer_auth("nope").send().await.unwrap();
     assert_eq!(get.status(), 403);
@@ -145,7 +151,10 @@ async fn hashes_and_teams_cannot_leave_the_store() {
             .send()
             .await
             .unwrap();
-        assert!(response.status() == 400 || response.status() == 404, "{path}");
+        assert!(
+            response.status() == 400 || response.status() == 404,
+            "{path}"
+        );
     }
     let entries: Vec<_> = std::fs::read_dir(&server.store).unwrap().collect();
     assert_eq!(entries.len(), 1, "only the planted file");
@@ -218,7 +227,13 @@ async fn health_metrics_and_graceful_shutdown() {
         .unwrap();
     assert_eq!(health.status(), 200);
     let url = format!("{}/v8/artifacts/{HASH}", server.url);
-    client().put(&url).bearer_auth("t1").body("12345").send().await.unwrap();
+    client()
+        .put(&url)
+        .bearer_auth("t1")
+        .body("12345")
+        .send()
+        .await
+        .unwrap();
     client().get(&url).bearer_auth("t1").send().await.unwrap();
     let metrics = client()
         .get(format!("{}/metrics", server.url))
@@ -228,10 +243,15 @@ async fn health_metrics_and_graceful_shutdown() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("mono_cache_uploaded_bytes_total 5"), "{metrics}");
+    assert!(
+        metrics.contains("mono_cache_uploaded_bytes_total 5"),
+        "{metrics}"
+    );
     assert!(metrics.contains("mono_cache_hits_total 1"), "{metrics}");
     assert!(
-        metrics.contains(r#"mono_cache_requests_total{method="PUT",route="/v8/artifacts/{hash}",status="202"} 1"#),
+        metrics.contains(
+            r#"mono_cache_requests_total{method="PUT",route="/v8/artifacts/{hash}",status="202"} 1"#
+        ),
         "{metrics}"
     );
     let pid = server.child.id();

@@ -72,7 +72,9 @@ pub enum Corruption {
     #[error("the remote answered with bytes that are not a mono artifact")]
     NotAnEnvelope,
     /// Signatures are required and the remote artifact has none.
-    #[error("the artifact is not signed, and MONO_REMOTE_CACHE_SIGNATURE_KEY requires a signature")]
+    #[error(
+        "the artifact is not signed, and MONO_REMOTE_CACHE_SIGNATURE_KEY requires a signature"
+    )]
     Unsigned,
     /// The remote artifact's signature does not match its bytes and the shared key.
     #[error("the artifact's signature does not match (forged, or signed with another key)")]

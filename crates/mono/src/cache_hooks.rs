@@ -95,10 +95,7 @@ impl CacheHooks {
                 Ok(Lookup::Hit(artifact))
             }
             Ok(Lookup::Corrupt(entry)) => {
-                self.warn(format!(
-                    "{}: remote {entry}; running the task",
-                    job.id
-                ));
+                self.warn(format!("{}: remote {entry}; running the task", job.id));
                 Ok(Lookup::Miss)
             }
             Ok(Lookup::Miss) => Ok(Lookup::Miss),

@@ -50,16 +50,21 @@ pub fn resolve(
         .team_slug
         .map(|s| s.value)
         .or_else(|| env("TURBO_TEAM"));
-    let key = env("MONO_REMOTE_CACHE_SIGNATURE_KEY")
-        .or_else(|| env("TURBO_REMOTE_CACHE_SIGNATURE_KEY"));
+    let key =
+        env("MONO_REMOTE_CACHE_SIGNATURE_KEY").or_else(|| env("TURBO_REMOTE_CACHE_SIGNATURE_KEY"));
     if config.signature == Some(true) && key.is_none() {
         return Err(Error::Usage {
             message: "`remoteCache.signature` is on, but no signature key is set".to_owned(),
-            help: Some("set MONO_REMOTE_CACHE_SIGNATURE_KEY to the team's shared secret".to_owned()),
+            help: Some(
+                "set MONO_REMOTE_CACHE_SIGNATURE_KEY to the team's shared secret".to_owned(),
+            ),
         });
     }
     let signer = key.map(|key| {
-        let team = team_id.clone().or_else(|| team_slug.clone()).unwrap_or_default();
+        let team = team_id
+            .clone()
+            .or_else(|| team_slug.clone())
+            .unwrap_or_default();
         Signer::new(key.into_bytes(), team)
     });
     let defaults = RemoteOptions::default();
@@ -68,9 +73,7 @@ pub fn resolve(
         team_id,
         team_slug,
         signer,
-        timeout: config
-            .timeout
-            .map_or(defaults.timeout, Duration::from_secs),
+        timeout: config.timeout.map_or(defaults.timeout, Duration::from_secs),
         upload_timeout: config
             .upload_timeout
             .map_or(defaults.upload_timeout, Duration::from_secs),

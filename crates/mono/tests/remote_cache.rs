@@ -439,7 +439,11 @@ fn remote_cache_from_turbo_toml_and_cache_flag_control() {
 
 fn build_with(root: &Path, args: &[&str], env: &[(&str, String)]) -> Run {
     let run = run_mono(root, args, env);
-    assert!(run.ok, "mono {args:?} failed:\n{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.ok,
+        "mono {args:?} failed:\n{}\n{}",
+        run.stdout, run.stderr
+    );
     run
 }
 
@@ -473,11 +477,19 @@ fn a_dead_or_refusing_remote_is_one_warning_and_the_build_succeeds() {
     for (case, env) in cases {
         let fx = node_clone();
         let run = build(&fx.root, &env);
-        assert!(run.stdout.contains("4 successful, 4 total"), "{case}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("4 successful, 4 total"),
+            "{case}: {}",
+            run.stdout
+        );
         assert_eq!(remote_warnings(&run.stderr), 1, "{case}:\n{}", run.stderr);
         // The local cache still works.
         let run = build(&fx.root, &env);
-        assert!(run.stdout.contains("4 cached, 4 total"), "{case}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("4 cached, 4 total"),
+            "{case}: {}",
+            run.stdout
+        );
     }
     let fx = node_clone();
     let run = build(
@@ -487,14 +499,24 @@ fn a_dead_or_refusing_remote_is_one_warning_and_the_build_succeeds() {
             ("MONO_REMOTE_CACHE_TOKEN", "wrong".to_owned()),
         ],
     );
-    assert!(run.stderr.contains("refused the credentials"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refused the credentials"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A chain of generic packages; the middle one's command kills the S3 server.
 fn chain_repo() -> Fixture {
     let fx = fixture("node-only");
     let root = &fx.root;
-    for path in ["apps", "packages", "turbo.json", "package.json", "package-lock.json"] {
+    for path in [
+        "apps",
+        "packages",
+        "turbo.json",
+        "package.json",
+        "package-lock.json",
+    ] {
         let path = root.join(path);
         if path.is_dir() {
             std::fs::remove_dir_all(&path).unwrap();
@@ -509,7 +531,11 @@ fn chain_repo() -> Fixture {
     .unwrap();
     let packages = [
         ("a", "", "mkdir -p out && echo a > out/a.txt"),
-        ("b", "\"a\"", "kill $KILL_PID; mkdir -p out && echo b > out/b.txt"),
+        (
+            "b",
+            "\"a\"",
+            "kill $KILL_PID; mkdir -p out && echo b > out/b.txt",
+        ),
         ("c", "\"b\"", "mkdir -p out && echo c > out/c.txt"),
         ("d", "\"c\"", "mkdir -p out && echo d > out/d.txt"),
     ];
@@ -537,7 +563,11 @@ fn killing_the_s3_server_halfway_through_a_run_is_one_warning() {
     env.push(("MONO_REMOTE_CACHE", garage.url("killed")));
     env.push(("KILL_PID", garage.pid().to_string()));
     let run = build(&fx.root, &env);
-    assert!(run.stdout.contains("4 successful, 4 total"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("4 successful, 4 total"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(remote_warnings(&run.stderr), 1, "{}", run.stderr);
     for name in ["a", "b", "c", "d"] {
         assert!(fx.root.join(format!("pkgs/{name}/out/{name}.txt")).exists());
@@ -569,12 +599,21 @@ fn signatures_are_checked_on_download() {
         &env(Some("another key")),
     );
     assert!(run.stdout.contains("0 cached, 4 total"), "{}", run.stdout);
-    assert!(run.stderr.contains("signature does not match"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("signature does not match"),
+        "{}",
+        run.stderr
+    );
 
     // The right key: hits.
     let third = node_clone();
     let run = build(&third.root, &env(Some("the shared key")));
-    assert!(run.stdout.contains("4 cached, 4 total"), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("4 cached, 4 total"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
 
     // Unsigned artifacts are refused when a key is set.
     let unsigned = node_clone();
@@ -604,7 +643,11 @@ fn signed_uploads_work_on_s3_too() {
     other.push(("MONO_REMOTE_CACHE_SIGNATURE_KEY", "k2".to_owned()));
     let run = build_with(&fx.root, &["build", "--cache=local:rw,remote:r"], &other);
     assert!(run.stdout.contains("0 cached, 4 total"), "{}", run.stdout);
-    assert!(run.stderr.contains("signature does not match"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("signature does not match"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -644,23 +687,40 @@ fn cache_pull_fills_the_local_cache_and_status_counts_it() {
     assert!(run.stdout.contains("entries: 0"), "{}", run.stdout);
     assert!(run.stdout.contains("entries: 4"), "{}", run.stdout);
 
-    let run = run_mono(&second.root, &["cache", "pull", "build", "--filter=web"], &env);
+    let run = run_mono(
+        &second.root,
+        &["cache", "pull", "build", "--filter=web"],
+        &env,
+    );
     assert!(run.ok, "{}", run.stderr);
     assert!(run.stderr.contains("pulled 2 of 2"), "{}", run.stderr);
     let run = run_mono(&second.root, &["cache", "pull", "build"], &env);
     assert!(run.stderr.contains("pulled 2 of 2"), "{}", run.stderr);
-    assert!(run.stderr.contains("2 were already local"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 were already local"),
+        "{}",
+        run.stderr
+    );
 
     let run = run_mono(&second.root, &["cache", "status"], &env);
     assert!(run.stdout.contains("local cache:"), "{}", run.stdout);
-    assert_eq!(run.stdout.matches("entries: 4").count(), 2, "{}", run.stdout);
+    assert_eq!(
+        run.stdout.matches("entries: 4").count(),
+        2,
+        "{}",
+        run.stdout
+    );
     // Everything is local now: no remote needed.
     let run = build_with(&second.root, &["build", "--cache=local:rw"], &[]);
     assert!(run.stdout.contains("4 cached, 4 total"), "{}", run.stdout);
 
     let run = run_mono(&second.root, &["cache", "pull", "build"], &[]);
     assert!(!run.ok);
-    assert!(run.stderr.contains("no remote cache is configured"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no remote cache is configured"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -693,7 +753,11 @@ fn bad_remote_urls_are_usage_errors() {
     assert!(run.stderr.contains("s3://BUCKET/PREFIX"), "{}", run.stderr);
     let path = fx.root.join("turbo.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, format!("[remoteCache]\napiUrl = \"gs://bucket\"\n\n{text}")).unwrap();
+    std::fs::write(
+        &path,
+        format!("[remoteCache]\napiUrl = \"gs://bucket\"\n\n{text}"),
+    )
+    .unwrap();
     let run = run_mono(&fx.root, &["build"], &[]);
     assert!(!run.ok);
     assert!(run.stderr.contains("turbo.toml:2"), "{}", run.stderr);

@@ -46,7 +46,10 @@ pub(crate) struct HttpBackend {
 }
 
 impl Backend {
-    pub(crate) fn new(url: &RemoteUrl, options: &RemoteOptions) -> Result<Backend, RemoteConfigError> {
+    pub(crate) fn new(
+        url: &RemoteUrl,
+        options: &RemoteOptions,
+    ) -> Result<Backend, RemoteConfigError> {
         match url {
             RemoteUrl::S3 { bucket, prefix } => Ok(Backend::S3(S3Backend::new(
                 bucket,
@@ -169,10 +172,7 @@ impl Backend {
         match self {
             Backend::S3(s3) => {
                 let mut attributes = Attributes::new();
-                attributes.insert(
-                    Attribute::ContentType,
-                    "application/octet-stream".into(),
-                );
+                attributes.insert(Attribute::ContentType, "application/octet-stream".into());
                 if let Some(tag) = tag {
                     attributes.insert(Attribute::Metadata(S3_TAG_METADATA.into()), tag.into());
                 }
@@ -246,7 +246,12 @@ impl HttpBackend {
         format!("{}/v8/artifacts/{key}", self.base)
     }
 
-    fn request(&self, method: reqwest::Method, url: &str, timeout: Duration) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        timeout: Duration,
+    ) -> reqwest::RequestBuilder {
         let mut request = self
             .client
             .request(method, url)
@@ -348,8 +353,16 @@ fn aws_profile_settings() -> Vec<(AmazonS3ConfigKey, String)> {
     };
     let section = ini_section(&config, &section_name);
     for (name, key, vars) in [
-        ("region", AmazonS3ConfigKey::Region, &["AWS_REGION", "AWS_DEFAULT_REGION"][..]),
-        ("endpoint_url", AmazonS3ConfigKey::Endpoint, &["AWS_ENDPOINT_URL", "AWS_ENDPOINT"][..]),
+        (
+            "region",
+            AmazonS3ConfigKey::Region,
+            &["AWS_REGION", "AWS_DEFAULT_REGION"][..],
+        ),
+        (
+            "endpoint_url",
+            AmazonS3ConfigKey::Endpoint,
+            &["AWS_ENDPOINT_URL", "AWS_ENDPOINT"][..],
+        ),
     ] {
         if vars.iter().all(|var| env(var).is_none()) {
             if let Some(value) = section.iter().find(|(k, _)| k == name) {

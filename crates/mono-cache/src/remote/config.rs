@@ -116,7 +116,9 @@ pub enum RemoteConfigError {
         source: url::ParseError,
     },
     /// A scheme other than s3, http, https.
-    #[error("remote cache `{url}` has the scheme `{scheme}`; use s3://BUCKET/PREFIX or http(s)://HOST")]
+    #[error(
+        "remote cache `{url}` has the scheme `{scheme}`; use s3://BUCKET/PREFIX or http(s)://HOST"
+    )]
     UnsupportedScheme {
         /// As given.
         url: String,
@@ -245,7 +247,9 @@ mod tests {
             }
         );
         assert_eq!(
-            RemoteUrl::parse("https://cache.example.com/api").unwrap().to_string(),
+            RemoteUrl::parse("https://cache.example.com/api")
+                .unwrap()
+                .to_string(),
             "https://cache.example.com/api"
         );
     }

@@ -100,7 +100,9 @@ impl<W: Write> Decoder<W> {
                 found: self.archive_len,
             });
         }
-        self.archive.write_all(bytes).map_err(Corruption::Unreadable)
+        self.archive
+            .write_all(bytes)
+            .map_err(Corruption::Unreadable)
     }
 
     /// Ends the envelope: the metadata, once the archive has its full size, and the writer.

@@ -139,9 +139,10 @@ impl RemoteStore {
         let handle = self.runtime().spawn(async move {
             let key = artifact.key();
             let duration = artifact.meta().task.duration_ms;
-            let prepared =
-                tokio::task::spawn_blocking(move || inner.prepare_upload(&artifact).map(|b| (b, inner)))
-                    .await;
+            let prepared = tokio::task::spawn_blocking(move || {
+                inner.prepare_upload(&artifact).map(|b| (b, inner))
+            })
+            .await;
             let Ok(Ok(((body, tag), inner))) = prepared else {
                 return;
             };
@@ -439,6 +440,8 @@ impl Drop for RemoteStore {
 
 impl std::fmt::Debug for RemoteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteStore").field("url", &self.inner.url).finish()
+        f.debug_struct("RemoteStore")
+            .field("url", &self.inner.url)
+            .finish()
     }
 }

@@ -58,8 +58,10 @@ pub fn pull(cwd: Option<&std::path::Path>, args: CachePullArgs) -> Result<ExitCo
             wanted.push((task.id.to_string(), key));
         }
     }
-    let names: std::collections::HashMap<CacheKey, String> =
-        wanted.iter().map(|(name, key)| (*key, name.clone())).collect();
+    let names: std::collections::HashMap<CacheKey, String> = wanted
+        .iter()
+        .map(|(name, key)| (*key, name.clone()))
+        .collect();
     let names = Arc::new(names);
     let fetched = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
@@ -76,33 +78,37 @@ pub fn pull(cwd: Option<&std::path::Path>, args: CachePullArgs) -> Result<ExitCo
         );
         let local = local.clone();
         let url = remote.store.url().to_string();
-        let result = remote.store.fetch_many(keys, args.parallel, move |key, lookup| {
-            let name = names.get(&key).map_or("?", String::as_str);
-            match lookup {
-                Ok(Lookup::Hit(artifact)) => match local.put(&artifact) {
-                    Ok(()) => {
-                        fetched.fetch_add(1, Ordering::SeqCst);
-                        bytes.fetch_add(artifact.meta().archive.size, Ordering::SeqCst);
-                        crate::report::note(&format!("{name}: fetched {key}"));
+        let result = remote
+            .store
+            .fetch_many(keys, args.parallel, move |key, lookup| {
+                let name = names.get(&key).map_or("?", String::as_str);
+                match lookup {
+                    Ok(Lookup::Hit(artifact)) => match local.put(&artifact) {
+                        Ok(()) => {
+                            fetched.fetch_add(1, Ordering::SeqCst);
+                            bytes.fetch_add(artifact.meta().archive.size, Ordering::SeqCst);
+                            crate::report::note(&format!("{name}: fetched {key}"));
+                        }
+                        Err(err) => {
+                            crate::report::warn(&format!("{name}: not stored locally: {err}"))
+                        }
+                    },
+                    Ok(Lookup::Miss) => {
+                        missing.fetch_add(1, Ordering::SeqCst);
+                        crate::report::note(&format!("{name}: not in the remote cache"));
                     }
-                    Err(err) => crate::report::warn(&format!("{name}: not stored locally: {err}")),
-                },
-                Ok(Lookup::Miss) => {
-                    missing.fetch_add(1, Ordering::SeqCst);
-                    crate::report::note(&format!("{name}: not in the remote cache"));
+                    Ok(Lookup::Corrupt(entry)) => {
+                        missing.fetch_add(1, Ordering::SeqCst);
+                        crate::report::warn(&format!("{name}: remote {entry}; skipped"));
+                    }
+                    Err(err) => {
+                        missing.fetch_add(1, Ordering::SeqCst);
+                        crate::report::warn(&format!(
+                            "remote cache {url} is unavailable, nothing more is fetched: {err}"
+                        ));
+                    }
                 }
-                Ok(Lookup::Corrupt(entry)) => {
-                    missing.fetch_add(1, Ordering::SeqCst);
-                    crate::report::warn(&format!("{name}: remote {entry}; skipped"));
-                }
-                Err(err) => {
-                    missing.fetch_add(1, Ordering::SeqCst);
-                    crate::report::warn(&format!(
-                        "remote cache {url} is unavailable, nothing more is fetched: {err}"
-                    ));
-                }
-            }
-        });
+            });
         if let Err(err) = result {
             crate::remote::warn_down(&remote.store, &err);
         }
