@@ -90,9 +90,25 @@ pub fn resolve(
 }
 
 /// The one warning of a remote that failed: the run goes on with the local cache.
-pub fn warn_down(store: &RemoteStore, err: &dyn std::fmt::Display) {
+pub fn warn_down(store: &RemoteStore, err: &(dyn std::error::Error + 'static)) {
     crate::report::warn(&format!(
-        "remote cache {} is unavailable, continuing with the local cache only: {err}",
-        store.url()
+        "remote cache {} is unavailable, continuing with the local cache only: {}",
+        store.url(),
+        chain(err)
     ));
+}
+
+/// An error and its causes, `a: b: c`, leaving out a cause already part of the message.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -674,6 +674,66 @@ fn a_tampered_download_is_refused_before_anything_is_restored() {
 }
 
 #[test]
+fn a_server_answering_garbage_is_one_warning_and_is_then_left_alone() {
+    let server = Server::start(&[], &[], &[]);
+    let env = vec![
+        ("MONO_REMOTE_CACHE", server.url.clone()),
+        ("MONO_REMOTE_CACHE_TOKEN", "test-token".to_owned()),
+    ];
+    let first = node_clone();
+    build(&first.root, &env);
+    // Replace every artifact with an HTML error page, as a misconfigured proxy would serve.
+    for object in walk(&server.store) {
+        let header = b"{}";
+        let mut bytes = b"MCS1".to_vec();
+        bytes.extend_from_slice(&(header.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(b"<html><body>502 Bad Gateway</body></html>");
+        std::fs::write(&object, bytes).unwrap();
+    }
+    let second = node_clone();
+    let run = build(&second.root, &env);
+    assert!(run.stdout.contains("0 cached, 4 total"), "{}", run.stdout);
+    assert_eq!(remote_warnings(&run.stderr), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("not a mono artifact"), "{}", run.stderr);
+    assert_eq!(outputs(&second.root), outputs(&first.root));
+}
+
+#[test]
+fn a_remote_that_never_answers_times_out_once() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let fx = node_clone();
+    let path = fx.root.join("turbo.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}\n[remoteCache]\napiUrl = \"http://127.0.0.1:{port}\"\ntimeout = 1\nuploadTimeout = 1\n"),
+    )
+    .unwrap();
+    common::git(&fx.root, &["commit", "-qam", "slow remote"]);
+    let run = build(&fx.root, &[]);
+    assert!(
+        run.stdout.contains("4 successful, 4 total"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(remote_warnings(&run.stderr), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not answer within 1s") || run.stderr.contains("timed out"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn cache_pull_fills_the_local_cache_and_status_counts_it() {
     let garage = Garage::start();
     let mut env = garage.aws_env();
@@ -755,12 +815,22 @@ fn bad_remote_urls_are_usage_errors() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        format!("[remoteCache]\napiUrl = \"gs://bucket\"\n\n{text}"),
+        format!("{text}\n[remoteCache]\napiUrl = \"gs://bucket\"\n"),
     )
     .unwrap();
     let run = run_mono(&fx.root, &["build"], &[]);
     assert!(!run.ok);
-    assert!(run.stderr.contains("turbo.toml:2"), "{}", run.stderr);
+    let line = text.lines().count() + 3;
+    assert!(
+        run.stderr.contains(&format!("turbo.toml:{line}:")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("is not an s3:// or http(s):// URL"),
+        "{}",
+        run.stderr
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -215,6 +215,13 @@ pub enum RemoteError {
         #[source]
         source: std::io::Error,
     },
+    /// The remote answered a lookup with bytes that are not a mono artifact: a proxy's error
+    /// page, another tool's object, a broken server.
+    #[error("remote cache {url} answered with something that is not a mono artifact")]
+    Garbage {
+        /// The artifact's URL.
+        url: String,
+    },
     /// The I/O thread of the remote store stopped (a bug).
     #[error("remote cache: the I/O task stopped unexpectedly")]
     TaskFailed,

@@ -26,10 +26,10 @@ use crate::store::{CacheStatus, CacheStore, Lookup};
 /// handed out, so nothing unverified is ever restored.
 ///
 /// Faults: the first request that fails (connection refused, timeout, HTTP 5xx, refused
-/// credentials) is returned as an error for the caller to report, and marks the remote
+/// credentials, an answer that is not a mono artifact at all) is returned as an error for the caller to report, and marks the remote
 /// down; from then on every lookup is a miss and every upload is skipped, silently. A bad
-/// artifact (not mono's, wrong checksum or signature) is [`Lookup::Corrupt`] and does not
-/// mark the remote down.
+/// artifact (wrong size, checksum or signature) is [`Lookup::Corrupt`] and does not mark
+/// the remote down.
 pub struct RemoteStore {
     inner: Arc<Inner>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -333,11 +333,15 @@ impl Inner {
                 return corrupt(Corruption::BadSignature);
             }
         }
-        if let Some(reason) = bad {
-            return corrupt(reason);
+        match bad {
+            // Not mono's bytes at all: the remote is broken, not one artifact.
+            Some(Corruption::NotAnEnvelope) => return Err(RemoteError::Garbage { url: location }),
+            Some(reason) => return corrupt(reason),
+            None => {}
         }
         let (meta, writer) = match decoder.finish() {
             Ok(done) => done,
+            Err(Corruption::NotAnEnvelope) => return Err(RemoteError::Garbage { url: location }),
             Err(reason) => return corrupt(reason),
         };
         let temp = writer.into_inner().map_err(|err| RemoteError::Io {

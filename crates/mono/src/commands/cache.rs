@@ -104,7 +104,8 @@ pub fn pull(cwd: Option<&std::path::Path>, args: CachePullArgs) -> Result<ExitCo
                     Err(err) => {
                         missing.fetch_add(1, Ordering::SeqCst);
                         crate::report::warn(&format!(
-                            "remote cache {url} is unavailable, nothing more is fetched: {err}"
+                            "remote cache {url} is unavailable, nothing more is fetched: {}",
+                            crate::remote::chain(&err)
                         ));
                     }
                 }
