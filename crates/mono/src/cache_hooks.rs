@@ -138,8 +138,12 @@ impl Hooks for CacheHooks {
         let lookup = match (lookup, &self.remote) {
             (Ok(Lookup::Hit(artifact)), _) => Ok(Lookup::Hit(artifact)),
             (local, Some(remote)) if remote_read => {
-                if let Ok(Lookup::Corrupt(entry)) = &local {
-                    self.warn(format!("{}: {entry}; treating it as a miss", job.id));
+                match &local {
+                    Ok(Lookup::Corrupt(entry)) => {
+                        self.warn(format!("{}: {entry}; treating it as a miss", job.id));
+                    }
+                    Err(err) => self.warn(format!("{}: cache lookup failed: {err}", job.id)),
+                    Ok(_) => {}
                 }
                 self.fetch_remote(job, remote, &key)
             }
