@@ -52,6 +52,8 @@ pub struct Restored {
     pub written: usize,
     /// How many output entries were already on disk, unchanged, and left alone.
     pub up_to_date: usize,
+    /// Every output entry of the archive (files, directories, symlinks), now on disk.
+    pub paths: Vec<RepoPath>,
 }
 
 impl Restored {
@@ -198,7 +200,23 @@ impl Artifact {
             log: inspection.log,
             written,
             up_to_date,
+            paths: inspection
+                .entries
+                .into_iter()
+                .map(|planned| planned.path)
+                .collect(),
         })
+    }
+
+    /// Every output entry of the archive (files, directories, symlinks), read without
+    /// writing anything.
+    pub fn output_paths(&self) -> Result<Vec<RepoPath>, RestoreError> {
+        let inspection = restore::inspect(self.archive_reader(), None)?;
+        Ok(inspection
+            .entries
+            .into_iter()
+            .map(|planned| planned.path)
+            .collect())
     }
 }
 

@@ -188,6 +188,19 @@ impl LocalStore {
         Ok(report)
     }
 
+    /// The metadata of `key`'s entry if it looks usable: the metadata parses and its archive
+    /// has the recorded size. The archive's checksum is not verified (that is
+    /// [`CacheStore::fetch`]'s job): this is for reporting a cache state, or for a hit whose
+    /// outputs are already on disk and need no archive.
+    pub fn peek(&self, key: &CacheKey) -> Result<Option<ArtifactMeta>, StoreError> {
+        let Some(Ok(meta)) = self.read_meta(key)? else {
+            return Ok(None);
+        };
+        let archive = self.archive_path(key, &meta.archive.blake3);
+        let usable = fs::metadata(archive).is_ok_and(|found| found.len() == meta.archive.size);
+        Ok(usable.then_some(meta))
+    }
+
     fn is_stale(&self, meta: &fs::Metadata) -> bool {
         meta.modified()
             .ok()
@@ -271,11 +284,7 @@ impl LocalStore {
 
 impl CacheStore for LocalStore {
     fn exists(&self, key: &CacheKey) -> Result<bool, StoreError> {
-        let Some(Ok(meta)) = self.read_meta(key)? else {
-            return Ok(false);
-        };
-        let archive = self.archive_path(key, &meta.archive.blake3);
-        Ok(fs::metadata(archive).is_ok_and(|found| found.len() == meta.archive.size))
+        Ok(self.peek(key)?.is_some())
     }
 
     fn fetch(&self, key: &CacheKey) -> Result<Lookup, StoreError> {

@@ -70,8 +70,16 @@ pub enum Before {
 /// holds one of the `concurrency` slots, so at most `concurrency` hook calls run at once.
 /// A panic in a hook fails that job ([`Failure::HookPanicked`](crate::Failure::HookPanicked)).
 pub trait Hooks: Send + Sync + 'static {
-    /// Called when a job with a command is about to start: look it up in the cache.
+    /// Called when a job with a command is about to start: look it up in the cache. Runs on
+    /// a blocking thread: it may read files.
     fn before(&self, job: &Job) -> Before;
+
+    /// Called on the scheduler's thread just before `before`: an answer known without
+    /// blocking (a cache lookup done ahead of the run, in parallel), which saves the hop to
+    /// a blocking thread. `None`: ask `before`. It must return at once.
+    fn ready(&self, _job: &Job) -> Option<Before> {
+        None
+    }
 
     /// Called after the command exited 0, with its captured log (stdout and stderr
     /// interleaved as produced) and how long it ran: store the outputs and the log. Never

@@ -59,11 +59,14 @@ pub(crate) struct Printer {
 impl Printer {
     /// Starts the writer thread. A write error (a closed pipe) silences the rest of the
     /// output; it does not stop the run.
-    pub(crate) fn start(mut out: Box<dyn Write + Send>) -> Self {
+    pub(crate) fn start(out: Box<dyn Write + Send>) -> Self {
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
         let thread = std::thread::Builder::new()
             .name("mono-run-output".to_owned())
             .spawn(move || {
+                // Buffered, so that a burst (hundreds of replayed logs at once on a cached
+                // run) is one write to the sink, not one per line or chunk.
+                let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
                 let mut broken = false;
                 while let Ok(first) = rx.recv() {
                     // Write what is queued, then flush once: one flush per burst.

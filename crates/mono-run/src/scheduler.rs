@@ -413,9 +413,12 @@ async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobR
         JobResult::Failed { failure, duration }
     };
 
-    let before = {
-        let (hooks, jobs) = (context.hooks.clone(), jobs.clone());
-        tokio::task::spawn_blocking(move || hooks.before(&jobs[index])).await
+    let before = match context.hooks.ready(job) {
+        Some(before) => Ok(before),
+        None => {
+            let (hooks, jobs) = (context.hooks.clone(), jobs.clone());
+            tokio::task::spawn_blocking(move || hooks.before(&jobs[index])).await
+        }
     };
     let Ok(before) = before else {
         return failed(&mut output, Failure::HookPanicked, b"", Duration::ZERO);

@@ -3,6 +3,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{job, options, run, Recorder};
 use mono_run::{Failure, JobResult, NoHooks, RunError, Scheduler, SkipReason};
@@ -279,6 +280,30 @@ fn cached_jobs_do_not_run_and_count_as_success() {
         hooks.successes(),
         vec![("app#build".to_owned(), String::new())]
     );
+}
+
+#[test]
+fn an_answer_ready_ahead_skips_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = vec![
+        job("lib#build", dir.path(), Some("touch lib.ran"), &[]),
+        job("app#build", dir.path(), Some("touch app.ran"), &[0]),
+    ];
+    let hooks = Arc::new(Recorder {
+        ready: vec![("lib#build".into(), b"from ahead\n".to_vec())],
+        ..Recorder::default()
+    });
+    let (summary, out) = run(jobs, hooks.clone(), options(1));
+    assert!(summary.is_success());
+    assert_eq!(summary.cached(), 1);
+    assert!(matches!(
+        summary.results[0],
+        JobResult::Cached { time_saved } if time_saved == Duration::from_secs(2)
+    ));
+    assert!(!dir.path().join("lib.ran").exists());
+    assert!(out.contains("lib:build: from ahead"), "{out}");
+    // `before` was asked only about the job `ready` had no answer for.
+    assert_eq!(hooks.befores(), vec!["app#build"]);
 }
 
 #[test]

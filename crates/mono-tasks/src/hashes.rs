@@ -92,7 +92,22 @@ pub fn hash_tasks(
     env: &BTreeMap<String, String>,
     cache_dir: Option<&AbsPath>,
 ) -> Result<TaskHashes, HashingError> {
-    let mut listed = Scm::discover(root).list_files()?;
+    let listed = Scm::discover(root).list_files();
+    hash_tasks_with_files(listed, root, config, packages, graph, env, cache_dir)
+}
+
+/// [`hash_tasks`] with the repository's files already listed (`Scm::list_files` of
+/// `root`), so that a caller can list them while it loads the workspace.
+pub fn hash_tasks_with_files(
+    listed: Result<Vec<RepoPath>, ScmError>,
+    root: &AbsPath,
+    config: &RootConfig,
+    packages: &PackageGraph,
+    graph: &TaskGraph,
+    env: &BTreeMap<String, String>,
+    cache_dir: Option<&AbsPath>,
+) -> Result<TaskHashes, HashingError> {
+    let mut listed = listed?;
     // The cache folder is mono's, not the project's: what it holds (entries, the stat cache
     // this very run rewrites) is never an input, git-ignored or not.
     if let Some(cache) = cache_dir.and_then(|dir| dir.strip_root(root)) {

@@ -25,7 +25,7 @@ pub use engine::{build_task_graph, resolve_command, TaskRequest};
 pub use error::TaskGraphError;
 pub use filter::{select_packages, Filter, FilterError};
 pub use graph::{TaskGraph, TaskNode};
-pub use hashes::{hash_tasks, HashingError, TaskHashFacts, TaskHashes};
+pub use hashes::{hash_tasks, hash_tasks_with_files, HashingError, TaskHashFacts, TaskHashes};
 pub use plan::{
     CacheState, CacheStatus, Plan, PlanDetails, PlannedTask, TaskHashDetails,
     DRY_RUN_FORMAT_VERSION, NONEXISTENT_COMMAND,

@@ -21,6 +21,9 @@ pub struct PackageGraph {
     packages: Vec<Package>,
     by_name: BTreeMap<PackageName, NodeIndex>,
     by_dir: HashMap<RepoPath, NodeIndex>,
+    /// Every package folder, sorted by its string, so the folders under one folder are one
+    /// contiguous range (`a/b/…` sorts between `a/b/` and `a/b0`).
+    sorted_dirs: Vec<RepoPath>,
     /// Direct dependents, indexed like `graph`'s nodes, sorted.
     dependents: Vec<Vec<NodeIndex>>,
     warnings: Vec<WorkspaceWarning>,
@@ -42,6 +45,8 @@ impl PackageGraph {
             by_name.insert(package.name.clone(), index);
             by_dir.insert(package.dir.clone(), index);
         }
+        let mut sorted_dirs: Vec<RepoPath> = packages.iter().map(|p| p.dir.clone()).collect();
+        sorted_dirs.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
         let mut dependents = vec![Vec::new(); packages.len()];
         for (from, package) in packages.iter().enumerate() {
             let from = NodeIndex::new(from);
@@ -56,6 +61,7 @@ impl PackageGraph {
             packages,
             by_name,
             by_dir,
+            sorted_dirs,
             dependents,
             warnings,
         };
@@ -222,11 +228,23 @@ impl PackageGraph {
         let Some(package) = self.get(name) else {
             return Vec::new();
         };
-        let mut dirs: Vec<RepoPath> = self
-            .packages
+        // A binary search for the range under the folder, not a scan: this is asked once
+        // per package, and a scan would make hashing quadratic in the number of packages.
+        let range: &[RepoPath] = if package.dir.is_root() {
+            &self.sorted_dirs
+        } else {
+            let prefix = format!("{}/", package.dir.as_str());
+            let start = self
+                .sorted_dirs
+                .partition_point(|d| d.as_str() < prefix.as_str());
+            let len =
+                self.sorted_dirs[start..].partition_point(|d| d.as_str().starts_with(&prefix));
+            &self.sorted_dirs[start..start + len]
+        };
+        let mut dirs: Vec<RepoPath> = range
             .iter()
-            .filter(|p| p.dir != package.dir && p.dir.starts_with(&package.dir))
-            .map(|p| p.dir.clone())
+            .filter(|d| **d != package.dir)
+            .cloned()
             .collect();
         dirs.sort();
         dirs

@@ -231,6 +231,9 @@ fn package_containing_finds_the_deepest_package() {
         ("apps/web/package.json", r#"{ "name": "web" }"#),
         ("apps/web/plugins/seo/package.json", r#"{ "name": "seo" }"#),
         ("apps/webby/package.json", r#"{ "name": "webby" }"#),
+        // `-` sorts before `/`: a sibling whose name extends `web` lies on both sides of
+        // `apps/web/…` in string order, and must not count as nested in `web`.
+        ("apps/web-x/package.json", r#"{ "name": "web-x" }"#),
     ]);
     let graph = repo.discover().unwrap();
     let containing = |p: &str| graph.package_containing(&path(p)).name.to_string();
@@ -245,10 +248,12 @@ fn package_containing_finds_the_deepest_package() {
     let nested = |n: &str| graph.nested_package_dirs(&name(n));
     assert_eq!(nested("web"), [path("apps/web/plugins/seo")]);
     assert!(nested("seo").is_empty());
+    assert!(nested("web-x").is_empty());
     assert_eq!(
         nested("//"),
         [
             path("apps/web"),
+            path("apps/web-x"),
             path("apps/web/plugins/seo"),
             path("apps/webby")
         ]

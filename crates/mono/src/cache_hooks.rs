@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use mono_cache::{
-    Artifact, CacheKey, CacheStore, LocalStore, Lookup, PackRequest, RemoteStore, StoreError,
-    TaskInfo,
+    Artifact, CacheKey, CacheStore, LocalStore, Lookup, OutputRecords, PackRequest, RemoteStore,
+    StoreError, TaskInfo,
 };
 use mono_paths::{AbsPath, RepoPath};
 use mono_run::{Before, Hooks, Job};
@@ -54,6 +54,9 @@ pub struct CacheHooks {
     pub store: LocalStore,
     /// The remote cache, if one is configured.
     pub remote: Option<std::sync::Arc<RemoteStore>>,
+    /// What each task's outputs looked like when last restored or stored: a hit whose
+    /// outputs are unchanged needs no archive.
+    pub records: OutputRecords,
     pub root: AbsPath,
     pub tasks: HashMap<TaskId, CachedTask>,
     pub access: CacheAccess,
@@ -62,9 +65,44 @@ pub struct CacheHooks {
     pub warned: Mutex<Vec<String>>,
     /// The progress line, on a terminal.
     pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
+    /// Warm hits found ahead of the run ([`CacheHooks::look_ahead`]): log and time saved.
+    pub ahead: Mutex<HashMap<TaskId, (Vec<u8>, Duration)>>,
 }
 
 impl CacheHooks {
+    /// Finds the warm hits (entry present, outputs on disk exactly as recorded) of every
+    /// task at once, in parallel, before the run: their jobs then finish without a trip
+    /// through the blocking pool. A warm hit needs nothing from its dependencies: its key
+    /// already covers them, and its outputs are its own.
+    pub fn look_ahead(&self) {
+        if self.force || !self.access.read {
+            return;
+        }
+        use rayon::prelude::*;
+        let found: Vec<(TaskId, (Vec<u8>, Duration))> = self
+            .tasks
+            .par_iter()
+            .filter_map(|(id, task)| {
+                let key = task.key?;
+                let meta = self.store.peek(&key).ok()??;
+                let log = self.records.up_to_date(
+                    &self.root,
+                    &id.to_string(),
+                    &key,
+                    &meta.archive.blake3,
+                )?;
+                Some((
+                    id.clone(),
+                    (log, Duration::from_millis(meta.task.duration_ms)),
+                ))
+            })
+            .collect();
+        self.ahead
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(found);
+    }
+
     fn warn(&self, message: String) {
         let mut warned = self.warned.lock().expect("not poisoned");
         if !warned.contains(&message) {
@@ -118,6 +156,15 @@ impl CacheHooks {
 }
 
 impl Hooks for CacheHooks {
+    fn ready(&self, job: &Job) -> Option<Before> {
+        let (log, time_saved) = self
+            .ahead
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id)?;
+        Some(Before::Cached { log, time_saved })
+    }
+
     fn before(&self, job: &Job) -> Before {
         let Some(task) = self.tasks.get(&job.id) else {
             return Before::Run;
@@ -127,10 +174,29 @@ impl Hooks for CacheHooks {
         };
         // As Turborepo: with cache reads off (`--force`, `--cache=local:w`) the task is a
         // bypass, not a miss; its result is still stored when writes are on.
+        let task_id = job.id.to_string();
         let remote_read = self.access.remote_read && self.remote.is_some();
         if self.force || !(self.access.read || remote_read) {
+            self.records.forget(&task_id);
             return Before::Bypass;
         }
+        // The warm hit: the outputs on disk are exactly those this entry restored or stored
+        // last time, so only the log is needed (docs/performance.md).
+        let peeked = match self.access.read {
+            true => self.store.peek(&key),
+            false => Ok(None),
+        };
+        if let Ok(Some(meta)) = peeked {
+            let archive = &meta.archive.blake3;
+            if let Some(log) = self.records.up_to_date(&self.root, &task_id, &key, archive) {
+                return Before::Cached {
+                    log,
+                    time_saved: Duration::from_millis(meta.task.duration_ms),
+                };
+            }
+        }
+        // Whatever happens next, the outputs are no longer known to match a record.
+        self.records.forget(&task_id);
         let lookup = match self.access.read {
             true => self.store.fetch(&key),
             false => Ok(Lookup::Miss),
@@ -151,10 +217,19 @@ impl Hooks for CacheHooks {
         };
         match lookup {
             Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root) {
-                Ok(restored) => Before::Cached {
-                    log: restored.log,
-                    time_saved: Duration::from_millis(artifact.meta().task.duration_ms),
-                },
+                Ok(restored) => {
+                    self.records.record(
+                        &self.root,
+                        &task_id,
+                        (&key, &restored.meta.archive.blake3),
+                        &restored.paths,
+                        &restored.log,
+                    );
+                    Before::Cached {
+                        log: restored.log,
+                        time_saved: Duration::from_millis(artifact.meta().task.duration_ms),
+                    }
+                }
                 Err(err) => {
                     self.warn(format!(
                         "{}: cache entry cannot be restored, running the task: {err}",
@@ -224,6 +299,17 @@ impl Hooks for CacheHooks {
         };
         match self.pack(&request) {
             Ok(artifact) => {
+                if self.access.write {
+                    if let Ok(paths) = artifact.output_paths() {
+                        self.records.record(
+                            &self.root,
+                            &job.id.to_string(),
+                            (&key, &artifact.meta().archive.blake3),
+                            &paths,
+                            log,
+                        );
+                    }
+                }
                 if let Some(remote) = remote {
                     // Dependent tasks do not wait for it; the run waits before it exits.
                     remote.put_in_background(artifact);

@@ -106,7 +106,9 @@ pub fn execute(
         Some(progress) => Box::new(progress.writer()),
         None => Box::new(std::io::stdout()),
     };
+    let records = mono_cache::OutputRecords::open(store.cache_dir());
     let hooks = Arc::new(CacheHooks {
+        records,
         store,
         remote: remote.clone(),
         root: repo.root.clone(),
@@ -115,7 +117,9 @@ pub fn execute(
         force: execution.force,
         warned: Mutex::new(Vec::new()),
         progress: progress.clone(),
+        ahead: Mutex::new(HashMap::new()),
     });
+    hooks.look_ahead();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let options = RunOptions {
         concurrency: execution.concurrency.max(1),
@@ -126,10 +130,12 @@ pub fn execute(
         handle_signals: true,
         ..RunOptions::default()
     };
-    let summary = mono_run::run(jobs, hooks, options, out).map_err(|err| Error::Usage {
+    let summary = mono_run::run(jobs, hooks.clone(), options, out).map_err(|err| Error::Usage {
         message: format!("cannot run the tasks: {err}"),
         help: None,
     })?;
+    // Losing the records only costs the next run time.
+    let _ = hooks.records.save();
     if let Some(progress) = &progress {
         progress.clear();
     }

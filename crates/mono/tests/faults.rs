@@ -1,5 +1,6 @@
 //! Faults through the binary: a truncated cache entry, a crafted archive that tries to write
-//! outside the repository, and Ctrl-C in the middle of a run.
+//! outside the repository, Ctrl-C in the middle of a run, and outputs changed behind the
+//! cache's back.
 
 mod common;
 
@@ -308,4 +309,90 @@ fn persistent_tasks_get_a_slot_each() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(pids.iter().all(|&p| !alive(p)), "a dev server survived");
+}
+
+fn build(root: &Path, extra: &[&str]) -> (bool, String) {
+    let out = mono(root).arg("build").args(extra).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.success(),
+        stdout + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn warm_hits_skip_the_archive_until_an_output_changes() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    let page_path = root.join("apps/web/dist/index.html");
+    assert!(build(root, &[]).0);
+    let page = std::fs::read(&page_path).unwrap();
+    // Let the filesystem clock pass the outputs' mtimes, then hit once: the outputs are
+    // checked against the archive and recorded (cache/outputs-v1.json).
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (ok, restored) = build(root, &[]);
+    assert!(ok, "{restored}");
+    let records = std::fs::read_to_string(root.join("cache/outputs-v1.json")).unwrap();
+    assert!(records.contains("\"web#build\""), "{records}");
+
+    // A warm hit replays the same log without reading the archive: a damaged archive of
+    // the same size goes unnoticed while the outputs on disk are the recorded ones...
+    let (_, meta) = meta_of(root, "web#build");
+    let archive = root.join(format!(
+        "cache/v1/{}.{}.tar.zst",
+        meta["hash"].as_str().unwrap(),
+        &meta["archive"]["blake3"].as_str().unwrap()[..16]
+    ));
+    let good = std::fs::read(&archive).unwrap();
+    let mut damaged = good.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    std::fs::write(&archive, &damaged).unwrap();
+    let (ok, warm) = build(root, &[]);
+    assert!(ok, "{warm}");
+    assert!(
+        warm.contains("web:build: cache hit, replaying logs"),
+        "{warm}"
+    );
+    assert!(
+        !warm.contains("corrupt") && !warm.contains("checksum"),
+        "{warm}"
+    );
+    let logs = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("web:build: ") && !l.contains("cache"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(logs(&warm), logs(&restored));
+    std::fs::write(&archive, &good).unwrap();
+
+    // ...and any change to an output sends the hit through the full restore: same size,
+    // other bytes;
+    let mut edited = page.clone();
+    edited[0] ^= 0x20;
+    std::fs::write(&page_path, &edited).unwrap();
+    assert!(build(root, &[]).0);
+    assert_eq!(std::fs::read(&page_path).unwrap(), page);
+    // a permission change;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(build(root, &[]).0);
+        let mode = std::fs::metadata(&page_path).unwrap().permissions().mode();
+        std::fs::set_permissions(&page_path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(build(root, &[]).0);
+        assert_eq!(
+            std::fs::metadata(&page_path).unwrap().permissions().mode(),
+            mode
+        );
+    }
+    // a file replaced by a symlink.
+    std::fs::remove_file(&page_path).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc/hostname", &page_path).unwrap();
+    assert!(build(root, &[]).0);
+    assert!(std::fs::symlink_metadata(&page_path).unwrap().is_file());
+    assert_eq!(std::fs::read(&page_path).unwrap(), page);
 }

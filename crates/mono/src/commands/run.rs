@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use mono_task_id::{PackageName, TaskId};
 use std::collections::BTreeMap;
 
-use mono_cache::{CacheStore, LocalStore};
+use mono_cache::LocalStore;
 use mono_config::EnvMode;
 use mono_tasks::{
-    build_task_graph, hash_tasks, select_packages, CacheState, CacheStatus, Filter, Plan,
-    PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
+    build_task_graph, hash_tasks_with_files, select_packages, CacheState, CacheStatus, Filter,
+    Plan, PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
 };
 
 use crate::cli::{DryFormat, RunArgs};
@@ -329,7 +329,7 @@ pub(crate) fn prepare(
     cwd: Option<&std::path::Path>,
     args: RunArgs,
 ) -> Result<Option<Prepared>, Error> {
-    let repo = Repo::load(cwd)?;
+    let mut repo = Repo::load_listing_files(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
     let mut selected = select_packages(&options.filters, &repo.packages)?;
     // `mono run web#build` is about `web`, as in Turborepo.
@@ -383,7 +383,9 @@ pub(crate) fn prepare(
         )?),
         false => None,
     };
-    let hashes = hash_tasks(
+    let files = repo.take_files();
+    let hashes = hash_tasks_with_files(
+        files,
         &repo.root,
         &repo.config,
         &repo.packages,
@@ -425,13 +427,14 @@ impl PlanDetails for Hashed<'_> {
     }
 
     fn cache_state(&self, _: &TaskId, hash: &str) -> CacheState {
+        // The metadata and the archive's size only: verifying every archive would make the
+        // plan read the whole cache, and the run verifies what it restores anyway.
         let hit = self
             .read
             .then(|| hash.parse::<mono_cache::CacheKey>().ok())
             .flatten()
-            .and_then(|key| self.store.fetch(&key).ok())
-            .and_then(mono_cache::Lookup::into_hit)
-            .map(|artifact| artifact.meta().task.duration_ms);
+            .and_then(|key| self.store.peek(&key).ok().flatten())
+            .map(|meta| meta.task.duration_ms);
         if let Some(ms) = hit {
             return CacheState {
                 local: true,
@@ -443,7 +446,7 @@ impl PlanDetails for Hashed<'_> {
         }
         let key = hash.parse::<mono_cache::CacheKey>().ok();
         let remote_hit = match (self.remote, key) {
-            (Some(remote), Some(key)) => match remote.exists(&key) {
+            (Some(remote), Some(key)) => match mono_cache::CacheStore::exists(remote, &key) {
                 Ok(found) => found,
                 Err(err) => {
                     crate::remote::warn_down(remote, &err);

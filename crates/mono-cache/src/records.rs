@@ -1,0 +1,512 @@
+//! Output records: what each task's outputs looked like on disk when the cache last wrote or
+//! checked them, so that a hit whose outputs are still exactly so needs no archive at all.
+//!
+//! A warm cached run is the common case: the outputs on disk are the ones the entry holds,
+//! and [`crate::Artifact::restore`] would decompress the whole archive only to find that
+//! nothing needs writing. With a record, the hit costs one `lstat` per output instead; any
+//! difference (a file edited, removed, replaced, re-created, chmod-ed, or a different entry)
+//! falls back to the full restore, which then records again.
+//!
+//! # Format (`outputs-v1.json` in the cache directory)
+//!
+//! ```json
+//! { "version": 1,
+//!   "tasks": { "web#build": { "key": "<64 hex>", "log": "built\n",
+//!     "files": [ { "path": "apps/web/dist", "kind": "dir", "mode": 493 },
+//!                { "path": "apps/web/dist/index.js", "kind": "file", "mode": 420,
+//!                  "size": 12, "mtimeNs": 1, "ctimeNs": 1, "inode": 7 } ] } } }
+//! ```
+//!
+//! Written to a temporary file and renamed over; a missing, unreadable or foreign file is an
+//! empty set of records (records only save time). `log` is absent when the log is not UTF-8
+//! or too large to keep here; such a task takes the full restore.
+//!
+//! # Racy outputs
+//!
+//! As in the stat cache (mono-hash), a file written twice within one tick of the filesystem
+//! clock may keep its stat. A task is therefore only recorded when every output's mtime and
+//! ctime are strictly older than the filesystem's clock read (from a probe file in the cache
+//! directory) *before* the outputs were stat-ed: any later change gives a different stamp.
+
+use std::collections::HashMap;
+use std::fs::{self, Metadata, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::sync::Mutex;
+
+use mono_paths::{AbsPath, RepoPath};
+use serde::{Deserialize, Serialize};
+
+use crate::key::{CacheKey, Checksum};
+
+/// The records file's name in the cache directory.
+pub const OUTPUT_RECORDS_FILE: &str = "outputs-v1.json";
+const PROBE_FILE: &str = "outputs-v1.probe";
+const VERSION: u32 = 1;
+/// Logs larger than this are not copied into the records: the full restore reads them.
+const MAX_LOG: usize = 64 * 1024;
+
+/// The kind of an output entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// One output's stat, as recorded. Directories record only kind and mode: files added to
+/// an output directory by someone else are left alone by a restore too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stamp {
+    path: String,
+    kind: Kind,
+    mode: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mtime_ns: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ctime_ns: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inode: Option<u64>,
+}
+
+impl Stamp {
+    fn of(path: &RepoPath, meta: &Metadata) -> Option<Stamp> {
+        let file_type = meta.file_type();
+        let kind = if file_type.is_symlink() {
+            Kind::Symlink
+        } else if file_type.is_dir() {
+            Kind::Dir
+        } else if file_type.is_file() {
+            Kind::File
+        } else {
+            return None;
+        };
+        let (mode, mtime_ns, ctime_ns, inode) = unix_stat(meta);
+        let contentful = kind != Kind::Dir;
+        Some(Stamp {
+            path: path.as_str().to_owned(),
+            kind,
+            mode,
+            size: contentful.then_some(meta.len()),
+            mtime_ns: contentful.then_some(mtime_ns),
+            ctime_ns: contentful.then_some(ctime_ns),
+            inode: contentful.then_some(inode),
+        })
+    }
+
+    /// Whether the stamp was taken before the filesystem clock read `now`, so that any
+    /// later change to the file gives it another stamp.
+    fn settled(&self, now: i64) -> bool {
+        self.mtime_ns.is_none_or(|t| t < now) && self.ctime_ns.is_none_or(|t| t < now)
+    }
+}
+
+#[cfg(unix)]
+fn unix_stat(meta: &Metadata) -> (u32, i64, i64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
+    (
+        meta.mode() & 0o7777,
+        ns(meta.mtime(), meta.mtime_nsec()),
+        ns(meta.ctime(), meta.ctime_nsec()),
+        meta.ino(),
+    )
+}
+
+#[cfg(not(unix))]
+fn unix_stat(meta: &Metadata) -> (u32, i64, i64, u64) {
+    let ns = |t: std::io::Result<std::time::SystemTime>| {
+        t.ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+    };
+    (
+        u32::from(meta.permissions().readonly()),
+        ns(meta.modified()),
+        ns(meta.created()),
+        0,
+    )
+}
+
+/// What one task's outputs looked like after the cache restored or stored them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Record {
+    key: CacheKey,
+    /// The archive's checksum: a record is about one archive, and an entry replaced under
+    /// the same key (a re-run, a download) is restored in full again.
+    archive: Checksum,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    files: Vec<Stamp>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct RecordsFile {
+    version: u32,
+    tasks: HashMap<String, Record>,
+}
+
+/// The output records of one run: loaded once, changed by the run, saved once.
+pub struct OutputRecords {
+    dir: AbsPath,
+    tasks: Mutex<HashMap<String, Record>>,
+    changed: Mutex<bool>,
+}
+
+impl OutputRecords {
+    /// Loads the records kept in `cache_dir`; any problem gives an empty set.
+    pub fn open(cache_dir: &AbsPath) -> OutputRecords {
+        let tasks = fs::read(cache_dir.join(OUTPUT_RECORDS_FILE).as_path())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<RecordsFile>(&bytes).ok())
+            .filter(|file| file.version == VERSION)
+            .map(|file| file.tasks)
+            .unwrap_or_default();
+        OutputRecords {
+            dir: cache_dir.clone(),
+            tasks: Mutex::new(tasks),
+            changed: Mutex::new(false),
+        }
+    }
+
+    /// The log to replay when `task`'s outputs on disk are exactly as recorded for the
+    /// entry `key` with the archive `archive`: then the hit needs no restore. `None` means
+    /// "restore as usual".
+    pub fn up_to_date(
+        &self,
+        repo_root: &AbsPath,
+        task: &str,
+        key: &CacheKey,
+        archive: &Checksum,
+    ) -> Option<Vec<u8>> {
+        let record = {
+            let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+            let record = tasks.get(task)?;
+            if record.key != *key || record.archive != *archive {
+                return None;
+            }
+            record.clone()
+        };
+        let log = record.log?;
+        for stamp in &record.files {
+            let path = RepoPath::new(&stamp.path).ok()?;
+            let meta = fs::symlink_metadata(repo_root.join_repo(&path).as_path()).ok()?;
+            if Stamp::of(&path, &meta).as_ref() != Some(stamp) {
+                return None;
+            }
+        }
+        Some(log.into_bytes())
+    }
+
+    /// Records that `task`'s outputs `paths` (every entry of the artifact stored under
+    /// `key`, whose archive has the checksum `archive`) are now on disk, with the log its
+    /// hits replay. A task whose outputs cannot be
+    /// stat-ed, or changed too recently to be told apart from a later change, is forgotten
+    /// instead, so its next hit restores in full.
+    pub fn record(
+        &self,
+        repo_root: &AbsPath,
+        task: &str,
+        (key, archive): (&CacheKey, &Checksum),
+        paths: &[RepoPath],
+        log: &[u8],
+    ) {
+        let record = self.stamp(repo_root, key, archive, paths, log);
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = match record {
+            Some(record) => tasks.insert(task.to_owned(), record.clone()) != Some(record),
+            None => tasks.remove(task).is_some(),
+        };
+        if changed {
+            *self.changed.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        }
+    }
+
+    /// Forgets `task`'s record: its outputs are no longer known to match an entry.
+    pub fn forget(&self, task: &str) {
+        let removed = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(task)
+            .is_some();
+        if removed {
+            *self.changed.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        }
+    }
+
+    /// Writes the records if this run changed them (atomically: readers see the old file or
+    /// the new one). Failing only costs the next run time; the caller may ignore the error.
+    pub fn save(&self) -> std::io::Result<()> {
+        if !*self.changed.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Ok(());
+        }
+        let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        let file = RecordsFileRef {
+            version: VERSION,
+            tasks: &tasks,
+        };
+        let bytes = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+        fs::create_dir_all(&self.dir)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".outputs-")
+            .tempfile_in(&self.dir)?;
+        temp.write_all(&bytes)?;
+        temp.persist(self.dir.join(OUTPUT_RECORDS_FILE).as_path())
+            .map_err(|err| err.error)?;
+        Ok(())
+    }
+
+    fn stamp(
+        &self,
+        repo_root: &AbsPath,
+        key: &CacheKey,
+        archive: &Checksum,
+        paths: &[RepoPath],
+        log: &[u8],
+    ) -> Option<Record> {
+        let log = (log.len() <= MAX_LOG)
+            .then(|| std::str::from_utf8(log).ok())
+            .flatten()?;
+        let now = self.fs_now()?;
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            let meta = fs::symlink_metadata(repo_root.join_repo(path).as_path()).ok()?;
+            let stamp = Stamp::of(path, &meta)?;
+            if !stamp.settled(now) {
+                return None;
+            }
+            files.push(stamp);
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.dedup_by(|a, b| a.path == b.path);
+        Some(Record {
+            key: *key,
+            archive: *archive,
+            log: Some(log.to_owned()),
+            files,
+        })
+    }
+
+    /// The filesystem's clock now, in ns: the mtime of a probe file just written.
+    fn fs_now(&self) -> Option<i64> {
+        fs::create_dir_all(&self.dir).ok()?;
+        let mut probe = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(PROBE_FILE).as_path())
+            .ok()?;
+        probe.seek(SeekFrom::Start(0)).ok()?;
+        probe.write_all(b"t").ok()?;
+        let (_, mtime, _, _) = unix_stat(&probe.metadata().ok()?);
+        Some(mtime)
+    }
+}
+
+#[derive(Serialize)]
+struct RecordsFileRef<'a> {
+    version: u32,
+    tasks: &'a HashMap<String, Record>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Setup {
+        _tmp: tempfile::TempDir,
+        root: AbsPath,
+        cache: AbsPath,
+    }
+
+    fn setup() -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(tmp.path().join("repo")).unwrap();
+        let cache = AbsPath::new(tmp.path().join("cache")).unwrap();
+        fs::create_dir_all(root.join("dist").as_path()).unwrap();
+        fs::write(root.join("dist/a.js").as_path(), "a").unwrap();
+        Setup {
+            _tmp: tmp,
+            root,
+            cache,
+        }
+    }
+
+    fn paths() -> Vec<RepoPath> {
+        vec![
+            RepoPath::new("dist").unwrap(),
+            RepoPath::new("dist/a.js").unwrap(),
+        ]
+    }
+
+    fn key(s: &str) -> CacheKey {
+        CacheKey::from(blake3::hash(s.as_bytes()))
+    }
+
+    fn sum(s: &str) -> Checksum {
+        Checksum::of(s.as_bytes())
+    }
+
+    /// Waits until the filesystem clock has moved past the outputs' stamps.
+    fn settle() {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+
+    #[test]
+    fn a_recorded_task_is_up_to_date_until_an_output_changes() {
+        let s = setup();
+        let records = OutputRecords::open(&s.cache);
+        settle();
+        records.record(
+            &s.root,
+            "web#build",
+            (&key("k"), &sum("a")),
+            &paths(),
+            b"built\n",
+        );
+        assert_eq!(
+            records
+                .up_to_date(&s.root, "web#build", &key("k"), &sum("a"))
+                .as_deref(),
+            Some(&b"built\n"[..])
+        );
+        // Another key, another task: no.
+        assert!(records
+            .up_to_date(&s.root, "web#build", &key("other"), &sum("a"))
+            .is_none());
+        assert!(records
+            .up_to_date(&s.root, "api#build", &key("k"), &sum("a"))
+            .is_none());
+        // The same key with another archive (the entry was replaced): no.
+        assert!(records
+            .up_to_date(&s.root, "web#build", &key("k"), &sum("b"))
+            .is_none());
+
+        // Same size, rewritten: the stamp differs.
+        fs::write(s.root.join("dist/a.js").as_path(), "b").unwrap();
+        assert!(records
+            .up_to_date(&s.root, "web#build", &key("k"), &sum("a"))
+            .is_none());
+    }
+
+    #[test]
+    fn removal_chmod_and_replacement_are_seen() {
+        let s = setup();
+        let records = OutputRecords::open(&s.cache);
+        settle();
+        records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
+        assert!(records
+            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .is_some());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = s.root.join("dist/a.js");
+            fs::set_permissions(file.as_path(), fs::Permissions::from_mode(0o755)).unwrap();
+            assert!(records
+                .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+                .is_none());
+        }
+        settle();
+        records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
+        fs::remove_file(s.root.join("dist/a.js").as_path()).unwrap();
+        assert!(records
+            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .is_none());
+    }
+
+    #[test]
+    fn outputs_not_older_than_the_filesystem_clock_are_not_recorded() {
+        let s = setup();
+        let records = OutputRecords::open(&s.cache);
+        settle();
+        // An mtime at or after the clock could be shared with a later write: such a task
+        // must be forgotten, not recorded. A future mtime stands for "written this tick".
+        let file = fs::File::options()
+            .write(true)
+            .open(s.root.join("dist/a.js").as_path())
+            .unwrap();
+        file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+            .unwrap();
+        records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
+        assert!(records
+            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .is_none());
+
+        let stamp = |mtime| Stamp {
+            path: "a".into(),
+            kind: Kind::File,
+            mode: 0o644,
+            size: Some(1),
+            mtime_ns: Some(mtime),
+            ctime_ns: Some(5),
+            inode: Some(1),
+        };
+        assert!(stamp(9).settled(10));
+        assert!(!stamp(10).settled(10));
+        assert!(!stamp(5).settled(5), "ctime counts too");
+    }
+
+    #[test]
+    fn records_survive_a_save_and_a_corrupt_file_is_empty() {
+        let s = setup();
+        let records = OutputRecords::open(&s.cache);
+        settle();
+        records.record(
+            &s.root,
+            "t",
+            (&key("k"), &sum("a")),
+            &paths(),
+            "é\n".as_bytes(),
+        );
+        records.save().unwrap();
+        let again = OutputRecords::open(&s.cache);
+        assert_eq!(
+            again
+                .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+                .as_deref(),
+            Some("é\n".as_bytes())
+        );
+        again.forget("t");
+        again.save().unwrap();
+        assert!(OutputRecords::open(&s.cache)
+            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .is_none());
+
+        fs::write(s.cache.join(OUTPUT_RECORDS_FILE).as_path(), "{ garbage").unwrap();
+        assert!(OutputRecords::open(&s.cache)
+            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .is_none());
+    }
+
+    #[test]
+    fn logs_that_are_not_utf8_or_too_large_are_not_recorded() {
+        let s = setup();
+        let records = OutputRecords::open(&s.cache);
+        settle();
+        records.record(
+            &s.root,
+            "t",
+            (&key("k"), &sum("a")),
+            &paths(),
+            &[0xff, 0xfe],
+        );
+        assert!(records
+            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .is_none());
+        records.record(
+            &s.root,
+            "t",
+            (&key("k"), &sum("a")),
+            &paths(),
+            &vec![b'x'; MAX_LOG + 1],
+        );
+        assert!(records
+            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .is_none());
+    }
+}
