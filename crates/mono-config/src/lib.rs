@@ -42,7 +42,7 @@ pub use canonical::task_definition as canonical_task_definition;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
     DependsOn, EnvMode, ImageConfig, ImageFile, OutputLogs, PackageConfig, RawTaskDefinition,
-    RootConfig, TaskDefinition, TaskEntry,
+    RemoteCacheConfig, RootConfig, TaskDefinition, TaskEntry,
 };
 pub use schema::did_you_mean;
 pub use source::{ConfigFormat, SourceFile, Span, Spanned};

@@ -15,8 +15,10 @@ mod commands;
 mod error;
 mod execute;
 mod progress;
+mod remote;
 mod repo;
 mod report;
+mod selection;
 mod task_env;
 
 use std::ffi::OsString;

@@ -69,6 +69,9 @@ pub fn image(cwd: Option<&std::path::Path>, args: ImageArgs) -> Result<ExitCode,
         cache_dir: args.cache_dir.clone(),
         cache: None,
         env_mode: None,
+        affected: false,
+        // As `mono run`: the remote cache from the environment.
+        remote_cache: std::env::var("MONO_REMOTE_CACHE").ok(),
     };
     let plan_only = args.dry.is_some() || args.graph.is_some();
     let (code, selected) = super::run::run_for_images(cwd, run_args, args.json)?;

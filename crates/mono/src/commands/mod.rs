@@ -1,5 +1,7 @@
 //! One file per subcommand; this module only dispatches.
 
+mod cache;
+mod hook;
 pub(crate) mod image;
 mod ls;
 mod migrate;
@@ -7,7 +9,7 @@ mod run;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{CacheCommand, Cli, Command};
 use crate::error::Error;
 
 /// Runs the parsed command.
@@ -19,6 +21,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Migrate(args) => migrate::migrate(cwd, &args),
         Command::Image(args) => image::image(cwd, args),
         Command::ImageTask(args) => image::image_task(cwd, &args),
+        Command::Hook(command) => hook::hook(cwd, &command),
+        Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
+        Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }
