@@ -34,6 +34,8 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Build the OCI images of the packages with an `[image]` table (the `image` task).
     Image(ImageArgs),
+    /// Copy the repository with only some packages, their dependencies and pruned lockfiles.
+    Prune(PruneArgs),
     /// Build one package's image: what the `image` task runs (docs/images.md).
     #[command(name = "image-task", hide = true)]
     ImageTask(ImageTaskArgs),
@@ -281,4 +283,21 @@ pub struct ImageTaskArgs {
     /// The commit, for `org.opencontainers.image.revision`.
     #[arg(long)]
     pub revision: Option<String>,
+}
+
+/// `mono prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The packages to keep (with their internal dependencies).
+    #[arg(required = true, value_name = "PACKAGE")]
+    pub packages: Vec<String>,
+
+    /// Write `json/` (manifests and lockfiles, for the dependency-install layer) and `full/`,
+    /// as `turbo prune --docker`.
+    #[arg(long)]
+    pub docker: bool,
+
+    /// Where to write the copy (replaced).
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out_dir: PathBuf,
 }

@@ -5,6 +5,7 @@ mod hook;
 pub(crate) mod image;
 mod ls;
 mod migrate;
+mod prune;
 mod run;
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Ls(args) => ls::ls(cwd, &args),
         Command::Migrate(args) => migrate::migrate(cwd, &args),
         Command::Image(args) => image::image(cwd, args),
+        Command::Prune(args) => prune::prune(cwd, &args),
         Command::ImageTask(args) => image::image_task(cwd, &args),
         Command::Hook(command) => hook::hook(cwd, &command),
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
