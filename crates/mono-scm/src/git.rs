@@ -18,27 +18,17 @@ pub(crate) struct Git {
     root: AbsPath,
     /// The top of the git work tree (`git rev-parse --show-toplevel`).
     toplevel: AbsPath,
-    /// The mono root relative to `toplevel` (`git rev-parse --show-prefix`); kept for the
-    /// commands that print paths relative to the top of the work tree (`git diff`).
-    #[expect(
-        dead_code,
-        reason = "used by changed-files and merge-base, which come next"
-    )]
-    prefix: RepoPath,
 }
 
 impl Git {
     /// Finds the work tree `root` lies in; `None` if it lies in none or git cannot run.
     pub(crate) fn discover(root: &AbsPath) -> Option<Git> {
-        let out = run(root, &["rev-parse", "--show-toplevel", "--show-prefix"]).ok()?;
+        let out = run(root, &["rev-parse", "--show-toplevel"]).ok()?;
         let out = String::from_utf8(out).ok()?;
-        let mut lines = out.lines();
-        let toplevel = AbsPath::new(lines.next()?)?;
-        let prefix = RepoPath::new(lines.next().unwrap_or("")).ok()?;
+        let toplevel = AbsPath::new(out.lines().next()?)?;
         Some(Git {
             root: root.clone(),
             toplevel,
-            prefix,
         })
     }
 
@@ -81,6 +71,162 @@ impl Git {
             .collect();
         Ok(files.into_sorted())
     }
+}
+
+impl Git {
+    /// The commit `rev` names, as a full hash; `None` when it names none.
+    pub(crate) fn resolve_commit(&self, rev: &str) -> Result<Option<String>, ScmError> {
+        let spec = format!("{rev}^{{commit}}");
+        // `--end-of-options` keeps a ref that starts with `-` from being read as an option.
+        match run(
+            &self.root,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ],
+        ) {
+            Ok(out) => Ok(first_line(&out)),
+            Err(ScmError::Git { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The best common ancestor of two commits; `None` when history shows none (unrelated
+    /// histories, or a shallow clone cut above it).
+    pub(crate) fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, ScmError> {
+        match run(&self.root, &["merge-base", a, b]) {
+            Ok(out) => Ok(first_line(&out)),
+            // Exit 1 without output: no common ancestor.
+            Err(ScmError::Git { status, .. }) if status.code() == Some(1) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Whether the repository is a shallow clone.
+    pub(crate) fn is_shallow(&self) -> bool {
+        run(&self.root, &["rev-parse", "--is-shallow-repository"])
+            .ok()
+            .and_then(|out| first_line(&out))
+            .is_some_and(|line| line == "true")
+    }
+
+    /// The first of `candidates` (full ref names) that exists, in the order given, in one
+    /// git invocation.
+    pub(crate) fn first_existing_ref(
+        &self,
+        candidates: &[&str],
+    ) -> Result<Option<String>, ScmError> {
+        let mut args = vec!["for-each-ref", "--format=%(refname)"];
+        args.extend(candidates);
+        let out = run(&self.root, &args)?;
+        let text = String::from_utf8_lossy(&out);
+        let found: Vec<&str> = text.lines().collect();
+        Ok(candidates
+            .iter()
+            .find(|c| found.contains(c))
+            .map(|c| (*c).to_owned()))
+    }
+
+    /// The files under the root that differ between commit `from` and commit `to`, or (when
+    /// `to` is `None`) between `from` and the work tree: staged, unstaged, deleted and
+    /// untracked-but-not-ignored files. A rename counts as both of its paths.
+    ///
+    /// Only git reads the work tree here: `git diff` against the work tree compares each
+    /// tracked file's `lstat` with the index and reads a file's content only when they
+    /// differ, so an unchanged file is never read, by git or by mono.
+    pub(crate) fn changed_files(
+        &self,
+        from: &str,
+        to: Option<&str>,
+    ) -> Result<Vec<RepoPath>, ScmError> {
+        // `--no-renames`: a rename is a deletion and an addition, so both sides are listed.
+        // `--relative`: paths relative to (and limited to) the mono root.
+        let mut args = vec![
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            "--relative",
+            from,
+        ];
+        if let Some(to) = to {
+            args.push(to);
+        }
+        args.push("--");
+        // The diff and the untracked files are independent: ask git for both at once.
+        let (diff, untracked) = std::thread::scope(|scope| {
+            let untracked = to.is_none().then(|| {
+                scope.spawn(|| {
+                    run(
+                        &self.root,
+                        &["ls-files", "-z", "--others", "--exclude-standard"],
+                    )
+                })
+            });
+            let diff = run(&self.root, &args);
+            let untracked = untracked.map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            (diff, untracked)
+        });
+        let mut files = parse_paths(&diff?)?;
+        if let Some(untracked) = untracked {
+            files.extend(parse_paths(&untracked?)?);
+        }
+        files.sort_unstable();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// The content of `path` (relative to the root) at commit `rev`; `None` when the file
+    /// is not in that commit.
+    pub(crate) fn show_file(
+        &self,
+        rev: &str,
+        path: &RepoPath,
+    ) -> Result<Option<Vec<u8>>, ScmError> {
+        // `rev:./path` is relative to the current directory, the mono root.
+        let spec = format!("{rev}:./{}", path.as_str());
+        match run(&self.root, &["cat-file", "blob", &spec]) {
+            Ok(out) => Ok(Some(out)),
+            Err(ScmError::Git { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+impl Git {
+    /// The folder git runs hooks from: `core.hooksPath` when set, else `.git/hooks` (of the
+    /// common directory, in a linked worktree).
+    pub(crate) fn hooks_dir(&self) -> Result<AbsPath, ScmError> {
+        // From the top of the work tree: a relative `core.hooksPath` is relative to it, as
+        // is what `--git-path` prints there.
+        let out = run(&self.toplevel, &["rev-parse", "--git-path", "hooks"])?;
+        let line = first_line(&out).unwrap_or_else(|| ".git/hooks".to_owned());
+        Ok(self.toplevel.join(line))
+    }
+}
+
+fn first_line(out: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(out);
+    let line = text.lines().next()?.trim();
+    (!line.is_empty()).then(|| line.to_owned())
+}
+
+/// NUL-separated paths as git prints them with `-z`, less directories (`dir/`, an untracked
+/// nested repository).
+fn parse_paths(out: &[u8]) -> Result<Vec<RepoPath>, ScmError> {
+    out.split(|&b| b == 0)
+        .filter(|r| !r.is_empty())
+        .filter(|r| !r.ends_with(b"/"))
+        .map(repo_path)
+        .collect()
 }
 
 /// Runs git in `dir` and returns its stdout.

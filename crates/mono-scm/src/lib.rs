@@ -1,7 +1,8 @@
 //! Source control access for mono.
 //!
-//! This crate answers one question today: which files of the repository count, that is every
-//! file git does not ignore. It runs the `git` binary (no libgit2, so mono sees exactly what the
+//! This crate answers two questions: which files of the repository count (every file git does
+//! not ignore), and which of them changed between two points of history
+//! ([`Scm::changed_files`], for `--filter=[main]` and `--affected`). It runs the `git` binary (no libgit2, so mono sees exactly what the
 //! user's git sees, with the same config and the same ignore rules), and falls back to walking
 //! the filesystem while honouring `.gitignore` files when the directory is not a git work tree
 //! or git is not installed.
@@ -20,8 +21,8 @@
 //! # Ok::<(), mono_scm::ScmError>(())
 //! ```
 //!
-//! It is its own crate so that everything git-specific (and later, the changed files between
-//! two refs and the merge-base that `--affected` needs) sits behind one type, [`Scm`], that the
+//! It is its own crate so that everything git-specific (the file list, the changed files
+//! between two refs, the merge-base that `--affected` needs) sits behind one type, [`Scm`], that the
 //! task graph and the hasher call without knowing whether git is there.
 
 mod error;
@@ -30,4 +31,4 @@ mod manual;
 mod scm;
 
 pub use error::ScmError;
-pub use scm::{Scm, ScmKind};
+pub use scm::{ChangedFiles, Changes, HistoryGap, Scm, ScmKind, DEFAULT_BRANCHES};

@@ -96,6 +96,162 @@ impl Scm {
     }
 }
 
+/// The refs tried, in order, for the default branch that `--affected` compares with.
+pub const DEFAULT_BRANCHES: &[&str] = &[
+    "refs/remotes/origin/HEAD",
+    "refs/remotes/origin/main",
+    "refs/heads/main",
+    "refs/heads/master",
+];
+
+/// Why history cannot say which files changed. Callers treat every package as changed and
+/// warn with this message: guessing "nothing changed" would skip work silently.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryGap {
+    /// The root is not in a git work tree, or git cannot run.
+    #[error("{root} is not a git work tree, so mono cannot tell what changed")]
+    NotGit {
+        /// The repository root.
+        root: AbsPath,
+    },
+    /// A ref or commit that does not exist.
+    #[error("the git ref `{rev}` does not exist{}", shallow_note(*shallow))]
+    UnknownRef {
+        /// The ref as given.
+        rev: String,
+        /// Whether the repository is a shallow clone (the likely cause).
+        shallow: bool,
+    },
+    /// Two commits without a common ancestor in the history at hand.
+    #[error("`{base}` and `{head}` have no common ancestor{}", shallow_note(*shallow))]
+    NoMergeBase {
+        /// The base as given.
+        base: String,
+        /// The head as given.
+        head: String,
+        /// Whether the repository is a shallow clone (the likely cause).
+        shallow: bool,
+    },
+    /// None of [`DEFAULT_BRANCHES`] exists.
+    #[error("no default branch to compare with (tried origin/HEAD, origin/main, main, master)")]
+    NoDefaultBranch,
+}
+
+fn shallow_note(shallow: bool) -> &'static str {
+    if shallow {
+        " in this shallow clone (fetch more history: `git fetch --unshallow`, or `fetch-depth: 0` in CI)"
+    } else {
+        ""
+    }
+}
+
+/// What changed between two points of history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changes {
+    /// These files changed; nothing else did.
+    Files(ChangedFiles),
+    /// History cannot tell; treat everything as changed.
+    Unknown(HistoryGap),
+}
+
+/// The files that changed, and the two ends of the comparison.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangedFiles {
+    /// The changed files, relative to the root, sorted.
+    pub files: Vec<RepoPath>,
+    /// The commit the comparison starts from (the merge-base), a full hash.
+    pub from: String,
+    /// The commit it ends at, a full hash; `None`: the work tree.
+    pub to: Option<String>,
+}
+
+impl Scm {
+    /// The files that changed from `base` to `head` (a ref or commit), or to the work tree
+    /// when `head` is `None`.
+    ///
+    /// As in Turborepo, the comparison starts at the merge-base of `base` and `head` (or
+    /// `HEAD`), so that what happened on the base branch since the branch point does not
+    /// count. Against the work tree it covers committed, staged, unstaged, deleted and
+    /// untracked (not ignored) files; a rename counts as both paths. Outside git, with an
+    /// unknown ref, or without a common ancestor (a shallow clone), the answer is
+    /// [`Changes::Unknown`].
+    pub fn changed_files(&self, base: &str, head: Option<&str>) -> Result<Changes, ScmError> {
+        let git = match &self.backend {
+            Backend::Git(git) => git,
+            Backend::Manual => {
+                return Ok(Changes::Unknown(HistoryGap::NotGit {
+                    root: self.root.clone(),
+                }))
+            }
+        };
+        let unknown = |rev: &str| {
+            Changes::Unknown(HistoryGap::UnknownRef {
+                rev: rev.to_owned(),
+                shallow: git.is_shallow(),
+            })
+        };
+        let Some(base_commit) = git.resolve_commit(base)? else {
+            return Ok(unknown(base));
+        };
+        let head_name = head.unwrap_or("HEAD");
+        let Some(head_commit) = git.resolve_commit(head_name)? else {
+            return Ok(unknown(head_name));
+        };
+        let Some(merge_base) = git.merge_base(&base_commit, &head_commit)? else {
+            return Ok(Changes::Unknown(HistoryGap::NoMergeBase {
+                base: base.to_owned(),
+                head: head_name.to_owned(),
+                shallow: git.is_shallow(),
+            }));
+        };
+        let to = head.map(|_| head_commit.clone());
+        let files = git.changed_files(&merge_base, to.as_deref())?;
+        Ok(Changes::Files(ChangedFiles {
+            files,
+            from: merge_base,
+            to,
+        }))
+    }
+
+    /// The default branch `--affected` compares with: the first of [`DEFAULT_BRANCHES`]
+    /// that exists, as a short ref name (`origin/main`, `main`).
+    pub fn default_branch(&self) -> Result<Result<String, HistoryGap>, ScmError> {
+        let git = match &self.backend {
+            Backend::Git(git) => git,
+            Backend::Manual => {
+                return Ok(Err(HistoryGap::NotGit {
+                    root: self.root.clone(),
+                }))
+            }
+        };
+        Ok(match git.first_existing_ref(DEFAULT_BRANCHES)? {
+            Some(full) => Ok(full
+                .strip_prefix("refs/remotes/")
+                .or_else(|| full.strip_prefix("refs/heads/"))
+                .unwrap_or(&full)
+                .to_owned()),
+            None => Err(HistoryGap::NoDefaultBranch),
+        })
+    }
+
+    /// The folder git runs hooks from (`core.hooksPath` honoured); `None` outside git.
+    pub fn hooks_dir(&self) -> Result<Option<AbsPath>, ScmError> {
+        match &self.backend {
+            Backend::Git(git) => git.hooks_dir().map(Some),
+            Backend::Manual => Ok(None),
+        }
+    }
+
+    /// The content of `path` (relative to the root) at `rev`; `None` when that commit has
+    /// no such file, or outside git.
+    pub fn file_at(&self, rev: &str, path: &RepoPath) -> Result<Option<Vec<u8>>, ScmError> {
+        match &self.backend {
+            Backend::Git(git) => git.show_file(rev, path),
+            Backend::Manual => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -277,5 +433,183 @@ mod tests {
     fn an_empty_directory_has_no_files() {
         let dir = TempDir::new().unwrap();
         assert!(Scm::discover(&abs(&dir)).list_files().unwrap().is_empty());
+    }
+
+    fn changed(scm: &Scm, base: &str, head: Option<&str>) -> Vec<String> {
+        match scm.changed_files(base, head).unwrap() {
+            Changes::Files(changed) => changed
+                .files
+                .iter()
+                .map(|f| f.as_str().to_owned())
+                .collect(),
+            Changes::Unknown(gap) => panic!("unexpected gap: {gap}"),
+        }
+    }
+
+    /// `repo()` committed on `main`, then a branch `feature` with one commit.
+    fn branched() -> TempDir {
+        let dir = repo();
+        let root = dir.path();
+        git(root, &["branch", "-q", "-M", "main"]);
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", "second"]);
+        git(root, &["checkout", "-q", "-b", "feature"]);
+        write(root, "packages/ui/button.ts", "button v2");
+        git(
+            root,
+            &["mv", "apps/web/package.json", "apps/web/manifest.json"],
+        );
+        git(root, &["commit", "-q", "-am", "feature"]);
+        dir
+    }
+
+    #[test]
+    fn changed_files_cover_commits_renames_and_the_work_tree() {
+        let dir = branched();
+        let root = dir.path();
+        let scm = Scm::discover(&abs(&dir));
+        assert_eq!(
+            changed(&scm, "main", None),
+            [
+                "apps/web/manifest.json",
+                "apps/web/package.json",
+                "packages/ui/button.ts"
+            ]
+        );
+        // Staged, unstaged, deleted and untracked, on top of the commits.
+        write(root, "package.json", "{\"x\":1}");
+        write(root, "apps/web/staged.ts", "staged");
+        git(root, &["add", "apps/web/staged.ts"]);
+        fs::remove_file(root.join(".gitignore")).unwrap();
+        write(root, "packages/ui/untracked.ts", "new");
+        assert_eq!(
+            changed(&scm, "main", None),
+            [
+                ".gitignore",
+                "apps/web/debug.log",
+                "apps/web/dist/out.js",
+                "apps/web/manifest.json",
+                "apps/web/package.json",
+                "apps/web/staged.ts",
+                "package.json",
+                "packages/ui/button.ts",
+                "packages/ui/untracked.ts",
+            ]
+        );
+        // Between two commits the work tree does not count.
+        assert_eq!(
+            changed(&scm, "main", Some("feature")),
+            [
+                "apps/web/manifest.json",
+                "apps/web/package.json",
+                "packages/ui/button.ts"
+            ]
+        );
+    }
+
+    #[test]
+    fn changed_files_start_at_the_merge_base() {
+        let dir = branched();
+        let root = dir.path();
+        git(root, &["checkout", "-q", "main"]);
+        write(
+            root,
+            "apps/web/src/index.ts",
+            "changed on main after the branch point",
+        );
+        git(root, &["commit", "-q", "-am", "main moves on"]);
+        git(root, &["checkout", "-q", "feature"]);
+        let scm = Scm::discover(&abs(&dir));
+        assert!(!changed(&scm, "main", None).contains(&"apps/web/src/index.ts".to_owned()));
+    }
+
+    #[test]
+    fn a_subdirectory_root_sees_its_own_changes_relative_to_itself() {
+        let dir = branched();
+        let scm = Scm::discover(&abs(&dir).join("packages"));
+        assert_eq!(changed(&scm, "main", None), ["ui/button.ts"]);
+    }
+
+    #[test]
+    fn unknown_refs_and_missing_history_are_gaps_not_errors() {
+        let dir = branched();
+        let scm = Scm::discover(&abs(&dir));
+        assert_eq!(
+            scm.changed_files("no-such-branch", None).unwrap(),
+            Changes::Unknown(HistoryGap::UnknownRef {
+                rev: "no-such-branch".into(),
+                shallow: false
+            })
+        );
+        let manual = Scm::manual(&abs(&dir));
+        assert!(matches!(
+            manual.changed_files("main", None).unwrap(),
+            Changes::Unknown(HistoryGap::NotGit { .. })
+        ));
+        // In a shallow clone of both branch tips, after main moved on, the branch point is
+        // missing: no merge-base.
+        git(dir.path(), &["checkout", "-q", "main"]);
+        write(dir.path(), "package.json", "{\"main\":2}");
+        git(dir.path(), &["commit", "-q", "-am", "main moves on"]);
+        let clone = TempDir::new().unwrap();
+        let url = format!("file://{}", dir.path().display());
+        git(
+            clone.path(),
+            &["clone", "-q", "--depth=1", "--no-single-branch", &url, "c"],
+        );
+        let cloned = Scm::discover(&abs(&clone).join("c"));
+        let gap = cloned.changed_files("origin/feature", Some("origin/main"));
+        match gap.unwrap() {
+            Changes::Unknown(HistoryGap::NoMergeBase { shallow: true, .. }) => {}
+            other => panic!("expected a shallow gap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_branch_prefers_origin_then_main_then_master() {
+        let dir = branched();
+        let scm = Scm::discover(&abs(&dir));
+        assert_eq!(scm.default_branch().unwrap(), Ok("main".to_owned()));
+        git(dir.path(), &["branch", "-q", "-m", "main", "master"]);
+        assert_eq!(scm.default_branch().unwrap(), Ok("master".to_owned()));
+        git(dir.path(), &["branch", "-q", "-m", "master", "trunk"]);
+        assert_eq!(
+            scm.default_branch().unwrap(),
+            Err(HistoryGap::NoDefaultBranch)
+        );
+        git(
+            dir.path(),
+            &["update-ref", "refs/remotes/origin/main", "trunk"],
+        );
+        assert_eq!(scm.default_branch().unwrap(), Ok("origin/main".to_owned()));
+    }
+
+    #[test]
+    fn hooks_dir_honours_core_hooks_path() {
+        let dir = branched();
+        let scm = Scm::discover(&abs(&dir).join("packages"));
+        assert_eq!(
+            fs::canonicalize(scm.hooks_dir().unwrap().unwrap().as_path()).unwrap(),
+            fs::canonicalize(dir.path().join(".git/hooks")).unwrap()
+        );
+        git(dir.path(), &["config", "core.hooksPath", ".githooks"]);
+        let hooks = scm.hooks_dir().unwrap().unwrap();
+        // Relative to the top of the work tree, as git reads it.
+        assert!(hooks.as_path().ends_with(".githooks"), "{hooks}");
+        assert!(!hooks.as_path().starts_with(dir.path().join("packages")));
+    }
+
+    #[test]
+    fn file_at_reads_a_past_version() {
+        let dir = branched();
+        let scm = Scm::discover(&abs(&dir).join("packages"));
+        let path = RepoPath::new("ui/button.ts").unwrap();
+        assert_eq!(scm.file_at("main", &path).unwrap().unwrap(), b"button");
+        assert_eq!(
+            scm.file_at("feature", &path).unwrap().unwrap(),
+            b"button v2"
+        );
+        let missing = RepoPath::new("ui/nope.ts").unwrap();
+        assert_eq!(scm.file_at("main", &missing).unwrap(), None);
     }
 }

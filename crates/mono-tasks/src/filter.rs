@@ -3,15 +3,20 @@
 //! A filter is, in order: an optional `!` (exclude), an optional `...` (and the packages that
 //! depend on the match) with an optional `^` (but not the match itself), a name pattern
 //! (`web`, `@scope/*`) and/or a directory (`./apps/*`, `{apps/*}`), and an optional
-//! `...` (and the match's dependencies) with an optional `^` before it. Git ranges (`[main]`)
-//! are recognised and refused until mono reads git history.
+//! `...` (and the match's dependencies) with an optional `^` before it. A git range in
+//! brackets may end the pattern, or stand alone: `[main]` (packages changed since main),
+//! `[A...B]` (changed from A to B), `...[main]` (and their dependents), `web...[main]` (web,
+//! if it or a package it depends on changed), `{./apps/*}[main]` (changed packages under
+//! apps). [`ChangedByRange::detect`] asks git what each range changed (crate::affected).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use globset::{Glob, GlobMatcher};
 use mono_paths::RepoPath;
 use mono_task_id::PackageName;
 use mono_workspace::PackageGraph;
+
+use crate::affected::{AffectedError, ChangeDetector, ChangedPackages};
 
 /// Why a filter cannot be used.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -20,7 +25,7 @@ pub enum FilterError {
     #[error("invalid filter `{filter}`: {problem}")]
     #[diagnostic(
         code(mono::filter::invalid),
-        help("filters look like `web`, `@scope/*`, `./apps/*`, `web...`, `...web`, `!web`")
+        help("filters look like `web`, `@scope/*`, `./apps/*`, `web...`, `...web`, `!web`, `[main]`, `...[HEAD^1]`, `[main...my-branch]`")
     )]
     Invalid {
         /// The filter as given.
@@ -50,16 +55,6 @@ pub enum FilterError {
         #[help]
         help: String,
     },
-    /// Git ranges are not read yet.
-    #[error("filter `{filter}` uses a git range, which mono does not support yet")]
-    #[diagnostic(
-        code(mono::filter::git_range),
-        help("select packages by name or directory for now (`--filter=web`, `--filter=./apps/*`)")
-    )]
-    GitRange {
-        /// The filter as given.
-        filter: String,
-    },
 }
 
 /// What a filter's pattern matches.
@@ -67,7 +62,70 @@ pub enum FilterError {
 enum Pattern {
     Name(String, GlobMatcher),
     Directory(GlobMatcher),
-    Both { name: GlobMatcher, dir: GlobMatcher },
+    Both {
+        name: GlobMatcher,
+        dir: GlobMatcher,
+    },
+    /// Every package (a filter that is only a git range).
+    Any,
+}
+
+/// A git range of a filter: `[from]` (to the work tree) or `[from...to]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GitRange {
+    /// Where the comparison starts (its merge-base with `to`, in fact).
+    pub from: String,
+    /// Where it ends; `None`: the work tree, uncommitted changes included.
+    pub to: Option<String>,
+}
+
+impl std::fmt::Display for GitRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.to {
+            Some(to) => write!(f, "[{}...{to}]", self.from),
+            None => write!(f, "[{}]", self.from),
+        }
+    }
+}
+
+/// The packages each git range of a set of filters changed.
+#[derive(Debug, Clone, Default)]
+pub struct ChangedByRange {
+    ranges: BTreeMap<GitRange, ChangedPackages>,
+}
+
+impl ChangedByRange {
+    /// For filters without git ranges.
+    pub fn none() -> ChangedByRange {
+        ChangedByRange::default()
+    }
+
+    /// Asks git, once per distinct range of `filters`.
+    pub fn detect(
+        filters: &[Filter],
+        detector: &ChangeDetector<'_>,
+    ) -> Result<ChangedByRange, AffectedError> {
+        let mut ranges = BTreeMap::new();
+        for range in filters.iter().filter_map(|f| f.range.as_ref()) {
+            if !ranges.contains_key(range) {
+                let changed = detector.changed_packages(&range.from, range.to.as_deref())?;
+                ranges.insert(range.clone(), changed);
+            }
+        }
+        Ok(ChangedByRange { ranges })
+    }
+
+    /// What each range changed, to report gaps and warnings.
+    pub fn iter(&self) -> impl Iterator<Item = (&GitRange, &ChangedPackages)> {
+        self.ranges.iter()
+    }
+
+    fn changed(&self, range: &GitRange) -> BTreeSet<PackageName> {
+        self.ranges
+            .get(range)
+            .map(ChangedPackages::names)
+            .unwrap_or_default()
+    }
 }
 
 /// One parsed `--filter`.
@@ -79,6 +137,10 @@ pub struct Filter {
     dependencies: bool,
     exclude_self: bool,
     pattern: Pattern,
+    /// `[ref]` or `[a...b]`.
+    range: Option<GitRange>,
+    /// `pkg...[ref]`: the matched packages whose dependencies (or themselves) changed.
+    range_through_dependencies: bool,
 }
 
 impl Filter {
@@ -98,11 +160,6 @@ impl Filter {
                 s = rest;
             }
         }
-        if s.ends_with(']') {
-            return Err(FilterError::GitRange {
-                filter: raw.to_owned(),
-            });
-        }
         let dependencies = s.strip_suffix("...").inspect(|rest| s = rest).is_some();
         if dependencies {
             if let Some(rest) = s.strip_suffix('^') {
@@ -110,7 +167,36 @@ impl Filter {
                 s = rest;
             }
         }
-        if s.is_empty() {
+        let mut range = None;
+        let mut range_through_dependencies = false;
+        if let Some(body) = s.strip_suffix(']') {
+            let open = body.rfind('[').ok_or_else(|| invalid("`]` without `[`"))?;
+            let text = &body[open + 1..];
+            let (from, to) = match text.split_once("...") {
+                Some((from, to)) => (from, Some(to)),
+                None => (text, None),
+            };
+            if from.is_empty() || to.is_some_and(str::is_empty) {
+                return Err(invalid(
+                    "a git range is `[REF]` or `[FROM...TO]`, with no empty side",
+                ));
+            }
+            range = Some(GitRange {
+                from: from.to_owned(),
+                to: to.map(str::to_owned),
+            });
+            s = &body[..open];
+            if let Some(rest) = s.strip_suffix("...") {
+                if rest.is_empty() {
+                    return Err(invalid(
+                        "`...[REF]` after a name needs the name: `web...[main]`",
+                    ));
+                }
+                range_through_dependencies = true;
+                s = rest;
+            }
+        }
+        if s.is_empty() && range.is_none() {
             return Err(invalid("it names no package or directory"));
         }
         if s.contains('^') {
@@ -130,7 +216,9 @@ impl Filter {
                 .ok_or_else(|| invalid("the directory leaves the repository"))?;
             glob(dir.as_str())
         };
-        let pattern = if let Some(open) = s.find('{') {
+        let pattern = if s.is_empty() {
+            Pattern::Any
+        } else if let Some(open) = s.find('{') {
             let close = s
                 .rfind('}')
                 .filter(|&c| c > open)
@@ -161,7 +249,14 @@ impl Filter {
             dependencies,
             exclude_self,
             pattern,
+            range,
+            range_through_dependencies,
         })
+    }
+
+    /// The filter's git range, if it has one.
+    pub fn range(&self) -> Option<&GitRange> {
+        self.range.as_ref()
     }
 
     /// The filter as given.
@@ -174,10 +269,12 @@ impl Filter {
         self.exclude
     }
 
-    fn matches(&self, graph: &PackageGraph) -> BTreeSet<PackageName> {
+    /// The packages the name and directory parts match, ignoring the git range.
+    fn pattern_matches(&self, graph: &PackageGraph) -> BTreeSet<PackageName> {
         graph
             .packages()
             .filter(|package| match &self.pattern {
+                Pattern::Any => true,
                 Pattern::Name(literal, matcher) => {
                     package.name.as_str() == literal || matcher.is_match(package.name.as_str())
                 }
@@ -190,9 +287,33 @@ impl Filter {
             .collect()
     }
 
-    /// The packages this filter selects, before `!` is applied.
-    pub fn select(&self, graph: &PackageGraph) -> BTreeSet<PackageName> {
-        let matched = self.matches(graph);
+    /// The packages the pattern and the git range match together.
+    fn matches(&self, graph: &PackageGraph, changes: &ChangedByRange) -> BTreeSet<PackageName> {
+        let matched = self.pattern_matches(graph);
+        let Some(range) = &self.range else {
+            return matched;
+        };
+        let changed = changes.changed(range);
+        if self.range_through_dependencies {
+            matched
+                .into_iter()
+                .filter(|name| {
+                    changed.contains(name)
+                        || graph
+                            .transitive_dependencies(name)
+                            .iter()
+                            .any(|d| changed.contains(d))
+                })
+                .collect()
+        } else {
+            matched.intersection(&changed).cloned().collect()
+        }
+    }
+
+    /// The packages this filter selects, before `!` is applied. `changes` holds what the
+    /// filter's git range changed ([`ChangedByRange::detect`]).
+    pub fn select(&self, graph: &PackageGraph, changes: &ChangedByRange) -> BTreeSet<PackageName> {
+        let matched = self.matches(graph, changes);
         let mut out = BTreeSet::new();
         for name in &matched {
             if self.dependencies {
@@ -225,11 +346,12 @@ fn dir_matches(matcher: &GlobMatcher, dir: &RepoPath) -> bool {
 pub fn select_packages(
     filters: &[Filter],
     graph: &PackageGraph,
+    changes: &ChangedByRange,
 ) -> Result<BTreeSet<PackageName>, FilterError> {
     for filter in filters {
         if let Pattern::Name(name, _) = &filter.pattern {
             let is_glob = name.contains(['*', '?', '[', '{']);
-            if !is_glob && filter.matches(graph).is_empty() {
+            if !is_glob && filter.pattern_matches(graph).is_empty() {
                 let names: Vec<&str> = graph.packages().map(|p| p.name.as_str()).collect();
                 return Err(FilterError::NoPackage {
                     filter: filter.raw.clone(),
@@ -246,10 +368,13 @@ pub fn select_packages(
     let mut selected: BTreeSet<PackageName> = if includes.is_empty() {
         graph.packages().map(|p| p.name.clone()).collect()
     } else {
-        includes.iter().flat_map(|f| f.select(graph)).collect()
+        includes
+            .iter()
+            .flat_map(|f| f.select(graph, changes))
+            .collect()
     };
     for filter in excludes {
-        for name in filter.select(graph) {
+        for name in filter.select(graph, changes) {
             selected.remove(&name);
         }
     }

@@ -15,6 +15,7 @@ use mono_task_id::TaskId;
 use mono_workspace::{Language, PackageGraph};
 
 use crate::graph::TaskGraph;
+use crate::lockfiles::ExternalDepsIndex;
 
 /// Why hashing failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -38,7 +39,8 @@ pub struct TaskHashFacts {
     pub inputs: Vec<(RepoPath, Digest)>,
     /// Names of the hashed variables (task `env`; `globalEnv` is in the global hash).
     pub env: Vec<String>,
-    /// The hash of the lockfiles of the package's ecosystem, if it has one.
+    /// The hash of the package's external dependencies: of its resolved packages, or of the
+    /// whole lockfiles where mono cannot read them per package; `None` without a lockfile.
     pub external: Option<Digest>,
 }
 
@@ -56,9 +58,10 @@ pub struct TaskHashes {
 }
 
 /// The lockfiles that pin a language's external dependencies, repo-relative to the root and
-/// (for Go) to the package. For now the whole lockfile is an input of every package of its
-/// ecosystem; per-package resolution comes with affected runs.
-fn lockfiles(language: Language, package_dir: &RepoPath) -> Vec<RepoPath> {
+/// (for Go) to the package. What a package takes from them is its own resolved external
+/// dependencies (crate::lockfiles); the whole files only where mono cannot read them per
+/// package.
+pub(crate) fn lockfiles(language: Language, package_dir: &RepoPath) -> Vec<RepoPath> {
     let at_root = |names: &[&str]| -> Vec<RepoPath> {
         names
             .iter()
@@ -146,6 +149,10 @@ pub fn hash_tasks_with_files(
             .map(|s| s.value.as_str())
             .collect::<Vec<_>>(),
     )?;
+    let task_packages: BTreeSet<_> = graph.tasks().map(|t| t.id.package().clone()).collect();
+    let per_package = ExternalDepsIndex::build(root, packages, &task_packages, &|p| {
+        lockfiles(p.language, &p.dir)
+    });
     let mut lock_files: BTreeSet<RepoPath> = BTreeSet::new();
     for task in graph.tasks() {
         lock_files.extend(lockfiles(task.language, &task.package_dir));
@@ -188,17 +195,29 @@ pub fn hash_tasks_with_files(
             &task.definition.env,
             env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
         )?;
-        let locks: Vec<Digest> = lockfiles(task.language, &task.package_dir)
-            .iter()
-            .filter_map(|f| digests.get(f).copied())
-            .collect();
-        let external = (!locks.is_empty()).then(|| {
-            let mut bytes = Vec::with_capacity(locks.len() * 32);
-            for d in &locks {
-                bytes.extend_from_slice(d.as_bytes());
+        let (external_deps, external) = match per_package.per_package.get(task.id.package()) {
+            Some(resolved) => (
+                ExternalDeps::Packages(resolved),
+                Some(Digest::of(resolved.join("\n").as_bytes())),
+            ),
+            None => {
+                let locks: Vec<Digest> = lockfiles(task.language, &task.package_dir)
+                    .iter()
+                    .filter_map(|f| digests.get(f).copied())
+                    .collect();
+                let whole = (!locks.is_empty()).then(|| {
+                    let mut bytes = Vec::with_capacity(locks.len() * 32);
+                    for d in &locks {
+                        bytes.extend_from_slice(d.as_bytes());
+                    }
+                    Digest::of(&bytes)
+                });
+                (
+                    whole.map_or(ExternalDeps::None, ExternalDeps::LockfileHash),
+                    whole,
+                )
             }
-            Digest::of(&bytes)
-        });
+        };
         let dependencies: Vec<TaskHash> = graph
             .dependencies(&task.id)
             .iter()
@@ -212,7 +231,7 @@ pub fn hash_tasks_with_files(
             command: task.command.as_deref(),
             files: &pairs,
             env: &env_hashes,
-            external: external.map_or(ExternalDeps::None, ExternalDeps::LockfileHash),
+            external: external_deps,
             dependencies: &dependencies,
         });
         let env_names = env_hashes.into_iter().map(|e| e.name).collect();

@@ -1,6 +1,8 @@
 //! From "which tasks, in which packages" to a validated task graph and the plan of a run.
 //!
-//! - [`Filter`]: Turborepo's `--filter` syntax, selecting packages of the package graph.
+//! - [`Filter`]: Turborepo's `--filter` syntax, selecting packages of the package graph,
+//!   git ranges included; [`ChangeDetector`]: which packages changed between two points of
+//!   history, and why (`--affected`).
 //! - [`build_task_graph`]: the requested tasks of the selected packages plus everything their
 //!   `dependsOn` reaches, checked (unknown tasks and packages, persistent dependencies,
 //!   cycles) and frozen into a [`TaskGraph`].
@@ -14,16 +16,19 @@
     reason = "errors carry the config text for their report; they are cold, and boxing them would clutter every `?`"
 )]
 
+mod affected;
 mod engine;
 mod error;
 mod filter;
 mod graph;
 mod hashes;
+mod lockfiles;
 mod plan;
 
+pub use affected::{AffectedError, AffectedReason, ChangeDetector, ChangedPackages};
 pub use engine::{build_task_graph, resolve_command, TaskRequest};
 pub use error::TaskGraphError;
-pub use filter::{select_packages, Filter, FilterError};
+pub use filter::{select_packages, ChangedByRange, Filter, FilterError, GitRange};
 pub use graph::{TaskGraph, TaskNode};
 pub use hashes::{hash_tasks, hash_tasks_with_files, HashingError, TaskHashFacts, TaskHashes};
 pub use plan::{

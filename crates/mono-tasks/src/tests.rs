@@ -7,7 +7,10 @@ use mono_task_id::PackageName;
 use mono_workspace::PackageGraph;
 use test_case::test_case;
 
-use crate::{build_task_graph, select_packages, Filter, FilterError, TaskGraphError, TaskRequest};
+use crate::{
+    build_task_graph, select_packages, AffectedReason, ChangeDetector, ChangedByRange, Filter,
+    FilterError, TaskGraphError, TaskRequest,
+};
 
 /// A node workspace: `(dir, name, deps, scripts)` per package, and a root turbo.toml.
 struct Workspace {
@@ -83,7 +86,10 @@ fn filters_select(filters: &[&str], expected: &[&str]) {
         .iter()
         .map(|f| Filter::parse(f, &RepoPath::root()).unwrap())
         .collect();
-    assert_eq!(names(&select_packages(&filters, &graph).unwrap()), expected);
+    assert_eq!(
+        names(&select_packages(&filters, &graph, &ChangedByRange::none()).unwrap()),
+        expected
+    );
 }
 
 #[test]
@@ -92,9 +98,15 @@ fn directories_are_relative_to_cwd() {
     let (_, graph) = load(&ws);
     let cwd = RepoPath::new("packages").unwrap();
     let filter = Filter::parse("./lib", &cwd).unwrap();
-    assert_eq!(names(&select_packages(&[filter], &graph).unwrap()), ["lib"]);
+    assert_eq!(
+        names(&select_packages(&[filter], &graph, &ChangedByRange::none()).unwrap()),
+        ["lib"]
+    );
     let up = Filter::parse("../apps/*", &cwd).unwrap();
-    assert_eq!(names(&select_packages(&[up], &graph).unwrap()), ["app"]);
+    assert_eq!(
+        names(&select_packages(&[up], &graph, &ChangedByRange::none()).unwrap()),
+        ["app"]
+    );
     assert!(Filter::parse("../../x", &cwd).is_err());
 }
 
@@ -112,20 +124,167 @@ fn bad_filters_are_rejected(raw: &str) {
     );
 }
 
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "mono")
+        .env("GIT_AUTHOR_EMAIL", "mono@example.com")
+        .env("GIT_COMMITTER_NAME", "mono")
+        .env("GIT_COMMITTER_EMAIL", "mono@example.com")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// `layered()` committed on `main`, then on branch `feature` one commit changing `base`;
+/// `tool` changed in the work tree only.
+fn layered_in_git() -> Workspace {
+    let ws = layered();
+    let root = ws.root.as_path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "init"]);
+    git(root, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(root.join("packages/base/index.js"), "changed").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    std::fs::write(root.join("packages/tool/new.js"), "untracked").unwrap();
+    ws
+}
+
+#[test_case(&["[main]"], &["base", "tool"] ; "changed since a ref, work tree included")]
+#[test_case(&["[main...feature]"], &["base"] ; "between two refs")]
+#[test_case(&["[HEAD]"], &["tool"] ; "uncommitted only")]
+#[test_case(&["...[main]"], &["app", "base", "lib", "tool"] ; "with dependents")]
+#[test_case(&["...[main...feature]"], &["app", "base", "lib"] ; "range with dependents")]
+#[test_case(&["...^[main...feature]"], &["app", "lib"] ; "dependents only")]
+#[test_case(&["[main...feature]..."], &["base"] ; "with dependencies")]
+#[test_case(&["app...[main]"], &["app"] ; "a package whose dependency changed")]
+#[test_case(&["app...[HEAD]"], &[] ; "a package whose dependencies did not change")]
+#[test_case(&["{./packages/*}[main...feature]"], &["base"] ; "directory and range")]
+#[test_case(&["{./apps/*}[main...feature]"], &[] ; "directory outside the change")]
+#[test_case(&["l*[main]"], &[] ; "name and range")]
+#[test_case(&["...[main]", "!tool"], &["app", "base", "lib"] ; "with an exclusion")]
+#[test_case(&["!...[main...feature]"], &["//", "tool"] ; "excluding a range")]
+fn git_range_filters_select(filters: &[&str], expected: &[&str]) {
+    let ws = layered_in_git();
+    let (config, graph) = load(&ws);
+    let filters: Vec<Filter> = filters
+        .iter()
+        .map(|f| Filter::parse(f, &RepoPath::root()).unwrap())
+        .collect();
+    let scm = mono_scm::Scm::discover(&ws.root);
+    let detector = ChangeDetector::new(&scm, &graph, &config).unwrap();
+    let changes = ChangedByRange::detect(&filters, &detector).unwrap();
+    assert_eq!(
+        names(&select_packages(&filters, &graph, &changes).unwrap()),
+        expected
+    );
+}
+
 #[test]
-fn git_ranges_and_missing_names_are_errors() {
+fn affected_packages_say_why() {
+    let ws = layered_in_git();
+    let (config, graph) = load(&ws);
+    let scm = mono_scm::Scm::discover(&ws.root);
+    let detector = ChangeDetector::new(&scm, &graph, &config).unwrap();
+    let affected = detector
+        .changed_packages("main", None)
+        .unwrap()
+        .with_dependents(&graph);
+    let why = |name: &str| affected.packages[&PackageName::new(name).unwrap()].to_string();
+    assert_eq!(why("base"), "file packages/base/index.js changed");
+    assert_eq!(why("tool"), "file packages/tool/new.js changed");
+    assert_eq!(why("lib"), "depends on base");
+    assert_eq!(why("app"), "depends on lib");
+    assert_eq!(affected.packages.len(), 4);
+    // A root file other than the config is the root package's alone.
+    std::fs::write(ws.root.as_path().join("README.md"), "hi").unwrap();
+    let root_only = detector.changed_packages("HEAD", None).unwrap();
+    assert_eq!(names(&root_only.names()), ["//", "tool"]);
+    // The root config touches everything.
+    std::fs::write(ws.root.as_path().join("turbo.toml"), "[tasks.build]\n").unwrap();
+    let everything = detector.changed_packages("HEAD", None).unwrap();
+    assert_eq!(everything.packages.len(), 5);
+    assert!(everything.packages.values().all(|r| *r
+        == AffectedReason::GlobalFileChanged {
+            file: RepoPath::new("turbo.toml").unwrap()
+        }));
+}
+
+#[test]
+fn global_dependencies_touch_every_package() {
+    let ws = layered_in_git();
+    let root = ws.root.as_path();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "globalDependencies = [\"config/*.json\"]\n[tasks.build]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("config")).unwrap();
+    std::fs::write(root.join("config/a.json"), "{}").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "global"]);
+    let (config, graph) = load(&ws);
+    let scm = mono_scm::Scm::discover(&ws.root);
+    let detector = ChangeDetector::new(&scm, &graph, &config).unwrap();
+    assert!(detector
+        .changed_packages("HEAD", None)
+        .unwrap()
+        .packages
+        .is_empty());
+    std::fs::write(root.join("config/a.json"), "{\"x\":1}").unwrap();
+    assert_eq!(
+        detector
+            .changed_packages("HEAD", None)
+            .unwrap()
+            .packages
+            .len(),
+        5
+    );
+}
+
+#[test]
+fn an_unknown_base_means_everything_with_the_reason() {
+    let ws = layered_in_git();
+    let (config, graph) = load(&ws);
+    let scm = mono_scm::Scm::discover(&ws.root);
+    let detector = ChangeDetector::new(&scm, &graph, &config).unwrap();
+    let changed = detector.changed_packages("no-such-ref", None).unwrap();
+    assert_eq!(changed.packages.len(), 5);
+    assert!(changed
+        .gap
+        .unwrap()
+        .to_string()
+        .contains("`no-such-ref` does not exist"));
+}
+
+#[test]
+fn range_filters_parse_and_reject_empty_sides() {
+    for raw in ["[]", "[...b]", "[a...]", "x]"] {
+        assert!(
+            matches!(
+                Filter::parse(raw, &RepoPath::root()),
+                Err(FilterError::Invalid { .. })
+            ),
+            "{raw}"
+        );
+    }
+    let f = Filter::parse("web...[HEAD^1]", &RepoPath::root()).unwrap();
+    assert_eq!(f.range().unwrap().to_string(), "[HEAD^1]");
+    let f = Filter::parse("...[origin/main...HEAD]", &RepoPath::root()).unwrap();
+    assert_eq!(f.range().unwrap().to_string(), "[origin/main...HEAD]");
+}
+
+#[test]
+fn missing_names_are_errors() {
     let ws = layered();
     let (_, graph) = load(&ws);
-    assert!(matches!(
-        Filter::parse("[main]", &RepoPath::root()),
-        Err(FilterError::GitRange { .. })
-    ));
-    assert!(matches!(
-        Filter::parse("app...[HEAD^]", &RepoPath::root()),
-        Err(FilterError::GitRange { .. })
-    ));
     let missing = Filter::parse("ap", &RepoPath::root()).unwrap();
-    match select_packages(&[missing], &graph) {
+    match select_packages(&[missing], &graph, &ChangedByRange::none()) {
         Err(FilterError::NoPackage { help, .. }) => assert_eq!(help, "did you mean `app`?"),
         other => panic!("{other:?}"),
     }

@@ -35,6 +35,9 @@ pub enum Command {
     /// Inspect the cache, or fill it from the remote cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Install or remove the git pre-push hook that runs `mono test --affected`.
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// `mono <task>...`: the same as `mono run <task>...`.
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -57,9 +60,14 @@ pub struct RunArgs {
     pub tasks: Vec<String>,
 
     /// Select packages (Turborepo syntax: `web`, `@scope/*`, `./apps/*`, `web...`,
-    /// `...web`, `!web`). Repeat to combine.
+    /// `...web`, `!web`, git ranges `[main]`, `...[HEAD^1]`, `[A...B]`). Repeat to combine.
     #[arg(long, short = 'F', value_name = "FILTER")]
     pub filter: Vec<String>,
+
+    /// Only the packages changed since the default branch (or `MONO_SCM_BASE`), work tree
+    /// included, and the packages that depend on them (docs/affected.md).
+    #[arg(long)]
+    pub affected: bool,
 
     /// Run only the named tasks, not the tasks they depend on.
     #[arg(long)]
@@ -126,6 +134,27 @@ pub struct LsArgs {
     /// Select packages, as for `mono run`.
     #[arg(long, short = 'F', value_name = "FILTER")]
     pub filter: Vec<String>,
+
+    /// Only the affected packages, each with the reason (docs/affected.md).
+    #[arg(long)]
+    pub affected: bool,
+}
+
+/// `mono hook`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Install the pre-push hook (in `core.hooksPath` when set, else `.git/hooks`).
+    Install(HookInstallArgs),
+    /// Remove the pre-push hook mono installed.
+    Uninstall,
+}
+
+/// `mono hook install`.
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Replace a pre-push hook that mono did not install.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `mono migrate`.
@@ -156,6 +185,10 @@ pub struct CachePullArgs {
     /// Select packages, as for `mono run`.
     #[arg(long, short = 'F', value_name = "FILTER")]
     pub filter: Vec<String>,
+
+    /// Only the affected packages and their dependents, as for `mono run`.
+    #[arg(long)]
+    pub affected: bool,
 
     /// Only the named tasks, not the tasks they depend on.
     #[arg(long)]

@@ -31,6 +31,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Filter(#[from] mono_tasks::FilterError),
 
+    /// Working out the changed packages failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Affected(mono_tasks::AffectedError),
+
     /// Hashing the tasks' inputs failed.
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -18,6 +18,7 @@ mod progress;
 mod remote;
 mod repo;
 mod report;
+mod selection;
 mod task_env;
 
 use std::ffi::OsString;

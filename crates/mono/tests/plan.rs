@@ -383,10 +383,10 @@ fn turbo_json_is_read_and_migrates_to_the_same_plan() {
 }
 
 #[test]
-fn git_range_filters_are_refused_for_now() {
+fn a_malformed_git_range_is_an_error() {
     let repo = fixture("polyglot");
     let out = mono(&repo.root)
-        .args(["build", "--dry", "--filter=[main]"])
+        .args(["build", "--dry", "--filter=[main...]"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -1,6 +1,6 @@
 //! Parity with the real Turborepo: on the node-only fixture, `mono <tasks> --dry=json` and
 //! `turbo run <tasks> --dry=json` have the same tasks, the same dependencies and the same
-//! packages in scope, for many filters. mono reads turbo.toml, turbo reads turbo.json: the
+//! packages in scope, for many filters, git ranges and `--affected` included. mono reads turbo.toml, turbo reads turbo.json: the
 //! same configuration in both syntaxes.
 //!
 //! The turbo binary comes from `MONO_TEST_TURBO` when set (CI installs it), else the test
@@ -119,5 +119,52 @@ fn same_task_graph_as_turbo() {
                 );
             }
         }
+    }
+}
+
+/// Git-range filters and `--affected` select the same packages as turbo's, on a branch with
+/// a committed change in one package and an uncommitted one in another.
+#[test]
+fn same_changed_packages_as_turbo() {
+    let turbo = turbo_binary();
+    let repo = fixture("node-only");
+    common::git(&repo.root, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(
+        repo.root.join("packages/utils/src/added.js"),
+        "export const added = 1;\n",
+    )
+    .unwrap();
+    common::git(&repo.root, &["add", "-A"]);
+    common::git(&repo.root, &["commit", "-q", "-m", "utils"]);
+    std::fs::write(
+        repo.root.join("packages/ui/uncommitted.js"),
+        "export const wip = 1;\n",
+    )
+    .unwrap();
+    let cases: &[&[&str]] = &[
+        &["build", "--filter=[main]"],
+        &["build", "--filter=[HEAD]"],
+        &["build", "--filter=[main...feature]"],
+        &["build", "--filter=...[main]"],
+        &["build", "--filter=...^[main...feature]"],
+        &["build", "--filter=[main]..."],
+        &["build", "--filter=web...[main]"],
+        &["build", "--filter=docs...[HEAD]"],
+        &["build", "--filter={./packages/*}[main]"],
+        &["build", "--filter=...[main]", "--filter=!web"],
+        &["build", "--affected"],
+    ];
+    for args in cases {
+        let theirs = turbo_dry_json(&turbo, &repo.root, args);
+        let ours = dry_json(&repo.root, args);
+        assert_eq!(
+            ours["packages"], theirs["packages"],
+            "packages in scope differ for {args:?}"
+        );
+        assert_eq!(
+            edges(&ours),
+            edges(&theirs),
+            "tasks and dependencies differ for {args:?}"
+        );
     }
 }

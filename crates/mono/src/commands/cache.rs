@@ -16,6 +16,7 @@ pub fn pull(cwd: Option<&std::path::Path>, args: CachePullArgs) -> Result<ExitCo
     let run_args = RunArgs {
         tasks: args.tasks,
         filter: args.filter,
+        affected: args.affected,
         only: args.only,
         dry: None,
         graph: None,

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use mono_tasks::{select_packages, Filter};
+use mono_tasks::{AffectedReason, Filter};
 use serde::Serialize;
 
 use crate::cli::LsArgs;
@@ -22,6 +22,9 @@ struct Listed<'a> {
     manifest: String,
     dependencies: Vec<&'a str>,
     dependents: Vec<&'a str>,
+    /// With `--affected`: why the package is affected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a AffectedReason>,
 }
 
 pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Error> {
@@ -31,7 +34,13 @@ pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Erro
         .iter()
         .map(|f| Filter::parse(f, &repo.cwd))
         .collect::<Result<Vec<_>, _>>()?;
-    let selected = select_packages(&filters, &repo.packages)?;
+    let cache_dir = match &repo.config.cache_dir {
+        Some(dir) => repo.root.join(&dir.value),
+        None => repo.root.join("cache"),
+    };
+    let selection = crate::selection::select(&repo, &filters, args.affected, &cache_dir)?;
+    let selected = &selection.packages;
+    let reasons = selection.affected.as_ref().map(|(_, reasons)| reasons);
     let listed: Vec<Listed<'_>> = repo
         .packages
         .packages()
@@ -51,11 +60,16 @@ pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Erro
                 .dependents(&p.name)
                 .map(|d| d.as_str())
                 .collect(),
+            reason: reasons.and_then(|r| r.get(&p.name)),
         })
         .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
-        let doc = serde_json::json!({ "version": LS_FORMAT_VERSION, "count": listed.len(), "packages": listed });
+        let mut doc = serde_json::json!({ "version": LS_FORMAT_VERSION, "count": listed.len(), "packages": listed });
+        if let Some((range, _)) = &selection.affected {
+            doc["affected"] =
+                serde_json::json!({ "base": range.resolved_base, "head": range.head });
+        }
         let _ = writeln!(
             out,
             "{}",
@@ -64,8 +78,29 @@ pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Erro
     } else {
         let width = listed.iter().map(|p| p.name.len()).max().unwrap_or(0);
         let dir_width = listed.iter().map(|p| p.directory.len()).max().unwrap_or(0);
-        let _ = writeln!(out, "{} packages", listed.len());
+        match &selection.affected {
+            Some((range, _)) => {
+                let _ = writeln!(
+                    out,
+                    "{} affected packages (from {} to {})",
+                    listed.len(),
+                    range.resolved_base.as_deref().unwrap_or("an unknown base"),
+                    range.head.as_deref().unwrap_or("the work tree")
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{} packages", listed.len());
+            }
+        }
         for p in &listed {
+            if let Some(reason) = p.reason {
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {:<7}  {:<dir_width$}  {reason}",
+                    p.name, p.language, p.directory
+                );
+                continue;
+            }
             let deps = if p.dependencies.is_empty() {
                 "-".to_owned()
             } else {

@@ -1,6 +1,7 @@
 //! One file per subcommand; this module only dispatches.
 
 mod cache;
+mod hook;
 mod ls;
 mod migrate;
 mod run;
@@ -19,6 +20,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Migrate(args) => migrate::migrate(cwd, &args),
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
         Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
+        Command::Hook(command) => hook::hook(cwd, &command),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }

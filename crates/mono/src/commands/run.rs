@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use mono_cache::LocalStore;
 use mono_config::EnvMode;
 use mono_tasks::{
-    build_task_graph, hash_tasks_with_files, select_packages, CacheState, CacheStatus, Filter,
-    Plan, PlanDetails, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
+    build_task_graph, hash_tasks_with_files, CacheState, CacheStatus, Filter, Plan, PlanDetails,
+    TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
 };
 
 use crate::cli::{DryFormat, RunArgs};
@@ -21,6 +21,7 @@ use crate::repo::Repo;
 /// The arguments of a run, checked and resolved once.
 struct RunOptions {
     filters: Vec<Filter>,
+    affected: bool,
     request_tasks: Vec<String>,
     only: bool,
     dry: Option<DryFormat>,
@@ -182,7 +183,7 @@ impl RunOptions {
             .collect::<Result<Vec<_>, _>>()?;
         // As Turborepo: inside a package's folder and without filters, the run is about that
         // package.
-        if filters.is_empty() && !repo.cwd.is_root() {
+        if filters.is_empty() && !args.affected && !repo.cwd.is_root() {
             let package = repo.packages.package_containing(&repo.cwd);
             if !package.name.is_root() {
                 filters.push(Filter::parse(package.name.as_str(), &repo.cwd)?);
@@ -237,6 +238,7 @@ impl RunOptions {
         };
         Ok(RunOptions {
             filters,
+            affected: args.affected,
             request_tasks: args.tasks,
             only: args.only,
             dry: args.dry,
@@ -331,7 +333,9 @@ pub(crate) fn prepare(
 ) -> Result<Option<Prepared>, Error> {
     let mut repo = Repo::load_listing_files(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
-    let mut selected = select_packages(&options.filters, &repo.packages)?;
+    let cache_dir = options.cache_dir(&repo);
+    let mut selected =
+        crate::selection::select(&repo, &options.filters, options.affected, &cache_dir)?.packages;
     // `mono run web#build` is about `web`, as in Turborepo.
     let named: Option<BTreeSet<PackageName>> = options
         .request_tasks
@@ -343,7 +347,14 @@ pub(crate) fn prepare(
         })
         .collect();
     if let (Some(named), true) = (named, options.filters.is_empty()) {
-        selected = named;
+        if options.affected {
+            selected.retain(|p| named.contains(p));
+        } else {
+            selected = named;
+        }
+    }
+    if selected.is_empty() && options.affected {
+        crate::report::note("no package is affected: nothing to run");
     }
     if selected.is_empty() && !options.filters.is_empty() {
         crate::report::warn(&format!(
@@ -368,7 +379,6 @@ pub(crate) fn prepare(
         return Ok(None);
     }
     let process_env: BTreeMap<String, String> = std::env::vars().collect();
-    let cache_dir = options.cache_dir(&repo);
     // A task's hash covers the hashes of what it depends on, whether or not this run runs
     // them: with --only, hash over the whole graph, so that `--only` neither misses the
     // entries of a full run nor hits stale ones after a dependency changed.
