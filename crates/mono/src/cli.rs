@@ -32,12 +32,12 @@ pub enum Command {
     Ls(LsArgs),
     /// Write turbo.toml from turbo.json.
     Migrate(MigrateArgs),
-    /// Inspect the cache, or fill it from the remote cache.
-    #[command(subcommand)]
-    Cache(CacheCommand),
     /// Install or remove the git pre-push hook that runs `mono test --affected`.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Inspect the cache, or fill it from the remote cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// `mono <task>...`: the same as `mono run <task>...`.
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -186,7 +186,7 @@ pub struct CachePullArgs {
     #[arg(long, short = 'F', value_name = "FILTER")]
     pub filter: Vec<String>,
 
-    /// Only the affected packages and their dependents, as for `mono run`.
+    /// Only the affected packages and their dependents, as for `mono run --affected`.
     #[arg(long)]
     pub affected: bool,
 

@@ -18,9 +18,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run(args) => run::run(cwd, args),
         Command::Ls(args) => ls::ls(cwd, &args),
         Command::Migrate(args) => migrate::migrate(cwd, &args),
+        Command::Hook(command) => hook::hook(cwd, &command),
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
         Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
-        Command::Hook(command) => hook::hook(cwd, &command),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }
