@@ -68,6 +68,17 @@ pub enum Corruption {
     /// The archive changed between validating and restoring it.
     #[error("the archive changed while it was being restored")]
     ChangedDuringRestore,
+    /// A remote cache answered with bytes that are not a mono artifact (docs/remote-cache.md).
+    #[error("the remote answered with bytes that are not a mono artifact")]
+    NotAnEnvelope,
+    /// Signatures are required and the remote artifact has none.
+    #[error(
+        "the artifact is not signed, and MONO_REMOTE_CACHE_SIGNATURE_KEY requires a signature"
+    )]
+    Unsigned,
+    /// The remote artifact's signature does not match its bytes and the shared key.
+    #[error("the artifact's signature does not match (forged, or signed with another key)")]
+    BadSignature,
 }
 
 /// A corrupt entry found by a lookup: where it is and what is wrong.
@@ -260,6 +271,9 @@ pub enum StoreError {
     /// Packing outputs failed.
     #[error(transparent)]
     Pack(#[from] PackError),
+    /// A remote cache failed.
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
 }
 
 /// Attaches a path to an I/O result.

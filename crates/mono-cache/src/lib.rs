@@ -9,7 +9,7 @@
 //!   inside the repository, permission bits) deterministically: the same outputs and log give
 //!   the same bytes.
 //! - A [`CacheStore`] keeps artifacts by key: [`LocalStore`] on disk, with atomic writes;
-//!   remote stores come behind the same trait.
+//!   [`RemoteStore`] in an S3-compatible bucket or a Turborepo remote cache server.
 //! - [`CacheStore::fetch`] verifies an entry and reports a bad one as [`Lookup::Corrupt`],
 //!   for the caller to warn about and treat as a miss.
 //! - [`Artifact::restore`] writes outputs back after checking every entry, never outside
@@ -54,6 +54,7 @@ mod local;
 mod meta;
 mod pack;
 mod records;
+pub mod remote;
 mod restore;
 mod safety;
 mod store;
@@ -64,4 +65,5 @@ pub use key::{CacheKey, Checksum, DigestError};
 pub use local::{LocalStore, PruneReport, DEFAULT_ORPHAN_GRACE};
 pub use meta::{ArchiveInfo, ArtifactMeta, TaskInfo, FORMAT_VERSION};
 pub use records::{OutputRecords, OUTPUT_RECORDS_FILE};
+pub use remote::{RemoteConfigError, RemoteError, RemoteOptions, RemoteStore, RemoteUrl, Signer};
 pub use store::{CacheStatus, CacheStore, Lookup};

@@ -41,8 +41,8 @@ use mono_paths::{AbsPath, RepoPath};
 pub use canonical::task_definition as canonical_task_definition;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
-    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RootConfig, TaskDefinition,
-    TaskEntry,
+    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RemoteCacheConfig,
+    RootConfig, TaskDefinition, TaskEntry,
 };
 pub use schema::did_you_mean;
 pub use source::{ConfigFormat, SourceFile, Span, Spanned};

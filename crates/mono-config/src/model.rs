@@ -273,6 +273,27 @@ pub struct RootConfig {
     pub env_mode: Option<EnvMode>,
     /// `concurrency`, as written (`4` or `"50%"`).
     pub concurrency: Option<Spanned<String>>,
+    /// `remoteCache`
+    pub remote_cache: Option<RemoteCacheConfig>,
+}
+
+/// `remoteCache`: Turborepo's keys, with `apiUrl` also accepting `s3://BUCKET/PREFIX`.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteCacheConfig {
+    /// `apiUrl`: `s3://BUCKET/PREFIX` or `http(s)://HOST`.
+    pub api_url: Option<Spanned<String>>,
+    /// `enabled` (default true).
+    pub enabled: Option<bool>,
+    /// `signature`: sign uploads and require signatures (needs the key in the environment).
+    pub signature: Option<bool>,
+    /// `teamId`
+    pub team_id: Option<Spanned<String>>,
+    /// `teamSlug`
+    pub team_slug: Option<Spanned<String>>,
+    /// `timeout` in seconds.
+    pub timeout: Option<u64>,
+    /// `uploadTimeout` in seconds.
+    pub upload_timeout: Option<u64>,
 }
 
 impl RootConfig {

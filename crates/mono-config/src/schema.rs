@@ -7,7 +7,8 @@ use mono_task_id::TaskName;
 
 use crate::error::ConfigError;
 use crate::model::{
-    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RootConfig, TaskEntry,
+    DependsOn, EnvMode, OutputLogs, PackageConfig, RawTaskDefinition, RemoteCacheConfig,
+    RootConfig, TaskEntry,
 };
 use crate::node::{Key, Node, NodeKind};
 use crate::source::{SourceFile, Span, Spanned};
@@ -211,6 +212,53 @@ impl<'s> Checker<'s> {
         parsed
     }
 
+    /// `remoteCache`: Turborepo's keys; `apiUrl` may also be `s3://BUCKET/PREFIX` (mono).
+    fn remote_cache(&mut self, node: &Node) -> Option<RemoteCacheConfig> {
+        let entries = self.object("remoteCache", node)?;
+        let mut config = RemoteCacheConfig::default();
+        for (key, value) in entries {
+            match key.name.as_str() {
+                "apiUrl" => {
+                    config.api_url = self.string("apiUrl", value);
+                    if let Some(url) = &config.api_url {
+                        let known = ["s3://", "http://", "https://"];
+                        if !known.iter().any(|scheme| url.value.starts_with(scheme)) {
+                            self.invalid(
+                                "apiUrl",
+                                value.span,
+                                format!("`{}` is not an s3:// or http(s):// URL", url.value),
+                                "use `s3://BUCKET/PREFIX` for an S3-compatible store, or `https://HOST` for a Turborepo remote cache server".to_owned(),
+                            );
+                        }
+                    }
+                }
+                "enabled" => config.enabled = self.bool("enabled", value),
+                "signature" => config.signature = self.bool("signature", value),
+                "teamId" => config.team_id = self.string("teamId", value),
+                "teamSlug" => config.team_slug = self.string("teamSlug", value),
+                "timeout" | "uploadTimeout" => {
+                    let seconds = match &value.kind {
+                        NodeKind::Number => self.source.text()[value.span.start..value.span.end]
+                            .parse::<u64>()
+                            .ok(),
+                        _ => None,
+                    };
+                    if seconds.is_none() {
+                        self.wrong_type(&key.name, value, "a whole number of seconds", "30");
+                    }
+                    if key.name == "timeout" {
+                        config.timeout = seconds;
+                    } else {
+                        config.upload_timeout = seconds;
+                    }
+                }
+                "loginUrl" | "preflight" => {}
+                _ => self.unknown_key(key, "`remoteCache`", REMOTE_CACHE_KEYS),
+            }
+        }
+        Some(config)
+    }
+
     fn tasks(&mut self, node: &Node, in_package: bool) -> Vec<TaskEntry> {
         let Some(entries) = self.object("tasks", node) else {
             return Vec::new();
@@ -380,15 +428,7 @@ impl<'s> Checker<'s> {
                 "$schema" => {
                     self.string("$schema", value);
                 }
-                "remoteCache" => {
-                    if let Some(entries) = self.object("remoteCache", value) {
-                        for (key, _) in entries {
-                            if !REMOTE_CACHE_KEYS.contains(&key.name.as_str()) {
-                                self.unknown_key(key, "`remoteCache`", REMOTE_CACHE_KEYS);
-                            }
-                        }
-                    }
-                }
+                "remoteCache" => config.remote_cache = self.remote_cache(value),
                 "futureFlags" | "boundaries" => {
                     self.object(&key.name, value);
                 }

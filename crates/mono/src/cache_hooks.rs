@@ -1,12 +1,17 @@
-//! Plugs the local cache into the scheduler: a hit restores outputs and replays the log, a
-//! successful miss stores outputs and log. A cache problem never fails a build: it is
+//! Plugs the caches into the scheduler: a hit restores outputs and replays the log, a
+//! successful miss stores outputs and log. The local cache is asked first; on a miss, the
+//! remote one, whose hits are copied into the local cache. Results go to the local cache at
+//! once and to the remote in the background. A cache problem never fails a build: it is
 //! reported once and the task runs (or its result is not stored).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use mono_cache::{CacheKey, CacheStore, LocalStore, Lookup, OutputRecords, PackRequest, TaskInfo};
+use mono_cache::{
+    Artifact, CacheKey, CacheStore, LocalStore, Lookup, OutputRecords, PackRequest, RemoteStore,
+    StoreError, TaskInfo,
+};
 use mono_paths::{AbsPath, RepoPath};
 use mono_run::{Before, Hooks, Job};
 use mono_task_id::TaskId;
@@ -21,18 +26,34 @@ pub struct CachedTask {
     pub outputs: Vec<String>,
 }
 
-/// How the cache may be used in this run.
+/// How the caches may be used in this run.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheAccess {
-    /// Look up hits.
+    /// Look up hits in the local cache.
     pub read: bool,
-    /// Store results.
+    /// Store results in the local cache.
     pub write: bool,
+    /// Look up hits in the remote cache.
+    pub remote_read: bool,
+    /// Store results in the remote cache.
+    pub remote_write: bool,
+}
+
+impl CacheAccess {
+    /// Both caches read and written: the default.
+    pub const ALL: CacheAccess = CacheAccess {
+        read: true,
+        write: true,
+        remote_read: true,
+        remote_write: true,
+    };
 }
 
 /// Cache hooks for one run.
 pub struct CacheHooks {
     pub store: LocalStore,
+    /// The remote cache, if one is configured.
+    pub remote: Option<std::sync::Arc<RemoteStore>>,
     /// What each task's outputs looked like when last restored or stored: a hit whose
     /// outputs are unchanged needs no archive.
     pub records: OutputRecords,
@@ -91,6 +112,49 @@ impl CacheHooks {
     }
 }
 
+impl CacheHooks {
+    /// A remote lookup; a hit is copied into the local cache when it may be written.
+    fn fetch_remote(
+        &self,
+        job: &Job,
+        remote: &RemoteStore,
+        key: &CacheKey,
+    ) -> Result<Lookup, StoreError> {
+        match remote.fetch(key) {
+            Ok(Lookup::Hit(artifact)) => {
+                if self.access.write {
+                    if let Err(err) = self.store.put(&artifact) {
+                        self.warn(format!(
+                            "{}: remote hit not copied to the local cache: {err}",
+                            job.id
+                        ));
+                    }
+                }
+                Ok(Lookup::Hit(artifact))
+            }
+            Ok(Lookup::Corrupt(entry)) => {
+                self.warn(format!("{}: remote {entry}; running the task", job.id));
+                Ok(Lookup::Miss)
+            }
+            Ok(Lookup::Miss) => Ok(Lookup::Miss),
+            Err(err) => {
+                crate::remote::warn_down(remote, &err);
+                Ok(Lookup::Miss)
+            }
+        }
+    }
+
+    /// Packs outputs and log: into the local cache when it may be written, else into a
+    /// temporary file for the remote alone.
+    fn pack(&self, request: &PackRequest<'_>) -> Result<Artifact, StoreError> {
+        if self.access.write {
+            return self.store.put_outputs(request);
+        }
+        let scratch = std::env::temp_dir();
+        Ok(Artifact::pack(request, &scratch)?)
+    }
+}
+
 impl Hooks for CacheHooks {
     fn ready(&self, job: &Job) -> Option<Before> {
         let (log, time_saved) = self
@@ -111,13 +175,18 @@ impl Hooks for CacheHooks {
         // As Turborepo: with cache reads off (`--force`, `--cache=local:w`) the task is a
         // bypass, not a miss; its result is still stored when writes are on.
         let task_id = job.id.to_string();
-        if self.force || !self.access.read {
+        let remote_read = self.access.remote_read && self.remote.is_some();
+        if self.force || !(self.access.read || remote_read) {
             self.records.forget(&task_id);
             return Before::Bypass;
         }
         // The warm hit: the outputs on disk are exactly those this entry restored or stored
         // last time, so only the log is needed (docs/performance.md).
-        if let Ok(Some(meta)) = self.store.peek(&key) {
+        let peeked = match self.access.read {
+            true => self.store.peek(&key),
+            false => Ok(None),
+        };
+        if let Ok(Some(meta)) = peeked {
             let archive = &meta.archive.blake3;
             if let Some(log) = self.records.up_to_date(&self.root, &task_id, &key, archive) {
                 return Before::Cached {
@@ -128,7 +197,25 @@ impl Hooks for CacheHooks {
         }
         // Whatever happens next, the outputs are no longer known to match a record.
         self.records.forget(&task_id);
-        match self.store.fetch(&key) {
+        let lookup = match self.access.read {
+            true => self.store.fetch(&key),
+            false => Ok(Lookup::Miss),
+        };
+        let lookup = match (lookup, &self.remote) {
+            (Ok(Lookup::Hit(artifact)), _) => Ok(Lookup::Hit(artifact)),
+            (local, Some(remote)) if remote_read => {
+                match &local {
+                    Ok(Lookup::Corrupt(entry)) => {
+                        self.warn(format!("{}: {entry}; treating it as a miss", job.id));
+                    }
+                    Err(err) => self.warn(format!("{}: cache lookup failed: {err}", job.id)),
+                    Ok(_) => {}
+                }
+                self.fetch_remote(job, remote, &key)
+            }
+            (local, _) => local,
+        };
+        match lookup {
             Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root) {
                 Ok(restored) => {
                     self.records.record(
@@ -183,7 +270,11 @@ impl Hooks for CacheHooks {
             return;
         };
         let Some(key) = task.key else { return };
-        if !self.access.write {
+        let remote = self
+            .remote
+            .as_ref()
+            .filter(|remote| self.access.remote_write && !remote.is_down());
+        if !self.access.write && remote.is_none() {
             return;
         }
         let outputs = match mono_hash::expand_outputs(&self.root, &task.package_dir, &task.outputs)
@@ -206,16 +297,22 @@ impl Hooks for CacheHooks {
             outputs: &outputs,
             log,
         };
-        match self.store.put_outputs(&request) {
+        match self.pack(&request) {
             Ok(artifact) => {
-                if let Ok(paths) = artifact.output_paths() {
-                    self.records.record(
-                        &self.root,
-                        &job.id.to_string(),
-                        (&key, &artifact.meta().archive.blake3),
-                        &paths,
-                        log,
-                    );
+                if self.access.write {
+                    if let Ok(paths) = artifact.output_paths() {
+                        self.records.record(
+                            &self.root,
+                            &job.id.to_string(),
+                            (&key, &artifact.meta().archive.blake3),
+                            &paths,
+                            log,
+                        );
+                    }
+                }
+                if let Some(remote) = remote {
+                    // Dependent tasks do not wait for it; the run waits before it exits.
+                    remote.put_in_background(artifact);
                 }
             }
             Err(err) => self.warn(format!("{}: result not cached: {err}", job.id)),

@@ -35,6 +35,9 @@ pub enum Command {
     /// Install or remove the git pre-push hook that runs `mono test --affected`.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Inspect the cache, or fill it from the remote cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// `mono <task>...`: the same as `mono run <task>...`.
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -105,10 +108,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Cache access, as in Turborepo: `local:rw` (default), `local:r`, `local:` (off);
-    /// a `remote:` part is accepted (mono has no remote cache yet).
+    /// Cache access, as in Turborepo: `local:rw,remote:rw` (the default), `local:r`,
+    /// `local:rw,remote:r`, `local:` (off). A source left out is off.
     #[arg(long, value_name = "SPEC")]
     pub cache: Option<String>,
+
+    /// The shared cache: `s3://BUCKET/PREFIX` (S3, MinIO, Garage, R2) or `https://HOST`
+    /// (a Turborepo remote cache server). Default: `remoteCache.apiUrl` in turbo.toml.
+    #[arg(long, value_name = "URL", env = "MONO_REMOTE_CACHE")]
+    pub remote_cache: Option<String>,
 
     /// `strict`: tasks see only hashed and pass-through variables and a minimal set;
     /// `loose`: every variable.
@@ -155,4 +163,58 @@ pub struct MigrateArgs {
     /// Overwrite an existing turbo.toml.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `mono cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Download from the remote cache every artifact a run of the tasks would need, into
+    /// the local cache (the restore step of a CI job).
+    Pull(CachePullArgs),
+    /// Print where the cache is, how many entries it holds and their size.
+    Status(CacheStatusArgs),
+}
+
+/// `mono cache pull`.
+#[derive(Debug, Args)]
+pub struct CachePullArgs {
+    /// The tasks whose artifacts to fetch (`build`, `web#build`).
+    #[arg(required = true, value_name = "TASK")]
+    pub tasks: Vec<String>,
+
+    /// Select packages, as for `mono run`.
+    #[arg(long, short = 'F', value_name = "FILTER")]
+    pub filter: Vec<String>,
+
+    /// Only the affected packages and their dependents, as for `mono run --affected`.
+    #[arg(long)]
+    pub affected: bool,
+
+    /// Only the named tasks, not the tasks they depend on.
+    #[arg(long)]
+    pub only: bool,
+
+    /// Where the local cache lives, as for `mono run`.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// The remote cache, as for `mono run`.
+    #[arg(long, value_name = "URL", env = "MONO_REMOTE_CACHE")]
+    pub remote_cache: Option<String>,
+
+    /// How many downloads run at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub parallel: usize,
+}
+
+/// `mono cache status`.
+#[derive(Debug, Args)]
+pub struct CacheStatusArgs {
+    /// Where the local cache lives, as for `mono run`.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// The remote cache, as for `mono run`; an S3 remote's entries are counted too.
+    #[arg(long, value_name = "URL", env = "MONO_REMOTE_CACHE")]
+    pub remote_cache: Option<String>,
 }

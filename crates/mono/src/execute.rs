@@ -34,9 +34,14 @@ pub fn execute(
     graph: &TaskGraph,
     hashes: &TaskHashes,
     store: LocalStore,
+    remote: Option<crate::remote::Remote>,
     execution: &Execution,
     process_env: &BTreeMap<String, String>,
 ) -> Result<ExitCode, Error> {
+    let (remote, upload_bound) = match remote {
+        Some(remote) => (Some(Arc::new(remote.store)), remote.upload_bound),
+        None => (None, Duration::ZERO),
+    };
     let order: Vec<&mono_tasks::TaskNode> = graph.in_dependency_order().collect();
     let index: HashMap<&TaskId, usize> =
         order.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
@@ -105,6 +110,7 @@ pub fn execute(
     let hooks = Arc::new(CacheHooks {
         records,
         store,
+        remote: remote.clone(),
         root: repo.root.clone(),
         tasks,
         access: execution.cache,
@@ -132,6 +138,9 @@ pub fn execute(
     let _ = hooks.records.save();
     if let Some(progress) = &progress {
         progress.clear();
+    }
+    if let Some(remote) = &remote {
+        wait_for_uploads(remote, upload_bound);
     }
 
     // The summary, as Turborepo prints it.
@@ -191,4 +200,20 @@ pub fn execute(
         return Ok(ExitCode::from(EXIT_TASK_FAILED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits, at most `bound`, for the results still being uploaded, and says what went wrong.
+fn wait_for_uploads(remote: &mono_cache::RemoteStore, bound: Duration) {
+    let report = remote.wait_for_uploads(bound);
+    if let Some(err) = &report.error {
+        crate::remote::warn_down(remote, err);
+    }
+    if report.unfinished > 0 {
+        crate::report::warn(&format!(
+            "{} uploads to the remote cache {} did not finish within {}s and were abandoned",
+            report.unfinished,
+            remote.url(),
+            bound.as_secs()
+        ));
+    }
 }

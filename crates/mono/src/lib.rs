@@ -15,6 +15,7 @@ mod commands;
 mod error;
 mod execute;
 mod progress;
+mod remote;
 mod repo;
 mod report;
 mod selection;

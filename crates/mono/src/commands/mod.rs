@@ -1,13 +1,14 @@
 //! One file per subcommand; this module only dispatches.
 
 mod hook;
+mod cache;
 mod ls;
 mod migrate;
 mod run;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{CacheCommand, Cli, Command};
 use crate::error::Error;
 
 /// Runs the parsed command.
@@ -18,6 +19,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Ls(args) => ls::ls(cwd, &args),
         Command::Migrate(args) => migrate::migrate(cwd, &args),
         Command::Hook(command) => hook::hook(cwd, &command),
+        Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
+        Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }

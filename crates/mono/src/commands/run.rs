@@ -35,6 +35,7 @@ struct RunOptions {
     log_order: mono_run::LogOrder,
     cache_dir: Option<std::path::PathBuf>,
     cache: crate::cache_hooks::CacheAccess,
+    remote_cache: Option<String>,
     env_mode: EnvMode,
 }
 
@@ -46,12 +47,13 @@ fn usage(message: String, help: &str) -> Error {
 }
 
 /// `--cache=local:rw,remote:r` as in Turborepo: each listed source gets its mode (`rw`, `r`,
-/// `w`, or empty for off) and an unlisted source is off. mono has no remote cache yet, so a
-/// `remote:` part is checked and has no effect.
-fn parse_cache_access(spec: &str) -> Result<crate::cache_hooks::CacheAccess, Error> {
+/// `w`, or empty for off) and an unlisted source is off.
+pub(crate) fn parse_cache_access(spec: &str) -> Result<crate::cache_hooks::CacheAccess, Error> {
     let mut access = crate::cache_hooks::CacheAccess {
         read: false,
         write: false,
+        remote_read: false,
+        remote_write: false,
     };
     for part in spec.split(',') {
         let (kind, mode) = part.split_once(':').unwrap_or((part, "rw"));
@@ -69,7 +71,7 @@ fn parse_cache_access(spec: &str) -> Result<crate::cache_hooks::CacheAccess, Err
         };
         match kind {
             "local" => (access.read, access.write) = (read, write),
-            "remote" => {}
+            "remote" => (access.remote_read, access.remote_write) = (read, write),
             _ => {
                 return Err(usage(
                     format!("`--cache={spec}`: unknown cache `{kind}`"),
@@ -223,10 +225,7 @@ impl RunOptions {
         })?;
         let cache = match &args.cache {
             Some(spec) => parse_cache_access(spec)?,
-            None => crate::cache_hooks::CacheAccess {
-                read: true,
-                write: true,
-            },
+            None => crate::cache_hooks::CacheAccess::ALL,
         };
         let env_mode = match &args.env_mode {
             Some(mode) => EnvMode::parse(mode).ok_or_else(|| {
@@ -251,12 +250,87 @@ impl RunOptions {
             log_order,
             cache_dir: args.cache_dir,
             cache,
+            remote_cache: args.remote_cache,
             env_mode,
         })
     }
 }
 
+/// A run planned and hashed, before it runs or prints anything.
+pub(crate) struct Prepared {
+    pub repo: Repo,
+    options: RunOptions,
+    selected: BTreeSet<PackageName>,
+    pub graph: TaskGraph,
+    pub hashes: TaskHashes,
+    pub cache_dir: mono_paths::AbsPath,
+}
+
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
+    let Some(prepared) = prepare(cwd, args)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Prepared {
+        repo,
+        options,
+        selected,
+        graph,
+        hashes,
+        cache_dir,
+    } = prepared;
+    let process_env: BTreeMap<String, String> = std::env::vars().collect();
+    let store = LocalStore::new(cache_dir);
+
+    let remote = match options.cache.remote_read || options.cache.remote_write {
+        true => crate::remote::resolve(
+            options.remote_cache.as_deref(),
+            &repo,
+            store.entries_dir().to_path_buf(),
+        )?,
+        false => None,
+    };
+    let env_mode = options.env_mode;
+    if let Some(format) = options.dry {
+        let details = Hashed {
+            hashes: &hashes,
+            store: &store,
+            read: options.cache.read && !options.force,
+            remote: remote
+                .as_ref()
+                .filter(|_| options.cache.remote_read && !options.force)
+                .map(|remote| &remote.store),
+        };
+        let plan = Plan::new(
+            &graph,
+            packages_in_scope(&selected, &graph),
+            env_mode,
+            hashes.global.to_string(),
+            &details,
+        );
+        match format {
+            DryFormat::Json => print(&format!("{}\n", plan.to_json())),
+            DryFormat::Text => print(&plan.to_text()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let concurrency = options.concurrency_for(&graph)?;
+    crate::execute::execute(
+        &repo,
+        &graph,
+        &hashes,
+        store,
+        remote,
+        &options.execution(concurrency),
+        &process_env,
+    )
+}
+
+/// Loads the repository, selects packages, builds the task graph and hashes it. With
+/// `--graph`, writes the graph and returns `None`.
+pub(crate) fn prepare(
+    cwd: Option<&std::path::Path>,
+    args: RunArgs,
+) -> Result<Option<Prepared>, Error> {
     let mut repo = Repo::load_listing_files(cwd)?;
     let options = RunOptions::resolve(args, &repo)?;
     let cache_dir = options.cache_dir(&repo);
@@ -302,7 +376,7 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
 
     if let Some(target) = &options.graph {
         write_graph(&graph, target, &repo)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(None);
     }
     let process_env: BTreeMap<String, String> = std::env::vars().collect();
     // A task's hash covers the hashes of what it depends on, whether or not this run runs
@@ -329,36 +403,14 @@ pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Err
         &process_env,
         Some(&cache_dir),
     )?;
-    let store = LocalStore::new(cache_dir);
-    let env_mode = options.env_mode;
-    if let Some(format) = options.dry {
-        let details = Hashed {
-            hashes: &hashes,
-            store: &store,
-            read: options.cache.read && !options.force,
-        };
-        let plan = Plan::new(
-            &graph,
-            packages_in_scope(&selected, &graph),
-            env_mode,
-            hashes.global.to_string(),
-            &details,
-        );
-        match format {
-            DryFormat::Json => print(&format!("{}\n", plan.to_json())),
-            DryFormat::Text => print(&plan.to_text()),
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let concurrency = options.concurrency_for(&graph)?;
-    crate::execute::execute(
-        &repo,
-        &graph,
-        &hashes,
-        store,
-        &options.execution(concurrency),
-        &process_env,
-    )
+    Ok(Some(Prepared {
+        repo,
+        options,
+        selected,
+        graph,
+        hashes,
+        cache_dir,
+    }))
 }
 
 /// The plan's hashes and cache states.
@@ -366,6 +418,7 @@ struct Hashed<'a> {
     hashes: &'a TaskHashes,
     store: &'a LocalStore,
     read: bool,
+    remote: Option<&'a mono_cache::RemoteStore>,
 }
 
 impl PlanDetails for Hashed<'_> {
@@ -392,15 +445,35 @@ impl PlanDetails for Hashed<'_> {
             .flatten()
             .and_then(|key| self.store.peek(&key).ok().flatten())
             .map(|meta| meta.task.duration_ms);
-        match hit {
-            Some(ms) => CacheState {
+        if let Some(ms) = hit {
+            return CacheState {
                 local: true,
                 remote: false,
                 status: CacheStatus::Hit,
                 source: Some("LOCAL"),
                 time_saved: ms,
+            };
+        }
+        let key = hash.parse::<mono_cache::CacheKey>().ok();
+        let remote_hit = match (self.remote, key) {
+            (Some(remote), Some(key)) => match mono_cache::CacheStore::exists(remote, &key) {
+                Ok(found) => found,
+                Err(err) => {
+                    crate::remote::warn_down(remote, &err);
+                    false
+                }
             },
-            _ => CacheState::miss(),
+            _ => false,
+        };
+        match remote_hit {
+            true => CacheState {
+                local: false,
+                remote: true,
+                status: CacheStatus::Hit,
+                source: Some("REMOTE"),
+                time_saved: 0,
+            },
+            false => CacheState::miss(),
         }
     }
 }
@@ -446,4 +519,25 @@ fn write_graph(graph: &TaskGraph, target: &GraphTarget, repo: &Repo) -> Result<(
 
 fn print(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cache_access;
+
+    fn access(spec: &str) -> (bool, bool, bool, bool) {
+        let a = parse_cache_access(spec).unwrap();
+        (a.read, a.write, a.remote_read, a.remote_write)
+    }
+
+    #[test]
+    fn cache_spec_sets_each_source_and_leaves_the_others_off() {
+        assert_eq!(access("local:rw,remote:r"), (true, true, true, false));
+        assert_eq!(access("local:rw"), (true, true, false, false));
+        assert_eq!(access("remote:rw"), (false, false, true, true));
+        assert_eq!(access("local:r,remote:w"), (true, false, false, true));
+        assert_eq!(access("local:,remote:"), (false, false, false, false));
+        assert!(parse_cache_access("remote:x").is_err());
+        assert!(parse_cache_access("s3:rw").is_err());
+    }
 }

@@ -1,0 +1,451 @@
+//! [`RemoteStore`]: a remote cache behind the synchronous [`CacheStore`] trait, with its own
+//! I/O threads, background uploads, and the rule that a failing remote is reported once and
+//! then left alone.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use super::backend::Backend;
+use super::config::{RemoteConfigError, RemoteError, RemoteOptions, RemoteUrl};
+use super::envelope;
+use crate::artifact::Artifact;
+use crate::error::{CorruptEntry, Corruption, StoreError};
+use crate::key::CacheKey;
+use crate::store::{CacheStatus, CacheStore, Lookup};
+
+/// A remote cache: an S3-compatible bucket or a Turborepo API server.
+///
+/// Each artifact is one object (see `envelope`): metadata and archive, checked on download
+/// (size and blake3 of the archive, and the signature when a key is set) before it is
+/// handed out, so nothing unverified is ever restored.
+///
+/// Faults: the first request that fails (connection refused, timeout, HTTP 5xx, refused
+/// credentials, an answer that is not a mono artifact at all) is returned as an error for the caller to report, and marks the remote
+/// down; from then on every lookup is a miss and every upload is skipped, silently. A bad
+/// artifact (wrong size, checksum or signature) is [`Lookup::Corrupt`] and does not mark
+/// the remote down.
+pub struct RemoteStore {
+    inner: Arc<Inner>,
+    runtime: Option<tokio::runtime::Runtime>,
+    uploads: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+struct Inner {
+    url: RemoteUrl,
+    backend: Backend,
+    options: RemoteOptions,
+    scratch_dir: PathBuf,
+    down: AtomicBool,
+    uploaded: AtomicU64,
+    uploaded_bytes: AtomicU64,
+    upload_errors: Mutex<Vec<RemoteError>>,
+}
+
+/// What the background uploads did, from [`RemoteStore::wait_for_uploads`].
+#[derive(Debug, Default)]
+pub struct UploadReport {
+    /// Artifacts stored.
+    pub uploaded: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Uploads still running when the bound was reached (abandoned).
+    pub unfinished: usize,
+    /// The first upload error, if the remote went down during uploads and no other error
+    /// was reported before.
+    pub error: Option<RemoteError>,
+}
+
+impl RemoteStore {
+    /// A store for `url`. Downloads are written to temporary files in `scratch_dir`
+    /// (created when needed): the local store's entries directory lets a hit be linked
+    /// into the local cache instead of copied.
+    pub fn new(
+        url: RemoteUrl,
+        options: RemoteOptions,
+        scratch_dir: impl Into<PathBuf>,
+    ) -> Result<RemoteStore, RemoteConfigError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mono-remote-cache")
+            .enable_all()
+            .build()
+            .map_err(RemoteConfigError::Runtime)?;
+        // reqwest and object_store need the runtime's context while they are built.
+        let backend = {
+            let _entered = runtime.enter();
+            Backend::new(&url, &options)?
+        };
+        Ok(RemoteStore {
+            inner: Arc::new(Inner {
+                url,
+                backend,
+                options,
+                scratch_dir: scratch_dir.into(),
+                down: AtomicBool::new(false),
+                uploaded: AtomicU64::new(0),
+                uploaded_bytes: AtomicU64::new(0),
+                upload_errors: Mutex::new(Vec::new()),
+            }),
+            runtime: Some(runtime),
+            uploads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The remote's URL.
+    pub fn url(&self) -> &RemoteUrl {
+        &self.inner.url
+    }
+
+    /// Whether a failure marked the remote down for the rest of this process.
+    pub fn is_down(&self) -> bool {
+        self.inner.down.load(Ordering::SeqCst)
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("the runtime lives until drop")
+    }
+
+    /// Runs `future` on the store's own runtime and waits for it from any thread, inside
+    /// another runtime's blocking pool or not.
+    fn block<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, RemoteError> {
+        let (tx, rx) = mpsc::channel();
+        self.runtime().spawn(async move {
+            let _ = tx.send(future.await);
+        });
+        rx.recv().map_err(|_| RemoteError::TaskFailed)
+    }
+
+    /// Reports `err` if it is the first failure, and marks the remote down.
+    fn fail<T>(&self, err: RemoteError, quiet: T) -> Result<T, StoreError> {
+        self.inner.fail(err, quiet)
+    }
+
+    /// Starts uploading `artifact` and returns at once; [`RemoteStore::wait_for_uploads`]
+    /// waits for it. Nothing happens when the remote is down.
+    pub fn put_in_background(&self, artifact: Artifact) {
+        if self.is_down() {
+            return;
+        }
+        let inner = Arc::clone(&self.inner);
+        let handle = self.runtime().spawn(async move {
+            let key = artifact.key();
+            let duration = artifact.meta().task.duration_ms;
+            let prepared = tokio::task::spawn_blocking(move || {
+                inner.prepare_upload(&artifact).map(|b| (b, inner))
+            })
+            .await;
+            let Ok(Ok(((body, tag), inner))) = prepared else {
+                return;
+            };
+            let len = body.len() as u64;
+            match inner.upload(&key, body, tag, duration).await {
+                Ok(()) => {
+                    inner.uploaded.fetch_add(1, Ordering::SeqCst);
+                    inner.uploaded_bytes.fetch_add(len, Ordering::SeqCst);
+                }
+                Err(err) => {
+                    if !inner.down.swap(true, Ordering::SeqCst) {
+                        inner.upload_errors.lock().expect("not poisoned").push(err);
+                    }
+                }
+            }
+        });
+        self.uploads.lock().expect("not poisoned").push(handle);
+    }
+
+    /// Waits for the background uploads, at most `bound`; uploads still running then are
+    /// abandoned.
+    pub fn wait_for_uploads(&self, bound: Duration) -> UploadReport {
+        let handles: Vec<_> = std::mem::take(&mut *self.uploads.lock().expect("not poisoned"));
+        let total = handles.len();
+        let finished = self
+            .block(async move {
+                let mut finished = 0usize;
+                let all = async {
+                    for handle in handles {
+                        let _ = handle.await;
+                        finished += 1;
+                    }
+                };
+                let _ = tokio::time::timeout(bound, all).await;
+                finished
+            })
+            .unwrap_or(0);
+        UploadReport {
+            uploaded: self.inner.uploaded.load(Ordering::SeqCst),
+            bytes: self.inner.uploaded_bytes.load(Ordering::SeqCst),
+            unfinished: total - finished,
+            error: self
+                .inner
+                .upload_errors
+                .lock()
+                .expect("not poisoned")
+                .drain(..)
+                .next(),
+        }
+    }
+
+    /// Downloads the artifacts of `keys`, up to `parallel` at a time, calling `found` with
+    /// each key's lookup as it completes. Stops asking once the remote is down.
+    pub fn fetch_many(
+        &self,
+        keys: Vec<CacheKey>,
+        parallel: usize,
+        found: impl Fn(CacheKey, Result<Lookup, StoreError>) + Send + Sync + 'static,
+    ) -> Result<(), RemoteError> {
+        let inner = Arc::clone(&self.inner);
+        let found = Arc::new(found);
+        self.block(async move {
+            futures::stream::iter(keys)
+                .map(|key| {
+                    let inner = Arc::clone(&inner);
+                    let found = Arc::clone(&found);
+                    async move {
+                        let lookup = inner.fetch(&key).await;
+                        tokio::task::spawn_blocking(move || found(key, lookup))
+                            .await
+                            .ok();
+                    }
+                })
+                .buffer_unordered(parallel.max(1))
+                .collect::<Vec<()>>()
+                .await;
+        })
+    }
+}
+
+impl Inner {
+    fn fail<T>(&self, err: RemoteError, quiet: T) -> Result<T, StoreError> {
+        if self.down.swap(true, Ordering::SeqCst) {
+            Ok(quiet)
+        } else {
+            Err(StoreError::Remote(err))
+        }
+    }
+
+    /// The envelope and its tag, read from the artifact's file.
+    fn prepare_upload(&self, artifact: &Artifact) -> Result<(Bytes, Option<String>), RemoteError> {
+        let body = envelope::encode(artifact).map_err(|source| RemoteError::Io {
+            path: artifact.archive_path().to_path_buf(),
+            source,
+        })?;
+        let key = artifact.key().to_string();
+        let tag = self.options.signer.as_ref().map(|s| s.tag(&key, &body));
+        Ok((Bytes::from(body), tag))
+    }
+
+    async fn upload(
+        &self,
+        key: &CacheKey,
+        body: Bytes,
+        tag: Option<String>,
+        duration_ms: u64,
+    ) -> Result<(), RemoteError> {
+        let bound = self.options.upload_timeout;
+        match tokio::time::timeout(bound, self.backend.put(key, body, tag, duration_ms)).await {
+            Ok(result) => result,
+            Err(_) => Err(RemoteError::Timeout {
+                url: self.url.to_string(),
+                timeout: bound,
+            }),
+        }
+    }
+
+    async fn fetch(self: &Arc<Self>, key: &CacheKey) -> Result<Lookup, StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Ok(Lookup::Miss);
+        }
+        let bound = self.options.timeout;
+        let download = tokio::time::timeout(bound, self.download(key)).await;
+        match download {
+            Ok(Ok(lookup)) => Ok(lookup),
+            Ok(Err(err)) => self.fail(err, Lookup::Miss),
+            Err(_) => self.fail(
+                RemoteError::Timeout {
+                    url: self.url.to_string(),
+                    timeout: bound,
+                },
+                Lookup::Miss,
+            ),
+        }
+    }
+
+    async fn download(self: &Arc<Self>, key: &CacheKey) -> Result<Lookup, RemoteError> {
+        let Some(mut download) = self.backend.get(key).await? else {
+            return Ok(Lookup::Miss);
+        };
+        let location = match &self.url {
+            RemoteUrl::Http { base } => format!("{base}/v8/artifacts/{key}"),
+            s3 => format!("{s3}/{key}"),
+        };
+        let corrupt = |reason| {
+            Ok(Lookup::Corrupt(CorruptEntry {
+                key: *key,
+                location: location.clone(),
+                reason,
+            }))
+        };
+        if self.options.signer.is_some() && download.tag.is_none() {
+            return corrupt(Corruption::Unsigned);
+        }
+        let dir = &self.scratch_dir;
+        std::fs::create_dir_all(dir).map_err(|source| RemoteError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let temp = tempfile::Builder::new()
+            .prefix(crate::local::TEMP_PREFIX)
+            .tempfile_in(dir)
+            .map_err(|source| RemoteError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        let mut signing = self
+            .options
+            .signer
+            .as_ref()
+            .map(|signer| signer.start(&key.to_string()));
+        let writer = std::io::BufWriter::with_capacity(256 * 1024, temp);
+        let mut decoder = envelope::Decoder::new(*key, writer);
+        let mut bad = None;
+        while let Some(chunk) = download.body.next().await {
+            let chunk = chunk?;
+            if let Some(signing) = &mut signing {
+                signing.update(&chunk);
+            }
+            if bad.is_none() {
+                if let Err(reason) = decoder.push(&chunk) {
+                    bad = Some(reason);
+                }
+            }
+        }
+        if let (Some(signing), Some(tag)) = (signing, &download.tag) {
+            if !signing.verify(tag) {
+                return corrupt(Corruption::BadSignature);
+            }
+        }
+        match bad {
+            // Not mono's bytes at all: the remote is broken, not one artifact.
+            Some(Corruption::NotAnEnvelope) => return Err(RemoteError::Garbage { url: location }),
+            Some(reason) => return corrupt(reason),
+            None => {}
+        }
+        let (meta, writer) = match decoder.finish() {
+            Ok(done) => done,
+            Err(Corruption::NotAnEnvelope) => return Err(RemoteError::Garbage { url: location }),
+            Err(reason) => return corrupt(reason),
+        };
+        let temp = writer.into_inner().map_err(|err| RemoteError::Io {
+            path: dir.clone(),
+            source: err.into_error(),
+        })?;
+        // Checks size, blake3 and the zstd magic against the metadata.
+        let checked = tokio::task::spawn_blocking(move || Artifact::from_temp_file(meta, temp))
+            .await
+            .map_err(|_| RemoteError::TaskFailed)?;
+        match checked {
+            Ok(artifact) => Ok(Lookup::Hit(artifact)),
+            Err(reason) => corrupt(reason),
+        }
+    }
+}
+
+impl CacheStore for RemoteStore {
+    fn exists(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        if self.is_down() {
+            return Ok(false);
+        }
+        let inner = Arc::clone(&self.inner);
+        let key = *key;
+        let bound = self.inner.options.timeout;
+        let result = self.block(async move {
+            match tokio::time::timeout(bound, inner.backend.exists(&key)).await {
+                Ok(result) => result,
+                Err(_) => Err(RemoteError::Timeout {
+                    url: inner.url.to_string(),
+                    timeout: bound,
+                }),
+            }
+        });
+        match result.and_then(|r| r) {
+            Ok(found) => Ok(found),
+            Err(err) => self.fail(err, false),
+        }
+    }
+
+    fn fetch(&self, key: &CacheKey) -> Result<Lookup, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let key = *key;
+        match self.block(async move { inner.fetch(&key).await }) {
+            Ok(lookup) => lookup,
+            Err(err) => self.fail(err, Lookup::Miss),
+        }
+    }
+
+    /// Uploads and waits for it (see [`RemoteStore::put_in_background`] for the runner).
+    fn put(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        if self.is_down() {
+            return Ok(());
+        }
+        let (body, tag) = match self.inner.prepare_upload(artifact) {
+            Ok(prepared) => prepared,
+            Err(err) => return Err(StoreError::Remote(err)),
+        };
+        let inner = Arc::clone(&self.inner);
+        let key = artifact.key();
+        let duration = artifact.meta().task.duration_ms;
+        let result = self.block(async move { inner.upload(&key, body, tag, duration).await });
+        match result.and_then(|r| r) {
+            Ok(()) => Ok(()),
+            Err(err) => self.fail(err, ()),
+        }
+    }
+
+    /// Entry count and bytes of an S3 remote. The Turborepo API has no way to tell:
+    /// zero entries.
+    fn status(&self) -> Result<CacheStatus, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        match self.block(async move { inner.backend.status().await }) {
+            Ok(Ok(status)) => Ok(status.unwrap_or_default()),
+            Ok(Err(err)) | Err(err) => Err(StoreError::Remote(err)),
+        }
+    }
+}
+
+impl RemoteStore {
+    /// Whether the remote can count its entries ([`CacheStore::status`]).
+    pub fn can_count(&self) -> bool {
+        matches!(self.inner.url, RemoteUrl::S3 { .. })
+    }
+
+    /// The directory downloads are written to.
+    pub fn scratch_dir(&self) -> &Path {
+        &self.inner.scratch_dir
+    }
+}
+
+impl Drop for RemoteStore {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which is not allowed inside another runtime.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for RemoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteStore")
+            .field("url", &self.inner.url)
+            .finish()
+    }
+}

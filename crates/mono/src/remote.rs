@@ -1,0 +1,114 @@
+//! Which remote cache a command uses: `--remote-cache` / `MONO_REMOTE_CACHE`, else
+//! `remoteCache.apiUrl` in turbo.toml; credentials, team and signature key from the
+//! environment (docs/remote-cache.md).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mono_cache::{RemoteOptions, RemoteStore, RemoteUrl, Signer};
+
+use crate::error::Error;
+use crate::repo::Repo;
+
+/// A remote cache ready to use, and how long to wait for uploads before exiting.
+pub struct Remote {
+    pub store: RemoteStore,
+    pub upload_bound: Duration,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// The remote cache of this command, if one is configured and enabled.
+pub fn resolve(
+    flag: Option<&str>,
+    repo: &Repo,
+    scratch_dir: PathBuf,
+) -> Result<Option<Remote>, Error> {
+    let config = repo.config.remote_cache.clone().unwrap_or_default();
+    let (text, from_config) = match flag.filter(|f| !f.is_empty()) {
+        Some(flag) => (flag.to_owned(), false),
+        None => match (&config.api_url, config.enabled) {
+            (_, Some(false)) | (None, _) => return Ok(None),
+            (Some(url), _) => (url.value.clone(), true),
+        },
+    };
+    let url = RemoteUrl::parse(&text).map_err(|err| Error::Usage {
+        message: err.to_string(),
+        help: Some(if from_config {
+            "fix `remoteCache.apiUrl` in turbo.toml".to_owned()
+        } else {
+            "fix --remote-cache or MONO_REMOTE_CACHE".to_owned()
+        }),
+    })?;
+    let team_id = config
+        .team_id
+        .map(|s| s.value)
+        .or_else(|| env("TURBO_TEAMID"));
+    let team_slug = config
+        .team_slug
+        .map(|s| s.value)
+        .or_else(|| env("TURBO_TEAM"));
+    let key =
+        env("MONO_REMOTE_CACHE_SIGNATURE_KEY").or_else(|| env("TURBO_REMOTE_CACHE_SIGNATURE_KEY"));
+    if config.signature == Some(true) && key.is_none() {
+        return Err(Error::Usage {
+            message: "`remoteCache.signature` is on, but no signature key is set".to_owned(),
+            help: Some(
+                "set MONO_REMOTE_CACHE_SIGNATURE_KEY to the team's shared secret".to_owned(),
+            ),
+        });
+    }
+    let signer = key.map(|key| {
+        let team = team_id
+            .clone()
+            .or_else(|| team_slug.clone())
+            .unwrap_or_default();
+        Signer::new(key.into_bytes(), team)
+    });
+    let defaults = RemoteOptions::default();
+    let options = RemoteOptions {
+        token: env("MONO_REMOTE_CACHE_TOKEN").or_else(|| env("TURBO_TOKEN")),
+        team_id,
+        team_slug,
+        signer,
+        timeout: config.timeout.map_or(defaults.timeout, Duration::from_secs),
+        upload_timeout: config
+            .upload_timeout
+            .map_or(defaults.upload_timeout, Duration::from_secs),
+    };
+    let upload_bound = options.upload_timeout;
+    let store = RemoteStore::new(url, options, scratch_dir).map_err(|err| Error::Usage {
+        message: err.to_string(),
+        help: Some("check the remote cache URL and the AWS_* environment".to_owned()),
+    })?;
+    Ok(Some(Remote {
+        store,
+        upload_bound,
+    }))
+}
+
+/// The one warning of a remote that failed: the run goes on with the local cache.
+pub fn warn_down(store: &RemoteStore, err: &(dyn std::error::Error + 'static)) {
+    crate::report::warn(&format!(
+        "remote cache {} is unavailable, continuing with the local cache only: {}",
+        store.url(),
+        chain(err)
+    ));
+}
+
+/// An error and its causes, `a: b: c`, leaving out a cause already part of the message.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
