@@ -1,7 +1,7 @@
 //! One file per subcommand; this module only dispatches.
 
-mod hook;
 mod cache;
+mod hook;
 mod ls;
 mod migrate;
 mod run;
