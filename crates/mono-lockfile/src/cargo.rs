@@ -196,8 +196,8 @@ fn shorten_dependencies(packages: &mut toml_edit::ArrayOfTables) {
 }
 
 /// The root `Cargo.toml` for a pruned workspace: `members` and `default-members` keep the
-/// glob patterns (they match only the folders the pruned output holds) and the explicit
-/// folders in `keep_dirs`; everything else is left as written.
+/// explicit folders in `keep_dirs` and the glob patterns that match one of them (Cargo
+/// rejects a member glob that matches no folder); everything else is left as written.
 pub fn prune_cargo_manifest(
     path: &Path,
     contents: &str,
@@ -218,7 +218,17 @@ pub fn prune_cargo_manifest(
             if let Some(arr) = ws.get_mut(field).and_then(|m| m.as_array_mut()) {
                 arr.retain(|v| {
                     let Some(s) = v.as_str() else { return true };
-                    s.contains(['*', '?', '[']) || keep.contains(&crate::graph::normalize_dir(s))
+                    if s.contains(['*', '?', '[']) {
+                        let Ok(glob) = globset::GlobBuilder::new(crate::graph::normalize_dir(s))
+                            .literal_separator(true)
+                            .build()
+                        else {
+                            return true;
+                        };
+                        let matcher = glob.compile_matcher();
+                        return keep.iter().any(|dir| matcher.is_match(dir));
+                    }
+                    keep.contains(&crate::graph::normalize_dir(s))
                 });
             }
         }

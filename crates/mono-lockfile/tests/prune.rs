@@ -459,7 +459,15 @@ fn cargo_prune_of_this_repository() {
     assert!(pruned.len() < text.len() / 3, "{pruned}");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join("crates")).unwrap();
-    std::fs::copy(repo.join("Cargo.toml"), tmp.path().join("Cargo.toml")).unwrap();
+    // The root manifest pruned to the kept crate, as `mono prune` writes it (the real one
+    // lists member globs, such as `apps/*`, that this copy does not have).
+    let manifest = prune_cargo_manifest(
+        Path::new("Cargo.toml"),
+        &read(&repo.join("Cargo.toml")),
+        &["crates/mono-paths"],
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("Cargo.toml"), manifest).unwrap();
     std::fs::create_dir_all(tmp.path().join("crates/mono-paths")).unwrap();
     copy_dir(
         &repo.join("crates/mono-paths"),
@@ -479,6 +487,10 @@ fn cargo_manifest_members() {
     let out =
         prune_cargo_manifest(Path::new("Cargo.toml"), toml, &["tools/lint", "crates/a"]).unwrap();
     assert_eq!(out, "[workspace]\nresolver = \"2\"\n# the crates\nmembers = [\"crates/*\", \"tools/lint\"]\ndefault-members = []\n");
+    // A glob that matches no kept folder goes: Cargo rejects a member glob matching nothing.
+    let toml = "[workspace]\nmembers = [\"crates/*\", \"apps/*\"]\n";
+    let out = prune_cargo_manifest(Path::new("Cargo.toml"), toml, &["crates/a"]).unwrap();
+    assert_eq!(out, "[workspace]\nmembers = [\"crates/*\"]\n");
     let err = prune_cargo_manifest(Path::new("Cargo.toml"), "[workspace\n", &[])
         .unwrap_err()
         .to_string();
