@@ -256,7 +256,9 @@ impl ExternalDepsIndex {
         lockfiles_of: &dyn Fn(&Package) -> Vec<RepoPath>,
     ) -> ExternalDepsIndex {
         let read = |f: &RepoPath| std::fs::read_to_string(root.join_repo(f).as_path()).ok();
-        let mut parsed: BTreeMap<RepoPath, Option<Lockfile>> = BTreeMap::new();
+        // Each lockfile is read and parsed once: `None` absent, `Some(None)` unreadable per
+        // package, `Some(Some(_))` parsed.
+        let mut parsed: BTreeMap<RepoPath, Option<Option<Lockfile>>> = BTreeMap::new();
         let mut out = ExternalDepsIndex::default();
         'packages: for name in packages {
             let Some(package) = graph.get(name) else {
@@ -265,16 +267,19 @@ impl ExternalDepsIndex {
             let mut deps: Vec<String> = Vec::new();
             let mut any = false;
             for path in lockfiles_of(package) {
-                let Some(text) = read(&path) else {
+                let entry = parsed.entry(path.clone()).or_insert_with(|| {
+                    let text = read(&path)?;
+                    let parsed = lockfile_kind(&path).and_then(|kind| {
+                        let users = users(graph, &path, kind);
+                        parse(kind, &path, &text, &users, &read).ok()
+                    });
+                    Some(parsed)
+                });
+                let Some(lockfile) = entry else {
                     // Absent lockfiles pin nothing.
                     continue;
                 };
                 any = true;
-                let lockfile = parsed.entry(path.clone()).or_insert_with(|| {
-                    let kind = lockfile_kind(&path)?;
-                    let users = users(graph, &path, kind);
-                    parse(kind, &path, &text, &users, &read).ok()
-                });
                 let Some(lockfile) = lockfile else {
                     continue 'packages;
                 };
