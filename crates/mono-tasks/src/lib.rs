@@ -33,6 +33,7 @@ pub use error::TaskGraphError;
 pub use filter::{select_packages, ChangedByRange, Filter, FilterError, GitRange};
 pub use graph::{TaskGraph, TaskNode};
 pub use hashes::{hash_tasks, hash_tasks_with_files, HashingError, TaskHashFacts, TaskHashes};
+pub use lockfiles::lockfile_member;
 pub use plan::{
     CacheState, CacheStatus, Plan, PlanDetails, PlannedTask, TaskHashDetails,
     DRY_RUN_FORMAT_VERSION, NONEXISTENT_COMMAND,

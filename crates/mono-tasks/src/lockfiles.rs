@@ -102,7 +102,9 @@ fn users<'g>(graph: &'g PackageGraph, path: &RepoPath, name: LockfileName) -> Ve
 }
 
 /// The member `package` is in a lockfile.
-fn member(package: &Package) -> Member<'_> {
+/// How `package` appears in its ecosystem's lockfiles: its folder (`.` for the root) and its
+/// npm name, crate name or Go module path.
+pub fn lockfile_member(package: &Package) -> Member<'_> {
     let dir = if package.dir.is_root() {
         "."
     } else {
@@ -141,7 +143,7 @@ fn parse(
             if let Some(manifest) = read(&user.manifest) {
                 lockfile
                     .add_manifest(
-                        member(user).dir,
+                        lockfile_member(user).dir,
                         Path::new(user.manifest.as_str()),
                         &manifest,
                     )
@@ -219,7 +221,7 @@ impl<'a> LockfileChange<'a> {
         let mut out = BTreeSet::new();
         let mut warning = None;
         for user in &users {
-            let m = member(user);
+            let m = lockfile_member(user);
             match (before.external_deps(&m), after.external_deps(&m)) {
                 (Ok(b), Ok(a)) if b == a => {}
                 (Ok(_), Ok(_)) => {
@@ -283,7 +285,7 @@ impl ExternalDepsIndex {
                 let Some(lockfile) = lockfile else {
                     continue 'packages;
                 };
-                let Ok(resolved) = lockfile.external_deps(&member(package)) else {
+                let Ok(resolved) = lockfile.external_deps(&lockfile_member(package)) else {
                     continue 'packages;
                 };
                 deps.extend(resolved.iter().map(|r| describe(&path, r)));

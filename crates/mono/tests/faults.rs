@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{fixture, git, mono};
+use common::{build, fixture, git, mono};
 
 fn entries(root: &Path, suffix: &str) -> Vec<PathBuf> {
     let dir = root.join("cache/v1");
@@ -309,15 +309,6 @@ fn persistent_tasks_get_a_slot_each() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(pids.iter().all(|&p| !alive(p)), "a dev server survived");
-}
-
-fn build(root: &Path, extra: &[&str]) -> (bool, String) {
-    let out = mono(root).arg("build").args(extra).output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    (
-        out.status.success(),
-        stdout + &String::from_utf8_lossy(&out.stderr),
-    )
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{dry_json, fixture, mono};
+use common::{build, dry_json, fixture, mono};
 
 /// `taskId -> cache.status` of a dry run.
 fn statuses(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
@@ -53,15 +53,6 @@ fn hashes_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> BTreeMap
 
 fn hashes(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
     hashes_with_env(root, args, &[])
-}
-
-fn build(root: &Path, extra: &[&str]) -> (bool, String) {
-    let out = mono(root).arg("build").args(extra).output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    (
-        out.status.success(),
-        stdout + &String::from_utf8_lossy(&out.stderr),
-    )
 }
 
 #[test]

@@ -20,32 +20,6 @@ fn usage(message: String, help: impl Into<String>) -> Error {
     }
 }
 
-/// The name a package has in its lockfiles: npm name, crate name, Go module path.
-fn ecosystem_name(package: &Package) -> &str {
-    match package.language {
-        Language::Rust => package
-            .crate_name
-            .as_deref()
-            .unwrap_or(package.name.as_str()),
-        Language::Go => package
-            .go_module
-            .as_deref()
-            .unwrap_or(package.name.as_str()),
-        _ => package.name.as_str(),
-    }
-}
-
-fn member(package: &Package) -> Member<'_> {
-    Member {
-        dir: if package.dir.is_root() {
-            "."
-        } else {
-            package.dir.as_str()
-        },
-        name: ecosystem_name(package),
-    }
-}
-
 fn lockfile_error(err: mono_lockfile::LockfileError) -> Error {
     Error::Usage {
         message: format!("cannot prune the lockfiles: {err}"),
@@ -134,7 +108,11 @@ pub fn prune(cwd: Option<&std::path::Path>, args: &PruneArgs) -> Result<ExitCode
                 .map_err(lockfile_error)?;
         rewrites.insert("go.work".to_owned(), pruned);
     }
-    let all_members: Vec<Member> = repo.packages.packages().map(member).collect();
+    let all_members: Vec<Member> = repo
+        .packages
+        .packages()
+        .map(mono_tasks::lockfile_member)
+        .collect();
     // Each lockfile is pruned to the kept packages of its own ecosystem.
     let members_of = |kind: LockfileKind| -> Vec<Member> {
         let language = match kind {
@@ -144,7 +122,7 @@ pub fn prune(cwd: Option<&std::path::Path>, args: &PruneArgs) -> Result<ExitCode
         };
         kept.iter()
             .filter(|p| p.language == language)
-            .map(|p| member(p))
+            .map(|p| mono_tasks::lockfile_member(p))
             .collect()
     };
     let lockfiles = mono_lockfile::load_all(root, &all_members).map_err(lockfile_error)?;

@@ -86,6 +86,16 @@ pub fn mono(root: &Path) -> Command {
 }
 
 /// Runs `mono <args> --dry=json` and parses its output.
+/// `mono build EXTRA...` at `root`: whether it succeeded, and stdout followed by stderr.
+pub fn build(root: &Path, extra: &[&str]) -> (bool, String) {
+    let out = mono(root).arg("build").args(extra).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.success(),
+        stdout + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 pub fn dry_json(root: &Path, args: &[&str]) -> Value {
     let output = mono(root).args(args).arg("--dry=json").output().unwrap();
     assert!(
