@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fixture, mono, Fixture};
+use common::{fixture, mono, turbo_binary, Fixture};
 
 // ---------------------------------------------------------------------------------------
 // Servers
@@ -849,29 +849,6 @@ fn bad_remote_urls_are_usage_errors() {
 
 // ---------------------------------------------------------------------------------------
 // turbo
-
-fn turbo_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("MONO_TEST_TURBO") {
-        return PathBuf::from(path);
-    }
-    let tool_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("turbo-tool");
-    let bin = tool_dir.join("node_modules/.bin/turbo");
-    if !bin.exists() {
-        std::fs::create_dir_all(&tool_dir).unwrap();
-        std::fs::write(
-            tool_dir.join("package.json"),
-            r#"{ "name": "turbo-tool", "private": true }"#,
-        )
-        .unwrap();
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "turbo@2"])
-            .current_dir(&tool_dir)
-            .status()
-            .expect("npm must be installed to fetch turbo");
-        assert!(status.success(), "npm install turbo@2 failed");
-    }
-    bin
-}
 
 fn turbo_build(root: &Path, server: &Server) -> String {
     let out = Command::new(turbo_binary())

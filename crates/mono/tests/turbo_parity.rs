@@ -8,34 +8,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{dry_json, edges, fixture};
+use common::{dry_json, edges, fixture, turbo_binary};
 use serde_json::Value;
-
-fn turbo_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("MONO_TEST_TURBO") {
-        return PathBuf::from(path);
-    }
-    let tool_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("turbo-tool");
-    let bin = tool_dir.join("node_modules/.bin/turbo");
-    if !bin.exists() {
-        std::fs::create_dir_all(&tool_dir).unwrap();
-        std::fs::write(
-            tool_dir.join("package.json"),
-            r#"{ "name": "turbo-tool", "private": true }"#,
-        )
-        .unwrap();
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "turbo@2"])
-            .current_dir(&tool_dir)
-            .status()
-            .expect("npm must be installed to fetch turbo for the parity test");
-        assert!(status.success(), "npm install turbo@2 failed");
-    }
-    bin
-}
 
 fn turbo_dry_json(turbo: &Path, root: &Path, args: &[&str]) -> Value {
     let output = Command::new(turbo)

@@ -136,3 +136,27 @@ pub fn expect_edges(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> 
         })
         .collect()
 }
+
+/// The real turbo: `MONO_TEST_TURBO` (CI installs it), else installed from npm once.
+pub fn turbo_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MONO_TEST_TURBO") {
+        return PathBuf::from(path);
+    }
+    let tool_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("turbo-tool");
+    let bin = tool_dir.join("node_modules/.bin/turbo");
+    if !bin.exists() {
+        std::fs::create_dir_all(&tool_dir).unwrap();
+        std::fs::write(
+            tool_dir.join("package.json"),
+            r#"{ "name": "turbo-tool", "private": true }"#,
+        )
+        .unwrap();
+        let status = StdCommand::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "turbo@2"])
+            .current_dir(&tool_dir)
+            .status()
+            .expect("npm must be installed to fetch turbo");
+        assert!(status.success(), "npm install turbo@2 failed");
+    }
+    bin
+}
