@@ -216,7 +216,7 @@ pub fn execute(
     let _ = writeln!(
         out,
         "   Time:    {:.3}s{full} (saved {:.3}s)",
-        summary.wall_time.as_secs_f64(),
+        crate::elapsed().as_secs_f64(),
         saved.as_secs_f64()
     );
     if !failed.is_empty() {

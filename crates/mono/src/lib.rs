@@ -33,7 +33,17 @@ pub fn run() -> ExitCode {
     run_with(std::env::args_os().collect())
 }
 
+/// When this process started mono: the summary's `Time` is the whole run's, hashing and
+/// cache lookups included, as in Turborepo.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// How long ago mono started.
+pub(crate) fn elapsed() -> std::time::Duration {
+    STARTED.get_or_init(std::time::Instant::now).elapsed()
+}
+
 fn run_with(args: Vec<OsString>) -> ExitCode {
+    STARTED.get_or_init(std::time::Instant::now);
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => return clap_exit(&err),
