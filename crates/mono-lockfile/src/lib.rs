@@ -42,6 +42,7 @@ mod graph;
 mod npm;
 mod pnpm;
 mod tool;
+mod yaml;
 mod yarn1;
 mod yarn_berry;
 

@@ -15,6 +15,7 @@ use std::path::Path;
 use serde_norway::{Mapping, Value};
 
 use crate::graph::{line_containing, normalize_dir, Graph};
+use crate::yaml::{get, scalar};
 use crate::{kept_members, LockfileError, Member, ResolvedPackage};
 
 #[derive(Debug)]
@@ -30,19 +31,6 @@ const IMPORTER_FIELDS: [(&str, bool); 3] = [
     ("optionalDependencies", false),
     ("devDependencies", true),
 ];
-
-fn get<'a>(m: &'a Mapping, key: &str) -> Option<&'a Value> {
-    m.get(Value::String(key.to_string()))
-}
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
 
 /// "@s/x@1.0.0(react@18.0.0)" → ("@s/x", "1.0.0(react@18.0.0)"); in lockfile v5,
 /// "/@s/x/1.0.0_react@18.0.0" → ("@s/x", "1.0.0_react@18.0.0").

@@ -10,9 +10,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use serde_norway::{Mapping, Value};
+use serde_norway::Value;
 
 use crate::graph::{line_containing, normalize_dir, Graph};
+use crate::yaml::{get, scalar};
 use crate::{kept_members, LockfileError, Member, ResolvedPackage};
 
 #[derive(Debug)]
@@ -31,19 +32,6 @@ pub(crate) struct BerryLock {
     text: String,
     entries: Vec<Entry>,
     pub graph: Graph,
-}
-
-fn get<'a>(m: &'a Mapping, key: &str) -> Option<&'a Value> {
-    m.get(Value::String(key.to_string()))
-}
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 /// "@s/x@npm:1.0.0" → ("@s/x", "npm:1.0.0").

@@ -91,14 +91,11 @@ impl Backend {
             },
             Backend::Http(http) => {
                 let url = http.artifact_url(key);
-                let response = http
-                    .request(reqwest::Method::HEAD, &url, http.timeout)
-                    .send()
-                    .await
-                    .map_err(|source| RemoteError::Http {
-                        url: url.clone(),
-                        source,
-                    })?;
+                let response = send(
+                    http.request(reqwest::Method::HEAD, &url, http.timeout),
+                    &url,
+                )
+                .await?;
                 match response.status().as_u16() {
                     200..=299 => Ok(true),
                     404 => Ok(false),
@@ -132,14 +129,8 @@ impl Backend {
             }
             Backend::Http(http) => {
                 let url = http.artifact_url(key);
-                let response = http
-                    .request(reqwest::Method::GET, &url, http.timeout)
-                    .send()
-                    .await
-                    .map_err(|source| RemoteError::Http {
-                        url: url.clone(),
-                        source,
-                    })?;
+                let response =
+                    send(http.request(reqwest::Method::GET, &url, http.timeout), &url).await?;
                 match response.status().as_u16() {
                     200..=299 => {}
                     404 => return Ok(None),
@@ -196,10 +187,7 @@ impl Backend {
                 if let Some(tag) = tag {
                     request = request.header("x-artifact-tag", tag);
                 }
-                let response = request.send().await.map_err(|source| RemoteError::Http {
-                    url: url.clone(),
-                    source,
-                })?;
+                let response = send(request, &url).await?;
                 match response.status().as_u16() {
                     200..=299 => Ok(()),
                     status => Err(status_error(url, status)),
@@ -239,6 +227,17 @@ fn status_error(url: String, status: u16) -> RemoteError {
         401 | 403 => RemoteError::Unauthorized { url, status },
         _ => RemoteError::Status { url, status },
     }
+}
+
+/// Sends an HTTP request; a transport failure names the URL.
+async fn send(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<reqwest::Response, RemoteError> {
+    request.send().await.map_err(|source| RemoteError::Http {
+        url: url.to_owned(),
+        source,
+    })
 }
 
 impl HttpBackend {
