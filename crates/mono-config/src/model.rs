@@ -109,6 +109,7 @@ impl OutputLogs {
 
 /// `envMode`: which environment variables a task sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum EnvMode {
     /// Only the listed variables and a minimal set.
     #[default]

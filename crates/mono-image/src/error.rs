@@ -41,6 +41,12 @@ pub enum ImageError {
         /// What went wrong.
         problem: String,
     },
+    /// `--insecure` (plain http) to a registry that is not on a loopback address.
+    #[error("registry {registry}: --insecure (plain http) is only allowed for a registry on a loopback address")]
+    InsecureNotLoopback {
+        /// The registry host.
+        registry: String,
+    },
     /// An OCI layout (a base, or an image to read) is not what the OCI spec describes.
     #[error("{} is not a valid OCI image layout: {problem}", dir.display())]
     BadLayout {

@@ -267,11 +267,9 @@ pub fn push(
     let scheme = match (insecure, is_loopback(&target.registry)) {
         (true, true) => "http",
         (true, false) => {
-            return Err(registry_error(
-                target,
-                "--insecure (plain http) is only allowed for a registry on a loopback address"
-                    .to_owned(),
-            ))
+            return Err(ImageError::InsecureNotLoopback {
+                registry: target.registry.clone(),
+            })
         }
         (false, _) => "https",
     };
@@ -352,10 +350,9 @@ pub fn pull(
     let scheme = match (insecure, is_loopback(&source.registry)) {
         (true, true) => "http",
         (true, false) => {
-            return Err(registry_error(
-                source,
-                "plain http is only allowed for a registry on a loopback address".to_owned(),
-            ))
+            return Err(ImageError::InsecureNotLoopback {
+                registry: source.registry.clone(),
+            })
         }
         (false, _) => "https",
     };

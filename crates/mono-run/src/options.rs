@@ -107,6 +107,7 @@ pub struct UnknownValue {
 
 /// When a task's output lines are printed (`--log-order`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum LogOrder {
     /// Each line as soon as the task prints it; the lines of tasks running at once
     /// interleave, each with its prefix.
@@ -147,8 +148,72 @@ impl FromStr for LogOrder {
     }
 }
 
-/// Which tasks' output is printed; the same type as a task's `outputLogs` in config.
-pub use mono_config::OutputLogs;
+/// Which tasks' output is printed (`--output-logs`, a task's `outputLogs`), as in Turborepo.
+///
+/// | mode | ran, succeeded | ran, failed | cache hit |
+/// |---|---|---|---|
+/// | `full` | status line, log | status line, log, error line | status line, log |
+/// | `hash-only` | status line | status line, error line | status line |
+/// | `new-only` | status line, log | status line, log, error line | status line (`suppressing logs`) |
+/// | `errors-only` | — | status line, log, error line | — |
+/// | `none` | — | — | — |
+///
+/// The scheduler's own type: mono-run knows no config, and the engine maps a task's
+/// configured `outputLogs` onto it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum OutputLogs {
+    /// Everything, cache replays included.
+    #[default]
+    Full,
+    /// Only each task's status line (cache hit or miss, with the hash).
+    HashOnly,
+    /// Logs of tasks that ran; a cache hit prints only its status line.
+    NewOnly,
+    /// Only the logs of failed tasks.
+    ErrorsOnly,
+    /// Nothing.
+    None,
+}
+
+impl OutputLogs {
+    /// The value as written on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::HashOnly => "hash-only",
+            Self::NewOnly => "new-only",
+            Self::ErrorsOnly => "errors-only",
+            Self::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for OutputLogs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OutputLogs {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Full,
+            Self::HashOnly,
+            Self::NewOnly,
+            Self::ErrorsOnly,
+            Self::None,
+        ]
+        .into_iter()
+        .find(|mode| mode.as_str() == s)
+        .ok_or_else(|| UnknownValue {
+            option: "--output-logs",
+            value: s.to_owned(),
+            expected: "full, hash-only, new-only, errors-only, none",
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {

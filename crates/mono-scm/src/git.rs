@@ -94,6 +94,12 @@ impl Git {
         }
     }
 
+    /// The value of a git config key, if set and not empty.
+    pub(crate) fn config_value(&self, key: &str) -> Option<String> {
+        let out = run(&self.root, &["config", "--get", key]).ok()?;
+        first_line(&out).filter(|v| !v.is_empty())
+    }
+
     /// The best common ancestor of two commits; `None` when history shows none (unrelated
     /// histories, or a shallow clone cut above it).
     pub(crate) fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, ScmError> {

@@ -27,8 +27,11 @@
 
 mod error;
 mod git;
+mod hooks;
 mod manual;
+mod revision;
 mod scm;
 
 pub use error::ScmError;
+pub use hooks::{HookError, Uninstalled, HOOK_MARKER};
 pub use scm::{ChangedFiles, Changes, HistoryGap, Scm, ScmKind, DEFAULT_BRANCHES};

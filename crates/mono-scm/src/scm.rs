@@ -21,11 +21,11 @@ pub enum ScmKind {
 #[derive(Clone, Debug)]
 pub struct Scm {
     root: AbsPath,
-    backend: Backend,
+    pub(crate) backend: Backend,
 }
 
 #[derive(Clone, Debug)]
-enum Backend {
+pub(crate) enum Backend {
     Git(Git),
     Manual,
 }

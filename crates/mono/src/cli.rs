@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use mono_engine::images::ImageFormat;
+use mono_engine::{CacheAccess, Concurrency, EnvMode, LogOrderChoice, OutputLogs};
 
 /// A monorepo build orchestrator for Node, Rust, Go and plain folders.
 #[derive(Debug, Parser)]
@@ -59,13 +61,9 @@ pub enum DryFormat {
     Json,
 }
 
-/// `mono run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// The tasks to run (`build`, `web#build`).
-    #[arg(required = true, value_name = "TASK")]
-    pub tasks: Vec<String>,
-
+/// Which packages a command is about: `--filter` and `--affected`.
+#[derive(Debug, Clone, Args)]
+pub struct PackageArgs {
     /// Select packages (Turborepo syntax: `web`, `@scope/*`, `./apps/*`, `web...`,
     /// `...web`, `!web`, git ranges `[main]`, `...[HEAD^1]`, `[A...B]`). Repeat to combine.
     #[arg(long, short = 'F', value_name = "FILTER")]
@@ -75,11 +73,24 @@ pub struct RunArgs {
     /// included, and the packages that depend on them (docs/affected.md).
     #[arg(long)]
     pub affected: bool,
+}
 
-    /// Run only the named tasks, not the tasks they depend on.
-    #[arg(long)]
-    pub only: bool,
+/// Where the caches are.
+#[derive(Debug, Clone, Args)]
+pub struct CacheLocationArgs {
+    /// Where the local cache lives (default: `cacheDir` in the root config, else `cache/`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 
+    /// The shared cache: `s3://BUCKET/PREFIX` (S3, MinIO, Garage, R2) or `https://HOST`
+    /// (a Turborepo remote cache server). Default: `remoteCache.apiUrl` in the root config.
+    #[arg(long, value_name = "URL", env = "MONO_REMOTE_CACHE")]
+    pub remote_cache: Option<String>,
+}
+
+/// How a run prints the plan instead of running: `--dry` and `--graph`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanOutputArgs {
     /// Print the plan instead of running it.
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
     pub dry: Option<DryFormat>,
@@ -88,6 +99,26 @@ pub struct RunArgs {
     /// or to a file whose extension (.dot, .gv, .mermaid, .mmd, .json) picks the format.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "dot", value_name = "FORMAT|FILE")]
     pub graph: Option<String>,
+}
+
+/// `mono run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The tasks to run (`build`, `web#build`).
+    #[arg(required = true, value_name = "TASK")]
+    pub tasks: Vec<String>,
+
+    /// Which packages.
+    #[command(flatten)]
+    pub packages: PackageArgs,
+
+    /// Run only the named tasks, not the tasks they depend on.
+    #[arg(long)]
+    pub only: bool,
+
+    /// `--dry`, `--graph`.
+    #[command(flatten)]
+    pub plan: PlanOutputArgs,
 
     /// Ignore cache hits: run every task (results are still stored).
     #[arg(long)]
@@ -96,39 +127,34 @@ pub struct RunArgs {
     /// How many tasks run at once: a number, or a percentage of the cores (`50%`).
     /// Default: the number of cores.
     #[arg(long, value_name = "N|N%")]
-    pub concurrency: Option<String>,
+    pub concurrency: Option<Concurrency>,
 
     /// Keep going after a failure: run everything that does not depend on it.
     #[arg(long = "continue")]
     pub continue_on_error: bool,
 
-    /// What to print of task logs: full, hash-only, new-only, errors-only, none.
-    #[arg(long, value_name = "MODE")]
-    pub output_logs: Option<String>,
+    /// What to print of task logs.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub output_logs: Option<OutputLogs>,
 
     /// `stream` prints lines as they come; `grouped` prints each task's log when it ends;
     /// `auto`: grouped on GitHub Actions, else stream.
-    #[arg(long, value_name = "ORDER", default_value = "auto")]
-    pub log_order: String,
-
-    /// Where the local cache lives (default: `cacheDir` in turbo.toml, else `cache/`).
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
+    #[arg(long, value_enum, value_name = "ORDER", default_value = "auto")]
+    pub log_order: LogOrderChoice,
 
     /// Cache access, as in Turborepo: `local:rw,remote:rw` (the default), `local:r`,
     /// `local:rw,remote:r`, `local:` (off). A source left out is off.
     #[arg(long, value_name = "SPEC")]
-    pub cache: Option<String>,
+    pub cache: Option<CacheAccess>,
 
-    /// The shared cache: `s3://BUCKET/PREFIX` (S3, MinIO, Garage, R2) or `https://HOST`
-    /// (a Turborepo remote cache server). Default: `remoteCache.apiUrl` in turbo.toml.
-    #[arg(long, value_name = "URL", env = "MONO_REMOTE_CACHE")]
-    pub remote_cache: Option<String>,
+    /// Where the caches are.
+    #[command(flatten)]
+    pub location: CacheLocationArgs,
 
     /// `strict`: tasks see only hashed and pass-through variables and a minimal set;
     /// `loose`: every variable.
-    #[arg(long, value_name = "MODE")]
-    pub env_mode: Option<String>,
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub env_mode: Option<EnvMode>,
 }
 
 /// `mono ls`.
@@ -138,13 +164,9 @@ pub struct LsArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Select packages, as for `mono run`.
-    #[arg(long, short = 'F', value_name = "FILTER")]
-    pub filter: Vec<String>,
-
-    /// Only the affected packages, each with the reason (docs/affected.md).
-    #[arg(long)]
-    pub affected: bool,
+    /// Which packages (with `--affected`, each with the reason).
+    #[command(flatten)]
+    pub packages: PackageArgs,
 }
 
 /// `mono hook`.
@@ -189,25 +211,17 @@ pub struct CachePullArgs {
     #[arg(required = true, value_name = "TASK")]
     pub tasks: Vec<String>,
 
-    /// Select packages, as for `mono run`.
-    #[arg(long, short = 'F', value_name = "FILTER")]
-    pub filter: Vec<String>,
-
-    /// Only the affected packages and their dependents, as for `mono run --affected`.
-    #[arg(long)]
-    pub affected: bool,
+    /// Which packages, as for `mono run`.
+    #[command(flatten)]
+    pub packages: PackageArgs,
 
     /// Only the named tasks, not the tasks they depend on.
     #[arg(long)]
     pub only: bool,
 
-    /// Where the local cache lives, as for `mono run`.
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// The remote cache, as for `mono run`.
-    #[arg(long, value_name = "URL", env = "MONO_REMOTE_CACHE")]
-    pub remote_cache: Option<String>,
+    /// Where the caches are.
+    #[command(flatten)]
+    pub location: CacheLocationArgs,
 
     /// How many downloads run at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
@@ -217,22 +231,9 @@ pub struct CachePullArgs {
 /// `mono cache status`.
 #[derive(Debug, Args)]
 pub struct CacheStatusArgs {
-    /// Where the local cache lives, as for `mono run`.
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// The remote cache, as for `mono run`; an S3 remote's entries are counted too.
-    #[arg(long, value_name = "URL", env = "MONO_REMOTE_CACHE")]
-    pub remote_cache: Option<String>,
-}
-
-/// The image formats `mono image` writes besides the OCI layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ImageFormat {
-    /// The OCI image layout in the package's `dist/image/` (always written).
-    Oci,
-    /// Also a `docker load` archive, `dist/image.tar` in the package.
-    DockerArchive,
+    /// Where the caches are (an S3 remote's entries are counted too).
+    #[command(flatten)]
+    pub location: CacheLocationArgs,
 }
 
 /// `mono image`.
@@ -250,13 +251,9 @@ pub struct ImageArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Print the plan of the image tasks instead of running them, as `mono run image --dry`.
-    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
-    pub dry: Option<DryFormat>,
-
-    /// Write the task graph instead of running it, as `mono run image --graph`.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "dot", value_name = "FORMAT|FILE")]
-    pub graph: Option<String>,
+    /// `--dry`, `--graph`, as for `mono run image`.
+    #[command(flatten)]
+    pub plan: PlanOutputArgs,
 
     /// Ignore cache hits: build every image again.
     #[arg(long)]
@@ -272,9 +269,9 @@ pub struct ImageArgs {
     #[arg(long)]
     pub insecure: bool,
 
-    /// Where the local cache lives, as for `mono run`.
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
+    /// Where the caches are.
+    #[command(flatten)]
+    pub location: CacheLocationArgs,
 }
 
 /// `mono image-task` (hidden).

@@ -1,84 +1,75 @@
+//! The binary's errors: the engine's, and those of the commands that are not runs (hooks,
+//! migrate), each mapped once to a documented exit code (docs/exit-codes.md).
+
 use miette::Diagnostic;
-use mono_paths::AbsPath;
+use mono_engine::{EngineError, ErrorKind};
 
 /// Exit code of a run whose tasks failed.
 pub const EXIT_TASK_FAILED: u8 = 1;
-/// Exit code of a run stopped by Ctrl-C or SIGTERM.
-pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code of bad input: arguments, config, workspace, graph.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a failure of the world around mono: a file, git, a registry, a tool.
+pub const EXIT_ENVIRONMENT: u8 = 3;
+/// Exit code of a run that found another mono run holding the checkout, with `--no-wait`.
+pub const EXIT_BUSY: u8 = 4;
+/// Exit code of a run stopped by Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Everything a command can fail with. Library errors pass through with their diagnostics.
+/// Everything a command can fail with.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {
-    /// A config file is invalid.
+    /// The engine failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Config(#[from] mono_config::ConfigErrors),
+    Engine(#[from] EngineError),
 
-    /// Packages could not be found or form an invalid graph.
+    /// The pre-push hook cannot be installed or removed.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Workspace(#[from] mono_workspace::WorkspaceError),
+    Hook(#[from] mono_engine::hooks::HookError),
 
-    /// The task graph is invalid.
+    /// turbo.json cannot be migrated.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Tasks(#[from] mono_tasks::TaskGraphError),
+    Migrate(#[from] mono_engine::migrate::MigrateError),
 
-    /// A filter is invalid.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Filter(#[from] mono_tasks::FilterError),
+    /// `mono migrate` would overwrite turbo.toml.
+    #[error("{path} already exists")]
+    #[diagnostic(code(mono::migrate::exists), help("pass --force to overwrite it"))]
+    MigrateTargetExists {
+        /// turbo.toml.
+        path: mono_engine::AbsPath,
+    },
 
-    /// Working out the changed packages failed.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Affected(mono_tasks::AffectedError),
-
-    /// Hashing the tasks' inputs failed.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Hashing(#[from] mono_tasks::HashingError),
-
-    /// An image could not be built or read.
-    #[error(transparent)]
-    #[diagnostic(code(mono::image))]
-    Image(#[from] mono_image::ImageError),
-
-    /// Reading or writing a file failed.
-    #[error("failed to {action} {path}")]
-    #[diagnostic(code(mono::io))]
-    Io {
-        /// `read`, `write`, ….
-        action: &'static str,
-        /// The file.
-        path: AbsPath,
+    /// Writing what the command prints failed (a closed pipe is not an error).
+    #[error("cannot write to {stream}")]
+    #[diagnostic(code(mono::output))]
+    Output {
+        /// `stdout` or `stderr`.
+        stream: &'static str,
         /// The cause.
         #[source]
         source: std::io::Error,
-    },
-
-    /// The current directory cannot be used.
-    #[error("cannot use the current directory")]
-    #[diagnostic(code(mono::cwd))]
-    Cwd(#[source] std::io::Error),
-
-    /// A command-line value that parses but cannot be used.
-    #[error("{message}")]
-    #[diagnostic(code(mono::usage))]
-    Usage {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        #[help]
-        help: Option<String>,
     },
 }
 
 impl Error {
     /// The process exit code for this error (docs/exit-codes.md).
     pub fn exit_code(&self) -> u8 {
-        EXIT_USAGE
+        let kind = match self {
+            Error::Engine(err) => err.kind(),
+            Error::Hook(
+                mono_engine::hooks::HookError::Io { .. } | mono_engine::hooks::HookError::Scm(_),
+            ) => ErrorKind::Environment,
+            Error::Output { .. } => ErrorKind::Environment,
+            Error::Migrate(_) | Error::MigrateTargetExists { .. } | Error::Hook(_) => {
+                ErrorKind::Input
+            }
+        };
+        match kind {
+            ErrorKind::Input => EXIT_USAGE,
+            ErrorKind::Environment => EXIT_ENVIRONMENT,
+            ErrorKind::Busy => EXIT_BUSY,
+        }
     }
 }

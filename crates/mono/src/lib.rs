@@ -1,25 +1,20 @@
 //! The `mono` command line: parses arguments, runs one command, reports errors.
 //!
-//! This crate is thin on purpose: each command in `commands/` wires the library crates
-//! together (config → workspace → tasks → …) and prints what they return. Nothing depends
-//! on this crate, and no crate below it prints.
+//! This crate is thin on purpose: it parses the arguments, loads the workspace once, calls
+//! `mono-engine` (or, for `hook` and `migrate`, the crate that owns the job) and reports.
+//! No command calls another command, nothing depends on this crate, and no crate below it
+//! prints.
 
 #![expect(
     clippy::result_large_err,
     reason = "errors carry the config text for their report; they are cold, and boxing them would clutter every `?`"
 )]
 
-mod cache_hooks;
 mod cli;
 mod commands;
 mod error;
-mod execute;
 mod progress;
-mod remote;
-mod repo;
 mod report;
-mod selection;
-mod task_env;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mono_task_id::TaskId;
+use mono_engine::TaskId;
 
 /// The progress line of one run.
 pub struct Progress {
@@ -59,6 +59,11 @@ impl Progress {
     /// Removes the line, before the summary is printed.
     pub fn clear(&self) {
         self.bar.finish_and_clear();
+    }
+
+    /// Runs `f` with the progress line lifted out of the way.
+    pub fn suspend(&self, f: impl FnOnce()) {
+        self.bar.suspend(f);
     }
 
     /// A writer for task output that prints above the progress line.

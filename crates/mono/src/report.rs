@@ -1,28 +1,49 @@
-//! The one place that renders errors for people: miette's graphical report (file:line:col,
-//! the line, a caret, a hint), colored only on a terminal.
+//! The one place that writes for people: miette's graphical report for errors (file:line:col,
+//! the line, a caret, a hint), colored only on a terminal; warnings and notes on stderr;
+//! the progress line; and what commands print on stdout.
 
-#![expect(
-    clippy::print_stderr,
-    reason = "the one place that prints errors and warnings"
-)]
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
+use mono_engine::{EngineError, Reporter, TaskId};
+
+use crate::error::Error;
+use crate::progress::Progress;
 
 /// Prints `err` to stderr. Errors that hold several problems (every problem of a config
 /// file) are printed one by one, then counted.
-pub fn print_error(err: &crate::Error) {
-    match err {
-        crate::Error::Config(errors) => {
+pub fn print_error(err: &Error) {
+    let config = match err {
+        Error::Engine(EngineError::Config(errors)) => Some(errors),
+        Error::Migrate(mono_engine::migrate::MigrateError::Invalid(errors)) => Some(errors),
+        _ => None,
+    };
+    match config {
+        Some(errors) => {
             for problem in &errors.errors {
                 print_diagnostic(problem);
             }
             if errors.errors.len() > 1 {
-                eprintln!("{}: {} problems", errors.file, errors.errors.len());
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}: {} problems",
+                    errors.file,
+                    errors.errors.len()
+                );
             }
         }
-        other => print_diagnostic(other),
+        None => print_diagnostic(err),
     }
+}
+
+/// The width reports wrap at: `COLUMNS` when set (tests fix it), else 100.
+fn report_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c: &usize| c >= 40)
+        .unwrap_or(100)
 }
 
 fn print_diagnostic(err: &dyn miette::Diagnostic) {
@@ -32,20 +53,97 @@ fn print_diagnostic(err: &dyn miette::Diagnostic) {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(report_width());
     let mut out = String::new();
     if handler.render_report(&mut out, err).is_err() {
         out = format!("error: {err}\n");
     }
-    eprint!("{out}");
+    let _ = std::io::stderr().lock().write_all(out.as_bytes());
 }
 
-/// Prints a one-line warning to stderr.
-pub fn warn(message: &str) {
-    eprintln!("warning: {message}");
+/// Writes `text` to stdout. A closed pipe (`mono ls | head`) is not an error; any other
+/// failure is.
+pub fn stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(source) => Err(Error::Output {
+            stream: "stdout",
+            source,
+        }),
+    }
 }
 
-/// Prints a one-line note to stderr.
-pub fn note(message: &str) {
-    eprintln!("{message}");
+/// Warnings, notes and task events for people, on stderr, with the progress line when
+/// there is one.
+#[derive(Default)]
+pub struct Terminal {
+    progress: std::sync::Mutex<Option<Arc<Progress>>>,
+}
+
+impl Terminal {
+    /// A reporter that prints to stderr.
+    pub fn new() -> Arc<Terminal> {
+        Arc::new(Terminal::default())
+    }
+
+    /// Shows a progress line over `total` tasks from now on, when stderr is a terminal
+    /// outside CI; returns it.
+    pub fn start_progress(&self, total: u64) -> Option<Arc<Progress>> {
+        let progress = crate::progress::wanted().then(|| Arc::new(Progress::new(total)));
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = progress.clone();
+        progress
+    }
+
+    /// Removes the progress line, before the summary.
+    pub fn clear_progress(&self) {
+        if let Some(progress) = self
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            progress.clear();
+        }
+    }
+
+    fn progress(&self) -> Option<Arc<Progress>> {
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn line(&self, line: &str) {
+        let write = || {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        };
+        match self.progress() {
+            Some(progress) => progress.suspend(write),
+            None => write(),
+        }
+    }
+}
+
+impl Reporter for Terminal {
+    fn warn(&self, message: &str) {
+        self.line(&format!("warning: {message}"));
+    }
+
+    fn note(&self, message: &str) {
+        self.line(message);
+    }
+
+    fn task_started(&self, task: &TaskId) {
+        if let Some(progress) = self.progress() {
+            progress.start(task);
+        }
+    }
+
+    fn task_finished(&self, task: &TaskId) {
+        if let Some(progress) = self.progress() {
+            progress.finish(task);
+        }
+    }
 }

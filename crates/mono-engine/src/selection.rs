@@ -1,5 +1,5 @@
 //! Which packages a command is about: `--filter` (git ranges included) and `--affected`,
-//! resolved once for `mono run` and `mono ls`.
+//! resolved once for every command that selects.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,8 +8,9 @@ use mono_scm::Scm;
 use mono_task_id::PackageName;
 use mono_tasks::{select_packages, AffectedReason, ChangeDetector, ChangedByRange, Filter};
 
-use crate::error::Error;
-use crate::repo::Repo;
+use crate::error::EngineError;
+use crate::reporter::Reporter;
+use crate::workspace::Workspace;
 
 /// Where `--affected` compares from and to.
 #[derive(Debug, Clone)]
@@ -46,11 +47,12 @@ fn var(names: &[&str]) -> Option<String> {
 ///
 /// Changes under `cache_dir` (mono's own cache) never count.
 pub fn select(
-    repo: &Repo,
+    repo: &Workspace,
     filters: &[Filter],
     affected: bool,
     cache_dir: &AbsPath,
-) -> Result<Selection, Error> {
+    reporter: &dyn Reporter,
+) -> Result<Selection, EngineError> {
     let needs_git = affected || filters.iter().any(|f| f.range().is_some());
     if !needs_git {
         return Ok(Selection {
@@ -59,20 +61,19 @@ pub fn select(
         });
     }
     let scm = Scm::discover(&repo.root);
-    let mut detector =
-        ChangeDetector::new(&scm, &repo.packages, &repo.config).map_err(Error::Affected)?;
+    let mut detector = ChangeDetector::new(&scm, &repo.packages, &repo.config)?;
     if let Some(cache) = cache_dir.strip_root(&repo.root) {
         detector = detector.ignoring(cache);
     }
-    let changes = ChangedByRange::detect(filters, &detector).map_err(Error::Affected)?;
+    let changes = ChangedByRange::detect(filters, &detector)?;
     for (range, changed) in changes.iter() {
         if let Some(gap) = &changed.gap {
-            crate::report::warn(&format!(
+            reporter.warn(&format!(
                 "{gap}; every package counts as changed for the range {range}"
             ));
         }
         for warning in &changed.warnings {
-            crate::report::warn(warning);
+            reporter.warn(warning);
         }
     }
     let mut packages = select_packages(filters, &repo.packages, &changes)?;
@@ -91,25 +92,23 @@ pub fn select(
         Some(base) => Ok(base.clone()),
         None => scm
             .default_branch()
-            .map_err(|e| Error::Affected(e.into()))?,
+            .map_err(mono_tasks::AffectedError::from)?,
     };
     let range = AffectedRange {
         resolved_base: base.as_ref().ok().cloned(),
         ..range
     };
     let changed = match base {
-        Ok(base) => detector
-            .changed_packages(&base, range.head.as_deref())
-            .map_err(Error::Affected)?,
+        Ok(base) => detector.changed_packages(&base, range.head.as_deref())?,
         Err(gap) => detector.unknown(gap),
     };
     if let Some(gap) = &changed.gap {
-        crate::report::warn(&format!(
+        reporter.warn(&format!(
             "{gap}; every package counts as affected (set MONO_SCM_BASE to the commit to compare with)"
         ));
     }
     for warning in &changed.warnings {
-        crate::report::warn(warning);
+        reporter.warn(warning);
     }
     let changed = changed.with_dependents(&repo.packages);
     packages.retain(|p| changed.packages.contains_key(p));

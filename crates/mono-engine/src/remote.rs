@@ -1,5 +1,5 @@
 //! Which remote cache a command uses: `--remote-cache` / `MONO_REMOTE_CACHE`, else
-//! `remoteCache.apiUrl` in turbo.toml; credentials, team and signature key from the
+//! `remoteCache.apiUrl` in the root config; credentials, team and signature key from the
 //! environment (docs/remote-cache.md).
 
 use std::path::PathBuf;
@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use mono_cache::{RemoteOptions, RemoteStore, RemoteUrl, Signer};
 
-use crate::error::Error;
-use crate::repo::Repo;
+use crate::error::EngineError;
+use crate::reporter::Reporter;
+use crate::workspace::Workspace;
 
 /// A remote cache ready to use, and how long to wait for uploads before exiting.
 pub struct Remote {
+    /// The store.
     pub store: RemoteStore,
+    /// How long the run waits for its uploads at the end.
     pub upload_bound: Duration,
 }
 
@@ -20,13 +23,14 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
-/// The remote cache of this command, if one is configured and enabled.
+/// The remote cache of this command, if one is configured and enabled. `flag` is
+/// `--remote-cache` (or `MONO_REMOTE_CACHE`); downloads land in `scratch_dir`.
 pub fn resolve(
     flag: Option<&str>,
-    repo: &Repo,
+    workspace: &Workspace,
     scratch_dir: PathBuf,
-) -> Result<Option<Remote>, Error> {
-    let config = repo.config.remote_cache.clone().unwrap_or_default();
+) -> Result<Option<Remote>, EngineError> {
+    let config = workspace.config.remote_cache.clone().unwrap_or_default();
     let (text, from_config) = match flag.filter(|f| !f.is_empty()) {
         Some(flag) => (flag.to_owned(), false),
         None => match (&config.api_url, config.enabled) {
@@ -34,13 +38,13 @@ pub fn resolve(
             (Some(url), _) => (url.value.clone(), true),
         },
     };
-    let url = RemoteUrl::parse(&text).map_err(|err| Error::Usage {
-        message: err.to_string(),
-        help: Some(if from_config {
-            "fix `remoteCache.apiUrl` in turbo.toml".to_owned()
+    let url = RemoteUrl::parse(&text).map_err(|source| EngineError::RemoteConfig {
+        source,
+        help: if from_config {
+            "fix `remoteCache.apiUrl` in the root config"
         } else {
-            "fix --remote-cache or MONO_REMOTE_CACHE".to_owned()
-        }),
+            "fix --remote-cache or MONO_REMOTE_CACHE"
+        },
     })?;
     let team_id = config
         .team_id
@@ -53,12 +57,7 @@ pub fn resolve(
     let key =
         env("MONO_REMOTE_CACHE_SIGNATURE_KEY").or_else(|| env("TURBO_REMOTE_CACHE_SIGNATURE_KEY"));
     if config.signature == Some(true) && key.is_none() {
-        return Err(Error::Usage {
-            message: "`remoteCache.signature` is on, but no signature key is set".to_owned(),
-            help: Some(
-                "set MONO_REMOTE_CACHE_SIGNATURE_KEY to the team's shared secret".to_owned(),
-            ),
-        });
+        return Err(EngineError::MissingSignatureKey);
     }
     let signer = key.map(|key| {
         let team = team_id
@@ -79,9 +78,11 @@ pub fn resolve(
             .map_or(defaults.upload_timeout, Duration::from_secs),
     };
     let upload_bound = options.upload_timeout;
-    let store = RemoteStore::new(url, options, scratch_dir).map_err(|err| Error::Usage {
-        message: err.to_string(),
-        help: Some("check the remote cache URL and the AWS_* environment".to_owned()),
+    let store = RemoteStore::new(url, options, scratch_dir).map_err(|source| {
+        EngineError::RemoteConfig {
+            source,
+            help: "check the remote cache URL and the AWS_* environment",
+        }
     })?;
     Ok(Some(Remote {
         store,
@@ -90,8 +91,12 @@ pub fn resolve(
 }
 
 /// The one warning of a remote that failed: the run goes on with the local cache.
-pub fn warn_down(store: &RemoteStore, err: &(dyn std::error::Error + 'static)) {
-    crate::report::warn(&format!(
+pub(crate) fn warn_down(
+    reporter: &dyn Reporter,
+    store: &RemoteStore,
+    err: &(dyn std::error::Error + 'static),
+) {
+    reporter.warn(&format!(
         "remote cache {} is unavailable, continuing with the local cache only: {}",
         store.url(),
         chain(err)

@@ -5,7 +5,7 @@
 //! reported once and the task runs (or its result is not stored).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mono_cache::{
@@ -16,57 +16,35 @@ use mono_paths::{AbsPath, RepoPath};
 use mono_run::{Before, Hooks, Job};
 use mono_task_id::TaskId;
 
+use crate::options::CacheAccess;
+use crate::reporter::WarnOnce;
+
 /// What the hooks need to know of one task.
-pub struct CachedTask {
+pub(crate) struct CachedTask {
     /// The task hash as a cache key; `None` when the task is not cacheable.
-    pub key: Option<CacheKey>,
+    pub(crate) key: Option<CacheKey>,
     /// The package folder (outputs are relative to it).
-    pub package_dir: RepoPath,
+    pub(crate) package_dir: RepoPath,
     /// The `outputs` globs.
-    pub outputs: Vec<String>,
-}
-
-/// How the caches may be used in this run.
-#[derive(Debug, Clone, Copy)]
-pub struct CacheAccess {
-    /// Look up hits in the local cache.
-    pub read: bool,
-    /// Store results in the local cache.
-    pub write: bool,
-    /// Look up hits in the remote cache.
-    pub remote_read: bool,
-    /// Store results in the remote cache.
-    pub remote_write: bool,
-}
-
-impl CacheAccess {
-    /// Both caches read and written: the default.
-    pub const ALL: CacheAccess = CacheAccess {
-        read: true,
-        write: true,
-        remote_read: true,
-        remote_write: true,
-    };
+    pub(crate) outputs: Vec<String>,
 }
 
 /// Cache hooks for one run.
-pub struct CacheHooks {
-    pub store: LocalStore,
+pub(crate) struct CacheHooks {
+    pub(crate) store: LocalStore,
     /// The remote cache, if one is configured.
-    pub remote: Option<std::sync::Arc<RemoteStore>>,
+    pub(crate) remote: Option<Arc<RemoteStore>>,
     /// What each task's outputs looked like when last restored or stored: a hit whose
     /// outputs are unchanged needs no archive.
-    pub records: OutputRecords,
-    pub root: AbsPath,
-    pub tasks: HashMap<TaskId, CachedTask>,
-    pub access: CacheAccess,
-    pub force: bool,
-    /// Warnings already printed (each once).
-    pub warned: Mutex<Vec<String>>,
-    /// The progress line, on a terminal.
-    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
+    pub(crate) records: OutputRecords,
+    pub(crate) root: AbsPath,
+    pub(crate) tasks: HashMap<TaskId, CachedTask>,
+    pub(crate) access: CacheAccess,
+    pub(crate) force: bool,
+    /// Warnings, each said once, and task events.
+    pub(crate) warnings: WarnOnce,
     /// Warm hits found ahead of the run ([`CacheHooks::look_ahead`]): log and time saved.
-    pub ahead: Mutex<HashMap<TaskId, (Vec<u8>, Duration)>>,
+    pub(crate) ahead: Mutex<HashMap<TaskId, (Vec<u8>, Duration)>>,
 }
 
 impl CacheHooks {
@@ -74,7 +52,7 @@ impl CacheHooks {
     /// task at once, in parallel, before the run: their jobs then finish without a trip
     /// through the blocking pool. A warm hit needs nothing from its dependencies: its key
     /// already covers them, and its outputs are its own.
-    pub fn look_ahead(&self) {
+    pub(crate) fn look_ahead(&self) {
         if self.force || !self.access.read {
             return;
         }
@@ -104,11 +82,7 @@ impl CacheHooks {
     }
 
     fn warn(&self, message: String) {
-        let mut warned = self.warned.lock().expect("not poisoned");
-        if !warned.contains(&message) {
-            crate::report::warn(&message);
-            warned.push(message);
-        }
+        self.warnings.warn(message);
     }
 }
 
@@ -138,7 +112,7 @@ impl CacheHooks {
             }
             Ok(Lookup::Miss) => Ok(Lookup::Miss),
             Err(err) => {
-                crate::remote::warn_down(remote, &err);
+                crate::remote::warn_down(self.warnings.reporter(), remote, &err);
                 Ok(Lookup::Miss)
             }
         }
@@ -254,15 +228,11 @@ impl Hooks for CacheHooks {
     }
 
     fn started(&self, job: &Job) {
-        if let Some(progress) = &self.progress {
-            progress.start(&job.id);
-        }
+        self.warnings.reporter().task_started(&job.id);
     }
 
     fn finished(&self, job: &Job, _result: &mono_run::JobResult) {
-        if let Some(progress) = &self.progress {
-            progress.finish(&job.id);
-        }
+        self.warnings.reporter().task_finished(&job.id);
     }
 
     fn after_success(&self, job: &Job, log: &[u8], duration: Duration) {

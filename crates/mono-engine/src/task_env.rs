@@ -41,7 +41,7 @@ pub const MINIMAL_ENV: &[&str] = &[
 ];
 
 /// Builds the child environment of `task`.
-pub fn task_env(
+pub(crate) fn task_env(
     task: &TaskNode,
     mode: EnvMode,
     process_env: &BTreeMap<String, String>,

@@ -1,0 +1,55 @@
+//! How the engine tells its caller what happens while it works. The engine prints nothing:
+//! the binary implements [`Reporter`] (warnings on stderr, a progress line on a terminal),
+//! and tests can collect the events.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use mono_task_id::TaskId;
+
+/// Receives what a command has to say besides its result. Calls may come from several
+/// threads at once.
+pub trait Reporter: Send + Sync {
+    /// Something the user should know and may want to fix; the command goes on.
+    fn warn(&self, message: &str);
+
+    /// Information: what was done, where a file was written.
+    fn note(&self, message: &str);
+
+    /// A task's command started.
+    fn task_started(&self, _task: &TaskId) {}
+
+    /// A task ended, however it ended.
+    fn task_finished(&self, _task: &TaskId) {}
+}
+
+/// Passes each distinct warning to a [`Reporter`] once: a cache or remote problem that
+/// hits every task is said once per run.
+pub(crate) struct WarnOnce {
+    reporter: Arc<dyn Reporter>,
+    said: Mutex<HashSet<String>>,
+}
+
+impl WarnOnce {
+    pub(crate) fn new(reporter: Arc<dyn Reporter>) -> Self {
+        WarnOnce {
+            reporter,
+            said: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub(crate) fn warn(&self, message: String) {
+        let first = self
+            .said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(message.clone());
+        if first {
+            self.reporter.warn(&message);
+        }
+    }
+
+    pub(crate) fn reporter(&self) -> &dyn Reporter {
+        &*self.reporter
+    }
+}

@@ -1,0 +1,384 @@
+//! One run, in the order of DESIGN's flow: the options resolved against the repository,
+//! the packages selected, the task graph built, every task hashed; then either the plan
+//! (`--dry`) or the execution.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::sync::Arc;
+
+use mono_cache::{CacheKey, CacheStore, LocalStore, RemoteStore};
+use mono_config::EnvMode;
+use mono_paths::AbsPath;
+use mono_run::LogOrder;
+use mono_task_id::{PackageName, TaskId, TaskName};
+use mono_tasks::{
+    build_task_graph, hash_tasks_with_files, CacheState, CacheStatus, Filter, Plan, PlanDetails,
+    TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
+};
+
+use crate::error::EngineError;
+use crate::execute::{ExecOptions, RunOutcome};
+use crate::options::RunOptions;
+use crate::remote::Remote;
+use crate::reporter::Reporter;
+use crate::workspace::Workspace;
+
+/// A run's options resolved against its repository: filters parsed against the start
+/// folder, the config's defaults applied, the cache folder decided.
+pub struct Run {
+    workspace: Workspace,
+    options: RunOptions,
+    filters: Vec<Filter>,
+    cache_dir: AbsPath,
+    env_mode: EnvMode,
+    concurrency: Option<usize>,
+    log_order: LogOrder,
+    reporter: Arc<dyn Reporter>,
+}
+
+/// The tasks a run is about, before hashing.
+pub struct Planned {
+    /// The selected packages.
+    pub selected: BTreeSet<PackageName>,
+    /// The task graph.
+    pub graph: TaskGraph,
+    request: TaskRequest,
+}
+
+/// A run planned and hashed, before it runs or prints anything.
+pub struct Prepared {
+    /// The selected packages.
+    pub selected: BTreeSet<PackageName>,
+    /// The task graph.
+    pub graph: TaskGraph,
+    /// Every task's hash and what went into it.
+    pub hashes: TaskHashes,
+}
+
+impl Run {
+    /// Resolves `options` against `workspace`.
+    pub fn new(
+        workspace: Workspace,
+        options: RunOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Run, EngineError> {
+        let mut filters = options
+            .selector
+            .filters
+            .iter()
+            .map(|f| Filter::parse(f, &workspace.cwd))
+            .collect::<Result<Vec<_>, _>>()?;
+        // As Turborepo: inside a package's folder and without filters, the run is about that
+        // package.
+        if filters.is_empty() && !options.selector.affected && !workspace.cwd.is_root() {
+            let package = workspace.packages.package_containing(&workspace.cwd);
+            if !package.name.is_root() {
+                filters.push(Filter::parse(package.name.as_str(), &workspace.cwd)?);
+            }
+        }
+        let concurrency = match (options.concurrency, &workspace.config.concurrency) {
+            (Some(flag), _) => Some(flag.0),
+            (None, Some(configured)) => Some(
+                mono_run::parse_concurrency(&configured.value, mono_run::default_concurrency())
+                    .map_err(|source| EngineError::Concurrency {
+                        value: configured.value.clone(),
+                        source,
+                    })?,
+            ),
+            (None, None) => None,
+        };
+        let env_mode = options
+            .env_mode
+            .unwrap_or_else(|| workspace.config.env_mode.unwrap_or_default());
+        let cache_dir = workspace.cache_dir(options.cache_dir.as_deref());
+        let log_order = options.log_order.resolve();
+        Ok(Run {
+            workspace,
+            options,
+            filters,
+            cache_dir,
+            env_mode,
+            concurrency,
+            log_order,
+            reporter,
+        })
+    }
+
+    /// The repository.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The local cache folder of this run.
+    pub fn cache_dir(&self) -> &AbsPath {
+        &self.cache_dir
+    }
+
+    /// Selects the packages and builds the task graph.
+    pub fn plan(&self) -> Result<Planned, EngineError> {
+        let selector = &self.options.selector;
+        let reporter = &*self.reporter;
+        let mut selected = crate::selection::select(
+            &self.workspace,
+            &self.filters,
+            selector.affected,
+            &self.cache_dir,
+            reporter,
+        )?
+        .packages;
+        // `mono run web#build` is about `web`, as in Turborepo.
+        let named: Option<BTreeSet<PackageName>> = selector
+            .tasks
+            .iter()
+            .map(|t| {
+                t.parse::<TaskName>()
+                    .ok()
+                    .and_then(|n| n.package().cloned())
+            })
+            .collect();
+        if let (Some(named), true) = (named, self.filters.is_empty()) {
+            if selector.affected {
+                selected.retain(|p| named.contains(p));
+            } else {
+                selected = named;
+            }
+        }
+        if selected.is_empty() && selector.affected {
+            reporter.note("no package is affected: nothing to run");
+        }
+        if selected.is_empty() && !self.filters.is_empty() {
+            reporter.warn(&format!(
+                "no package matches the filters {}",
+                self.filters
+                    .iter()
+                    .map(|f| format!("`{}`", f.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let request = TaskRequest {
+            tasks: selector.tasks.clone(),
+            packages: selected.clone(),
+            only: selector.only,
+            revision: self.workspace.scm().head_revision(),
+        };
+        let graph = build_task_graph(&request, &self.workspace.config, &self.workspace.packages)?;
+        Ok(Planned {
+            selected,
+            graph,
+            request,
+        })
+    }
+
+    /// Hashes every task of the plan.
+    pub fn hash(&mut self, planned: Planned) -> Result<Prepared, EngineError> {
+        let process_env: BTreeMap<String, String> = std::env::vars().collect();
+        // A task's hash covers the hashes of what it depends on, whether or not this run
+        // runs them: with --only, hash over the whole graph, so that `--only` neither misses
+        // the entries of a full run nor hits stale ones after a dependency changed.
+        let full_graph = match planned.request.only {
+            true => Some(build_task_graph(
+                &TaskRequest {
+                    only: false,
+                    ..planned.request.clone()
+                },
+                &self.workspace.config,
+                &self.workspace.packages,
+            )?),
+            false => None,
+        };
+        let files = self.workspace.take_files();
+        let hashes = hash_tasks_with_files(
+            files,
+            &self.workspace.root,
+            &self.workspace.config,
+            &self.workspace.packages,
+            full_graph.as_ref().unwrap_or(&planned.graph),
+            &process_env,
+            Some(&self.cache_dir),
+        )?;
+        Ok(Prepared {
+            selected: planned.selected,
+            graph: planned.graph,
+            hashes,
+        })
+    }
+
+    /// Plans and hashes: [`Run::plan`] then [`Run::hash`].
+    pub fn prepare(&mut self) -> Result<Prepared, EngineError> {
+        let planned = self.plan()?;
+        self.hash(planned)
+    }
+
+    /// The local store of this run.
+    pub fn local_store(&self) -> LocalStore {
+        LocalStore::new(self.cache_dir.clone())
+    }
+
+    /// The remote cache, when configured and `--cache` lets it be used.
+    pub fn remote(&self, store: &LocalStore) -> Result<Option<Remote>, EngineError> {
+        match self.options.cache.uses_remote() {
+            true => crate::remote::resolve(
+                self.options.remote_cache.as_deref(),
+                &self.workspace,
+                store.entries_dir().to_path_buf(),
+            ),
+            false => Ok(None),
+        }
+    }
+
+    /// The plan `--dry` prints: each task's hash, inputs and cache state.
+    pub fn dry(&self, prepared: &Prepared) -> Result<Plan, EngineError> {
+        let access = self.options.cache;
+        let store = self.local_store();
+        let remote = self.remote(&store)?;
+        let details = Hashed {
+            hashes: &prepared.hashes,
+            store: &store,
+            read: access.read && !self.options.force,
+            remote: remote
+                .as_ref()
+                .filter(|_| access.remote_read && !self.options.force)
+                .map(|remote| &remote.store),
+            reporter: &*self.reporter,
+        };
+        Ok(Plan::new(
+            &prepared.graph,
+            packages_in_scope(&prepared.selected, &prepared.graph),
+            self.env_mode,
+            prepared.hashes.global.to_string(),
+            &details,
+        ))
+    }
+
+    /// How many tasks run at once. Persistent tasks never end, so the run needs a slot for
+    /// each of them and one more for everything else: the default grows to fit, and an
+    /// explicit value that is too small is an error (as in Turborepo).
+    fn concurrency_for(&self, graph: &TaskGraph) -> Result<usize, EngineError> {
+        let runnable = |t: &&mono_tasks::TaskNode| t.command.is_some();
+        let persistent = graph
+            .tasks()
+            .filter(runnable)
+            .filter(|t| t.definition.persistent)
+            .count();
+        let others = graph
+            .tasks()
+            .filter(runnable)
+            .any(|t| !t.definition.persistent);
+        let needed = persistent + usize::from(others && persistent > 0);
+        match self.concurrency {
+            None => Ok(mono_run::default_concurrency().max(needed)),
+            Some(n) if n >= needed => Ok(n),
+            Some(concurrency) => Err(EngineError::ConcurrencyTooLow {
+                persistent,
+                others,
+                concurrency,
+                needed,
+            }),
+        }
+    }
+
+    /// Runs the prepared tasks: task logs go to `out`, everything else to the reporter.
+    pub fn execute(
+        &self,
+        prepared: &Prepared,
+        out: Box<dyn Write + Send>,
+    ) -> Result<RunOutcome, EngineError> {
+        let concurrency = self.concurrency_for(&prepared.graph)?;
+        let store = self.local_store();
+        let remote = self.remote(&store)?;
+        let options = ExecOptions {
+            force: self.options.force,
+            concurrency,
+            continue_on_error: self.options.continue_on_error,
+            output_logs: self.options.output_logs,
+            log_order: self.log_order,
+            cache: self.options.cache,
+            env_mode: self.env_mode,
+        };
+        crate::execute::execute(
+            &self.workspace,
+            prepared,
+            store,
+            remote,
+            &options,
+            out,
+            Arc::clone(&self.reporter),
+        )
+    }
+}
+
+/// The plan's hashes and cache states.
+struct Hashed<'a> {
+    hashes: &'a TaskHashes,
+    store: &'a LocalStore,
+    read: bool,
+    remote: Option<&'a RemoteStore>,
+    reporter: &'a dyn Reporter,
+}
+
+impl PlanDetails for Hashed<'_> {
+    fn task_hash(&self, id: &TaskId) -> TaskHashDetails {
+        let facts = &self.hashes.tasks[id];
+        TaskHashDetails {
+            hash: facts.hash.to_string(),
+            inputs: facts
+                .inputs
+                .iter()
+                .map(|(p, d)| (p.to_string(), d.to_string()))
+                .collect(),
+            external: facts.external.map(|d| d.to_string()).unwrap_or_default(),
+            env: facts.env.clone(),
+        }
+    }
+
+    fn cache_state(&self, _: &TaskId, hash: &str) -> CacheState {
+        // The metadata and the archive's size only: verifying every archive would make the
+        // plan read the whole cache, and the run verifies what it restores anyway.
+        let key = hash.parse::<CacheKey>().ok();
+        let hit = key
+            .filter(|_| self.read)
+            .and_then(|key| self.store.peek(&key).ok().flatten())
+            .map(|meta| meta.task.duration_ms);
+        if let Some(ms) = hit {
+            return CacheState {
+                local: true,
+                remote: false,
+                status: CacheStatus::Hit,
+                source: Some("LOCAL"),
+                time_saved: ms,
+            };
+        }
+        let remote_hit = match (self.remote, key) {
+            (Some(remote), Some(key)) => match remote.exists(&key) {
+                Ok(found) => found,
+                Err(err) => {
+                    crate::remote::warn_down(self.reporter, remote, &err);
+                    false
+                }
+            },
+            _ => false,
+        };
+        match remote_hit {
+            true => CacheState {
+                local: false,
+                remote: true,
+                status: CacheStatus::Hit,
+                source: Some("REMOTE"),
+                time_saved: 0,
+            },
+            false => CacheState::miss(),
+        }
+    }
+}
+
+/// The packages a run is about, as Turborepo reports them: the selected ones, with the root
+/// package only when one of its tasks is in the graph.
+fn packages_in_scope(selected: &BTreeSet<PackageName>, graph: &TaskGraph) -> Vec<PackageName> {
+    let root_runs = graph.tasks().any(|t| t.id.package().is_root());
+    selected
+        .iter()
+        .filter(|p| !p.is_root() || root_runs)
+        .cloned()
+        .collect()
+}
