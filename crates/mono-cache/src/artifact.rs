@@ -9,6 +9,7 @@ use crate::archive::ZSTD_MAGIC;
 use crate::error::{Corruption, IoContext, PackError, RestoreError};
 use crate::key::{CacheKey, Checksum};
 use crate::meta::{ArchiveInfo, ArtifactMeta, TaskInfo, FORMAT_VERSION};
+use crate::policy::RestorePolicy;
 use crate::{pack, restore, safety};
 
 /// What the runner hands over after a task succeeded, to pack into an [`Artifact`].
@@ -173,17 +174,25 @@ impl Artifact {
     /// Every entry is read and checked before anything is written: an archive with an
     /// absolute path, a `..`, an entry through a symlink, a symlink leading out of the
     /// repository, or an unsupported entry type is rejected with an error naming the entry,
-    /// and nothing is written. Outputs already on disk with the same type, permission bits
-    /// and content are left alone; when all are, nothing is written at all
-    /// ([`Restored::was_up_to_date`]). Other files in output directories are kept.
-    pub fn restore(&self, repo_root: &AbsPath) -> Result<Restored, RestoreError> {
+    /// and nothing is written. So is an archive with an entry that `policy` refuses: one
+    /// that is not among the task's declared outputs, lies in a `.git` folder, or would
+    /// overwrite a file git tracks (docs/security.md). Outputs already on disk with the
+    /// same type, permission bits and content are left alone; when all are, nothing is
+    /// written at all ([`Restored::was_up_to_date`]). Other files in output directories are
+    /// kept.
+    pub fn restore(
+        &self,
+        repo_root: &AbsPath,
+        policy: &RestorePolicy,
+    ) -> Result<Restored, RestoreError> {
         let inspection = restore::inspect(self.archive_reader(), Some(repo_root))?;
         safety::validate(
             repo_root,
             inspection
                 .entries
                 .iter()
-                .map(|planned| (&planned.path, &planned.node)),
+                .map(|planned| (&planned.path, &planned.node, !planned.up_to_date)),
+            policy,
         )?;
         let up_to_date = inspection
             .entries
@@ -327,7 +336,9 @@ mod tests {
             sandbox.dir.path(),
         );
         let target = sandbox.second_repo();
-        let restored = artifact.restore(&target).unwrap();
+        let restored = artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
 
         assert_eq!(restored.log, b"the log\n");
         assert_eq!(restored.meta.task.duration_ms, 1234);
@@ -407,7 +418,9 @@ mod tests {
         symlink(&sandbox.repo, "dist/long-link", &target);
         let artifact = pack(&sandbox.repo, &["dist"], b"", sandbox.dir.path());
         let restored_into = sandbox.second_repo();
-        artifact.restore(&restored_into).unwrap();
+        artifact
+            .restore(&restored_into, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(
             snapshot(restored_into.as_path()),
             snapshot(sandbox.repo.as_path())
@@ -428,7 +441,9 @@ mod tests {
         let ino = |path: &str| fs::symlink_metadata(sandbox.repo.join(path)).unwrap().ino();
         let app_inode = ino("dist/app.js");
 
-        let restored = artifact.restore(&sandbox.repo).unwrap();
+        let restored = artifact
+            .restore(&sandbox.repo, &RestorePolicy::any_output())
+            .unwrap();
         assert!(restored.was_up_to_date());
         assert_eq!((restored.written, restored.up_to_date), (0, 10));
         assert_eq!(restored.log, b"log");
@@ -436,7 +451,9 @@ mod tests {
 
         // Same size, other content: only that file is rewritten.
         write_file(&sandbox.repo, "dist/secret.key", b"S3CRET", 0o600);
-        let restored = artifact.restore(&sandbox.repo).unwrap();
+        let restored = artifact
+            .restore(&sandbox.repo, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!((restored.written, restored.up_to_date), (1, 9));
         assert_eq!(snapshot(sandbox.repo.as_path()), before);
         assert_eq!(
@@ -454,7 +471,9 @@ mod tests {
         fs::remove_file(sandbox.repo.join("out/single.txt")).unwrap();
         fs::remove_file(sandbox.repo.join("dist/app-link.js")).unwrap();
         symlink(&sandbox.repo, "dist/app-link.js", "bin/tool");
-        let restored = artifact.restore(&sandbox.repo).unwrap();
+        let restored = artifact
+            .restore(&sandbox.repo, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(restored.written, 3);
         assert_eq!(snapshot(sandbox.repo.as_path()), before);
     }
@@ -473,7 +492,9 @@ mod tests {
             sandbox.outside.join("victim").as_path().to_str().unwrap(),
         );
 
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(
             fs::read(sandbox.outside.join("victim")).unwrap(),
             b"precious"
@@ -494,7 +515,9 @@ mod tests {
         write_file(&target, "dist/a/was-a-dir", b"x", 0o644);
         write_file(&target, "dist/b", b"was a file", 0o644);
         write_file(&target, "dist/stale.txt", b"not in the archive", 0o644);
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         let tree = snapshot(target.as_path());
         assert_eq!(
             tree["dist/a"],
@@ -518,7 +541,9 @@ mod tests {
         .unwrap();
         let artifact = pack(&sandbox.repo, &["dist"], b"", sandbox.dir.path());
         let target = sandbox.second_repo();
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         let tree = snapshot(target.as_path());
         assert_eq!(tree["dist/ro"], Seen::Dir { mode: 0o555 });
         assert_eq!(
@@ -540,7 +565,9 @@ mod tests {
         write_file(&sandbox.repo, "bin/tool", b"x", 0o4755);
         let artifact = pack(&sandbox.repo, &["bin/tool"], b"", sandbox.dir.path());
         let target = sandbox.second_repo();
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         let mode = fs::metadata(target.join("bin/tool"))
             .unwrap()
             .permissions()
@@ -560,7 +587,9 @@ mod tests {
             sandbox.dir.path(),
         );
         let target = sandbox.second_repo();
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(snapshot(target.as_path()), snapshot(sandbox.repo.as_path()));
     }
 

@@ -230,6 +230,34 @@ pub enum RestoreError {
         /// The parent that is not a directory.
         parent: String,
     },
+    /// An entry that would write into a `.git` folder or git's hooks folder.
+    #[error("archive entry `{entry}` would write into a `.git` folder")]
+    GitDir {
+        /// The entry.
+        entry: String,
+    },
+    /// An entry that is not one of the task's declared `outputs`.
+    #[error("archive entry `{entry}` is not one of the task's outputs")]
+    NotAnOutput {
+        /// The entry.
+        entry: String,
+    },
+    /// An entry that would overwrite or remove a file git tracks, or write into a
+    /// submodule or git's hooks folder.
+    #[error("archive entry `{entry}` would overwrite `{file}`, which git tracks")]
+    Protected {
+        /// The entry.
+        entry: String,
+        /// The tracked file, submodule or hooks folder in the way.
+        file: String,
+    },
+    /// The files git tracks could not be listed, so nothing may be restored.
+    #[error("cannot tell which files git tracks, so nothing is restored: {source}")]
+    ProtectedUnknown {
+        /// What listing them reported.
+        #[source]
+        source: crate::policy::LoadError,
+    },
     /// An I/O error while reading the archive or writing outputs.
     #[error("failed to restore {path}: {source}")]
     Io {
@@ -250,7 +278,10 @@ impl RestoreError {
 
     /// Whether the archive was rejected because restoring it would be unsafe.
     pub fn is_unsafe(&self) -> bool {
-        !matches!(self, Self::Corrupt(_) | Self::Io { .. })
+        !matches!(
+            self,
+            Self::Corrupt(_) | Self::Io { .. } | Self::ProtectedUnknown { .. }
+        )
     }
 }
 

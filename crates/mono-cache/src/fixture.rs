@@ -136,6 +136,7 @@ pub(crate) fn pack(root: &AbsPath, outputs: &[&str], log: &[u8], scratch: &Path)
 
 /// An entry of a crafted archive. Names and link targets are written into the header
 /// as-is, bypassing every check of the tar crate.
+#[derive(Clone, Copy)]
 pub(crate) enum Raw<'a> {
     File(&'a str, &'a [u8]),
     Dir(&'a str),

@@ -505,7 +505,9 @@ mod tests {
         };
         assert_eq!(artifact.meta().task, fixture::task());
         let target = sandbox.second_repo();
-        let restored = artifact.restore(&target).unwrap();
+        let restored = artifact
+            .restore(&target, &crate::RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(restored.log, b"building\n");
         let tree = snapshot(target.as_path());
         assert_eq!(tree, snapshot(sandbox.repo.as_path()));
@@ -552,7 +554,7 @@ mod tests {
             .unwrap()
             .into_hit()
             .unwrap()
-            .restore(&sandbox.second_repo())
+            .restore(&sandbox.second_repo(), &crate::RestorePolicy::any_output())
             .is_ok());
     }
 

@@ -37,6 +37,7 @@ use mono_paths::{AbsPath, RepoPath};
 use serde::{Deserialize, Serialize};
 
 use crate::key::{CacheKey, Checksum};
+use crate::policy::RestorePolicy;
 
 /// The records file's name in the cache directory.
 pub const OUTPUT_RECORDS_FILE: &str = "outputs-v1.json";
@@ -174,13 +175,15 @@ impl OutputRecords {
 
     /// The log to replay when `task`'s outputs on disk are exactly as recorded for the
     /// entry `key` with the archive `archive`: then the hit needs no restore. `None` means
-    /// "restore as usual".
+    /// "restore as usual". A record naming a path that `policy` refuses by its name (in
+    /// `.git`, or not among the task's outputs) is no warm hit either: the full restore
+    /// then refuses the entry.
     pub fn up_to_date(
         &self,
         repo_root: &AbsPath,
         task: &str,
-        key: &CacheKey,
-        archive: &Checksum,
+        (key, archive): (&CacheKey, &Checksum),
+        policy: &RestorePolicy,
     ) -> Option<Vec<u8>> {
         let record = {
             let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
@@ -193,6 +196,7 @@ impl OutputRecords {
         let log = record.log?;
         for stamp in &record.files {
             let path = RepoPath::new(&stamp.path).ok()?;
+            policy.check_name(&path).ok()?;
             let meta = fs::symlink_metadata(repo_root.join_repo(&path).as_path()).ok()?;
             if Stamp::of(&path, &meta).as_ref() != Some(stamp) {
                 return None;
@@ -370,26 +374,60 @@ mod tests {
         );
         assert_eq!(
             records
-                .up_to_date(&s.root, "web#build", &key("k"), &sum("a"))
+                .up_to_date(
+                    &s.root,
+                    "web#build",
+                    (&key("k"), &sum("a")),
+                    &RestorePolicy::any_output()
+                )
                 .as_deref(),
             Some(&b"built\n"[..])
         );
         // Another key, another task: no.
         assert!(records
-            .up_to_date(&s.root, "web#build", &key("other"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "web#build",
+                (&key("other"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
         assert!(records
-            .up_to_date(&s.root, "api#build", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "api#build",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
         // The same key with another archive (the entry was replaced): no.
         assert!(records
-            .up_to_date(&s.root, "web#build", &key("k"), &sum("b"))
+            .up_to_date(
+                &s.root,
+                "web#build",
+                (&key("k"), &sum("b")),
+                &RestorePolicy::any_output()
+            )
+            .is_none());
+
+        // A record of paths the task may not write is no warm hit.
+        let only_build = RestorePolicy::new(
+            |path| path.as_str().starts_with("build/"),
+            std::sync::Arc::new(crate::ProtectedFiles::none()),
+        );
+        assert!(records
+            .up_to_date(&s.root, "web#build", (&key("k"), &sum("a")), &only_build)
             .is_none());
 
         // Same size, rewritten: the stamp differs.
         fs::write(s.root.join("dist/a.js").as_path(), "b").unwrap();
         assert!(records
-            .up_to_date(&s.root, "web#build", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "web#build",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
     }
 
@@ -400,7 +438,12 @@ mod tests {
         settle();
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_some());
         #[cfg(unix)]
         {
@@ -408,14 +451,24 @@ mod tests {
             let file = s.root.join("dist/a.js");
             fs::set_permissions(file.as_path(), fs::Permissions::from_mode(0o755)).unwrap();
             assert!(records
-                .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+                .up_to_date(
+                    &s.root,
+                    "t",
+                    (&key("k"), &sum("a")),
+                    &RestorePolicy::any_output()
+                )
                 .is_none());
         }
         settle();
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         fs::remove_file(s.root.join("dist/a.js").as_path()).unwrap();
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
     }
 
@@ -434,7 +487,12 @@ mod tests {
             .unwrap();
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
 
         let stamp = |mtime| Stamp {
@@ -467,19 +525,34 @@ mod tests {
         let again = OutputRecords::open(&s.cache);
         assert_eq!(
             again
-                .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+                .up_to_date(
+                    &s.root,
+                    "t",
+                    (&key("k"), &sum("a")),
+                    &RestorePolicy::any_output()
+                )
                 .as_deref(),
             Some("é\n".as_bytes())
         );
         again.forget("t");
         again.save().unwrap();
         assert!(OutputRecords::open(&s.cache)
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
 
         fs::write(s.cache.join(OUTPUT_RECORDS_FILE).as_path(), "{ garbage").unwrap();
         assert!(OutputRecords::open(&s.cache)
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
     }
 
@@ -496,7 +569,12 @@ mod tests {
             &[0xff, 0xfe],
         );
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
         records.record(
             &s.root,
@@ -506,7 +584,12 @@ mod tests {
             &vec![b'x'; MAX_LOG + 1],
         );
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
     }
 }

@@ -31,4 +31,4 @@ mod manual;
 mod scm;
 
 pub use error::ScmError;
-pub use scm::{ChangedFiles, Changes, HistoryGap, Scm, ScmKind, DEFAULT_BRANCHES};
+pub use scm::{ChangedFiles, Changes, HistoryGap, Scm, ScmKind, TrackedFiles, DEFAULT_BRANCHES};

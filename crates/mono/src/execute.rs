@@ -81,6 +81,7 @@ pub fn execute(
             .flatten()
             .map(|s| s.value.clone()),
     );
+    let protected = crate::cache_hooks::protected_files(&repo.root);
     let mut tasks = HashMap::new();
     let mut jobs = Vec::with_capacity(order.len());
     for task in &order {
@@ -97,6 +98,11 @@ pub fn execute(
                 key: cacheable.then(|| mono_cache::CacheKey::from_bytes(*hash.as_bytes())),
                 package_dir: package.dir.clone(),
                 outputs: task.definition.outputs.clone(),
+                restore: crate::cache_hooks::restore_policy(
+                    &package.dir,
+                    &task.definition.outputs,
+                    &protected,
+                ),
             },
         );
         let mut job = Job::new(
