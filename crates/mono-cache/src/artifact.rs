@@ -77,7 +77,14 @@ impl Artifact {
             .pack_path(scratch_dir)?;
         let (file, temp_path) = temp.into_parts();
         let out = BufWriter::with_capacity(256 * 1024, file);
-        let (out, written) = pack::write(request.repo_root, &nodes, request.log, out, &temp_path)?;
+        let (out, written) = pack::write(
+            request.repo_root,
+            &request.key,
+            &nodes,
+            request.log,
+            out,
+            &temp_path,
+        )?;
         let file = out
             .into_inner()
             .map_err(|err| err.into_error())
@@ -99,17 +106,17 @@ impl Artifact {
         })
     }
 
-    /// Opens the archive at `path` and verifies it against `meta`: size, checksum, and the
-    /// zstd magic number. A missing file is [`Corruption::MissingArchive`]; a file that
+    /// Opens the archive at `path` and verifies it against `meta`: a regular file (opened
+    /// without blocking), its size, checksum, the zstd magic number, and that its first
+    /// entry names `meta`'s key. A missing file is [`Corruption::MissingArchive`]; a file that
     /// cannot be read is corrupt too, since it cannot be used.
     pub fn from_file(meta: ArtifactMeta, path: impl Into<PathBuf>) -> Result<Artifact, Corruption> {
         let path = path.into();
-        let file = match File::open(&path) {
+        let file = match crate::open::open_regular(&path) {
             Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                return Err(Corruption::MissingArchive)
-            }
-            Err(err) => return Err(Corruption::Unreadable(err)),
+            Err(err) if err.is_not_found() => return Err(Corruption::MissingArchive),
+            Err(crate::open::OpenError::Io(err)) => return Err(Corruption::Unreadable(err)),
+            Err(err) => return Err(Corruption::Unsafe(err)),
         };
         verify(&meta, &file)?;
         Ok(Artifact {
@@ -127,6 +134,7 @@ impl Artifact {
         temp: tempfile::NamedTempFile,
     ) -> Result<Artifact, Corruption> {
         let (file, temp_path) = temp.into_parts();
+        crate::open::check_regular(&file).map_err(Corruption::Unsafe)?;
         verify(&meta, &file)?;
         Ok(Artifact {
             meta,
@@ -185,7 +193,7 @@ impl Artifact {
         repo_root: &AbsPath,
         policy: &RestorePolicy,
     ) -> Result<Restored, RestoreError> {
-        let inspection = restore::inspect(self.archive_reader(), Some(repo_root))?;
+        let inspection = restore::inspect(self.archive_reader(), Some(repo_root), &self.meta.hash)?;
         safety::validate(
             repo_root,
             inspection
@@ -220,7 +228,7 @@ impl Artifact {
     /// Every output entry of the archive (files, directories, symlinks), read without
     /// writing anything.
     pub fn output_paths(&self) -> Result<Vec<RepoPath>, RestoreError> {
-        let inspection = restore::inspect(self.archive_reader(), None)?;
+        let inspection = restore::inspect(self.archive_reader(), None, &self.meta.hash)?;
         Ok(inspection
             .entries
             .into_iter()
@@ -266,7 +274,7 @@ fn verify(meta: &ArtifactMeta, file: &File) -> Result<(), Corruption> {
     if magic != ZSTD_MAGIC {
         return Err(Corruption::NotZstd);
     }
-    Ok(())
+    restore::verify_key(FileReader { file, pos: 0 }, &meta.hash)
 }
 
 /// Reads a shared file from its own position, without moving the file's cursor.
@@ -403,10 +411,10 @@ mod tests {
             assert_eq!(header.groupname_bytes().unwrap_or_default(), b"");
             names.push(String::from_utf8(entry.path_bytes().into_owned()).unwrap());
         }
-        assert_eq!(names[0], "log");
-        let mut sorted = names[1..].to_vec();
+        assert_eq!(names[..2], ["key", "log"]);
+        let mut sorted = names[2..].to_vec();
         sorted.sort();
-        assert_eq!(names[1..], sorted[..]);
+        assert_eq!(names[2..], sorted[..]);
     }
 
     #[test]

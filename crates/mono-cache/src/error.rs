@@ -59,6 +59,21 @@ pub enum Corruption {
     /// The archive has no `log` entry.
     #[error("the archive has no log entry")]
     MissingLog,
+    /// The archive does not start with its `key` entry (not a version-2 archive).
+    #[error("the archive does not start with its key")]
+    MissingKey,
+    /// The archive was packed for another key: metadata naming another entry's archive.
+    #[error("the archive belongs to another cache key")]
+    ArchiveKeyMismatch,
+    /// The log is longer than any archive mono writes.
+    #[error("the archive's log is {size} bytes, more than mono stores")]
+    LogTooLarge {
+        /// Its size as the archive says.
+        size: u64,
+    },
+    /// A cache file is not a regular file, or is too large to be one of mono's.
+    #[error("{0}")]
+    Unsafe(#[source] crate::open::OpenError),
     /// An entry that is neither `log` nor under `outputs/`.
     #[error("the archive has an unexpected entry `{entry}`")]
     UnexpectedEntry {

@@ -284,7 +284,8 @@ mod tests {
 
     use crate::error::{Corruption, RestoreError};
     use crate::fixture::{
-        artifact_from_bytes, raw_archive, snapshot, symlink, write_file, Raw, Sandbox,
+        artifact_from_bytes, raw_archive, snapshot, symlink, try_artifact_from_bytes, write_file,
+        Raw, Sandbox,
     };
 
     /// Restores a crafted archive into a repository holding one file, with a valid entry
@@ -463,8 +464,12 @@ mod tests {
         symlink(&sandbox.repo, "out", "../outside");
         let bytes = raw_archive(&[Raw::File("outputs/out/evil", b"x")], true);
         let artifact = artifact_from_bytes(&bytes, sandbox.dir.path());
-        let inspection =
-            crate::restore::inspect(artifact.archive_reader(), Some(&sandbox.repo)).unwrap();
+        let inspection = crate::restore::inspect(
+            artifact.archive_reader(),
+            Some(&sandbox.repo),
+            &artifact.key(),
+        )
+        .unwrap();
         let err = crate::restore::write_outputs(
             artifact.archive_reader(),
             &sandbox.repo,
@@ -483,18 +488,21 @@ mod tests {
             3,
         )
         .unwrap();
-        let artifact = artifact_from_bytes(&not_tar, sandbox.dir.path());
-        let err = artifact
-            .restore(&sandbox.repo, &crate::RestorePolicy::any_output())
-            .unwrap_err();
-        assert!(err.is_corrupt(), "{err:?}");
+        // A verified lookup already decodes the first entry, for the key.
+        let err = try_artifact_from_bytes(&not_tar, sandbox.dir.path()).unwrap_err();
+        assert!(
+            matches!(err, Corruption::Decode(_) | Corruption::MissingKey),
+            "{err:?}"
+        );
 
         let mut truncated = raw_archive(&[Raw::File("outputs/a", &[7u8; 10_000])], true);
         truncated.truncate(truncated.len() / 2);
-        let artifact = artifact_from_bytes(&truncated, sandbox.dir.path());
-        let err = artifact
-            .restore(&sandbox.repo, &crate::RestorePolicy::any_output())
-            .unwrap_err();
+        let err = match try_artifact_from_bytes(&truncated, sandbox.dir.path()) {
+            Ok(artifact) => artifact
+                .restore(&sandbox.repo, &crate::RestorePolicy::any_output())
+                .unwrap_err(),
+            Err(corruption) => RestoreError::Corrupt(corruption),
+        };
         assert!(
             matches!(err, RestoreError::Corrupt(Corruption::Decode(_))),
             "{err:?}"

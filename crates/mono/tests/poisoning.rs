@@ -48,9 +48,9 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// A tar.zst as an attacker would write it: the log, a legitimate output, then `entry`
-/// (an executable file).
-fn crafted_archive(entry: &str) -> Vec<u8> {
+/// A tar.zst for `key` as an attacker would write it: the key, the log, a legitimate
+/// output, then `entry` (an executable file).
+fn crafted_archive(key: &CacheKey, entry: &str) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     let mut append = |name: &str, mode: u32, data: &[u8]| {
         let mut header = tar::Header::new_gnu();
@@ -61,6 +61,7 @@ fn crafted_archive(entry: &str) -> Vec<u8> {
         header.set_cksum();
         builder.append(&header, data).unwrap();
     };
+    append("key", 0o644, format!("{key}\n").as_bytes());
     append("log", 0o644, b"built @repo/utils -> dist/index.mjs\n");
     append(
         "outputs/packages/utils/dist/index.mjs",
@@ -187,9 +188,9 @@ fn crafted_local_entries_are_refused_whole() {
     let repo = checkout();
     let root = &repo.root;
     let key = utils_key(root);
-    let entries = root.join("cache/v1");
+    let entries = root.join("cache/v2");
     for case in CASES {
-        let archive = crafted_archive(case.entry);
+        let archive = crafted_archive(&key, case.entry);
         let meta = meta_for(key, &archive);
         std::fs::create_dir_all(&entries).unwrap();
         let short = &meta.archive.blake3.to_string()[..16];
@@ -291,7 +292,7 @@ fn crafted_remote_entries_are_refused_whole() {
     ];
     for case in CASES {
         // Uploaded with a write token, as a hostile client would.
-        let archive = crafted_archive(case.entry);
+        let archive = crafted_archive(&key, case.entry);
         let mut file = tempfile::NamedTempFile::new_in(scratch.path()).unwrap();
         std::io::Write::write_all(&mut file, &archive).unwrap();
         let artifact = Artifact::from_temp_file(meta_for(key, &archive), file).unwrap();
