@@ -1,16 +1,32 @@
 //! The archive's entry layout, shared by packing and restoring.
 //!
-//! A version-1 archive is a tar stream, zstd-compressed, whose entries are, in order:
+//! A version-2 archive is a tar stream, zstd-compressed, whose entries are, in order:
 //!
-//! 1. `log`: the task's captured output, a regular file.
-//! 2. `outputs/<repo path>` for every output, sorted by path (a directory before its
+//! 1. `key`: the cache key the archive was packed for, 64 lowercase hex digits and a
+//!    newline, a regular file. It binds the archive to its key: metadata naming another
+//!    key's archive is refused.
+//! 2. `log`: the task's captured output, a regular file, at most [`MAX_LOG`] bytes.
+//! 3. `outputs/<repo path>` for every output, sorted by path (a directory before its
 //!    contents): regular files, directories and symlinks, with their permission bits.
 //!
 //! Headers are GNU, with mtime 0, uid and gid 0 and no user or group names, so the same
 //! outputs and log give the same bytes on any machine and at any time.
 
+/// The name of the key entry, the archive's first.
+pub(crate) const KEY_ENTRY: &str = "key";
+
 /// The name of the log entry.
 pub(crate) const LOG_ENTRY: &str = "log";
+
+/// The largest log an archive holds: packing keeps the last bytes of a longer one, and
+/// restoring refuses an archive whose log is longer (a crafted archive must not make mono
+/// read gigabytes into memory).
+pub const MAX_LOG: u64 = 256 * 1024 * 1024;
+
+/// The contents of the key entry for `key`.
+pub(crate) fn key_entry(key: &crate::CacheKey) -> Vec<u8> {
+    format!("{key}\n").into_bytes()
+}
 
 /// The prefix of every output entry.
 pub(crate) const OUTPUTS_PREFIX: &str = "outputs/";

@@ -9,6 +9,7 @@ use crate::archive::ZSTD_MAGIC;
 use crate::error::{Corruption, IoContext, PackError, RestoreError};
 use crate::key::{CacheKey, Checksum};
 use crate::meta::{ArchiveInfo, ArtifactMeta, TaskInfo, FORMAT_VERSION};
+use crate::policy::RestorePolicy;
 use crate::{pack, restore, safety};
 
 /// What the runner hands over after a task succeeded, to pack into an [`Artifact`].
@@ -76,7 +77,14 @@ impl Artifact {
             .pack_path(scratch_dir)?;
         let (file, temp_path) = temp.into_parts();
         let out = BufWriter::with_capacity(256 * 1024, file);
-        let (out, written) = pack::write(request.repo_root, &nodes, request.log, out, &temp_path)?;
+        let (out, written) = pack::write(
+            request.repo_root,
+            &request.key,
+            &nodes,
+            request.log,
+            out,
+            &temp_path,
+        )?;
         let file = out
             .into_inner()
             .map_err(|err| err.into_error())
@@ -98,17 +106,17 @@ impl Artifact {
         })
     }
 
-    /// Opens the archive at `path` and verifies it against `meta`: size, checksum, and the
-    /// zstd magic number. A missing file is [`Corruption::MissingArchive`]; a file that
+    /// Opens the archive at `path` and verifies it against `meta`: a regular file (opened
+    /// without blocking), its size, checksum, the zstd magic number, and that its first
+    /// entry names `meta`'s key. A missing file is [`Corruption::MissingArchive`]; a file that
     /// cannot be read is corrupt too, since it cannot be used.
     pub fn from_file(meta: ArtifactMeta, path: impl Into<PathBuf>) -> Result<Artifact, Corruption> {
         let path = path.into();
-        let file = match File::open(&path) {
+        let file = match crate::open::open_regular(&path) {
             Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                return Err(Corruption::MissingArchive)
-            }
-            Err(err) => return Err(Corruption::Unreadable(err)),
+            Err(err) if err.is_not_found() => return Err(Corruption::MissingArchive),
+            Err(crate::open::OpenError::Io(err)) => return Err(Corruption::Unreadable(err)),
+            Err(err) => return Err(Corruption::Unsafe(err)),
         };
         verify(&meta, &file)?;
         Ok(Artifact {
@@ -126,6 +134,7 @@ impl Artifact {
         temp: tempfile::NamedTempFile,
     ) -> Result<Artifact, Corruption> {
         let (file, temp_path) = temp.into_parts();
+        crate::open::check_regular(&file).map_err(Corruption::Unsafe)?;
         verify(&meta, &file)?;
         Ok(Artifact {
             meta,
@@ -173,17 +182,25 @@ impl Artifact {
     /// Every entry is read and checked before anything is written: an archive with an
     /// absolute path, a `..`, an entry through a symlink, a symlink leading out of the
     /// repository, or an unsupported entry type is rejected with an error naming the entry,
-    /// and nothing is written. Outputs already on disk with the same type, permission bits
-    /// and content are left alone; when all are, nothing is written at all
-    /// ([`Restored::was_up_to_date`]). Other files in output directories are kept.
-    pub fn restore(&self, repo_root: &AbsPath) -> Result<Restored, RestoreError> {
-        let inspection = restore::inspect(self.archive_reader(), Some(repo_root))?;
+    /// and nothing is written. So is an archive with an entry that `policy` refuses: one
+    /// that is not among the task's declared outputs, lies in a `.git` folder, or would
+    /// overwrite a file git tracks (docs/security.md). Outputs already on disk with the
+    /// same type, permission bits and content are left alone; when all are, nothing is
+    /// written at all ([`Restored::was_up_to_date`]). Other files in output directories are
+    /// kept.
+    pub fn restore(
+        &self,
+        repo_root: &AbsPath,
+        policy: &RestorePolicy,
+    ) -> Result<Restored, RestoreError> {
+        let inspection = restore::inspect(self.archive_reader(), Some(repo_root), &self.meta.hash)?;
         safety::validate(
             repo_root,
             inspection
                 .entries
                 .iter()
-                .map(|planned| (&planned.path, &planned.node)),
+                .map(|planned| (&planned.path, &planned.node, !planned.up_to_date)),
+            policy,
         )?;
         let up_to_date = inspection
             .entries
@@ -211,7 +228,7 @@ impl Artifact {
     /// Every output entry of the archive (files, directories, symlinks), read without
     /// writing anything.
     pub fn output_paths(&self) -> Result<Vec<RepoPath>, RestoreError> {
-        let inspection = restore::inspect(self.archive_reader(), None)?;
+        let inspection = restore::inspect(self.archive_reader(), None, &self.meta.hash)?;
         Ok(inspection
             .entries
             .into_iter()
@@ -257,7 +274,7 @@ fn verify(meta: &ArtifactMeta, file: &File) -> Result<(), Corruption> {
     if magic != ZSTD_MAGIC {
         return Err(Corruption::NotZstd);
     }
-    Ok(())
+    restore::verify_key(FileReader { file, pos: 0 }, &meta.hash)
 }
 
 /// Reads a shared file from its own position, without moving the file's cursor.
@@ -327,7 +344,9 @@ mod tests {
             sandbox.dir.path(),
         );
         let target = sandbox.second_repo();
-        let restored = artifact.restore(&target).unwrap();
+        let restored = artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
 
         assert_eq!(restored.log, b"the log\n");
         assert_eq!(restored.meta.task.duration_ms, 1234);
@@ -392,10 +411,10 @@ mod tests {
             assert_eq!(header.groupname_bytes().unwrap_or_default(), b"");
             names.push(String::from_utf8(entry.path_bytes().into_owned()).unwrap());
         }
-        assert_eq!(names[0], "log");
-        let mut sorted = names[1..].to_vec();
+        assert_eq!(names[..2], ["key", "log"]);
+        let mut sorted = names[2..].to_vec();
         sorted.sort();
-        assert_eq!(names[1..], sorted[..]);
+        assert_eq!(names[2..], sorted[..]);
     }
 
     #[test]
@@ -407,7 +426,9 @@ mod tests {
         symlink(&sandbox.repo, "dist/long-link", &target);
         let artifact = pack(&sandbox.repo, &["dist"], b"", sandbox.dir.path());
         let restored_into = sandbox.second_repo();
-        artifact.restore(&restored_into).unwrap();
+        artifact
+            .restore(&restored_into, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(
             snapshot(restored_into.as_path()),
             snapshot(sandbox.repo.as_path())
@@ -428,7 +449,9 @@ mod tests {
         let ino = |path: &str| fs::symlink_metadata(sandbox.repo.join(path)).unwrap().ino();
         let app_inode = ino("dist/app.js");
 
-        let restored = artifact.restore(&sandbox.repo).unwrap();
+        let restored = artifact
+            .restore(&sandbox.repo, &RestorePolicy::any_output())
+            .unwrap();
         assert!(restored.was_up_to_date());
         assert_eq!((restored.written, restored.up_to_date), (0, 10));
         assert_eq!(restored.log, b"log");
@@ -436,7 +459,9 @@ mod tests {
 
         // Same size, other content: only that file is rewritten.
         write_file(&sandbox.repo, "dist/secret.key", b"S3CRET", 0o600);
-        let restored = artifact.restore(&sandbox.repo).unwrap();
+        let restored = artifact
+            .restore(&sandbox.repo, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!((restored.written, restored.up_to_date), (1, 9));
         assert_eq!(snapshot(sandbox.repo.as_path()), before);
         assert_eq!(
@@ -454,7 +479,9 @@ mod tests {
         fs::remove_file(sandbox.repo.join("out/single.txt")).unwrap();
         fs::remove_file(sandbox.repo.join("dist/app-link.js")).unwrap();
         symlink(&sandbox.repo, "dist/app-link.js", "bin/tool");
-        let restored = artifact.restore(&sandbox.repo).unwrap();
+        let restored = artifact
+            .restore(&sandbox.repo, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(restored.written, 3);
         assert_eq!(snapshot(sandbox.repo.as_path()), before);
     }
@@ -473,7 +500,9 @@ mod tests {
             sandbox.outside.join("victim").as_path().to_str().unwrap(),
         );
 
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(
             fs::read(sandbox.outside.join("victim")).unwrap(),
             b"precious"
@@ -494,7 +523,9 @@ mod tests {
         write_file(&target, "dist/a/was-a-dir", b"x", 0o644);
         write_file(&target, "dist/b", b"was a file", 0o644);
         write_file(&target, "dist/stale.txt", b"not in the archive", 0o644);
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         let tree = snapshot(target.as_path());
         assert_eq!(
             tree["dist/a"],
@@ -518,7 +549,9 @@ mod tests {
         .unwrap();
         let artifact = pack(&sandbox.repo, &["dist"], b"", sandbox.dir.path());
         let target = sandbox.second_repo();
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         let tree = snapshot(target.as_path());
         assert_eq!(tree["dist/ro"], Seen::Dir { mode: 0o555 });
         assert_eq!(
@@ -540,7 +573,9 @@ mod tests {
         write_file(&sandbox.repo, "bin/tool", b"x", 0o4755);
         let artifact = pack(&sandbox.repo, &["bin/tool"], b"", sandbox.dir.path());
         let target = sandbox.second_repo();
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         let mode = fs::metadata(target.join("bin/tool"))
             .unwrap()
             .permissions()
@@ -560,7 +595,9 @@ mod tests {
             sandbox.dir.path(),
         );
         let target = sandbox.second_repo();
-        artifact.restore(&target).unwrap();
+        artifact
+            .restore(&target, &RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(snapshot(target.as_path()), snapshot(sandbox.repo.as_path()));
     }
 

@@ -59,6 +59,21 @@ pub enum Corruption {
     /// The archive has no `log` entry.
     #[error("the archive has no log entry")]
     MissingLog,
+    /// The archive does not start with its `key` entry (not a version-2 archive).
+    #[error("the archive does not start with its key")]
+    MissingKey,
+    /// The archive was packed for another key: metadata naming another entry's archive.
+    #[error("the archive belongs to another cache key")]
+    ArchiveKeyMismatch,
+    /// The log is longer than any archive mono writes.
+    #[error("the archive's log is {size} bytes, more than mono stores")]
+    LogTooLarge {
+        /// Its size as the archive says.
+        size: u64,
+    },
+    /// A cache file is not a regular file, or is too large to be one of mono's.
+    #[error("{0}")]
+    Unsafe(#[source] crate::open::OpenError),
     /// An entry that is neither `log` nor under `outputs/`.
     #[error("the archive has an unexpected entry `{entry}`")]
     UnexpectedEntry {
@@ -230,6 +245,34 @@ pub enum RestoreError {
         /// The parent that is not a directory.
         parent: String,
     },
+    /// An entry that would write into a `.git` folder or git's hooks folder.
+    #[error("archive entry `{entry}` would write into a `.git` folder")]
+    GitDir {
+        /// The entry.
+        entry: String,
+    },
+    /// An entry that is not one of the task's declared `outputs`.
+    #[error("archive entry `{entry}` is not one of the task's outputs")]
+    NotAnOutput {
+        /// The entry.
+        entry: String,
+    },
+    /// An entry that would overwrite or remove a file git tracks, or write into a
+    /// submodule or git's hooks folder.
+    #[error("archive entry `{entry}` would overwrite `{file}`, which git tracks")]
+    Protected {
+        /// The entry.
+        entry: String,
+        /// The tracked file, submodule or hooks folder in the way.
+        file: String,
+    },
+    /// The files git tracks could not be listed, so nothing may be restored.
+    #[error("cannot tell which files git tracks, so nothing is restored: {source}")]
+    ProtectedUnknown {
+        /// What listing them reported.
+        #[source]
+        source: crate::policy::LoadError,
+    },
     /// An I/O error while reading the archive or writing outputs.
     #[error("failed to restore {path}: {source}")]
     Io {
@@ -250,7 +293,10 @@ impl RestoreError {
 
     /// Whether the archive was rejected because restoring it would be unsafe.
     pub fn is_unsafe(&self) -> bool {
-        !matches!(self, Self::Corrupt(_) | Self::Io { .. })
+        !matches!(
+            self,
+            Self::Corrupt(_) | Self::Io { .. } | Self::ProtectedUnknown { .. }
+        )
     }
 }
 

@@ -136,6 +136,7 @@ pub(crate) fn pack(root: &AbsPath, outputs: &[&str], log: &[u8], scratch: &Path)
 
 /// An entry of a crafted archive. Names and link targets are written into the header
 /// as-is, bypassing every check of the tar crate.
+#[derive(Clone, Copy)]
 pub(crate) enum Raw<'a> {
     File(&'a str, &'a [u8]),
     Dir(&'a str),
@@ -144,7 +145,8 @@ pub(crate) enum Raw<'a> {
     Fifo(&'a str),
 }
 
-/// A zstd-compressed tar of `entries`, after a `log` entry unless `with_log` is false.
+/// A zstd-compressed tar of `entries`, after the key entry of `key("crafted")` (the key
+/// [`artifact_from_bytes`] gives) and a `log` entry unless `with_log` is false.
 pub(crate) fn raw_archive(entries: &[Raw<'_>], with_log: bool) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     let mut append = |name: &str, kind: tar::EntryType, link: &str, mode: u32, data: &[u8]| {
@@ -157,6 +159,8 @@ pub(crate) fn raw_archive(entries: &[Raw<'_>], with_log: bool) -> Vec<u8> {
         header.set_cksum();
         builder.append(&header, data).unwrap();
     };
+    let key = crate::archive::key_entry(&key("crafted"));
+    append("key", tar::EntryType::Regular, "", 0o644, &key);
     if with_log {
         append("log", tar::EntryType::Regular, "", 0o644, b"log\n");
     }
@@ -175,6 +179,14 @@ pub(crate) fn raw_archive(entries: &[Raw<'_>], with_log: bool) -> Vec<u8> {
 
 /// An artifact around arbitrary archive bytes, with metadata that matches them.
 pub(crate) fn artifact_from_bytes(bytes: &[u8], scratch: &Path) -> Artifact {
+    try_artifact_from_bytes(bytes, scratch).unwrap()
+}
+
+/// [`artifact_from_bytes`], for bytes that a lookup may refuse.
+pub(crate) fn try_artifact_from_bytes(
+    bytes: &[u8],
+    scratch: &Path,
+) -> Result<Artifact, crate::Corruption> {
     let mut temp = tempfile::NamedTempFile::new_in(scratch).unwrap();
     temp.write_all(bytes).unwrap();
     let meta = ArtifactMeta {
@@ -186,5 +198,5 @@ pub(crate) fn artifact_from_bytes(bytes: &[u8], scratch: &Path) -> Artifact {
             size: bytes.len() as u64,
         },
     };
-    Artifact::from_temp_file(meta, temp).unwrap()
+    Artifact::from_temp_file(meta, temp)
 }

@@ -12,11 +12,16 @@
 //!   [`RemoteStore`] in an S3-compatible bucket or a Turborepo remote cache server.
 //! - [`CacheStore::fetch`] verifies an entry and reports a bad one as [`Lookup::Corrupt`],
 //!   for the caller to warn about and treat as a miss.
-//! - [`Artifact::restore`] writes outputs back after checking every entry, never outside
-//!   the repository, and leaves outputs that already match alone.
+//! - [`Artifact::restore`] writes outputs back after checking every entry against a
+//!   [`RestorePolicy`] (the task's declared outputs, never `.git`, never a file git
+//!   tracks), never outside the repository, and leaves outputs that already match alone.
 //!
 //! ```
-//! use mono_cache::{Artifact, CacheKey, CacheStore, LocalStore, Lookup, PackRequest, TaskInfo};
+//! use mono_cache::{
+//!     Artifact, CacheKey, CacheStore, LocalStore, Lookup, PackRequest, ProtectedFiles,
+//!     RestorePolicy, TaskInfo,
+//! };
+//! use std::sync::Arc;
 //! use mono_paths::{AbsPath, RepoPath};
 //!
 //! # let tmp = tempfile::tempdir().unwrap();
@@ -35,7 +40,12 @@
 //!
 //! // Next time, before running it:
 //! let Lookup::Hit(artifact) = store.fetch(&key).unwrap() else { panic!("expected a hit") };
-//! let restored = artifact.restore(&repo_root).unwrap();
+//! // Only dist/ and what it holds may be written, and nothing git tracks (none here).
+//! let policy = RestorePolicy::new(
+//!     |path| path.components().next() == Some("dist"),
+//!     Arc::new(ProtectedFiles::none()),
+//! );
+//! let restored = artifact.restore(&repo_root, &policy).unwrap();
 //! assert!(restored.was_up_to_date()); // dist/ is still there: nothing written
 //! assert_eq!(restored.log, b"built\n");
 //! assert_eq!(restored.meta.task.duration_ms, 1200); // the time the hit saved
@@ -52,18 +62,23 @@ mod fixture;
 mod key;
 mod local;
 mod meta;
+mod open;
 mod pack;
+mod policy;
 mod records;
 pub mod remote;
 mod restore;
 mod safety;
 mod store;
 
+pub use archive::MAX_LOG;
 pub use artifact::{Artifact, PackRequest, Restored};
 pub use error::{CorruptEntry, Corruption, PackError, RestoreError, StoreError};
 pub use key::{CacheKey, Checksum, DigestError};
 pub use local::{LocalStore, PruneReport, DEFAULT_ORPHAN_GRACE};
 pub use meta::{ArchiveInfo, ArtifactMeta, TaskInfo, FORMAT_VERSION};
+pub use open::{FileKind, OpenError};
+pub use policy::{LoadError, Protected, ProtectedFiles, RestorePolicy};
 pub use records::{OutputRecords, OUTPUT_RECORDS_FILE};
 pub use remote::{RemoteConfigError, RemoteError, RemoteOptions, RemoteStore, RemoteUrl, Signer};
 pub use store::{CacheStatus, CacheStore, Lookup};

@@ -9,7 +9,8 @@ use mono_paths::AbsPath;
 use crate::artifact::{self, Artifact, PackRequest};
 use crate::error::{CorruptEntry, Corruption, IoContext, StoreError};
 use crate::key::{CacheKey, Checksum};
-use crate::meta::{ArtifactMeta, FORMAT_VERSION};
+use crate::meta::{ArtifactMeta, FORMAT_VERSION, MAX_META_LEN};
+use crate::open::OpenError;
 use crate::store::{CacheStatus, CacheStore, Lookup};
 
 /// Names starting with this are temporary files of a writer: never entries.
@@ -28,7 +29,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The cache on this machine's disk.
 ///
-/// Layout (version 1, see docs/cache.md), under `<cache dir>/v1/`:
+/// Layout (version 2, see docs/cache.md), under `<cache dir>/v2/`:
 ///
 /// - `<key>.json`: the metadata ([`ArtifactMeta`]). It is written last, and its presence is
 ///   what makes an entry exist.
@@ -197,7 +198,8 @@ impl LocalStore {
             return Ok(None);
         };
         let archive = self.archive_path(key, &meta.archive.blake3);
-        let usable = fs::metadata(archive).is_ok_and(|found| found.len() == meta.archive.size);
+        let usable = fs::metadata(archive)
+            .is_ok_and(|found| found.is_file() && found.len() == meta.archive.size);
         Ok(usable.then_some(meta))
     }
 
@@ -210,7 +212,7 @@ impl LocalStore {
 
     /// The checksum the current metadata of `key` names, if it is readable.
     fn stored_checksum(&self, key: &CacheKey) -> Option<Checksum> {
-        let bytes = fs::read(self.meta_path(key)).ok()?;
+        let bytes = crate::open::read_capped(&self.meta_path(key), MAX_META_LEN).ok()?;
         Some(ArtifactMeta::from_json(&bytes, key).ok()?.archive.blake3)
     }
 
@@ -218,11 +220,13 @@ impl LocalStore {
         &self,
         key: &CacheKey,
     ) -> Result<Option<Result<ArtifactMeta, Corruption>>, StoreError> {
+        // Never blocks on a FIFO, never reads a device or a huge file (docs/security.md).
         let path = self.meta_path(key);
-        match fs::read(&path) {
+        match crate::open::read_capped(&path, MAX_META_LEN) {
             Ok(bytes) => Ok(Some(ArtifactMeta::from_json(&bytes, key))),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(StoreError::Io { path, source: err }),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(OpenError::Io(err)) => Err(StoreError::Io { path, source: err }),
+            Err(err) => Ok(Some(Err(Corruption::Unsafe(err)))),
         }
     }
 
@@ -474,7 +478,7 @@ mod tests {
         let short = &checksum.to_string()[..16];
         assert_eq!(
             store.entries_dir(),
-            sandbox.cache_dir().join("v1").as_path()
+            sandbox.cache_dir().join("v2").as_path()
         );
         assert_eq!(
             names(&store),
@@ -484,7 +488,7 @@ mod tests {
 
         let json: serde_json::Value =
             serde_json::from_slice(&fs::read(store.meta_path(&key)).unwrap()).unwrap();
-        assert_eq!(json["version"], 1);
+        assert_eq!(json["version"], 2);
         assert_eq!(json["hash"], key.to_string());
         assert_eq!(json["taskId"], "web#build");
         assert_eq!(json["durationMs"], 1234);
@@ -505,7 +509,9 @@ mod tests {
         };
         assert_eq!(artifact.meta().task, fixture::task());
         let target = sandbox.second_repo();
-        let restored = artifact.restore(&target).unwrap();
+        let restored = artifact
+            .restore(&target, &crate::RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(restored.log, b"building\n");
         let tree = snapshot(target.as_path());
         assert_eq!(tree, snapshot(sandbox.repo.as_path()));
@@ -552,7 +558,7 @@ mod tests {
             .unwrap()
             .into_hit()
             .unwrap()
-            .restore(&sandbox.second_repo())
+            .restore(&sandbox.second_repo(), &crate::RestorePolicy::any_output())
             .is_ok());
     }
 
@@ -595,7 +601,7 @@ mod tests {
             (
                 String::from_utf8(good.clone())
                     .unwrap()
-                    .replace("\"version\": 1", "\"version\": 99")
+                    .replace("\"version\": 2", "\"version\": 99")
                     .into_bytes(),
                 |reason| matches!(reason, Corruption::UnsupportedVersion { found: 99 }),
             ),

@@ -3,10 +3,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::Corruption;
 use crate::key::{CacheKey, Checksum};
 
+/// The largest metadata file mono reads: its own are a few hundred bytes.
+pub(crate) const MAX_META_LEN: u64 = 64 * 1024;
+
 /// The version of the artifact format: the metadata schema, the archive's entry layout and
-/// the local store's directory layout (`<cache dir>/v1/`). Bump it on any incompatible
+/// the local store's directory layout (`<cache dir>/v2/`). Bump it on any incompatible
 /// change; entries of another version are reported as corrupt and replaced.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 added the archive's `key` entry, which binds an archive to its key.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What the task runner knows about a finished task, stored beside its outputs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,11 +36,11 @@ pub struct ArchiveInfo {
 
 /// The metadata of one cache entry: the small JSON file that makes an entry exist.
 ///
-/// Schema (version 1), documented in docs/cache.md:
+/// Schema (version 2), documented in docs/cache.md:
 ///
 /// ```json
 /// {
-///   "version": 1,
+///   "version": 2,
 ///   "hash": "<64 hex: the cache key>",
 ///   "taskId": "web#build",
 ///   "durationMs": 1234,
@@ -138,11 +143,11 @@ mod tests {
     fn rejects_other_versions_keys_and_garbage() {
         let meta = sample();
         let mut value: serde_json::Value = serde_json::from_slice(&meta.to_json()).unwrap();
-        value["version"] = 2.into();
+        value["version"] = 1.into();
         let json = serde_json::to_vec(&value).unwrap();
         assert!(matches!(
             ArtifactMeta::from_json(&json, &meta.hash),
-            Err(Corruption::UnsupportedVersion { found: 2 })
+            Err(Corruption::UnsupportedVersion { found: 1 })
         ));
         let other = CacheKey::from(blake3::hash(b"other"));
         assert!(matches!(
@@ -150,7 +155,7 @@ mod tests {
             Err(Corruption::KeyMismatch { .. })
         ));
         assert!(matches!(
-            ArtifactMeta::from_json(b"{\"version\":1}", &meta.hash),
+            ArtifactMeta::from_json(b"{\"version\":2}", &meta.hash),
             Err(Corruption::BadMetadata(_))
         ));
         assert!(matches!(

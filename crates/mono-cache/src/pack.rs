@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mono_paths::{AbsPath, RepoPath};
 
-use crate::archive::{self, mode_of, Node, LOG_ENTRY, OUTPUTS_PREFIX, ZSTD_LEVEL};
+use crate::archive::{self, mode_of, Node, KEY_ENTRY, LOG_ENTRY, OUTPUTS_PREFIX, ZSTD_LEVEL};
 use crate::error::{IoContext, PackError};
 use crate::key::Checksum;
 
@@ -184,6 +184,7 @@ pub(crate) fn link_stays_inside(link: &RepoPath, target: &str) -> bool {
 /// `out_path` names `out` in errors.
 pub(crate) fn write<W: Write>(
     root: &AbsPath,
+    key: &crate::CacheKey,
     nodes: &BTreeMap<RepoPath, Node>,
     log: &[u8],
     out: W,
@@ -198,6 +199,14 @@ pub(crate) fn write<W: Write>(
     encoder.include_checksum(true).pack_path(out_path)?;
     let mut builder = tar::Builder::new(encoder);
 
+    let key = archive::key_entry(key);
+    let mut header = archive::header(tar::EntryType::Regular, 0o644, key.len() as u64);
+    builder
+        .append_data(&mut header, KEY_ENTRY, &key[..])
+        .pack_path(out_path)?;
+    // A log longer than restoring accepts keeps its end, where errors usually are.
+    let cap = usize::try_from(archive::MAX_LOG).unwrap_or(usize::MAX);
+    let log = &log[log.len().saturating_sub(cap)..];
     let mut header = archive::header(tar::EntryType::Regular, 0o644, log.len() as u64);
     builder
         .append_data(&mut header, LOG_ENTRY, log)

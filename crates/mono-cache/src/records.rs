@@ -7,10 +7,10 @@
 //! difference (a file edited, removed, replaced, re-created, chmod-ed, or a different entry)
 //! falls back to the full restore, which then records again.
 //!
-//! # Format (`outputs-v1.json` in the cache directory)
+//! # Format (`outputs-v2.json` in the cache directory)
 //!
 //! ```json
-//! { "version": 1,
+//! { "version": 2, "checksum": "<64 hex>",
 //!   "tasks": { "web#build": { "key": "<64 hex>", "log": "built\n",
 //!     "files": [ { "path": "apps/web/dist", "kind": "dir", "mode": 493 },
 //!                { "path": "apps/web/dist/index.js", "kind": "file", "mode": 420,
@@ -18,7 +18,11 @@
 //! ```
 //!
 //! Written to a temporary file and renamed over; a missing, unreadable or foreign file is an
-//! empty set of records (records only save time). `log` is absent when the log is not UTF-8
+//! empty set of records (records only save time). `checksum` is the blake3 of `tasks` as
+//! mono serializes it (compact JSON, tasks sorted by id): a file edited by hand or damaged
+//! (`"files": []` with the outputs deleted, another log) fails it and is ignored, so every
+//! hit takes the full, verified restore. The file is opened without blocking and refused if
+//! it is not a regular file or larger than 256 MiB. `log` is absent when the log is not UTF-8
 //! or too large to keep here; such a task takes the full restore.
 //!
 //! # Racy outputs
@@ -28,8 +32,8 @@
 //! ctime are strictly older than the filesystem's clock read (from a probe file in the cache
 //! directory) *before* the outputs were stat-ed: any later change gives a different stamp.
 
-use std::collections::HashMap;
-use std::fs::{self, Metadata, OpenOptions};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, Metadata};
 use std::io::{Seek, SeekFrom, Write};
 use std::sync::Mutex;
 
@@ -37,11 +41,14 @@ use mono_paths::{AbsPath, RepoPath};
 use serde::{Deserialize, Serialize};
 
 use crate::key::{CacheKey, Checksum};
+use crate::policy::RestorePolicy;
 
 /// The records file's name in the cache directory.
-pub const OUTPUT_RECORDS_FILE: &str = "outputs-v1.json";
-const PROBE_FILE: &str = "outputs-v1.probe";
-const VERSION: u32 = 1;
+pub const OUTPUT_RECORDS_FILE: &str = "outputs-v2.json";
+const PROBE_FILE: &str = "outputs-v2.probe";
+const VERSION: u32 = 2;
+/// The largest records file read.
+const MAX_FILE: u64 = 256 * 1024 * 1024;
 /// Logs larger than this are not copied into the records: the full restore reads them.
 const MAX_LOG: usize = 64 * 1024;
 
@@ -143,10 +150,31 @@ struct Record {
     files: Vec<Stamp>,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct RecordsFile {
     version: u32,
-    tasks: HashMap<String, Record>,
+    checksum: Checksum,
+    tasks: BTreeMap<String, Record>,
+}
+
+/// The checksum of `tasks` as [`OutputRecords::save`] writes them.
+fn checksum_of(tasks: &BTreeMap<&String, &Record>) -> Option<Checksum> {
+    let bytes = serde_json::to_vec(tasks).ok()?;
+    Some(Checksum::of(&bytes))
+}
+
+fn load(cache_dir: &AbsPath) -> Option<HashMap<String, Record>> {
+    let path = cache_dir.join(OUTPUT_RECORDS_FILE);
+    let bytes = crate::open::read_capped(path.as_path(), MAX_FILE).ok()?;
+    let file: RecordsFile = serde_json::from_slice(&bytes).ok()?;
+    if file.version != VERSION {
+        return None;
+    }
+    let sorted: BTreeMap<&String, &Record> = file.tasks.iter().collect();
+    if checksum_of(&sorted)? != file.checksum {
+        return None;
+    }
+    Some(file.tasks.into_iter().collect())
 }
 
 /// The output records of one run: loaded once, changed by the run, saved once.
@@ -159,12 +187,7 @@ pub struct OutputRecords {
 impl OutputRecords {
     /// Loads the records kept in `cache_dir`; any problem gives an empty set.
     pub fn open(cache_dir: &AbsPath) -> OutputRecords {
-        let tasks = fs::read(cache_dir.join(OUTPUT_RECORDS_FILE).as_path())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<RecordsFile>(&bytes).ok())
-            .filter(|file| file.version == VERSION)
-            .map(|file| file.tasks)
-            .unwrap_or_default();
+        let tasks = load(cache_dir).unwrap_or_default();
         OutputRecords {
             dir: cache_dir.clone(),
             tasks: Mutex::new(tasks),
@@ -174,13 +197,15 @@ impl OutputRecords {
 
     /// The log to replay when `task`'s outputs on disk are exactly as recorded for the
     /// entry `key` with the archive `archive`: then the hit needs no restore. `None` means
-    /// "restore as usual".
+    /// "restore as usual". A record naming a path that `policy` refuses by its name (in
+    /// `.git`, or not among the task's outputs) is no warm hit either: the full restore
+    /// then refuses the entry.
     pub fn up_to_date(
         &self,
         repo_root: &AbsPath,
         task: &str,
-        key: &CacheKey,
-        archive: &Checksum,
+        (key, archive): (&CacheKey, &Checksum),
+        policy: &RestorePolicy,
     ) -> Option<Vec<u8>> {
         let record = {
             let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
@@ -193,6 +218,7 @@ impl OutputRecords {
         let log = record.log?;
         for stamp in &record.files {
             let path = RepoPath::new(&stamp.path).ok()?;
+            policy.check_name(&path).ok()?;
             let meta = fs::symlink_metadata(repo_root.join_repo(&path).as_path()).ok()?;
             if Stamp::of(&path, &meta).as_ref() != Some(stamp) {
                 return None;
@@ -245,9 +271,13 @@ impl OutputRecords {
             return Ok(());
         }
         let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        let sorted: BTreeMap<&String, &Record> = tasks.iter().collect();
+        let checksum = checksum_of(&sorted)
+            .ok_or_else(|| std::io::Error::other("the records cannot be serialized"))?;
         let file = RecordsFileRef {
             version: VERSION,
-            tasks: &tasks,
+            checksum,
+            tasks: sorted,
         };
         let bytes = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
         fs::create_dir_all(&self.dir)?;
@@ -294,12 +324,8 @@ impl OutputRecords {
     /// The filesystem's clock now, in ns: the mtime of a probe file just written.
     fn fs_now(&self) -> Option<i64> {
         fs::create_dir_all(&self.dir).ok()?;
-        let mut probe = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(PROBE_FILE).as_path())
-            .ok()?;
+        let mut probe =
+            crate::open::open_regular_for_writing(self.dir.join(PROBE_FILE).as_path()).ok()?;
         probe.seek(SeekFrom::Start(0)).ok()?;
         probe.write_all(b"t").ok()?;
         let (_, mtime, _, _) = unix_stat(&probe.metadata().ok()?);
@@ -310,7 +336,8 @@ impl OutputRecords {
 #[derive(Serialize)]
 struct RecordsFileRef<'a> {
     version: u32,
-    tasks: &'a HashMap<String, Record>,
+    checksum: Checksum,
+    tasks: BTreeMap<&'a String, &'a Record>,
 }
 
 #[cfg(test)]
@@ -370,26 +397,60 @@ mod tests {
         );
         assert_eq!(
             records
-                .up_to_date(&s.root, "web#build", &key("k"), &sum("a"))
+                .up_to_date(
+                    &s.root,
+                    "web#build",
+                    (&key("k"), &sum("a")),
+                    &RestorePolicy::any_output()
+                )
                 .as_deref(),
             Some(&b"built\n"[..])
         );
         // Another key, another task: no.
         assert!(records
-            .up_to_date(&s.root, "web#build", &key("other"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "web#build",
+                (&key("other"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
         assert!(records
-            .up_to_date(&s.root, "api#build", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "api#build",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
         // The same key with another archive (the entry was replaced): no.
         assert!(records
-            .up_to_date(&s.root, "web#build", &key("k"), &sum("b"))
+            .up_to_date(
+                &s.root,
+                "web#build",
+                (&key("k"), &sum("b")),
+                &RestorePolicy::any_output()
+            )
+            .is_none());
+
+        // A record of paths the task may not write is no warm hit.
+        let only_build = RestorePolicy::new(
+            |path| path.as_str().starts_with("build/"),
+            std::sync::Arc::new(crate::ProtectedFiles::none()),
+        );
+        assert!(records
+            .up_to_date(&s.root, "web#build", (&key("k"), &sum("a")), &only_build)
             .is_none());
 
         // Same size, rewritten: the stamp differs.
         fs::write(s.root.join("dist/a.js").as_path(), "b").unwrap();
         assert!(records
-            .up_to_date(&s.root, "web#build", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "web#build",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
     }
 
@@ -400,7 +461,12 @@ mod tests {
         settle();
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_some());
         #[cfg(unix)]
         {
@@ -408,14 +474,24 @@ mod tests {
             let file = s.root.join("dist/a.js");
             fs::set_permissions(file.as_path(), fs::Permissions::from_mode(0o755)).unwrap();
             assert!(records
-                .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+                .up_to_date(
+                    &s.root,
+                    "t",
+                    (&key("k"), &sum("a")),
+                    &RestorePolicy::any_output()
+                )
                 .is_none());
         }
         settle();
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         fs::remove_file(s.root.join("dist/a.js").as_path()).unwrap();
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
     }
 
@@ -434,7 +510,12 @@ mod tests {
             .unwrap();
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
 
         let stamp = |mtime| Stamp {
@@ -467,20 +548,76 @@ mod tests {
         let again = OutputRecords::open(&s.cache);
         assert_eq!(
             again
-                .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+                .up_to_date(
+                    &s.root,
+                    "t",
+                    (&key("k"), &sum("a")),
+                    &RestorePolicy::any_output()
+                )
                 .as_deref(),
             Some("é\n".as_bytes())
         );
         again.forget("t");
         again.save().unwrap();
         assert!(OutputRecords::open(&s.cache)
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
 
         fs::write(s.cache.join(OUTPUT_RECORDS_FILE).as_path(), "{ garbage").unwrap();
         assert!(OutputRecords::open(&s.cache)
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
+    }
+
+    #[test]
+    fn an_edited_or_unsafe_records_file_is_ignored() {
+        let s = setup();
+        let records = OutputRecords::open(&s.cache);
+        settle();
+        records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"log\n");
+        records.save().unwrap();
+        let file = s.cache.join(OUTPUT_RECORDS_FILE);
+        let good = fs::read_to_string(file.as_path()).unwrap();
+        let hit = || {
+            OutputRecords::open(&s.cache)
+                .up_to_date(
+                    &s.root,
+                    "t",
+                    (&key("k"), &sum("a")),
+                    &RestorePolicy::any_output(),
+                )
+                .is_some()
+        };
+        assert!(hit());
+        // No outputs recorded, or another log: the checksum no longer matches.
+        let no_files = good.replace("\"files\":[{", "\"files\":[],\"x\":[{");
+        assert_ne!(no_files, good);
+        for edited in [no_files, good.replace("log\\n", "pwned\\n")] {
+            assert_ne!(edited, good);
+            fs::write(file.as_path(), &edited).unwrap();
+            assert!(!hit(), "{edited}");
+        }
+        // A FIFO or a device in its place: ignored at once, never read.
+        fs::remove_file(file.as_path()).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(file.as_path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(!hit());
+        fs::remove_file(file.as_path()).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", file.as_path()).unwrap();
+        assert!(!hit());
     }
 
     #[test]
@@ -496,7 +633,12 @@ mod tests {
             &[0xff, 0xfe],
         );
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
         records.record(
             &s.root,
@@ -506,7 +648,12 @@ mod tests {
             &vec![b'x'; MAX_LOG + 1],
         );
         assert!(records
-            .up_to_date(&s.root, "t", &key("k"), &sum("a"))
+            .up_to_date(
+                &s.root,
+                "t",
+                (&key("k"), &sum("a")),
+                &RestorePolicy::any_output()
+            )
             .is_none());
     }
 }

@@ -12,8 +12,11 @@ use std::path::{Path, PathBuf};
 
 use mono_paths::{AbsPath, RepoPath};
 
-use crate::archive::{self, mode_of, Node, LOG_ENTRY, MODE_MASK, OUTPUTS_PREFIX};
+use crate::archive::{
+    self, mode_of, Node, KEY_ENTRY, LOG_ENTRY, MAX_LOG, MODE_MASK, OUTPUTS_PREFIX,
+};
 use crate::error::{Corruption, IoContext, RestoreError};
+use crate::key::CacheKey;
 
 /// One output entry of an archive, and whether the disk already holds it.
 #[derive(Debug)]
@@ -31,6 +34,7 @@ pub(crate) struct Inspection {
 }
 
 enum Name {
+    Key,
     Log,
     Output(RepoPath),
 }
@@ -56,6 +60,9 @@ fn classify(raw: &[u8]) -> Result<Name, RestoreError> {
     }
     if name == LOG_ENTRY {
         return Ok(Name::Log);
+    }
+    if name == KEY_ENTRY {
+        return Ok(Name::Key);
     }
     let Some(rest) = name.strip_prefix(OUTPUTS_PREFIX) else {
         return Err(Corruption::UnexpectedEntry { entry: lossy() }.into());
@@ -100,36 +107,89 @@ fn node_of<R: Read>(entry: &tar::Entry<'_, R>, path: &RepoPath) -> Result<Node, 
     }
 }
 
+/// Checks that the key entry `entry` (the archive's first) names `key`.
+fn check_key<R: Read>(entry: &mut tar::Entry<'_, R>, key: &CacheKey) -> Result<(), Corruption> {
+    let expected = archive::key_entry(key);
+    if entry.header().entry_type() != tar::EntryType::Regular
+        || entry.size() != expected.len() as u64
+    {
+        return Err(Corruption::ArchiveKeyMismatch);
+    }
+    let mut found = Vec::with_capacity(expected.len());
+    (&mut *entry)
+        .take(expected.len() as u64)
+        .read_to_end(&mut found)
+        .map_err(Corruption::Decode)?;
+    if found != expected {
+        return Err(Corruption::ArchiveKeyMismatch);
+    }
+    Ok(())
+}
+
+/// Reads the log entry, refusing one longer than [`MAX_LOG`].
+fn read_log_entry<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Vec<u8>, RestoreError> {
+    let entry_type = entry.header().entry_type();
+    if entry_type != tar::EntryType::Regular {
+        return Err(RestoreError::UnsupportedEntry {
+            entry: LOG_ENTRY.to_owned(),
+            type_flag: char::from(entry_type.as_byte()),
+        });
+    }
+    if entry.size() > MAX_LOG {
+        return Err(Corruption::LogTooLarge { size: entry.size() }.into());
+    }
+    let mut bytes = Vec::with_capacity(entry.size().min(1 << 20) as usize);
+    entry
+        .take(MAX_LOG)
+        .read_to_end(&mut bytes)
+        .map_err(decode)?;
+    Ok(bytes)
+}
+
+/// Checks only that the archive starts with the key entry of `key` (a verified lookup
+/// calls it, so that metadata naming another key's archive is a corrupt entry).
+pub(crate) fn verify_key<R: Read>(archive: R, key: &CacheKey) -> Result<(), Corruption> {
+    let decoder = zstd::Decoder::new(archive).map_err(Corruption::Decode)?;
+    let mut archive = tar::Archive::new(decoder);
+    let mut entries = archive.entries().map_err(Corruption::Decode)?;
+    let mut first = match entries.next() {
+        Some(entry) => entry.map_err(Corruption::Decode)?,
+        None => return Err(Corruption::MissingKey),
+    };
+    if &*first.path_bytes() != KEY_ENTRY.as_bytes() {
+        return Err(Corruption::MissingKey);
+    }
+    check_key(&mut first, key)
+}
+
 /// The first pass: reads every entry and the log; when `root` is given, compares each output
-/// with the disk. Writes nothing.
+/// with the disk. Writes nothing. The first entry must be the key entry of `key`.
 pub(crate) fn inspect<R: Read>(
     archive: R,
     root: Option<&AbsPath>,
+    key: &CacheKey,
 ) -> Result<Inspection, RestoreError> {
     let decoder = zstd::Decoder::new(archive).map_err(decode)?;
     let mut archive = tar::Archive::new(decoder);
     let mut log = None;
     let mut entries = Vec::new();
     let mut compare = Comparer::default();
+    let mut first = true;
     for entry in archive.entries().map_err(decode)? {
         let mut entry = entry.map_err(decode)?;
-        match classify(&entry.path_bytes())? {
+        let name = classify(&entry.path_bytes())?;
+        if std::mem::take(&mut first) != matches!(name, Name::Key) {
+            return Err(Corruption::MissingKey.into());
+        }
+        match name {
+            Name::Key => check_key(&mut entry, key)?,
             Name::Log => {
-                let entry_type = entry.header().entry_type();
-                if entry_type != tar::EntryType::Regular {
-                    return Err(RestoreError::UnsupportedEntry {
-                        entry: LOG_ENTRY.to_owned(),
-                        type_flag: char::from(entry_type.as_byte()),
-                    });
-                }
                 if log.is_some() {
                     return Err(RestoreError::Duplicate {
                         entry: LOG_ENTRY.to_owned(),
                     });
                 }
-                let mut bytes = Vec::with_capacity(entry.size().min(1 << 20) as usize);
-                entry.read_to_end(&mut bytes).map_err(decode)?;
-                log = Some(bytes);
+                log = Some(read_log_entry(&mut entry)?);
             }
             Name::Output(path) => {
                 let node = node_of(&entry, &path)?;
@@ -151,16 +211,14 @@ pub(crate) fn inspect<R: Read>(
     Ok(Inspection { log, entries })
 }
 
-/// Reads only the log, which comes first in archives mono writes.
+/// Reads only the log, which comes right after the key in archives mono writes.
 pub(crate) fn read_log<R: Read>(archive: R) -> Result<Vec<u8>, RestoreError> {
     let decoder = zstd::Decoder::new(archive).map_err(decode)?;
     let mut archive = tar::Archive::new(decoder);
     for entry in archive.entries().map_err(decode)? {
         let mut entry = entry.map_err(decode)?;
         if let Name::Log = classify(&entry.path_bytes())? {
-            let mut bytes = Vec::with_capacity(entry.size().min(1 << 20) as usize);
-            entry.read_to_end(&mut bytes).map_err(decode)?;
-            return Ok(bytes);
+            return read_log_entry(&mut entry);
         }
     }
     Err(Corruption::MissingLog.into())
@@ -245,7 +303,7 @@ pub(crate) fn write_outputs<R: Read>(
     for entry in archive.entries().map_err(decode)? {
         let mut entry = entry.map_err(decode)?;
         let path = match classify(&entry.path_bytes())? {
-            Name::Log => continue,
+            Name::Key | Name::Log => continue,
             Name::Output(path) => path,
         };
         // The archive is immutable once verified; a difference means it was swapped.

@@ -12,7 +12,9 @@
 //! 4. A symlink's target is relative and, resolved from the link's directory through every
 //!    symlink of the archive and of the disk, stays inside the repository.
 //!
-//! Entry names themselves (absolute, `..`, not UTF-8) are checked as they are read.
+//! Entry names themselves (absolute, `..`, not UTF-8) are checked as they are read. Then
+//! the restore policy (crate::policy) checks each entry's name (no `.git`, a declared
+//! output) and where it lands once resolved (no `.git`, no file git tracks).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -22,6 +24,7 @@ use mono_paths::{AbsPath, RepoPath};
 
 use crate::archive::Node;
 use crate::error::RestoreError;
+use crate::policy::RestorePolicy;
 
 /// How many symlinks one resolution may follow, as Linux's `MAXSYMLINKS`.
 const MAX_HOPS: u32 = 40;
@@ -41,13 +44,19 @@ enum Kind {
     Symlink(String),
 }
 
-/// Validates the entries of an archive about to be restored into `root`.
+/// Validates the entries of an archive about to be restored into `root`, and checks each
+/// against `policy` (crate::policy): by its name, then by where it lands once resolved.
+/// Each entry comes with whether restoring writes it (it differs from the disk).
 pub(crate) fn validate<'a>(
     root: &AbsPath,
-    entries: impl Iterator<Item = (&'a RepoPath, &'a Node)> + Clone,
+    entries: impl Iterator<Item = (&'a RepoPath, &'a Node, bool)> + Clone,
+    policy: &RestorePolicy,
 ) -> Result<(), RestoreError> {
+    for (path, _, _) in entries.clone() {
+        policy.check_name(path)?;
+    }
     let mut archive = HashMap::new();
-    for (path, node) in entries.clone() {
+    for (path, node, _) in entries.clone() {
         if archive.insert(path.as_str(), node).is_some() {
             return Err(RestoreError::Duplicate {
                 entry: path.to_string(),
@@ -62,7 +71,7 @@ pub(crate) fn validate<'a>(
     };
     let mut implicit_checked = HashSet::new();
 
-    for (path, node) in entries {
+    for (path, node, writes) in entries {
         let entry = path.as_str();
         let mut ancestor = path.parent();
         while let Some(dir) = ancestor.filter(|dir| !dir.is_root()) {
@@ -109,6 +118,29 @@ pub(crate) fn validate<'a>(
             }
             ancestor = dir.parent();
         }
+
+        // Where the entry lands, through every symlink of the disk and the archive.
+        let real = match path.parent().filter(|dir| !dir.is_root()) {
+            None => entry.to_owned(),
+            Some(dir) => match view.resolve(Vec::new(), dir.as_str(), &mut 0) {
+                Ok(mut real) => {
+                    real.push(path.file_name().unwrap_or_default().to_owned());
+                    real.join("/")
+                }
+                Err(Unresolved::Escapes) => {
+                    return Err(RestoreError::OutsideRepo {
+                        entry: entry.to_owned(),
+                        via: dir.to_string(),
+                    });
+                }
+                Err(Unresolved::Loop) => {
+                    return Err(RestoreError::SymlinkLoop {
+                        entry: dir.to_string(),
+                    });
+                }
+            },
+        };
+        policy.check_target(path, &real, matches!(node, Node::Dir { .. }), writes)?;
 
         if let Node::Symlink { target } = node {
             let escapes = || RestoreError::SymlinkEscapes {
@@ -252,7 +284,8 @@ mod tests {
 
     use crate::error::{Corruption, RestoreError};
     use crate::fixture::{
-        artifact_from_bytes, raw_archive, snapshot, symlink, write_file, Raw, Sandbox,
+        artifact_from_bytes, raw_archive, snapshot, symlink, try_artifact_from_bytes, write_file,
+        Raw, Sandbox,
     };
 
     /// Restores a crafted archive into a repository holding one file, with a valid entry
@@ -271,7 +304,9 @@ mod tests {
             Raw::Fifo(name) => Raw::Fifo(name),
         }));
         let artifact = artifact_from_bytes(&raw_archive(&all, with_log), sandbox.dir.path());
-        let err = artifact.restore(&sandbox.repo).unwrap_err();
+        let err = artifact
+            .restore(&sandbox.repo, &crate::RestorePolicy::any_output())
+            .unwrap_err();
         assert_eq!(
             snapshot(sandbox.repo.as_path()),
             repo_before,
@@ -408,7 +443,9 @@ mod tests {
             true,
         );
         let artifact = artifact_from_bytes(&bytes, sandbox.dir.path());
-        let restored = artifact.restore(&sandbox.repo).unwrap();
+        let restored = artifact
+            .restore(&sandbox.repo, &crate::RestorePolicy::any_output())
+            .unwrap();
         assert_eq!(restored.written, 5);
         assert_eq!(fs::read(sandbox.repo.join("real/x")).unwrap(), b"x");
         assert_eq!(
@@ -427,8 +464,12 @@ mod tests {
         symlink(&sandbox.repo, "out", "../outside");
         let bytes = raw_archive(&[Raw::File("outputs/out/evil", b"x")], true);
         let artifact = artifact_from_bytes(&bytes, sandbox.dir.path());
-        let inspection =
-            crate::restore::inspect(artifact.archive_reader(), Some(&sandbox.repo)).unwrap();
+        let inspection = crate::restore::inspect(
+            artifact.archive_reader(),
+            Some(&sandbox.repo),
+            &artifact.key(),
+        )
+        .unwrap();
         let err = crate::restore::write_outputs(
             artifact.archive_reader(),
             &sandbox.repo,
@@ -447,18 +488,132 @@ mod tests {
             3,
         )
         .unwrap();
-        let artifact = artifact_from_bytes(&not_tar, sandbox.dir.path());
-        let err = artifact.restore(&sandbox.repo).unwrap_err();
-        assert!(err.is_corrupt(), "{err:?}");
+        // A verified lookup already decodes the first entry, for the key.
+        let err = try_artifact_from_bytes(&not_tar, sandbox.dir.path()).unwrap_err();
+        assert!(
+            matches!(err, Corruption::Decode(_) | Corruption::MissingKey),
+            "{err:?}"
+        );
 
         let mut truncated = raw_archive(&[Raw::File("outputs/a", &[7u8; 10_000])], true);
         truncated.truncate(truncated.len() / 2);
-        let artifact = artifact_from_bytes(&truncated, sandbox.dir.path());
-        let err = artifact.restore(&sandbox.repo).unwrap_err();
+        let err = match try_artifact_from_bytes(&truncated, sandbox.dir.path()) {
+            Ok(artifact) => artifact
+                .restore(&sandbox.repo, &crate::RestorePolicy::any_output())
+                .unwrap_err(),
+            Err(corruption) => RestoreError::Corrupt(corruption),
+        };
         assert!(
             matches!(err, RestoreError::Corrupt(Corruption::Decode(_))),
             "{err:?}"
         );
         assert!(snapshot(sandbox.repo.as_path()).is_empty());
+    }
+
+    /// A policy for a task of the package `pkg` whose outputs are `pkg/dist/**`, in a
+    /// repository where git tracks `pkg/src/index.js`, `other/src/lib.js` and
+    /// `pkg/dist/checked-in.js`.
+    fn policy() -> crate::RestorePolicy {
+        let tracked = [
+            "pkg/src/index.js",
+            "other/src/lib.js",
+            "pkg/dist/checked-in.js",
+        ]
+        .map(|p| mono_paths::RepoPath::new(p).unwrap());
+        crate::RestorePolicy::new(
+            |path| path.as_str().starts_with("pkg/dist/"),
+            std::sync::Arc::new(crate::ProtectedFiles::new(crate::Protected::new(
+                tracked,
+                [],
+            ))),
+        )
+    }
+
+    fn poisoned(entries: &[Raw<'_>], setup: impl Fn(&Sandbox)) -> RestoreError {
+        let sandbox = Sandbox::new();
+        write_file(&sandbox.repo, "pkg/src/index.js", b"source", 0o644);
+        write_file(&sandbox.repo, "other/src/lib.js", b"lib", 0o644);
+        write_file(
+            &sandbox.repo,
+            "pkg/dist/checked-in.js",
+            b"checked in",
+            0o644,
+        );
+        fs::create_dir_all(sandbox.repo.join(".git/hooks")).unwrap();
+        setup(&sandbox);
+        let before = snapshot(sandbox.repo.as_path());
+        let mut all = vec![Raw::File("outputs/pkg/dist/a-valid.js", b"valid")];
+        all.extend_from_slice(entries);
+        let artifact = artifact_from_bytes(&raw_archive(&all, true), sandbox.dir.path());
+        let err = artifact.restore(&sandbox.repo, &policy()).unwrap_err();
+        assert_eq!(
+            snapshot(sandbox.repo.as_path()),
+            before,
+            "something was written"
+        );
+        assert!(err.is_unsafe(), "{err:?}");
+        err
+    }
+
+    #[test_case(&[Raw::File("outputs/.git/hooks/post-checkout", b"#!/bin/sh\n")] => matches RestoreError::GitDir { entry } if entry == ".git/hooks/post-checkout" ; "git hook")]
+    #[test_case(&[Raw::File("outputs/pkg/dist/.git/config", b"x")] => matches RestoreError::GitDir { .. } ; "nested git folder")]
+    #[test_case(&[Raw::File("outputs/pkg/dist/.Git/config", b"x")] => matches RestoreError::GitDir { .. } ; "git folder in another case")]
+    #[test_case(&[Raw::File("outputs/other/src/lib.js", b"x")] => matches RestoreError::NotAnOutput { entry } if entry == "other/src/lib.js" ; "another package")]
+    #[test_case(&[Raw::File("outputs/pkg/src/index.js", b"x")] => matches RestoreError::NotAnOutput { .. } ; "own tracked source")]
+    #[test_case(&[Raw::File("outputs/pkg/README", b"x")] => matches RestoreError::NotAnOutput { .. } ; "outside the globs")]
+    #[test_case(&[Raw::Dir("outputs/pkg")] => matches RestoreError::NotAnOutput { .. } ; "a chmod of the package folder")]
+    #[test_case(&[Raw::File("outputs/pkg/dist/checked-in.js", b"x")] => matches RestoreError::Protected { file, .. } if file == "pkg/dist/checked-in.js" ; "tracked file inside the outputs")]
+    fn poisoned_archives_write_nothing(entries: &[Raw<'_>]) -> RestoreError {
+        poisoned(entries, |_| {})
+    }
+
+    #[test]
+    fn symlinks_cannot_lead_a_write_into_tracked_files_or_git() {
+        // A link stored by an earlier restore, then an entry through it.
+        let err = poisoned(&[Raw::File("outputs/pkg/dist/link/index.js", b"x")], |s| {
+            symlink(&s.repo, "pkg/dist/link", "../src");
+        });
+        assert!(
+            matches!(&err, RestoreError::Protected { file, .. } if file == "pkg/src/index.js"),
+            "{err:?}"
+        );
+        let err = poisoned(
+            &[Raw::File("outputs/pkg/dist/hooks/post-checkout", b"x")],
+            |s| {
+                symlink(&s.repo, "pkg/dist/hooks", "../../.git/hooks");
+            },
+        );
+        assert!(matches!(err, RestoreError::GitDir { .. }), "{err:?}");
+        // A link in place of a folder that holds tracked files removes them.
+        let err = poisoned(&[Raw::Symlink("outputs/pkg/dist", "../src")], |_| {});
+        assert!(matches!(err, RestoreError::NotAnOutput { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_legitimate_archive_restores_under_the_policy() {
+        let sandbox = Sandbox::new();
+        write_file(&sandbox.repo, "pkg/src/index.js", b"source", 0o644);
+        // A committed output, unchanged: restoring leaves it alone, so it may be there.
+        write_file(
+            &sandbox.repo,
+            "pkg/dist/checked-in.js",
+            b"checked in",
+            0o644,
+        );
+        let bytes = raw_archive(
+            &[
+                Raw::File("outputs/pkg/dist/checked-in.js", b"checked in"),
+                Raw::File("outputs/pkg/dist/index.js", b"built"),
+                Raw::Symlink("outputs/pkg/dist/alias.js", "index.js"),
+            ],
+            true,
+        );
+        let artifact = artifact_from_bytes(&bytes, sandbox.dir.path());
+        let restored = artifact.restore(&sandbox.repo, &policy()).unwrap();
+        assert_eq!((restored.written, restored.up_to_date), (2, 1));
+        assert_eq!(
+            fs::read(sandbox.repo.join("pkg/dist/index.js")).unwrap(),
+            b"built"
+        );
     }
 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mono_cache::{
-    Artifact, CacheKey, CacheStore, LocalStore, Lookup, OutputRecords, PackRequest, RemoteStore,
-    StoreError, TaskInfo,
+    Artifact, CacheKey, CacheStore, LoadError, LocalStore, Lookup, OutputRecords, PackRequest,
+    Protected, ProtectedFiles, RemoteStore, RestorePolicy, StoreError, TaskInfo,
 };
 use mono_paths::{AbsPath, RepoPath};
 use mono_run::{Before, Hooks, Job};
@@ -27,6 +27,37 @@ pub(crate) struct CachedTask {
     pub(crate) package_dir: RepoPath,
     /// The `outputs` globs.
     pub(crate) outputs: Vec<String>,
+    /// What restoring its cache entry may write ([`restore_policy`]).
+    pub(crate) restore: RestorePolicy,
+}
+
+/// Only the task's declared outputs, nothing under `.git`, no file git tracks in `protected`
+/// (docs/security.md). Outputs that do not compile allow nothing: such a task stores
+/// nothing either.
+pub(crate) fn restore_policy(
+    package_dir: &RepoPath,
+    outputs: &[String],
+    protected: &Arc<ProtectedFiles>,
+) -> RestorePolicy {
+    let matcher = mono_hash::OutputGlobs::new(outputs).and_then(|g| g.matcher(package_dir));
+    match matcher {
+        Ok(matcher) => RestorePolicy::new(move |path| matcher.matches(path), protected.clone()),
+        Err(_) => RestorePolicy::new(|_| false, protected.clone()),
+    }
+}
+
+/// What git tracks in the checkout at `root`, and its hooks folder: listed by the first
+/// restore of the run, never by a run of warm hits.
+pub(crate) fn protected_files(root: &AbsPath) -> Arc<ProtectedFiles> {
+    let root = root.clone();
+    Arc::new(ProtectedFiles::lazy(move || {
+        let scm = mono_scm::Scm::discover(&root);
+        let tracked = scm.tracked_files().map_err(|e| Arc::new(e) as LoadError)?;
+        let hooks = scm.hooks_dir().map_err(|e| Arc::new(e) as LoadError)?;
+        let mut folders = tracked.submodules;
+        folders.extend(hooks.and_then(|dir| dir.strip_root(&root)));
+        Ok(Protected::new(tracked.files, folders))
+    }))
 }
 
 /// Cache hooks for one run.
@@ -66,8 +97,8 @@ impl CacheHooks {
                 let log = self.records.up_to_date(
                     &self.root,
                     &id.to_string(),
-                    &key,
-                    &meta.archive.blake3,
+                    (&key, &meta.archive.blake3),
+                    &task.restore,
                 )?;
                 Some((
                     id.clone(),
@@ -162,7 +193,11 @@ impl Hooks for CacheHooks {
         };
         if let Ok(Some(meta)) = peeked {
             let archive = &meta.archive.blake3;
-            if let Some(log) = self.records.up_to_date(&self.root, &task_id, &key, archive) {
+            let found = (&key, archive);
+            if let Some(log) = self
+                .records
+                .up_to_date(&self.root, &task_id, found, &task.restore)
+            {
                 return Before::Cached {
                     log,
                     time_saved: Duration::from_millis(meta.task.duration_ms),
@@ -190,7 +225,7 @@ impl Hooks for CacheHooks {
             (local, _) => local,
         };
         match lookup {
-            Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root) {
+            Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root, &task.restore) {
                 Ok(restored) => {
                     self.records.record(
                         &self.root,

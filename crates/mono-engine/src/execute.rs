@@ -168,6 +168,7 @@ fn jobs(
             .flatten()
             .map(|s| s.value.clone()),
     );
+    let protected = crate::cache_policy::protected_files(&workspace.root);
     let mut tasks = HashMap::new();
     let mut jobs = Vec::with_capacity(order.len());
     for task in order {
@@ -184,6 +185,11 @@ fn jobs(
                 key: cacheable.then(|| CacheKey::from_bytes(*hash.as_bytes())),
                 package_dir: package.dir.clone(),
                 outputs: task.definition.outputs.clone(),
+                restore: crate::cache_policy::restore_policy(
+                    &package.dir,
+                    &task.definition.outputs,
+                    &protected,
+                ),
             },
         );
         let mut job = Job::new(

@@ -250,6 +250,61 @@ fn join(dir: &str, rest: &str) -> String {
     }
 }
 
+/// A [`GlobList`] anchored at one package and owning its globs: answers "would a walk
+/// from these globs find this path?" without touching the disk (restoring a cache entry
+/// asks it of every path an archive holds).
+#[derive(Clone, Debug)]
+pub(crate) struct Anchored {
+    groups: Vec<(String, Group)>,
+}
+
+impl Anchored {
+    pub(crate) fn new(list: &GlobList, package: &RepoPath) -> Result<Self, HashError> {
+        let resolved = list.resolve(package)?;
+        Ok(Anchored {
+            groups: resolved
+                .groups
+                .into_iter()
+                .map(|(dir, group)| (dir, group.clone()))
+                .collect(),
+        })
+    }
+
+    /// Whether [`Resolved::walk`] could yield `path` (a file or symlink there): an include
+    /// glob matches, no exclude glob does, and the path lies at or below one of the walks'
+    /// start folders without passing through `.git` or `node_modules` below it.
+    pub(crate) fn could_yield(&self, path: &str) -> bool {
+        let any = |set: fn(&Group) -> Option<&GlobSet>| {
+            self.groups
+                .iter()
+                .any(|(dir, group)| match (set(group), below(dir, path)) {
+                    (Some(set), Some(rest)) => set.is_match_candidate(&Candidate::new(rest)),
+                    _ => false,
+                })
+        };
+        if !any(|g| g.include.as_ref()) || any(|g| g.exclude.as_ref()) {
+            return false;
+        }
+        self.groups.iter().any(|(dir, group)| {
+            group.bases.iter().any(|base| match base {
+                Base::File(file) => join(dir, file) == path,
+                Base::Dir(start) => {
+                    let start = if start.is_empty() {
+                        dir.clone()
+                    } else {
+                        join(dir, start)
+                    };
+                    below(&start, path).is_some_and(|rest| {
+                        let mut parts: Vec<&str> = rest.split('/').collect();
+                        parts.pop();
+                        !parts.iter().any(|part| NEVER_ENTERED.contains(part))
+                    })
+                }
+            })
+        })
+    }
+}
+
 /// A [`GlobList`] anchored at one package.
 pub(crate) struct Resolved<'a> {
     /// Each group with its anchor directory, repository-relative.

@@ -82,6 +82,6 @@ pub use error::HashError;
 pub use file_hasher::{FileHasher, HashCounts};
 pub use glob::TURBO_ROOT;
 pub use inputs::{InputGlobs, RepoFiles, ALWAYS_INPUTS, TURBO_DEFAULT};
-pub use outputs::{expand_global_dependencies, expand_outputs, OutputGlobs};
+pub use outputs::{expand_global_dependencies, expand_outputs, OutputGlobs, OutputMatcher};
 pub use stat_cache::STAT_CACHE_FILE;
 pub use task_hash::{ExternalDeps, GlobalHashInputs, TaskHashInputs, HASH_FORMAT_VERSION};

@@ -34,6 +34,35 @@ impl OutputGlobs {
     }
 }
 
+/// A task's `outputs` anchored at its package: tells whether a path is one of the task's
+/// possible outputs, as [`OutputGlobs::expand`] would find it, without touching the disk.
+///
+/// Restoring a cache entry asks it of every path the archive holds, so that an entry can
+/// only write what the task itself could have produced (docs/security.md).
+#[derive(Clone, Debug)]
+pub struct OutputMatcher {
+    anchored: glob::Anchored,
+}
+
+impl OutputMatcher {
+    /// Whether `path` (repository-relative) is a file or symlink that expanding the
+    /// outputs in this package could find: an include glob matches it, no `!` glob does,
+    /// and it lies below a glob's literal start folder without passing through `.git` or
+    /// `node_modules` below that folder.
+    pub fn matches(&self, path: &RepoPath) -> bool {
+        self.anchored.could_yield(path.as_str())
+    }
+}
+
+impl OutputGlobs {
+    /// The matcher of these outputs in the package at `package_dir`.
+    pub fn matcher(&self, package_dir: &RepoPath) -> Result<OutputMatcher, HashError> {
+        Ok(OutputMatcher {
+            anchored: glob::Anchored::new(&self.globs, package_dir)?,
+        })
+    }
+}
+
 /// The existing files that `globs` (a task's `outputs`, relative to `package_dir`) match:
 /// [`OutputGlobs::new`] then [`OutputGlobs::expand`].
 pub fn expand_outputs<S: AsRef<str>>(
@@ -136,6 +165,39 @@ mod tests {
         let got = expand_outputs(&root, &web, &["dist/**"]).unwrap();
         assert!(names(&got).contains(&"apps/web/dist/src"));
         assert!(!names(&got).iter().any(|p| p.ends_with("index.ts")));
+    }
+
+    #[test]
+    fn the_matcher_agrees_with_the_expansion() {
+        let (_dir, root) = tree();
+        let web = RepoPath::new("apps/web").unwrap();
+        let globs = ["dist/**", ".next/**", "!.next/cache/**", "../../README.md"];
+        let found = expand_outputs(&root, &web, &globs).unwrap();
+        let matcher = OutputGlobs::new(&globs).unwrap().matcher(&web).unwrap();
+        for path in &found {
+            assert!(matcher.matches(path), "{path}");
+        }
+        for path in [
+            "apps/web/.next/cache/big.bin",
+            "apps/web/src/index.ts",
+            "apps/web/dist",
+            "apps/web/.env.local",
+            "apps/web/dist/node_modules/x.js",
+            "apps/web/dist/.git/hooks/post-checkout",
+            "apps/other/dist/index.js",
+            "dist/index.js",
+            "README.md.bak",
+        ] {
+            let path = RepoPath::new(path).unwrap();
+            assert!(!matcher.matches(&path), "{path}");
+        }
+        assert!(matcher.matches(&RepoPath::new("README.md").unwrap()));
+        assert!(matcher.matches(&RepoPath::new("apps/web/dist/new/file.js").unwrap()));
+        let literal = OutputGlobs::new(&["node_modules/.cache/out/**"])
+            .unwrap()
+            .matcher(&web)
+            .unwrap();
+        assert!(literal.matches(&RepoPath::new("apps/web/node_modules/.cache/out/a").unwrap()));
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //!
 //! Written to a temporary file in the same directory then renamed over, so readers see the
 //! old file or the new one. A file that is missing, truncated, of another version, or whose
-//! checksum does not match is ignored: the cache only saves time.
+//! checksum does not match is ignored: the cache only saves time. So is one that is not a
+//! regular file (it is opened without blocking: a FIFO in its place does not hang the run)
+//! or larger than 1 GiB.
 //!
 //! # Racy entries
 //!
@@ -28,7 +30,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
@@ -179,12 +181,7 @@ impl StatCache {
         let mut probe = self.probe.lock().unwrap_or_else(|p| p.into_inner());
         if probe.is_none() {
             fs::create_dir_all(&self.dir).ok()?;
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(self.dir.join(PROBE_FILE))
-                .ok()?;
+            let file = open_regular(&self.dir.join(PROBE_FILE), true)?;
             *probe = Some(file);
         }
         let file = probe.as_mut()?;
@@ -303,9 +300,36 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The largest stat cache file read: ~100 bytes an entry, so millions of files.
+const MAX_FILE: u64 = 1024 * 1024 * 1024;
+
+/// Opens a file of the cache folder without blocking (a FIFO in its place would block
+/// forever), and only if it is a regular file (not a device such as `/dev/zero`).
+fn open_regular(path: &AbsPath, write: bool) -> Option<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if write {
+        options.write(true).create(true).truncate(false);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::CLOEXEC;
+        options.custom_flags(i32::try_from(flags.bits()).ok()?);
+    }
+    let file = options.open(path).ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
 fn load(file: &AbsPath) -> Option<(u32, HashMap<RepoPath, Entry>)> {
-    let written_ns = mtime_ns(&fs::metadata(file).ok()?);
-    let bytes = fs::read(file).ok()?;
+    let opened = open_regular(file, false)?;
+    let meta = opened.metadata().ok()?;
+    if meta.len() > MAX_FILE {
+        return None;
+    }
+    let written_ns = mtime_ns(&meta);
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
+    opened.take(MAX_FILE).read_to_end(&mut bytes).ok()?;
     decode(&bytes, written_ns)
 }
 
@@ -418,5 +442,26 @@ mod tests {
         let checksum = *blake3::hash(&bytes[..body_len]).as_bytes();
         bytes[body_len..].copy_from_slice(&checksum);
         assert!(decode(&bytes, 1_000).is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_device_in_place_of_the_file_is_an_empty_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path()).unwrap();
+        let file = root.join(STAT_CACHE_FILE);
+        let status = std::process::Command::new("mkfifo")
+            .arg(file.as_path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(load(&file).is_none());
+        let probe = root.join(PROBE_FILE);
+        std::os::unix::fs::symlink("/dev/zero", probe.as_path()).unwrap();
+        let cache = StatCache::open(&root);
+        assert!(cache.now().is_none(), "a device is no probe");
+        fs::remove_file(file.as_path()).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", file.as_path()).unwrap();
+        assert!(load(&file).is_none());
     }
 }

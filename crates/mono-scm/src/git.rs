@@ -219,6 +219,31 @@ impl Git {
     }
 }
 
+impl Git {
+    /// The index's entries (`git ls-files -z -s --cached`): files and symlinks, and apart
+    /// from them the submodules (gitlinks). Deleted files count: they are still tracked.
+    /// Paths that are not UTF-8 are left out: nothing mono writes can have them.
+    pub(crate) fn tracked_files(&self) -> Result<crate::TrackedFiles, ScmError> {
+        let out = run(&self.root, &["ls-files", "-z", "-s", "--cached"])?;
+        let mut tracked = crate::TrackedFiles::default();
+        for record in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+                continue;
+            };
+            let (meta, path) = (&record[..tab], &record[tab + 1..]);
+            let Ok(path) = repo_path(path) else { continue };
+            if meta.starts_with(GITLINK_MODE) {
+                tracked.submodules.push(path);
+            } else {
+                tracked.files.push(path);
+            }
+        }
+        // An unmerged file appears once per stage.
+        tracked.files.dedup();
+        Ok(tracked)
+    }
+}
+
 fn first_line(out: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(out);
     let line = text.lines().next()?.trim();

@@ -34,4 +34,4 @@ mod scm;
 
 pub use error::ScmError;
 pub use hooks::{HookError, Uninstalled, HOOK_MARKER};
-pub use scm::{ChangedFiles, Changes, HistoryGap, Scm, ScmKind, DEFAULT_BRANCHES};
+pub use scm::{ChangedFiles, Changes, HistoryGap, Scm, ScmKind, TrackedFiles, DEFAULT_BRANCHES};

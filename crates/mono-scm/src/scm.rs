@@ -96,6 +96,28 @@ impl Scm {
     }
 }
 
+/// What git tracks under the root: see [`Scm::tracked_files`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrackedFiles {
+    /// Files and symbolic links in the index, sorted, relative to the root, whether or not
+    /// they are in the work tree.
+    pub files: Vec<RepoPath>,
+    /// Submodules (whole work trees of their own), sorted, relative to the root.
+    pub submodules: Vec<RepoPath>,
+}
+
+impl Scm {
+    /// The files git tracks under the root (the index, deleted files included) and the
+    /// submodules; empty outside git. Restoring a cache entry never overwrites them
+    /// (docs/security.md).
+    pub fn tracked_files(&self) -> Result<TrackedFiles, ScmError> {
+        match &self.backend {
+            Backend::Git(git) => git.tracked_files(),
+            Backend::Manual => Ok(TrackedFiles::default()),
+        }
+    }
+}
+
 /// The refs tried, in order, for the default branch that `--affected` compares with.
 pub const DEFAULT_BRANCHES: &[&str] = &[
     "refs/remotes/origin/HEAD",
@@ -339,6 +361,37 @@ mod tests {
         assert_eq!(scm.kind(), ScmKind::Git);
         assert_eq!(scm.git_root(), Some(&abs(&dir)));
         assert_eq!(names(&scm.list_files().unwrap()), EXPECTED);
+    }
+
+    #[test]
+    fn tracked_files_are_the_index_with_deleted_files() {
+        let dir = repo();
+        let tracked = Scm::discover(&abs(&dir)).tracked_files().unwrap();
+        assert_eq!(
+            names(&tracked.files),
+            [
+                ".gitignore",
+                "apps/web/deleted.ts",
+                "apps/web/package.json",
+                "apps/web/src/index.ts",
+                "package.json",
+                "packages/ui/.gitignore",
+                "packages/ui/button.ts",
+            ]
+        );
+        assert!(tracked.submodules.is_empty());
+        let web = Scm::discover(&abs(&dir).join("apps/web"))
+            .tracked_files()
+            .unwrap();
+        assert_eq!(
+            names(&web.files),
+            ["deleted.ts", "package.json", "src/index.ts"]
+        );
+        let plain = TempDir::new().unwrap();
+        assert_eq!(
+            Scm::manual(&abs(&plain)).tracked_files().unwrap(),
+            TrackedFiles::default()
+        );
     }
 
     #[test]

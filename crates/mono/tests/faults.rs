@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{build, fixture, git, mono};
 
 fn entries(root: &Path, suffix: &str) -> Vec<PathBuf> {
-    let dir = root.join("cache/v1");
+    let dir = root.join("cache/v2");
     let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.map(|e| e.unwrap().path())
@@ -73,10 +73,19 @@ fn truncated_entries_are_one_warning_each_and_get_replaced() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
 }
 
-/// A tar.zst whose second entry is named `name` (written raw, as an attacker would): a file,
-/// or a symlink to `link` when given.
-fn crafted_archive(name: &str, link: Option<&str>) -> Vec<u8> {
+/// A tar.zst for `key` whose third entry is named `name` (written raw, as an attacker
+/// would): a file, or a symlink to `link` when given.
+fn crafted_archive(key: &str, name: &str, link: Option<&str>) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(65);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_path("key").unwrap();
+    header.set_cksum();
+    builder
+        .append(&header, format!("{key}\n").as_bytes())
+        .unwrap();
     let mut header = tar::Header::new_gnu();
     header.set_size(4);
     header.set_mode(0o644);
@@ -126,10 +135,10 @@ fn a_crafted_archive_cannot_write_outside_the_repository() {
         ),
     ];
     for (name, link) in cases {
-        let archive = crafted_archive(name, link);
+        let archive = crafted_archive(&key, name, link);
         let sum = blake3::hash(&archive).to_hex().to_string();
         std::fs::write(
-            root.join(format!("cache/v1/{key}.{}.tar.zst", &sum[..16])),
+            root.join(format!("cache/v2/{key}.{}.tar.zst", &sum[..16])),
             &archive,
         )
         .unwrap();
@@ -319,18 +328,18 @@ fn warm_hits_skip_the_archive_until_an_output_changes() {
     assert!(build(root, &[]).0);
     let page = std::fs::read(&page_path).unwrap();
     // Let the filesystem clock pass the outputs' mtimes, then hit once: the outputs are
-    // checked against the archive and recorded (cache/outputs-v1.json).
+    // checked against the archive and recorded (cache/outputs-v2.json).
     std::thread::sleep(std::time::Duration::from_millis(50));
     let (ok, restored) = build(root, &[]);
     assert!(ok, "{restored}");
-    let records = std::fs::read_to_string(root.join("cache/outputs-v1.json")).unwrap();
+    let records = std::fs::read_to_string(root.join("cache/outputs-v2.json")).unwrap();
     assert!(records.contains("\"web#build\""), "{records}");
 
     // A warm hit replays the same log without reading the archive: a damaged archive of
     // the same size goes unnoticed while the outputs on disk are the recorded ones...
     let (_, meta) = meta_of(root, "web#build");
     let archive = root.join(format!(
-        "cache/v1/{}.{}.tar.zst",
+        "cache/v2/{}.{}.tar.zst",
         meta["hash"].as_str().unwrap(),
         &meta["archive"]["blake3"].as_str().unwrap()[..16]
     ));
