@@ -37,6 +37,24 @@ impl Git {
         &self.toplevel
     }
 
+    /// Whether the repository ignores the root itself: the root, or a folder between the
+    /// top of the work tree and the root, matches an ignore rule (`out/` for a root at
+    /// `out/full`). Then `git ls-files` lists nothing under it but force-added files, so
+    /// git cannot say which files belong to the project there. The top of the work tree is
+    /// never ignored.
+    pub(crate) fn ignores_root(&self) -> Result<bool, ScmError> {
+        if self.root == self.toplevel {
+            return Ok(false);
+        }
+        // `check-ignore` matches the leading folders of a path too; `.` is the root, since
+        // it runs there. Exit 0: ignored; 1: not ignored.
+        match run(&self.root, &["check-ignore", "-q", "."]) {
+            Ok(_) => Ok(true),
+            Err(ScmError::Git { status, .. }) if status.code() == Some(1) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     /// Every file under the root that git does not ignore, in one git invocation:
     /// tracked files (`--cached`) and untracked, not ignored ones (`--others
     /// --exclude-standard`), less tracked files deleted from the work tree, submodules,
