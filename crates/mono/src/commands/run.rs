@@ -328,7 +328,7 @@ fn run_selected(
         );
         match format {
             DryFormat::Json => print(&format!("{}\n", plan.to_json())),
-            DryFormat::Text => print(&plan.to_text()),
+            DryFormat::Text => print(&plan.to_text(table_width())),
         }
         return Ok((ExitCode::SUCCESS, selected));
     }
@@ -378,16 +378,8 @@ pub(crate) fn prepare(
     if selected.is_empty() && options.affected {
         crate::report::note("no package is affected: nothing to run");
     }
-    if selected.is_empty() && !options.filters.is_empty() {
-        crate::report::warn(&format!(
-            "no package matches the filters {}",
-            options
-                .filters
-                .iter()
-                .map(|f| format!("`{}`", f.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    for warning in mono_tasks::filter_warnings(&options.filters, &repo.packages, &selected) {
+        crate::report::warn(&warning.to_string());
     }
     let request = TaskRequest {
         tasks: options.request_tasks.clone(),
@@ -426,6 +418,9 @@ pub(crate) fn prepare(
         &process_env,
         Some(&cache_dir),
     )?;
+    for warning in &hashes.warnings {
+        crate::report::warn(&warning.to_string());
+    }
     Ok(Some(Prepared {
         repo,
         options,
@@ -538,6 +533,17 @@ fn write_graph(graph: &TaskGraph, target: &GraphTarget, repo: &Repo) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The width the `--dry` table fits in: `COLUMNS`, else the terminal's when stdout is one,
+/// else none (a file or a pipe takes whole lines).
+fn table_width() -> Option<usize> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    columns.filter(|&c: &usize| c > 0).or_else(|| {
+        terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
+    })
 }
 
 fn print(text: &str) {
