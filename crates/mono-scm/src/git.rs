@@ -59,7 +59,12 @@ impl Git {
     /// tracked files (`--cached`) and untracked, not ignored ones (`--others
     /// --exclude-standard`), less tracked files deleted from the work tree, submodules,
     /// sparse-checkout entries and untracked nested repositories.
-    pub(crate) fn list_files(&self) -> Result<Vec<RepoPath>, ScmError> {
+    ///
+    /// `None` when the root lies below the top of the work tree and git tracks nothing
+    /// under it: the folder is not part of that repository (a project copied or cloned into
+    /// it, not added), so the repository's ignore rules, written for another project, do
+    /// not say which of its files count.
+    pub(crate) fn list_files(&self) -> Result<Option<Vec<RepoPath>>, ScmError> {
         let out = run(
             &self.root,
             &[
@@ -75,6 +80,9 @@ impl Git {
             ],
         )?;
         let mut files = parse_ls_files(&out)?;
+        if files.index_entries == 0 && self.root != self.toplevel {
+            return Ok(None);
+        }
         // Deleted files: `--deleted` would have git lstat every entry on one thread; the
         // same lstat on all cores is several times faster on a large repository.
         let tracked = std::mem::take(&mut files.tracked);
@@ -87,7 +95,7 @@ impl Git {
             .zip(present)
             .filter_map(|(path, present)| present.then_some(path))
             .collect();
-        Ok(files.into_sorted())
+        Ok(Some(files.into_sorted()))
     }
 }
 
@@ -292,6 +300,8 @@ struct Listed {
     tracked: Vec<RepoPath>,
     /// Untracked, not ignored files.
     untracked: Vec<RepoPath>,
+    /// How many index entries git printed (submodules, sparse and deleted ones too).
+    index_entries: usize,
 }
 
 impl Listed {
@@ -313,6 +323,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
     let mut tracked: Vec<&[u8]> = Vec::new();
     let mut untracked: Vec<&[u8]> = Vec::new();
     let mut deleted: Vec<&[u8]> = Vec::new();
+    let mut index_entries = 0;
     for record in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let (tag, rest) = match record {
             [tag, b' ', rest @ ..] => (*tag, rest),
@@ -329,6 +340,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
             continue;
         };
         let (meta, path) = (&rest[..tab], &rest[tab + 1..]);
+        index_entries += 1;
         match tag {
             b'R' => deleted.push(path),
             // Skip-worktree entries (sparse checkout) are not in the work tree.
@@ -349,6 +361,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
             .into_iter()
             .map(repo_path)
             .collect::<Result<_, _>>()?,
+        index_entries,
     })
 }
 

@@ -111,14 +111,21 @@ impl Scm {
     ///    sparse checkout, submodules and untracked nested repositories (directories, not
     ///    files).
     ///
-    /// Symbolic links are files here. Outside git, or where git ignores the root
-    /// ([`Scm::discover`]), a walk of the root that honours the `.gitignore` files inside
-    /// it, and skips nested repositories as git does, gives the same set for a tree without
-    /// tracked-but-ignored files. Call it once per run and partition the result by package:
+    /// Symbolic links are files here. Where git cannot say which files belong to the
+    /// project, a walk of the root that honours the `.gitignore` files inside it, and skips
+    /// nested repositories as git does, gives the same set for a tree without
+    /// tracked-but-ignored files: outside git, where git ignores the root
+    /// ([`Scm::discover`]), and where the root lies below the top of the work tree and git
+    /// tracks nothing under it (a project copied or cloned into another repository's
+    /// folder, whose ignore rules are that repository's, not the project's). Call it once per run and partition the result by package:
     /// it is one process spawn and one pass over the index.
     pub fn list_files(&self) -> Result<Vec<RepoPath>, ScmError> {
         match &self.backend {
-            Backend::Git(git) => git.list_files(),
+            Backend::Git(git) => match git.list_files()? {
+                Some(files) => Ok(files),
+                // Git tracks nothing under the root: a project inside another repository.
+                None => manual::list_files(&self.root),
+            },
             Backend::Manual { .. } => manual::list_files(&self.root),
         }
     }
@@ -496,12 +503,21 @@ mod tests {
         // A folder inside the ignored one is ignored too.
         let deeper = Scm::discover(&root.join("apps/web"));
         assert_eq!(deeper.ignored_by(), Some(&abs(&outer)));
-        // Not ignored any more: git lists the (untracked) files again.
-        write(outer.path(), ".gitignore", "other/\n");
+        // Not ignored, but not tracked either: the outer repository's rules (here, `*.ts`)
+        // are not the project's, so the folder is still walked.
+        write(outer.path(), ".gitignore", "*.ts\n");
         let scm = Scm::discover(&root);
         assert_eq!(scm.kind(), ScmKind::Git);
         assert_eq!(scm.ignored_by(), None);
         assert_eq!(names(&scm.list_files().unwrap()), EXPECTED);
+        // Once added to the outer repository, it is part of it: git answers, with its rules.
+        git(outer.path(), &["add", "out/full"]);
+        let listed = Scm::discover(&root).list_files().unwrap();
+        assert!(
+            !names(&listed).contains(&"apps/web/src/index.ts"),
+            "{listed:?}"
+        );
+        assert!(names(&listed).contains(&"package.json"), "{listed:?}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The inputs do not depend on where the checkout sits: the polyglot fixture hashes the same
 //! in a plain checkout, in a folder an enclosing repository ignores (with and without a
-//! `.git` of its own), below the git root, outside git, in a linked worktree and in a
-//! submodule (`mono-scm` lists with git where git sees the root, and walks it otherwise).
+//! `.git` of its own), in a folder another repository does not track, below the git root,
+//! outside git, in a linked worktree and in a submodule (`mono-scm` lists with git where the
+//! root is part of the repository git finds, and walks it otherwise).
 
 mod common;
 
@@ -72,6 +73,12 @@ fn six_checkout_layouts_hash_the_same() {
         &outer,
         &["clone", "-q", repo.root.to_str().unwrap(), "out/clone"],
     );
+    // A copy inside another repository that neither tracks nor ignores it, whose own rules
+    // (`*.mjs`) are not the project's.
+    let other = base.join("other");
+    outer_repo(&other, "*.mjs\n");
+    let untracked = other.join("projects/poly");
+    export(&repo.root, &untracked);
     // The mono root below the git root, committed there.
     let mono_sub = base.join("mono-sub");
     outer_repo(&mono_sub, "");
@@ -117,6 +124,7 @@ fn six_checkout_layouts_hash_the_same() {
     for layout in [
         &ignored,
         &cloned,
+        &untracked,
         &mono_sub.join("tools/monorepo"),
         &no_git,
         &worktree,
