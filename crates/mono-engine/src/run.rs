@@ -146,15 +146,10 @@ impl Run {
         if selected.is_empty() && selector.affected {
             reporter.note("no package is affected: nothing to run");
         }
-        if selected.is_empty() && !self.filters.is_empty() {
-            reporter.warn(&format!(
-                "no package matches the filters {}",
-                self.filters
-                    .iter()
-                    .map(|f| format!("`{}`", f.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+        for warning in
+            mono_tasks::filter_warnings(&self.filters, &self.workspace.packages, &selected)
+        {
+            reporter.warn(&warning.to_string());
         }
         let request = TaskRequest {
             tasks: selector.tasks.clone(),
@@ -197,6 +192,9 @@ impl Run {
             &process_env,
             Some(&self.cache_dir),
         )?;
+        for warning in &hashes.warnings {
+            self.reporter.warn(&warning.to_string());
+        }
         Ok(Prepared {
             selected: planned.selected,
             graph: planned.graph,

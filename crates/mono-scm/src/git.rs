@@ -37,11 +37,34 @@ impl Git {
         &self.toplevel
     }
 
+    /// Whether the repository ignores the root itself: the root, or a folder between the
+    /// top of the work tree and the root, matches an ignore rule (`out/` for a root at
+    /// `out/full`). Then `git ls-files` lists nothing under it but force-added files, so
+    /// git cannot say which files belong to the project there. The top of the work tree is
+    /// never ignored.
+    pub(crate) fn ignores_root(&self) -> Result<bool, ScmError> {
+        if self.root == self.toplevel {
+            return Ok(false);
+        }
+        // `check-ignore` matches the leading folders of a path too; `.` is the root, since
+        // it runs there. Exit 0: ignored; 1: not ignored.
+        match run(&self.root, &["check-ignore", "-q", "."]) {
+            Ok(_) => Ok(true),
+            Err(ScmError::Git { status, .. }) if status.code() == Some(1) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     /// Every file under the root that git does not ignore, in one git invocation:
     /// tracked files (`--cached`) and untracked, not ignored ones (`--others
     /// --exclude-standard`), less tracked files deleted from the work tree, submodules,
     /// sparse-checkout entries and untracked nested repositories.
-    pub(crate) fn list_files(&self) -> Result<Vec<RepoPath>, ScmError> {
+    ///
+    /// `None` when the root lies below the top of the work tree and git tracks nothing
+    /// under it: the folder is not part of that repository (a project copied or cloned into
+    /// it, not added), so the repository's ignore rules, written for another project, do
+    /// not say which of its files count.
+    pub(crate) fn list_files(&self) -> Result<Option<Vec<RepoPath>>, ScmError> {
         let out = run(
             &self.root,
             &[
@@ -57,6 +80,9 @@ impl Git {
             ],
         )?;
         let mut files = parse_ls_files(&out)?;
+        if files.index_entries == 0 && self.root != self.toplevel {
+            return Ok(None);
+        }
         // Deleted files: `--deleted` would have git lstat every entry on one thread; the
         // same lstat on all cores is several times faster on a large repository.
         let tracked = std::mem::take(&mut files.tracked);
@@ -69,7 +95,7 @@ impl Git {
             .zip(present)
             .filter_map(|(path, present)| present.then_some(path))
             .collect();
-        Ok(files.into_sorted())
+        Ok(Some(files.into_sorted()))
     }
 }
 
@@ -305,6 +331,8 @@ struct Listed {
     tracked: Vec<RepoPath>,
     /// Untracked, not ignored files.
     untracked: Vec<RepoPath>,
+    /// How many index entries git printed (submodules, sparse and deleted ones too).
+    index_entries: usize,
 }
 
 impl Listed {
@@ -326,6 +354,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
     let mut tracked: Vec<&[u8]> = Vec::new();
     let mut untracked: Vec<&[u8]> = Vec::new();
     let mut deleted: Vec<&[u8]> = Vec::new();
+    let mut index_entries = 0;
     for record in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let (tag, rest) = match record {
             [tag, b' ', rest @ ..] => (*tag, rest),
@@ -342,6 +371,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
             continue;
         };
         let (meta, path) = (&rest[..tab], &rest[tab + 1..]);
+        index_entries += 1;
         match tag {
             b'R' => deleted.push(path),
             // Skip-worktree entries (sparse checkout) are not in the work tree.
@@ -362,6 +392,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
             .into_iter()
             .map(repo_path)
             .collect::<Result<_, _>>()?,
+        index_entries,
     })
 }
 

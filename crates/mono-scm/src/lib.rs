@@ -4,8 +4,10 @@
 //! not ignore), and which of them changed between two points of history
 //! ([`Scm::changed_files`], for `--filter=[main]` and `--affected`). It runs the `git` binary (no libgit2, so mono sees exactly what the
 //! user's git sees, with the same config and the same ignore rules), and falls back to walking
-//! the filesystem while honouring `.gitignore` files when the directory is not a git work tree
-//! or git is not installed.
+//! the filesystem while honouring `.gitignore` files from the root down when the directory is
+//! not a git work tree, git is not installed, or the repository git finds ignores the root
+//! (a copy in another repository's ignored `out/`): the files, and so the hashes, do not
+//! depend on where the checkout sits.
 //!
 //! ```no_run
 //! use mono_paths::AbsPath;

@@ -10,8 +10,10 @@ use crate::ScmError;
 /// directory that is not a git work tree (or where git cannot run).
 ///
 /// Only `.gitignore` files inside `root` count: not `.ignore`, not the global excludes file,
-/// not `.gitignore` files above `root`, so that the result depends on the tree alone. Hidden
-/// files count; `.git` never does. Symbolic links are listed, never followed.
+/// not `.gitignore` files above `root`, so that the result depends on the tree alone (and is
+/// the same wherever the tree sits). Hidden files count; `.git` never does, nor a folder
+/// below the root that holds one (a nested repository or a submodule, which git does not
+/// list either). Symbolic links are listed, never followed.
 pub(crate) fn list_files(root: &AbsPath) -> Result<Vec<RepoPath>, ScmError> {
     let walker = WalkBuilder::new(root)
         .standard_filters(false)
@@ -20,7 +22,7 @@ pub(crate) fn list_files(root: &AbsPath) -> Result<Vec<RepoPath>, ScmError> {
         .parents(false)
         .hidden(false)
         .follow_links(false)
-        .filter_entry(|entry| !is_git_dir(entry.file_name()))
+        .filter_entry(|entry| !is_git_dir(entry.file_name()) && !is_nested_repository(entry))
         .build_parallel();
     let collector = Collector {
         root,
@@ -34,6 +36,14 @@ pub(crate) fn list_files(root: &AbsPath) -> Result<Vec<RepoPath>, ScmError> {
     let mut files = into_inner(collector.files);
     files.sort_unstable();
     Ok(files)
+}
+
+/// A folder below the root with its own `.git` (a folder, or the file of a submodule or a
+/// linked worktree).
+fn is_nested_repository(entry: &DirEntry) -> bool {
+    entry.depth() > 0
+        && entry.file_type().is_some_and(|t| t.is_dir())
+        && std::fs::symlink_metadata(entry.path().join(".git")).is_ok()
 }
 
 fn into_inner<T>(mutex: Mutex<T>) -> T {

@@ -9,7 +9,7 @@ impl Scm {
     pub fn head_revision(&self) -> Option<String> {
         match &self.backend {
             Backend::Git(git) => git.resolve_commit("HEAD").ok().flatten(),
-            Backend::Manual => None,
+            Backend::Manual { .. } => None,
         }
     }
 
@@ -17,7 +17,7 @@ impl Scm {
     pub fn origin_url(&self) -> Option<String> {
         match &self.backend {
             Backend::Git(git) => git.config_value("remote.origin.url"),
-            Backend::Manual => None,
+            Backend::Manual { .. } => None,
         }
     }
 }

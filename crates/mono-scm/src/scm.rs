@@ -8,8 +8,9 @@ use crate::{manual, ScmError};
 pub enum ScmKind {
     /// A git work tree; files come from `git ls-files`.
     Git,
-    /// No git work tree, or no `git` binary: files come from a filesystem walk that honours
-    /// `.gitignore` files.
+    /// No git work tree, no `git` binary, or a root that the enclosing repository ignores:
+    /// files come from a filesystem walk that honours the `.gitignore` files from the root
+    /// down.
     Manual,
 }
 
@@ -27,16 +28,32 @@ pub struct Scm {
 #[derive(Clone, Debug)]
 pub(crate) enum Backend {
     Git(Git),
-    Manual,
+    /// A walk; `ignored_by` is the top of the git work tree that ignores the root, if that is
+    /// why.
+    Manual {
+        ignored_by: Option<AbsPath>,
+    },
 }
 
 impl Scm {
     /// Looks at `root`: a git work tree if `git rev-parse` finds one there, otherwise a plain
     /// directory. Never fails: a missing `git` binary also falls back to [`ScmKind::Manual`].
+    ///
+    /// Git answers only for what it can see. When the work tree git finds ignores the root
+    /// itself (a copy written to an ignored `out/full` of another repository, a checkout in
+    /// an ignored `vendor/`), `git ls-files` would list nothing there, and every task would
+    /// hash no input: the root is then walked as a plain directory, so the files (and the
+    /// hashes) are the same as in a checkout of its own.
     pub fn discover(root: &AbsPath) -> Scm {
         let backend = match Git::discover(root) {
-            Some(git) => Backend::Git(git),
-            None => Backend::Manual,
+            Some(git) => match git.ignores_root() {
+                Ok(true) => Backend::Manual {
+                    ignored_by: Some(git.toplevel().clone()),
+                },
+                // A git that cannot tell still lists the files, as it always did.
+                Ok(false) | Err(_) => Backend::Git(git),
+            },
+            None => Backend::Manual { ignored_by: None },
         };
         Scm {
             root: root.clone(),
@@ -48,7 +65,7 @@ impl Scm {
     pub fn manual(root: &AbsPath) -> Scm {
         Scm {
             root: root.clone(),
-            backend: Backend::Manual,
+            backend: Backend::Manual { ignored_by: None },
         }
     }
 
@@ -61,15 +78,25 @@ impl Scm {
     pub fn kind(&self) -> ScmKind {
         match self.backend {
             Backend::Git(_) => ScmKind::Git,
-            Backend::Manual => ScmKind::Manual,
+            Backend::Manual { .. } => ScmKind::Manual,
         }
     }
 
-    /// The top of the git work tree, if any (the root or one of its parents).
+    /// The top of the git work tree, if any (the root or one of its parents), when git
+    /// answers for the root.
     pub fn git_root(&self) -> Option<&AbsPath> {
         match &self.backend {
             Backend::Git(git) => Some(git.toplevel()),
-            Backend::Manual => None,
+            Backend::Manual { .. } => None,
+        }
+    }
+
+    /// The top of the enclosing git work tree that ignores the root, when that is why the
+    /// files come from a walk.
+    pub fn ignored_by(&self) -> Option<&AbsPath> {
+        match &self.backend {
+            Backend::Manual { ignored_by } => ignored_by.as_ref(),
+            Backend::Git(_) => None,
         }
     }
 
@@ -84,14 +111,22 @@ impl Scm {
     ///    sparse checkout, submodules and untracked nested repositories (directories, not
     ///    files).
     ///
-    /// Symbolic links are files here. Outside git, a walk of the root that honours the
-    /// `.gitignore` files inside it gives the same set for a tree without tracked-but-ignored
-    /// files. Call it once per run and partition the result by package: it is one process
-    /// spawn and one pass over the index.
+    /// Symbolic links are files here. Where git cannot say which files belong to the
+    /// project, a walk of the root that honours the `.gitignore` files inside it, and skips
+    /// nested repositories as git does, gives the same set for a tree without
+    /// tracked-but-ignored files: outside git, where git ignores the root
+    /// ([`Scm::discover`]), and where the root lies below the top of the work tree and git
+    /// tracks nothing under it (a project copied or cloned into another repository's
+    /// folder, whose ignore rules are that repository's, not the project's). Call it once per run and partition the result by package:
+    /// it is one process spawn and one pass over the index.
     pub fn list_files(&self) -> Result<Vec<RepoPath>, ScmError> {
         match &self.backend {
-            Backend::Git(git) => git.list_files(),
-            Backend::Manual => manual::list_files(&self.root),
+            Backend::Git(git) => match git.list_files()? {
+                Some(files) => Ok(files),
+                // Git tracks nothing under the root: a project inside another repository.
+                None => manual::list_files(&self.root),
+            },
+            Backend::Manual { .. } => manual::list_files(&self.root),
         }
     }
 }
@@ -113,7 +148,7 @@ impl Scm {
     pub fn tracked_files(&self) -> Result<TrackedFiles, ScmError> {
         match &self.backend {
             Backend::Git(git) => git.tracked_files(),
-            Backend::Manual => Ok(TrackedFiles::default()),
+            Backend::Manual { .. } => Ok(TrackedFiles::default()),
         }
     }
 }
@@ -135,6 +170,16 @@ pub enum HistoryGap {
     NotGit {
         /// The repository root.
         root: AbsPath,
+    },
+    /// The git work tree around the root ignores it.
+    #[error(
+        "{root} is ignored by the git repository at {git_root}, so mono cannot tell what changed"
+    )]
+    Ignored {
+        /// The repository root.
+        root: AbsPath,
+        /// The top of the work tree that ignores it.
+        git_root: AbsPath,
     },
     /// A ref or commit that does not exist.
     #[error("the git ref `{rev}` does not exist{}", shallow_note(*shallow))]
@@ -200,11 +245,7 @@ impl Scm {
     pub fn changed_files(&self, base: &str, head: Option<&str>) -> Result<Changes, ScmError> {
         let git = match &self.backend {
             Backend::Git(git) => git,
-            Backend::Manual => {
-                return Ok(Changes::Unknown(HistoryGap::NotGit {
-                    root: self.root.clone(),
-                }))
-            }
+            Backend::Manual { .. } => return Ok(Changes::Unknown(self.no_history())),
         };
         let unknown = |rev: &str| {
             Changes::Unknown(HistoryGap::UnknownRef {
@@ -240,11 +281,7 @@ impl Scm {
     pub fn default_branch(&self) -> Result<Result<String, HistoryGap>, ScmError> {
         let git = match &self.backend {
             Backend::Git(git) => git,
-            Backend::Manual => {
-                return Ok(Err(HistoryGap::NotGit {
-                    root: self.root.clone(),
-                }))
-            }
+            Backend::Manual { .. } => return Ok(Err(self.no_history())),
         };
         Ok(match git.first_existing_ref(DEFAULT_BRANCHES)? {
             Some(full) => Ok(full
@@ -256,11 +293,24 @@ impl Scm {
         })
     }
 
+    /// Why a walked root has no history.
+    fn no_history(&self) -> HistoryGap {
+        match self.ignored_by() {
+            Some(git_root) => HistoryGap::Ignored {
+                root: self.root.clone(),
+                git_root: git_root.clone(),
+            },
+            None => HistoryGap::NotGit {
+                root: self.root.clone(),
+            },
+        }
+    }
+
     /// The folder git runs hooks from (`core.hooksPath` honoured); `None` outside git.
     pub fn hooks_dir(&self) -> Result<Option<AbsPath>, ScmError> {
         match &self.backend {
             Backend::Git(git) => git.hooks_dir().map(Some),
-            Backend::Manual => Ok(None),
+            Backend::Manual { .. } => Ok(None),
         }
     }
 
@@ -269,7 +319,7 @@ impl Scm {
     pub fn file_at(&self, rev: &str, path: &RepoPath) -> Result<Option<Vec<u8>>, ScmError> {
         match &self.backend {
             Backend::Git(git) => git.show_file(rev, path),
-            Backend::Manual => Ok(None),
+            Backend::Manual { .. } => Ok(None),
         }
     }
 }
@@ -480,6 +530,78 @@ mod tests {
         let git_files = Scm::discover(&abs(&dir)).list_files().unwrap();
         let walked = Scm::manual(&abs(&dir)).list_files().unwrap();
         assert_eq!(git_files, walked);
+    }
+
+    #[test]
+    fn a_root_the_enclosing_repository_ignores_is_walked() {
+        // An outer repository ignores `out/`; a project copied to `out/full` (no `.git` of
+        // its own) lists the same files as in a checkout of its own.
+        let outer = TempDir::new().unwrap();
+        write(outer.path(), ".gitignore", "out/\n");
+        git(outer.path(), &["init", "-q"]);
+        let project = repo();
+        fs::remove_dir_all(project.path().join(".git")).unwrap();
+        let full = outer.path().join("out/full");
+        copy(project.path(), &full);
+        let root = abs(&outer).join("out/full");
+        let scm = Scm::discover(&root);
+        assert_eq!(scm.kind(), ScmKind::Manual);
+        assert_eq!(scm.ignored_by(), Some(&abs(&outer)));
+        assert_eq!(scm.git_root(), None);
+        assert_eq!(names(&scm.list_files().unwrap()), EXPECTED);
+        assert!(matches!(
+            scm.changed_files("main", None).unwrap(),
+            Changes::Unknown(HistoryGap::Ignored { .. })
+        ));
+        // A folder inside the ignored one is ignored too.
+        let deeper = Scm::discover(&root.join("apps/web"));
+        assert_eq!(deeper.ignored_by(), Some(&abs(&outer)));
+        // Not ignored, but not tracked either: the outer repository's rules (here, `*.ts`)
+        // are not the project's, so the folder is still walked.
+        write(outer.path(), ".gitignore", "*.ts\n");
+        let scm = Scm::discover(&root);
+        assert_eq!(scm.kind(), ScmKind::Git);
+        assert_eq!(scm.ignored_by(), None);
+        assert_eq!(names(&scm.list_files().unwrap()), EXPECTED);
+        // Once added to the outer repository, it is part of it: git answers, with its rules.
+        git(outer.path(), &["add", "out/full"]);
+        let listed = Scm::discover(&root).list_files().unwrap();
+        assert!(
+            !names(&listed).contains(&"apps/web/src/index.ts"),
+            "{listed:?}"
+        );
+        assert!(names(&listed).contains(&"package.json"), "{listed:?}");
+    }
+
+    #[test]
+    fn the_walk_skips_nested_repositories_as_git_does() {
+        let dir = repo();
+        let nested = dir.path().join("vendor/lib");
+        fs::create_dir_all(&nested).unwrap();
+        git(&nested, &["init", "-q"]);
+        write(&nested, "lib.c", "int x;");
+        // A submodule's or a linked worktree's `.git` is a file.
+        write(
+            dir.path(),
+            "vendor/sub/.git",
+            "gitdir: ../../.git/modules/sub",
+        );
+        write(dir.path(), "vendor/sub/sub.c", "int y;");
+        let walked = Scm::manual(&abs(&dir)).list_files().unwrap();
+        assert_eq!(names(&walked), EXPECTED);
+    }
+
+    fn copy(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                fs::copy(entry.path(), target).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use mono_config::{did_you_mean, DependsOn, RawTaskDefinition, RootConfig, Spanned};
+use mono_paths::RepoPath;
 use mono_task_id::{PackageName, TaskId, TaskName};
 use mono_workspace::{Language, Package, PackageGraph};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -100,16 +101,24 @@ pub fn resolve_command(
     let name = package.name.as_str();
     match package.language {
         Language::Node => package.scripts.get(task).cloned(),
-        Language::Rust => match task {
-            "build" => Some(format!("cargo build -p {name}")),
-            "test" => Some(format!("cargo test -p {name}")),
-            "lint" => Some(format!("cargo clippy -p {name}")),
-            _ => None,
-        },
+        Language::Rust => {
+            let flags = cargo_remap_flags(&package.dir);
+            match task {
+                "build" => Some(format!("cargo build -p {name} {flags}")),
+                "test" => Some(format!("cargo test -p {name} {flags}")),
+                "lint" => Some(format!("cargo clippy -p {name} {flags}")),
+                _ => None,
+            }
+        }
         Language::Go => match task {
             // `-o bin/` fails in a module without a main package ("no main packages to
-            // build"), so a library module is only compiled.
-            "build" if package.go_main_packages => Some("go build -o bin/ ./...".to_owned()),
+            // build"), so a library module is only compiled. `-trimpath`: no checkout path
+            // in the binary; `-buildvcs=false`: no commit or dirty flag either, which the
+            // task hash does not cover (a cache hit would restore a binary stamped with an
+            // older commit) and which differs between a clone and an exported copy.
+            "build" if package.go_main_packages => {
+                Some("go build -trimpath -buildvcs=false -o bin/ ./...".to_owned())
+            }
             "build" => Some("go build ./...".to_owned()),
             "test" => Some("go test ./...".to_owned()),
             "lint" => Some("go vet ./...".to_owned()),
@@ -117,6 +126,29 @@ pub fn resolve_command(
         },
         Language::Generic => None,
     }
+}
+
+/// The `--config` that keeps checkout paths out of what the default Rust commands build,
+/// for a package at `dir` (repo-relative; the Cargo workspace is the repository root).
+///
+/// rustc records the folder it runs in (the workspace root: `DW_AT_comp_dir` in debug
+/// info) and the paths of registry sources (`$CARGO_HOME/registry/…`, in panic locations),
+/// so a debug build of one commit differs between two folders and two users. Cargo's own
+/// `trim-paths` is not stable; rustc's `--remap-path-prefix` is: it maps the workspace root
+/// to `.` and Cargo's home to `/cargo`. The shell works the absolute paths out when the task
+/// runs, so the command (and the hash) holds none. As `--config build.rustflags`, it joins
+/// the rustflags of the project's `.cargo/config.toml` instead of replacing them; a
+/// `RUSTFLAGS` variable replaces it (Cargo's precedence). Cargo names its artifacts after
+/// the flags too, so a plain `cargo build` beside it keeps its own and neither rebuilds the
+/// other's.
+fn cargo_remap_flags(dir: &RepoPath) -> String {
+    let up = match dir.as_str() {
+        "" => ".".to_owned(),
+        dir => vec![".."; dir.split('/').count()].join("/"),
+    };
+    format!(
+        "--config \"build.rustflags=['--remap-path-prefix=$(cd {up} && pwd)=.', '--remap-path-prefix=${{CARGO_HOME:-$HOME/.cargo}}=/cargo']\""
+    )
 }
 
 /// Looks up task definitions across the root config and the packages' configs.
@@ -442,4 +474,20 @@ pub fn build_task_graph(
     }
 
     TaskGraph::new(graph, index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_flags_climb_to_the_root_in_the_shell_not_in_the_text() {
+        let flags = cargo_remap_flags(&RepoPath::new("crates/server").unwrap());
+        assert_eq!(
+            flags,
+            "--config \"build.rustflags=['--remap-path-prefix=$(cd ../.. && pwd)=.', \
+             '--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo']\""
+        );
+        assert!(cargo_remap_flags(&RepoPath::root()).contains("$(cd . && pwd)"));
+    }
 }

@@ -338,11 +338,81 @@ fn dir_matches(matcher: &GlobMatcher, dir: &RepoPath) -> bool {
     }
 }
 
+/// The package name a mistyped `name` most likely meant: the scoped package it is the
+/// unscoped part of (`web` for `@acme/web`), else the closest name by edit distance, of the
+/// whole name or of its unscoped part.
+fn closest_name<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+    fn unscoped(n: &str) -> &str {
+        n.rsplit_once('/').map_or(n, |(_, rest)| rest)
+    }
+    if let Some(scoped) = names.iter().find(|n| unscoped(n) == name && **n != name) {
+        return Some(scoped);
+    }
+    if let Some(close) = mono_config::did_you_mean(name, names) {
+        return Some(close);
+    }
+    let parts: Vec<&str> = names.iter().map(|n| unscoped(n)).collect();
+    let part = mono_config::did_you_mean(unscoped(name), &parts)?;
+    names.iter().find(|n| unscoped(n) == part).copied()
+}
+
+/// Why a selection may not be what the user meant; the run goes on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterWarning {
+    /// A glob or folder filter whose pattern matches no package (an exact name is an
+    /// error instead, [`FilterError::NoPackage`]).
+    #[error("the filter `{filter}` matches no package")]
+    Unmatched {
+        /// The filter as given.
+        filter: String,
+    },
+    /// Each filter matches, but together they select nothing (`web` with `!web`).
+    #[error("no package matches the filters {}", quoted(filters))]
+    NothingSelected {
+        /// The filters as given.
+        filters: Vec<String>,
+    },
+}
+
+fn quoted(filters: &[String]) -> String {
+    filters
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What to warn about once `filters` selected `selected`: each glob or folder filter whose
+/// pattern (its git range aside) matches no package, or else, when the filters select
+/// nothing together and none has a git range, that.
+pub fn filter_warnings(
+    filters: &[Filter],
+    graph: &PackageGraph,
+    selected: &BTreeSet<PackageName>,
+) -> Vec<FilterWarning> {
+    let unmatched: Vec<FilterWarning> = filters
+        .iter()
+        .filter(|f| !matches!(f.pattern, Pattern::Any) && f.pattern_matches(graph).is_empty())
+        .map(|f| FilterWarning::Unmatched {
+            filter: f.raw.clone(),
+        })
+        .collect();
+    // A git range that changed nothing is no mistake either.
+    let ranged = filters.iter().any(|f| f.range.is_some());
+    if !unmatched.is_empty() || !selected.is_empty() || filters.is_empty() || ranged {
+        return unmatched;
+    }
+    vec![FilterWarning::NothingSelected {
+        filters: filters.iter().map(|f| f.raw.clone()).collect(),
+    }]
+}
+
 /// The packages selected by several filters: the union of what the including filters select
 /// (every package when there are none), minus the union of what the excluding ones select.
 ///
 /// A filter that names one package exactly (no glob) and matches none is an error, as in
-/// Turborepo; a glob that matches nothing selects nothing.
+/// Turborepo, with the closest name as a hint; a glob or a folder that matches nothing
+/// selects nothing ([`filter_warnings`] says so).
 pub fn select_packages(
     filters: &[Filter],
     graph: &PackageGraph,
@@ -356,7 +426,7 @@ pub fn select_packages(
                 return Err(FilterError::NoPackage {
                     filter: filter.raw.clone(),
                     name: name.clone(),
-                    help: match mono_config::did_you_mean(name, &names) {
+                    help: match closest_name(name, &names) {
                         Some(close) => format!("did you mean `{close}`?"),
                         None => "`mono ls` lists the packages".to_owned(),
                     },

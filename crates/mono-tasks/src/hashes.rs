@@ -30,6 +30,16 @@ pub enum HashingError {
     Hash(#[from] HashError),
 }
 
+impl HashWarning {
+    /// The task it is about.
+    pub fn task(&self) -> &TaskId {
+        match self {
+            HashWarning::NoFilesInPackage { task, .. }
+            | HashWarning::InputsMatchNothing { task } => task,
+        }
+    }
+}
+
 /// What was hashed for one task.
 #[derive(Debug, Clone)]
 pub struct TaskHashFacts {
@@ -44,6 +54,27 @@ pub struct TaskHashFacts {
     pub external: Option<Digest>,
 }
 
+/// Something about the inputs a user should know: the hashes are right, but may not be what
+/// they think.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashWarning {
+    /// The package's folder has no file that git (or the walk) lists: edits there change no
+    /// hash, so a run restores what it stored before.
+    #[error("{task}: no input files (is the folder `{dir}` ignored by git, or empty?)")]
+    NoFilesInPackage {
+        /// The task.
+        task: TaskId,
+        /// Its package's folder.
+        dir: RepoPath,
+    },
+    /// The package has files, but the task's `inputs` match none of them.
+    #[error("{task}: no input files (its `inputs` match none of the package's files)")]
+    InputsMatchNothing {
+        /// The task.
+        task: TaskId,
+    },
+}
+
 /// Every task's hash.
 #[derive(Debug, Clone)]
 pub struct TaskHashes {
@@ -55,6 +86,8 @@ pub struct TaskHashes {
     pub files_read: u64,
     /// Files whose content hash came from the stat cache.
     pub files_cached: u64,
+    /// Cached tasks with a command that hash no input file, by task id.
+    pub warnings: Vec<HashWarning>,
 }
 
 /// The lockfiles that pin a language's external dependencies, repo-relative to the root and
@@ -125,6 +158,7 @@ pub fn hash_tasks_with_files(
     // Select every task's inputs first, then hash the union in one parallel batch.
     let mut selected: HashMap<&TaskId, Vec<RepoPath>> = HashMap::new();
     let mut globs_cache: HashMap<&[String], InputGlobs> = HashMap::new();
+    let mut warnings = Vec::new();
     for task in graph.tasks() {
         let package = packages
             .get(task.id.package())
@@ -139,8 +173,22 @@ pub fn hash_tasks_with_files(
             }
         };
         let nested = packages.nested_package_dirs(&package.name);
-        selected.insert(&task.id, globs.select(root, &files, &package.dir, &nested)?);
+        let inputs = globs.select(root, &files, &package.dir, &nested)?;
+        // A task that runs and is cached, hashed from no file, misses every edit.
+        if inputs.is_empty() && task.command.is_some() && task.definition.cache {
+            warnings.push(match files.under(&package.dir).is_empty() {
+                true => HashWarning::NoFilesInPackage {
+                    task: task.id.clone(),
+                    dir: package.dir.clone(),
+                },
+                false => HashWarning::InputsMatchNothing {
+                    task: task.id.clone(),
+                },
+            });
+        }
+        selected.insert(&task.id, inputs);
     }
+    warnings.sort_by(|a, b| a.task().cmp(b.task()));
     let global_files = expand_global_dependencies(
         root,
         &config
@@ -253,5 +301,6 @@ pub fn hash_tasks_with_files(
         tasks,
         files_read: counts.read,
         files_cached: counts.cached,
+        warnings,
     })
 }

@@ -30,9 +30,13 @@ pub use engine::{
     build_task_graph, image_command, resolve_command, TaskRequest, IMAGE_COMMAND, IMAGE_TASK,
 };
 pub use error::TaskGraphError;
-pub use filter::{select_packages, ChangedByRange, Filter, FilterError, GitRange};
+pub use filter::{
+    filter_warnings, select_packages, ChangedByRange, Filter, FilterError, FilterWarning, GitRange,
+};
 pub use graph::{TaskGraph, TaskNode};
-pub use hashes::{hash_tasks, hash_tasks_with_files, HashingError, TaskHashFacts, TaskHashes};
+pub use hashes::{
+    hash_tasks, hash_tasks_with_files, HashWarning, HashingError, TaskHashFacts, TaskHashes,
+};
 pub use lockfiles::lockfile_member;
 pub use plan::{
     CacheState, CacheStatus, Plan, PlanDetails, PlannedTask, TaskHashDetails,

@@ -195,8 +195,12 @@ impl Plan {
         serde_json::to_string_pretty(self).expect("the plan serializes")
     }
 
-    /// The plan as a table for people.
-    pub fn to_text(&self) -> String {
+    /// The plan as a table for people, one line per task, with each task's input count.
+    /// With a `width` (the terminal's columns), lines fit in it (`fit` says how): the command
+    /// and the dependencies are cut with `…`, and the package and folder columns go if need
+    /// be (`--dry=json` keeps everything whole). `None`: no limit, as when the output goes
+    /// to a file.
+    pub fn to_text(&self, width: Option<usize>) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -206,16 +210,8 @@ impl Plan {
         );
         let _ = writeln!(out, "Global hash: {}", short(&self.global_hash));
         let _ = writeln!(out, "Tasks to run: {}\n", self.tasks.len());
-        let header = [
-            "TASK",
-            "PACKAGE",
-            "DIRECTORY",
-            "HASH",
-            "CACHE",
-            "COMMAND",
-            "DEPENDS ON",
-        ];
-        let rows: Vec<[String; 7]> = self
+        let mut header = TEXT_COLUMNS.map(str::to_owned);
+        let mut rows: Vec<[String; 8]> = self
             .tasks
             .iter()
             .map(|t| {
@@ -232,6 +228,7 @@ impl Plan {
                         CacheStatus::Hit => "HIT".to_owned(),
                         CacheStatus::Miss => "MISS".to_owned(),
                     },
+                    t.inputs.len().to_string(),
                     t.command.clone(),
                     if t.dependencies.is_empty() {
                         "-".to_owned()
@@ -241,19 +238,29 @@ impl Plan {
                 ]
             })
             .collect();
-        let mut widths = header.map(str::len);
+        let mut widths = header.each_ref().map(|h| h.chars().count());
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let mut line = |cells: &[&str]| {
+        let mut shown = [true; 8];
+        if let Some(limit) = width {
+            fit(&mut widths, &mut shown, limit);
+            for row in rows.iter_mut().chain(std::iter::once(&mut header)) {
+                for column in [COMMAND, DEPENDS_ON] {
+                    row[column] = ellipsize(&row[column], widths[column]);
+                }
+            }
+        }
+        let mut line = |cells: &[String; 8]| {
             let mut text = String::new();
-            for (n, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            for (n, cell) in cells.iter().enumerate().filter(|(n, _)| shown[*n]) {
                 if n + 1 == cells.len() {
                     text.push_str(cell);
                 } else {
-                    let _ = write!(text, "{cell:<w$}  ");
+                    let pad = widths[n].saturating_sub(cell.chars().count());
+                    let _ = write!(text, "{cell}{:pad$}{GAP}", "");
                 }
             }
             out.push_str(text.trim_end());
@@ -261,10 +268,88 @@ impl Plan {
         };
         line(&header);
         for row in &rows {
-            line(&row.each_ref().map(String::as_str));
+            line(row);
         }
         out
     }
+}
+
+/// The text table's columns.
+const TEXT_COLUMNS: [&str; 8] = [
+    "TASK",
+    "PACKAGE",
+    "DIRECTORY",
+    "HASH",
+    "CACHE",
+    "INPUTS",
+    "COMMAND",
+    "DEPENDS ON",
+];
+const PACKAGE: usize = 1;
+const DIRECTORY: usize = 2;
+const COMMAND: usize = 6;
+const DEPENDS_ON: usize = 7;
+/// Between two columns.
+const GAP: &str = "  ";
+/// How narrow a cut column gets before other columns go: a few words of the command.
+const MIN_CUT: usize = 16;
+/// The narrowest a cut column ever gets.
+const MIN_LAST: usize = 4;
+
+/// Makes a line fit in `limit` characters, step by step until it does: the command column,
+/// then the dependencies, narrow down to [`MIN_CUT`]; the `PACKAGE` column goes (the task id
+/// names the package), then `DIRECTORY`; then the dependencies, then the command, narrow
+/// down to [`MIN_LAST`]. Task ids and hashes are never cut: a terminal narrower than them
+/// gets longer lines.
+fn fit(widths: &mut [usize; 8], shown: &mut [bool; 8], limit: usize) {
+    fn total(widths: &[usize; 8], shown: &[bool; 8]) -> usize {
+        let columns = shown.iter().filter(|s| **s).count();
+        let cells: usize = widths
+            .iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(w, _)| w)
+            .sum();
+        cells + GAP.len() * columns.saturating_sub(1)
+    }
+    fn shrink(
+        widths: &mut [usize; 8],
+        shown: &[bool; 8],
+        limit: usize,
+        floors: [(usize, usize); 2],
+    ) {
+        for (column, floor) in floors {
+            let over = total(widths, shown).saturating_sub(limit);
+            let floor = widths[column].min(floor);
+            widths[column] = widths[column].saturating_sub(over).max(floor);
+        }
+    }
+    let natural = *widths;
+    let cut = [(COMMAND, MIN_CUT), (DEPENDS_ON, MIN_CUT)];
+    for column in [PACKAGE, DIRECTORY] {
+        let mut narrowed = natural;
+        shrink(&mut narrowed, shown, limit, cut);
+        if total(&narrowed, shown) > limit {
+            shown[column] = false;
+        }
+    }
+    shrink(widths, shown, limit, cut);
+    shrink(
+        widths,
+        shown,
+        limit,
+        [(DEPENDS_ON, MIN_LAST), (COMMAND, MIN_LAST)],
+    );
+}
+
+/// `text` cut to `width` characters, its last one `…` when cut.
+fn ellipsize(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 fn short(hash: &str) -> &str {

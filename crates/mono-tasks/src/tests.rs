@@ -464,3 +464,159 @@ fn graph_renders_in_three_formats() {
     );
     assert_eq!(graph.to_json()["tasks"][1]["dependencies"][0], "base#build");
 }
+
+#[test_case("web", &["@acme/web", "api"], Some("@acme/web") ; "the unscoped part of a scoped name")]
+#[test_case("ap", &["@acme/web", "app"], Some("app") ; "a close name")]
+#[test_case("wbe", &["@acme/web", "api"], Some("@acme/web") ; "close to the unscoped part")]
+#[test_case("zebra", &["@acme/web", "api"], None ; "nothing close")]
+fn missing_names_suggest_the_likeliest(name: &str, packages: &[&str], expected: Option<&str>) {
+    let dirs: Vec<String> = (0..packages.len())
+        .map(|n| format!("packages/p{n}"))
+        .collect();
+    let specs: Vec<(&str, &str, &[&str], &[&str])> = dirs
+        .iter()
+        .zip(packages)
+        .map(|(dir, name)| (dir.as_str(), *name, &[][..], &[][..]))
+        .collect();
+    let ws = workspace(&specs, "");
+    let (_, graph) = load(&ws);
+    let filter = Filter::parse(name, &RepoPath::root()).unwrap();
+    let help = match select_packages(&[filter], &graph, &ChangedByRange::none()) {
+        Err(FilterError::NoPackage { help, .. }) => help,
+        other => panic!("{other:?}"),
+    };
+    match expected {
+        Some(close) => assert_eq!(help, format!("did you mean `{close}`?")),
+        None => assert_eq!(help, "`mono ls` lists the packages"),
+    }
+}
+
+#[test]
+fn globs_and_folders_matching_nothing_are_warnings() {
+    let ws = layered();
+    let (_, graph) = load(&ws);
+    let parse = |raws: &[&str]| -> Vec<Filter> {
+        raws.iter()
+            .map(|f| Filter::parse(f, &RepoPath::root()).unwrap())
+            .collect()
+    };
+    let warnings = |raws: &[&str]| -> Vec<String> {
+        let filters = parse(raws);
+        let selected = select_packages(&filters, &graph, &ChangedByRange::none()).unwrap();
+        crate::filter_warnings(&filters, &graph, &selected)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        warnings(&["app", "nomatch*", "./nowhere/*"]),
+        [
+            "the filter `nomatch*` matches no package",
+            "the filter `./nowhere/*` matches no package"
+        ]
+    );
+    assert_eq!(
+        warnings(&["app", "!app"]),
+        ["no package matches the filters `app`, `!app`"]
+    );
+    assert!(warnings(&["app", "./packages/*"]).is_empty());
+    // A git range that changed nothing is no mistake.
+    assert!(crate::filter_warnings(&parse(&["[main]"]), &graph, &BTreeSet::new()).is_empty());
+}
+
+/// A plan of the layered workspace's build, with fixed hashes and a long command.
+fn text_plan() -> crate::Plan {
+    struct Fixed;
+    impl crate::PlanDetails for Fixed {
+        fn task_hash(&self, _: &mono_task_id::TaskId) -> crate::TaskHashDetails {
+            crate::TaskHashDetails {
+                hash: "0123456789abcdef0123".to_owned(),
+                inputs: [("a".to_owned(), "1".to_owned())].into_iter().collect(),
+                ..crate::TaskHashDetails::default()
+            }
+        }
+        fn cache_state(&self, _: &mono_task_id::TaskId, _: &str) -> crate::CacheState {
+            crate::CacheState::miss()
+        }
+    }
+    let ws = workspace(
+        &[
+            ("apps/app", "app", &["lib"], &[]),
+            ("packages/lib", "lib", &[], &[]),
+        ],
+        &format!(
+            "[tasks.build]\ndependsOn = [\"^build\"]\ncommand = \"{}\"\n",
+            "x".repeat(120)
+        ),
+    );
+    let (config, packages) = load(&ws);
+    let graph =
+        build_task_graph(&request(&["build"], &["app"], false), &config, &packages).unwrap();
+    crate::Plan::new(
+        &graph,
+        vec![PackageName::new("app").unwrap()],
+        mono_config::EnvMode::default(),
+        "f".repeat(64),
+        &Fixed,
+    )
+}
+
+#[test]
+fn the_dry_table_fits_the_width_and_cuts_commands_with_an_ellipsis() {
+    let plan = text_plan();
+    let whole = plan.to_text(None);
+    assert!(whole.contains(&"x".repeat(120)), "{whole}");
+    assert!(whole.contains("INPUTS"), "{whole}");
+    let cut = plan.to_text(Some(80));
+    let table: Vec<&str> = cut.lines().skip(4).collect();
+    for line in &table {
+        assert!(line.chars().count() <= 80, "{line:?} is wider than 80");
+    }
+    assert!(table[1].contains("xxx…"), "{cut}");
+    assert!(table[1].ends_with("lib#build"), "{cut}");
+    // The input count is its own column.
+    assert!(table[1].contains("MISS   1 "), "{cut}");
+    // JSON keeps the whole command.
+    assert!(plan.to_json().contains(&"x".repeat(120)));
+}
+
+#[test]
+fn tasks_hashed_from_no_file_are_warned_about() {
+    let ws = workspace(
+        &[
+            ("apps/app", "app", &[], &["build"]),
+            ("packages/lib", "lib", &[], &["build"]),
+            ("packages/ignored", "ignored", &[], &["build"]),
+        ],
+        "[tasks.build]\n[tasks.\"lib#build\"]\ninputs = [\"src/**\"]\n",
+    );
+    std::fs::write(ws.root.join(".gitignore").as_path(), "packages/ignored/\n").unwrap();
+    let (config, packages) = load(&ws);
+    // `inputs` always take the manifest: without one (a Go or Rust package has no
+    // package.json), `src/**` alone matches nothing here.
+    std::fs::write(ws.root.join("packages/lib/README.md").as_path(), "lib").unwrap();
+    std::fs::remove_file(ws.root.join("packages/lib/package.json").as_path()).unwrap();
+    let graph = build_task_graph(
+        &request(&["build"], &["app", "lib", "ignored"], false),
+        &config,
+        &packages,
+    )
+    .unwrap();
+    let hashes = crate::hash_tasks(
+        &ws.root,
+        &config,
+        &packages,
+        &graph,
+        &Default::default(),
+        None,
+    )
+    .unwrap();
+    let warnings: Vec<String> = hashes.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "ignored#build: no input files (is the folder `packages/ignored` ignored by git, or empty?)",
+            "lib#build: no input files (its `inputs` match none of the package's files)",
+        ]
+    );
+}

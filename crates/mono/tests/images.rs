@@ -230,6 +230,7 @@ fn two_clones_build_the_same_images_and_a_change_rebuilds_only_its_layer() {
     let first = base.join("first");
     let second = base.join("elsewhere/deeper/second");
     std::fs::create_dir_all(second.parent().unwrap()).unwrap();
+    // Separate folders, separate caches (each clone's own cache/), one commit.
     for clone in [&first, &second] {
         git(
             base,
@@ -243,12 +244,40 @@ fn two_clones_build_the_same_images_and_a_change_rebuilds_only_its_layer() {
     }
     let one = images(&first, &[]);
     let two = images(&second, &[]);
-    for package in ["polyglot-server", "api"] {
+    let skopeo = tool("MONO_TEST_SKOPEO", "skopeo");
+    for (package, dir) in [
+        ("polyglot-server", "crates/server"),
+        ("api", "services/api"),
+    ] {
         assert_eq!(
             image(&one, package)["digest"],
             image(&two, package)["digest"],
             "{package}"
         );
+        // skopeo reads the same digest from both layouts.
+        let digests: Vec<Value> = [&first, &second]
+            .iter()
+            .map(|clone| {
+                let layout = clone.join(dir).join("dist/image");
+                let inspect: Value = serde_json::from_str(&run_tool(
+                    &skopeo,
+                    &["inspect", &format!("oci:{}", layout.display())],
+                    clone,
+                ))
+                .unwrap();
+                inspect["Digest"].clone()
+            })
+            .collect();
+        assert_eq!(digests[0], digests[1], "{package}");
+        assert_eq!(digests[0], image(&one, package)["digest"], "{package}");
+    }
+    // The binaries inside, byte for byte.
+    for binary in ["crates/server/bin/polyglot-server", "services/api/bin/api"] {
+        let (a, b) = (
+            std::fs::read(first.join(binary)).unwrap(),
+            std::fs::read(second.join(binary)).unwrap(),
+        );
+        assert!(a == b, "{binary} differs between the two folders");
     }
 
     // One source file of the Go app changes: the api layer changes, the layer from
@@ -469,4 +498,75 @@ fn push_uploads_each_blob_once() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("loopback"));
+}
+
+/// The default commands (the fixture's overrides removed): `go build -trimpath
+/// -buildvcs=false` and `cargo build` with its paths remapped give the same bytes in two
+/// folders, built with separate caches.
+#[test]
+fn default_go_and_rust_builds_are_the_same_bytes_in_two_folders() {
+    let repo = fixture("polyglot");
+    for config in ["services/api/turbo.toml", "crates/server/turbo.toml"] {
+        let path = repo.root.join(config);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text.find("[tasks.build]").unwrap();
+        let end = start + text[start..].find("\n[").unwrap();
+        std::fs::write(&path, format!("{}{}", &text[..start], &text[end + 1..])).unwrap();
+    }
+    git(&repo.root, &["commit", "-q", "-am", "default commands"]);
+    let plan = dry_json(
+        &repo.root,
+        &["build", "--filter=api", "--filter=polyglot-server"],
+    );
+    let commands: Vec<&str> = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["taskId"] == "api#build" || t["taskId"] == "polyglot-server#build")
+        .map(|t| t["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands.len(), 2, "{plan}");
+    assert!(commands[0].starts_with("go build -trimpath -buildvcs=false -o bin/"));
+    assert!(commands[1].starts_with("cargo build -p polyglot-server --config"));
+
+    let base = repo.root.parent().unwrap();
+    let folders = [base.join("a"), base.join("somewhere/much/deeper/b")];
+    for folder in &folders {
+        std::fs::create_dir_all(folder.parent().unwrap()).unwrap();
+        git(
+            base,
+            &[
+                "clone",
+                "-q",
+                repo.root.to_str().unwrap(),
+                folder.to_str().unwrap(),
+            ],
+        );
+        let output = mono(folder)
+            .args(["build", "--filter=api", "--filter=polyglot-server"])
+            // The workspace's own target/ in each folder, not the test run's.
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "mono build failed in {}:\n{}{}",
+            folder.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for binary in ["services/api/bin/api", "target/debug/polyglot-server"] {
+        let (a, b) = (
+            std::fs::read(folders[0].join(binary)).unwrap(),
+            std::fs::read(folders[1].join(binary)).unwrap(),
+        );
+        assert!(a == b, "{binary} differs between the two folders");
+        let path = folders[0].to_str().unwrap().as_bytes();
+        assert!(
+            !a.windows(path.len()).any(|w| w == path),
+            "{binary} holds the checkout path"
+        );
+    }
 }

@@ -224,6 +224,7 @@ fn text_dry_run_is_a_table() {
             "DIRECTORY",
             "HASH",
             "CACHE",
+            "INPUTS",
             "COMMAND",
             "DEPENDS",
             "ON"

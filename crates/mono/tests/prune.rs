@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{fixture, mono};
+use common::{dry_json, fixture, mono};
 
 fn run_ok(program: &str, args: &[&str], dir: &Path) -> String {
     let output = Command::new(program)
@@ -92,6 +92,38 @@ fn prune_of_the_web_app_installs_and_builds() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(full.join("apps/web/dist").exists());
+
+    // out/ is ignored by the fixture's .gitignore: the copy is walked, not listed by the
+    // repository around it, so its tasks hash their files and an edit changes a hash.
+    let before = dry_json(&full, &["build"]);
+    for task in before["tasks"].as_array().unwrap() {
+        assert!(
+            !task["inputs"].as_object().unwrap().is_empty(),
+            "{} hashes no input in the pruned copy",
+            task["taskId"]
+        );
+    }
+    let page = full.join("apps/web/src/page.mjs");
+    let text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&page, format!("{text}\n// an edit\n")).unwrap();
+    let after = dry_json(&full, &["build"]);
+    let hash = |plan: &serde_json::Value, id: &str| {
+        plan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["taskId"] == id)
+            .unwrap()["hash"]
+            .clone()
+    };
+    assert_ne!(
+        hash(&before, "@polyglot/web#build"),
+        hash(&after, "@polyglot/web#build")
+    );
+    assert_eq!(
+        hash(&before, "@polyglot/ui#build"),
+        hash(&after, "@polyglot/ui#build")
+    );
 }
 
 #[test]

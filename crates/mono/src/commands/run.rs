@@ -76,7 +76,7 @@ pub fn execute(
         let plan = run.dry(&prepared)?;
         match format {
             DryFormat::Json => crate::report::stdout(&format!("{}\n", plan.to_json()))?,
-            DryFormat::Text => crate::report::stdout(&plan.to_text())?,
+            DryFormat::Text => crate::report::stdout(&plan.to_text(table_width()))?,
         }
         return Ok(Executed::Planned(ExitCode::SUCCESS));
     }
@@ -129,6 +129,17 @@ pub fn execute(
     Ok(Executed::Ran {
         code,
         selected: prepared.selected,
+    })
+}
+
+/// The width the `--dry` table fits in: `COLUMNS`, else the terminal's when stdout is one,
+/// else none (a file or a pipe takes whole lines).
+fn table_width() -> Option<usize> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    columns.filter(|&c: &usize| c > 0).or_else(|| {
+        terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
     })
 }
 

@@ -81,6 +81,8 @@ pub fn mono(root: &Path) -> Command {
     let mut cmd = Command::cargo_bin("mono").unwrap();
     cmd.current_dir(root)
         .env("NO_COLOR", "1")
+        // Whole `--dry` lines unless a test sets a width.
+        .env_remove("COLUMNS")
         .env_remove("MONO_REMOTE_CACHE");
     cmd
 }
