@@ -169,7 +169,12 @@ pub fn status(
         dir: local_dir.clone(),
         source,
     })?;
-    let remote = crate::remote::resolve(remote_flag, workspace, local.entries_dir().to_path_buf())?;
+    let remote = crate::remote::resolve(
+        remote_flag,
+        &crate::options::RemoteAccess::default(),
+        workspace,
+        local.entries_dir().to_path_buf(),
+    )?;
     let remote = match remote {
         None => RemoteStatus::None,
         Some(remote) if !remote.store.can_count() => RemoteStatus::Uncounted {

@@ -26,7 +26,10 @@ use crate::workspace::Workspace;
 pub(crate) struct ExecOptions {
     pub(crate) force: bool,
     pub(crate) concurrency: usize,
-    pub(crate) continue_on_error: bool,
+    pub(crate) continue_mode: crate::options::ContinueMode,
+    pub(crate) parallel: bool,
+    pub(crate) log_prefix: crate::options::LogPrefix,
+    pub(crate) color: Option<bool>,
     /// `--output-logs`, which overrides every task's `outputLogs`.
     pub(crate) output_logs: Option<OutputLogs>,
     pub(crate) log_order: LogOrder,
@@ -195,7 +198,7 @@ fn jobs(
         let mut job = Job::new(
             task.id.clone(),
             dir.clone(),
-            task.command.as_deref().map(job_command),
+            task.run_command().as_deref().map(job_command),
         );
         job.env = crate::task_env::task_env(
             task,
@@ -206,11 +209,15 @@ fn jobs(
             &dir,
             package.name.as_str(),
         );
-        job.dependencies = graph
-            .dependencies(&task.id)
-            .iter()
-            .map(|d| index[d])
-            .collect();
+        // `--parallel`: nothing waits; the hashes still cover the dependencies.
+        job.dependencies = match options.parallel {
+            true => Vec::new(),
+            false => graph
+                .dependencies(&task.id)
+                .iter()
+                .map(|d| index[d])
+                .collect(),
+        };
         job.hash = Some(hash.short());
         if is_image_task(task) {
             // The tag defaults to the hash, and base images are pulled into this run's
@@ -266,10 +273,14 @@ pub(crate) fn execute(
         ahead: Mutex::new(HashMap::new()),
     });
     hooks.look_ahead();
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = options.color.unwrap_or_else(|| {
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    });
     let run_options = mono_run::RunOptions {
         concurrency: options.concurrency.max(1),
-        continue_on_error: options.continue_on_error,
+        continue_on_error: options.continue_mode != crate::options::ContinueMode::Never,
+        run_dependents_of_failures: options.continue_mode == crate::options::ContinueMode::Always,
+        log_prefix: options.log_prefix != crate::options::LogPrefix::None,
         log_order: options.log_order,
         output_logs: options.output_logs.unwrap_or_default(),
         color,

@@ -56,7 +56,10 @@ mod workspace;
 pub use error::{EngineError, ErrorKind};
 pub use execute::{RunOutcome, RunStatus};
 pub use listing::{list, ListedPackage, Listing, LS_FORMAT_VERSION};
-pub use options::{CacheAccess, CacheSpecError, Concurrency, LogOrderChoice, RunOptions, Selector};
+pub use options::{
+    CacheAccess, CacheSpecError, Concurrency, ContinueMode, LogOrderChoice, LogPrefix,
+    RemoteAccess, RunOptions, Selector,
+};
 pub use remote::{chain as error_chain, resolve as resolve_remote, Remote};
 pub use reporter::Reporter;
 pub use run::{Planned, Prepared, Run};

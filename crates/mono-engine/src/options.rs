@@ -147,6 +147,45 @@ pub struct Selector {
     pub affected: bool,
     /// `--only`: the named tasks without the tasks they depend on.
     pub only: bool,
+    /// What follows `--`: given to the named tasks' commands, and part of their hashes.
+    pub pass_through: Vec<String>,
+}
+
+/// `--continue`: what happens after a task fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ContinueMode {
+    /// Stop: no new task starts (the default).
+    #[default]
+    Never,
+    /// Keep running the tasks whose dependencies all succeeded.
+    DependenciesSuccessful,
+    /// Keep running every task, those whose dependencies failed included.
+    Always,
+}
+
+/// `--log-prefix`: what starts each line of a task's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum LogPrefix {
+    /// `task` (what Turborepo's `auto` does outside its terminal UI).
+    #[default]
+    Auto,
+    /// No prefix.
+    None,
+    /// `package:task: `.
+    Task,
+}
+
+/// How to reach the remote cache, besides its URL.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteAccess {
+    /// `--token` / `TURBO_TOKEN`: the bearer token.
+    pub token: Option<String>,
+    /// `--team` / `TURBO_TEAM`: the team slug.
+    pub team: Option<String>,
+    /// `--remote-cache-timeout` / `TURBO_REMOTE_CACHE_TIMEOUT`, in seconds.
+    pub timeout: Option<u64>,
 }
 
 /// How a run runs.
@@ -159,7 +198,14 @@ pub struct RunOptions {
     /// `--concurrency`; `None`: `concurrency` in the root config, else the cores.
     pub concurrency: Option<Concurrency>,
     /// `--continue`.
-    pub continue_on_error: bool,
+    pub continue_mode: ContinueMode,
+    /// `--parallel`: every task starts at once, dependencies ignored (they still count in
+    /// the hashes).
+    pub parallel: bool,
+    /// `--log-prefix`.
+    pub log_prefix: LogPrefix,
+    /// `--global-deps`: more `globalDependencies` globs for this run.
+    pub global_deps: Vec<String>,
     /// `--output-logs`, which overrides every task's `outputLogs`.
     pub output_logs: Option<OutputLogs>,
     /// `--log-order`.
@@ -168,10 +214,14 @@ pub struct RunOptions {
     pub cache_dir: Option<PathBuf>,
     /// `--cache`.
     pub cache: CacheAccess,
-    /// `--remote-cache` / `MONO_REMOTE_CACHE`.
+    /// `--remote-cache` / `MONO_REMOTE_CACHE` (or Turborepo's `--api` / `TURBO_API`).
     pub remote_cache: Option<String>,
+    /// Token, team and timeout for the remote cache.
+    pub remote_access: RemoteAccess,
     /// `--env-mode`; `None`: `envMode` in the root config, else strict.
     pub env_mode: Option<EnvMode>,
+    /// `--color` / `--no-color`; `None`: colors on a terminal, unless `NO_COLOR` is set.
+    pub color: Option<bool>,
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ fn env(name: &str) -> Option<String> {
 /// `--remote-cache` (or `MONO_REMOTE_CACHE`); downloads land in `scratch_dir`.
 pub fn resolve(
     flag: Option<&str>,
+    access: &crate::options::RemoteAccess,
     workspace: &Workspace,
     scratch_dir: PathBuf,
 ) -> Result<Option<Remote>, EngineError> {
@@ -50,9 +51,10 @@ pub fn resolve(
         .team_id
         .map(|s| s.value)
         .or_else(|| env("TURBO_TEAMID"));
-    let team_slug = config
-        .team_slug
-        .map(|s| s.value)
+    let team_slug = access
+        .team
+        .clone()
+        .or(config.team_slug.map(|s| s.value))
         .or_else(|| env("TURBO_TEAM"));
     let key =
         env("MONO_REMOTE_CACHE_SIGNATURE_KEY").or_else(|| env("TURBO_REMOTE_CACHE_SIGNATURE_KEY"));
@@ -68,11 +70,18 @@ pub fn resolve(
     });
     let defaults = RemoteOptions::default();
     let options = RemoteOptions {
-        token: env("MONO_REMOTE_CACHE_TOKEN").or_else(|| env("TURBO_TOKEN")),
+        token: access
+            .token
+            .clone()
+            .or_else(|| env("MONO_REMOTE_CACHE_TOKEN"))
+            .or_else(|| env("TURBO_TOKEN")),
         team_id,
         team_slug,
         signer,
-        timeout: config.timeout.map_or(defaults.timeout, Duration::from_secs),
+        timeout: access
+            .timeout
+            .or(config.timeout)
+            .map_or(defaults.timeout, Duration::from_secs),
         upload_timeout: config
             .upload_timeout
             .map_or(defaults.upload_timeout, Duration::from_secs),

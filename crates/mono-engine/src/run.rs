@@ -92,6 +92,14 @@ impl Run {
             .unwrap_or_else(|| workspace.config.env_mode.unwrap_or_default());
         let cache_dir = workspace.cache_dir(options.cache_dir.as_deref());
         let log_order = options.log_order.resolve();
+        let mut workspace = workspace;
+        // `--global-deps` adds to `globalDependencies` for this run, hashed alike.
+        workspace.config.global_dependencies.extend(
+            options
+                .global_deps
+                .iter()
+                .map(|glob| mono_config::Spanned::synthetic(glob.clone())),
+        );
         Ok(Run {
             workspace,
             options,
@@ -157,7 +165,9 @@ impl Run {
             only: selector.only,
             revision: self.workspace.scm().head_revision(),
         };
-        let graph = build_task_graph(&request, &self.workspace.config, &self.workspace.packages)?;
+        let mut graph =
+            build_task_graph(&request, &self.workspace.config, &self.workspace.packages)?;
+        graph.pass_arguments(&selector.tasks, &selector.pass_through);
         Ok(Planned {
             selected,
             graph,
@@ -172,14 +182,19 @@ impl Run {
         // runs them: with --only, hash over the whole graph, so that `--only` neither misses
         // the entries of a full run nor hits stale ones after a dependency changed.
         let full_graph = match planned.request.only {
-            true => Some(build_task_graph(
-                &TaskRequest {
-                    only: false,
-                    ..planned.request.clone()
-                },
-                &self.workspace.config,
-                &self.workspace.packages,
-            )?),
+            true => {
+                let mut full = build_task_graph(
+                    &TaskRequest {
+                        only: false,
+                        ..planned.request.clone()
+                    },
+                    &self.workspace.config,
+                    &self.workspace.packages,
+                )?;
+                let selector = &self.options.selector;
+                full.pass_arguments(&selector.tasks, &selector.pass_through);
+                Some(full)
+            }
             false => None,
         };
         let files = self.workspace.take_files();
@@ -218,6 +233,7 @@ impl Run {
         match self.options.cache.uses_remote() {
             true => crate::remote::resolve(
                 self.options.remote_cache.as_deref(),
+                &self.options.remote_access,
                 &self.workspace,
                 store.entries_dir().to_path_buf(),
             ),
@@ -288,7 +304,10 @@ impl Run {
         let options = ExecOptions {
             force: self.options.force,
             concurrency,
-            continue_on_error: self.options.continue_on_error,
+            continue_mode: self.options.continue_mode,
+            parallel: self.options.parallel,
+            log_prefix: self.options.log_prefix,
+            color: self.options.color,
             output_logs: self.options.output_logs,
             log_order: self.log_order,
             cache: self.options.cache,

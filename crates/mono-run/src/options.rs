@@ -11,6 +11,12 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// `--continue`: after a failure, keep running everything that does not depend on it.
     pub continue_on_error: bool,
+    /// `--continue=always`: with `continue_on_error`, the jobs that depend on a failed job
+    /// run too, as if it had succeeded.
+    pub run_dependents_of_failures: bool,
+    /// Print each output line with its `package:task: ` prefix (`--log-prefix=none` turns
+    /// it off).
+    pub log_prefix: bool,
     /// `--log-order`.
     pub log_order: LogOrder,
     /// `--output-logs`.
@@ -35,6 +41,8 @@ impl Default for RunOptions {
         Self {
             concurrency: default_concurrency(),
             continue_on_error: false,
+            run_dependents_of_failures: false,
+            log_prefix: true,
             log_order: LogOrder::default(),
             output_logs: OutputLogs::default(),
             color: false,

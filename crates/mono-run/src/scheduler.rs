@@ -189,10 +189,13 @@ impl Scheduler {
 
         let jobs: Arc<[Job]> = jobs.into();
         let mut graph = Progress::new(&jobs, options.continue_on_error);
+        graph.run_dependents_of_failures =
+            options.continue_on_error && options.run_dependents_of_failures;
         let context = Arc::new(Context {
             hooks,
             grace: options.grace_period,
             color: options.color,
+            log_prefix: options.log_prefix,
             output_logs: options.output_logs,
             log_order: options.log_order,
             printer: printer.sender(),
@@ -309,6 +312,8 @@ struct Progress {
     dependents: Vec<Vec<usize>>,
     ready: VecDeque<usize>,
     continue_on_error: bool,
+    /// `--continue=always`: a failure readies its dependents as a success does.
+    run_dependents_of_failures: bool,
     /// No job starts any more.
     stopped: bool,
 }
@@ -331,6 +336,7 @@ impl Progress {
             dependents,
             ready,
             continue_on_error,
+            run_dependents_of_failures: false,
             stopped: false,
         }
     }
@@ -341,7 +347,7 @@ impl Progress {
         let success = result.is_success();
         let failure = result.is_failure();
         self.results[index] = Some(result);
-        if success {
+        if success || (failure && self.run_dependents_of_failures) {
             for &dependent in &self.dependents[index] {
                 self.waiting[dependent] -= 1;
                 if self.waiting[dependent] == 0 {
@@ -384,6 +390,7 @@ struct Context {
     hooks: Arc<dyn Hooks>,
     grace: Duration,
     color: bool,
+    log_prefix: bool,
     output_logs: OutputLogs,
     log_order: LogOrder,
     printer: PrintSender,
@@ -402,7 +409,10 @@ async fn execute(index: usize, jobs: Arc<[Job]>, context: Arc<Context>) -> (usiz
 async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobResult {
     let job = &jobs[index];
     let mut output = JobOutput::new(
-        prefix(&job.id, index, context.color),
+        match context.log_prefix {
+            true => prefix(&job.id, index, context.color),
+            false => Vec::new(),
+        },
         job.hash.clone(),
         job.output_logs.unwrap_or(context.output_logs),
         context.log_order,

@@ -307,6 +307,35 @@ fn an_answer_ready_ahead_skips_before() {
 }
 
 #[test]
+fn continue_always_runs_the_dependents_of_a_failure_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = vec![
+        job("a#build", dir.path(), Some("exit 1"), &[]),
+        job("b#build", dir.path(), Some("touch b.done"), &[0]),
+        job("c#build", dir.path(), Some("touch c.done"), &[1]),
+    ];
+    let mut options = options(1);
+    options.continue_on_error = true;
+    options.run_dependents_of_failures = true;
+    let (summary, _) = run(jobs, Arc::new(NoHooks), options);
+    assert_eq!(summary.failed(), vec![0]);
+    assert!(dir.path().join("b.done").exists());
+    assert!(dir.path().join("c.done").exists());
+}
+
+#[test]
+fn log_prefix_off_prints_bare_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = vec![job("a#build", dir.path(), Some("echo hello"), &[])];
+    let mut options = options(1);
+    options.log_prefix = false;
+    let (summary, out) = run(jobs, Arc::new(NoHooks), options);
+    assert!(summary.is_success());
+    assert!(out.lines().any(|l| l == "hello"), "{out}");
+    assert!(!out.contains("a:build: hello"), "{out}");
+}
+
+#[test]
 fn failed_commands_are_not_stored() {
     let dir = tempfile::tempdir().unwrap();
     let jobs = vec![

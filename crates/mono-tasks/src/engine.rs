@@ -445,6 +445,7 @@ pub fn build_task_graph(
             definition: raw.resolve(),
             raw,
             command,
+            cli_arguments: Vec::new(),
         });
         index.insert(id, node);
     }

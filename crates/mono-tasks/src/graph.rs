@@ -27,6 +27,33 @@ pub struct TaskNode {
     pub raw: RawTaskDefinition,
     /// What runs; `None` when the package has nothing to run for this task.
     pub command: Option<String>,
+    /// Arguments given after `--` on the command line, for the tasks named there
+    /// (Turborepo's `cliArguments`): appended to the command, and so hashed.
+    pub cli_arguments: Vec<String>,
+}
+
+impl TaskNode {
+    /// The shell command that runs: the command with the CLI arguments appended, each
+    /// quoted for a POSIX shell. `None` when there is nothing to run.
+    pub fn run_command(&self) -> Option<String> {
+        let command = self.command.as_ref()?;
+        let mut line = command.clone();
+        for arg in &self.cli_arguments {
+            line.push(' ');
+            line.push_str(&shell_quote(arg));
+        }
+        Some(line)
+    }
+}
+
+/// `arg` as one word for a POSIX shell: bare when it holds only safe characters, else in
+/// single quotes.
+fn shell_quote(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@+%^".contains(c);
+    match !arg.is_empty() && arg.chars().all(safe) {
+        true => arg.to_owned(),
+        false => format!("'{}'", arg.replace('\'', "'\\''")),
+    }
 }
 
 /// A validated, acyclic task graph. Edges point from a task to the tasks it depends on.
@@ -39,6 +66,22 @@ pub struct TaskGraph {
 }
 
 impl TaskGraph {
+    /// Gives `arguments` to the tasks named on the command line (`build`, `web#build`):
+    /// Turborepo passes what follows `--` to those tasks only, not to the tasks they
+    /// depend on.
+    pub fn pass_arguments(&mut self, named: &[String], arguments: &[String]) {
+        if arguments.is_empty() {
+            return;
+        }
+        for node in self.graph.node_weights_mut() {
+            let id = node.id.to_string();
+            let task = node.id.task();
+            if named.iter().any(|n| n == task || *n == id) {
+                node.cli_arguments = arguments.to_vec();
+            }
+        }
+    }
+
     pub(crate) fn new(
         graph: DiGraph<TaskNode, ()>,
         index: BTreeMap<TaskId, NodeIndex>,

@@ -272,11 +272,12 @@ pub fn hash_tasks_with_files(
             .map(|d| tasks[*d].hash)
             .collect();
         let definition = canonical_task_definition(&task.raw).to_string();
+        let command = task.run_command();
         let hash = TaskHash::compute(&TaskHashInputs {
             global,
             package_dir: &task.package_dir,
             definition: &definition,
-            command: task.command.as_deref(),
+            command: command.as_deref(),
             files: &pairs,
             env: &env_hashes,
             external: external_deps,

@@ -75,6 +75,8 @@ pub struct PlannedTask {
     pub cache: CacheState,
     /// The command, or `<NONEXISTENT>`.
     pub command: String,
+    /// The arguments given after `--`, appended to the command when it runs.
+    pub cli_arguments: Vec<String>,
     /// `outputs` globs, relative to the package.
     pub outputs: Vec<String>,
     /// `!` outputs globs.
@@ -168,6 +170,7 @@ impl Plan {
                         .command
                         .clone()
                         .unwrap_or_else(|| NONEXISTENT_COMMAND.to_owned()),
+                    cli_arguments: node.cli_arguments.clone(),
                     outputs,
                     excluded_outputs: excluded.into_iter().map(|o| o[1..].to_owned()).collect(),
                     // As Turborepo writes it: the root package's folder is "".

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mono_engine::images::ImageFormat;
-use mono_engine::{CacheAccess, Concurrency, EnvMode, LogOrderChoice, OutputLogs};
+use mono_engine::{
+    CacheAccess, Concurrency, ContinueMode, EnvMode, LogOrderChoice, LogPrefix, OutputLogs,
+};
 
 /// A monorepo build orchestrator for Node, Rust, Go and plain folders.
 #[derive(Debug, Parser)]
@@ -19,6 +22,10 @@ pub struct Cli {
     /// Run as if started in this directory.
     #[arg(long, global = true, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
+
+    /// Turborepo's global flags (docs/turbo-compat.md).
+    #[command(flatten)]
+    pub turbo: TurboGlobalArgs,
 
     /// The command.
     #[command(subcommand)]
@@ -61,6 +68,109 @@ pub enum DryFormat {
     Json,
 }
 
+/// Turborepo's global flags: the remote cache's endpoint and credentials, colors, the UI;
+/// the rest are accepted and have no effect in mono (docs/turbo-compat.md).
+#[derive(Debug, Clone, Args)]
+pub struct TurboGlobalArgs {
+    /// The remote cache's URL, as Turborepo's `--api` (same as `--remote-cache`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "TURBO_API",
+        help_heading = "Turborepo"
+    )]
+    pub api: Option<String>,
+
+    /// The remote cache's bearer token.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "TURBO_TOKEN",
+        hide_env_values = true,
+        help_heading = "Turborepo"
+    )]
+    pub token: Option<String>,
+
+    /// The team slug for the remote cache.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TEAM",
+        env = "TURBO_TEAM",
+        help_heading = "Turborepo"
+    )]
+    pub team: Option<String>,
+
+    /// Seconds before a remote cache request times out.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "TURBO_REMOTE_CACHE_TIMEOUT",
+        help_heading = "Turborepo"
+    )]
+    pub remote_cache_timeout: Option<u64>,
+
+    /// Force colors.
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "no_color",
+        help_heading = "Turborepo"
+    )]
+    pub color: bool,
+
+    /// No colors.
+    #[arg(long, global = true, help_heading = "Turborepo")]
+    pub no_color: bool,
+
+    /// `stream` (mono's output); `tui` is not available yet and falls back to `stream`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "UI",
+        env = "TURBO_UI",
+        help_heading = "Turborepo"
+    )]
+    pub ui: Option<UiMode>,
+
+    /// Accepted; mono logs no more with it.
+    #[arg(short = 'v', long = "verbosity", global = true, action = clap::ArgAction::Count, help_heading = "Turborepo")]
+    pub verbosity: u8,
+
+    /// Accepted, no effect: mono has no daemon, login endpoint, version inference, update
+    /// notifier, package manager check, heap or trace profiles.
+    #[arg(long, global = true, hide = true)]
+    pub daemon: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_daemon: bool,
+    #[arg(long, global = true, hide = true)]
+    pub skip_infer: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_update_notifier: bool,
+    #[arg(long, global = true, hide = true)]
+    pub dangerously_disable_package_manager_check: bool,
+    #[arg(long, global = true, hide = true)]
+    pub preflight: bool,
+    #[arg(long, global = true, hide = true, value_name = "URL")]
+    pub login: Option<String>,
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub heap: Option<String>,
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub trace: Option<String>,
+}
+
+/// `--ui`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UiMode {
+    /// Lines as tasks print them (mono's output).
+    Stream,
+    /// Turborepo's terminal UI: not in mono yet; mono streams instead.
+    Tui,
+}
+
 /// Which packages a command is about: `--filter` and `--affected`.
 #[derive(Debug, Clone, Args)]
 pub struct PackageArgs {
@@ -78,8 +188,9 @@ pub struct PackageArgs {
 /// Where the caches are.
 #[derive(Debug, Clone, Args)]
 pub struct CacheLocationArgs {
-    /// Where the local cache lives (default: `cacheDir` in the root config, else `cache/`).
-    #[arg(long, value_name = "DIR")]
+    /// Where the local cache lives (default: `cacheDir` in the root config, else `cache/`,
+    /// or `.turbo/mono/` in a turbo.json repository).
+    #[arg(long, value_name = "DIR", env = "TURBO_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
 
     /// The shared cache: `s3://BUCKET/PREFIX` (S3, MinIO, Garage, R2) or `https://HOST`
@@ -91,8 +202,8 @@ pub struct CacheLocationArgs {
 /// How a run prints the plan instead of running: `--dry` and `--graph`.
 #[derive(Debug, Clone, Args)]
 pub struct PlanOutputArgs {
-    /// Print the plan instead of running it.
-    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
+    /// Print the plan instead of running it (`--dry-run` too).
+    #[arg(long, visible_alias = "dry-run", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
     pub dry: Option<DryFormat>,
 
     /// Write the task graph instead of running it: to stdout as `dot`, `mermaid` or `json`,
@@ -121,17 +232,24 @@ pub struct RunArgs {
     pub plan: PlanOutputArgs,
 
     /// Ignore cache hits: run every task (results are still stored).
-    #[arg(long)]
-    pub force: bool,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), env = "TURBO_FORCE", value_name = "BOOL")]
+    pub force: Option<bool>,
 
     /// How many tasks run at once: a number, or a percentage of the cores (`50%`).
     /// Default: the number of cores.
     #[arg(long, value_name = "N|N%")]
     pub concurrency: Option<Concurrency>,
 
-    /// Keep going after a failure: run everything that does not depend on it.
-    #[arg(long = "continue")]
-    pub continue_on_error: bool,
+    /// After a failure: `never` stops (the default); `dependencies-successful` keeps
+    /// running what does not depend on it; `always` (what `--continue` alone means) runs
+    /// everything.
+    #[arg(long = "continue", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "always", value_name = "MODE")]
+    pub continue_mode: Option<ContinueMode>,
+
+    /// Run every task at once, ignoring the dependencies between them (Turborepo's
+    /// deprecated `--parallel`).
+    #[arg(long)]
+    pub parallel: bool,
 
     /// What to print of task logs.
     #[arg(long, value_enum, value_name = "MODE")]
@@ -139,13 +257,66 @@ pub struct RunArgs {
 
     /// `stream` prints lines as they come; `grouped` prints each task's log when it ends;
     /// `auto`: grouped on GitHub Actions, else stream.
-    #[arg(long, value_enum, value_name = "ORDER", default_value = "auto")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ORDER",
+        default_value = "auto",
+        env = "TURBO_LOG_ORDER"
+    )]
     pub log_order: LogOrderChoice,
+
+    /// `task` (or `auto`) starts each output line with `package:task: `; `none` prints bare
+    /// lines.
+    #[arg(long, value_enum, value_name = "PREFIX", default_value = "auto")]
+    pub log_prefix: LogPrefix,
 
     /// Cache access, as in Turborepo: `local:rw,remote:rw` (the default), `local:r`,
     /// `local:rw,remote:r`, `local:` (off). A source left out is off.
-    #[arg(long, value_name = "SPEC")]
+    #[arg(long, value_name = "SPEC", env = "TURBO_CACHE")]
     pub cache: Option<CacheAccess>,
+
+    /// Store nothing: `--cache=local:r,remote:r`.
+    #[arg(long, conflicts_with = "cache")]
+    pub no_cache: bool,
+
+    /// Only the remote cache: `--cache=remote:rw`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), env = "TURBO_REMOTE_ONLY", value_name = "BOOL", conflicts_with = "cache")]
+    pub remote_only: Option<bool>,
+
+    /// Read the remote cache, never write it: `--cache=local:rw,remote:r`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), env = "TURBO_REMOTE_CACHE_READ_ONLY", value_name = "BOOL", conflicts_with = "cache")]
+    pub remote_cache_read_only: Option<bool>,
+
+    /// More `globalDependencies` globs for this run (repeat).
+    #[arg(long, value_name = "GLOB")]
+    pub global_deps: Vec<String>,
+
+    /// Accepted, no effect (mono has no framework inference; name framework variables in
+    /// `env`).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub framework_inference: Option<bool>,
+
+    /// Accepted, no effect (uploads run as the remote store schedules them).
+    #[arg(long, value_name = "N")]
+    pub cache_workers: Option<usize>,
+
+    /// Not available yet: accepted with a warning (the run summary is coming).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), env = "TURBO_RUN_SUMMARY", value_name = "BOOL")]
+    pub summarize: Option<bool>,
+
+    /// Not available yet: accepted with a warning (the Chrome trace is coming).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "profile.json", value_name = "FILE")]
+    pub profile: Option<String>,
+
+    /// Not available yet: accepted with a warning, as `--profile`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "profile.json", value_name = "FILE", hide = true)]
+    pub anon_profile: Option<String>,
+
+    /// Arguments after `--`: given to the named tasks' commands (not to the tasks they
+    /// depend on), and part of their hashes.
+    #[arg(last = true, value_name = "ARGS")]
+    pub pass_through: Vec<String>,
 
     /// Where the caches are.
     #[command(flatten)]

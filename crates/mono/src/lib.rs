@@ -10,6 +10,7 @@
     reason = "errors carry the config text for their report; they are cold, and boxing them would clutter every `?`"
 )]
 
+mod argv;
 mod cli;
 mod commands;
 mod error;
@@ -39,21 +40,28 @@ pub(crate) fn elapsed() -> std::time::Duration {
 
 fn run_with(args: Vec<OsString>) -> ExitCode {
     STARTED.get_or_init(std::time::Instant::now);
+    let args = argv::join_spaced_values(args);
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(err) => return clap_exit(&err),
+        // `mono -F web build`, `mono --dry=json build`: run flags before the task.
+        Err(err) => match args.get(1).and_then(|a| a.to_str()) {
+            Some(first) if first.starts_with('-') => {
+                match cli::Cli::try_parse_from(argv::with_run_at(&args, 1)) {
+                    Ok(cli) => cli,
+                    Err(_) => return clap_exit(&err),
+                }
+            }
+            _ => return clap_exit(&err),
+        },
     };
     let cli = match cli.command {
-        // `mono build --dry` is `mono run build --dry`.
+        // `mono build --dry` is `mono run build --dry`, global flags kept where they were.
         cli::Command::External(rest) => {
-            let mut again: Vec<OsString> = vec!["mono".into()];
-            if let Some(cwd) = &cli.cwd {
-                again.push("--cwd".into());
-                again.push(cwd.into());
+            if let Some((message, error)) = argv::turbo_subcommand(&rest[0]) {
+                return turbo_only(&message, error);
             }
-            again.push("run".into());
-            again.extend(rest.into_iter().map(OsString::from));
-            match cli::Cli::try_parse_from(again) {
+            let at = argv::external_start(&args, &rest).unwrap_or(1);
+            match cli::Cli::try_parse_from(argv::with_run_at(&args, at)) {
                 Ok(cli) => cli,
                 Err(err) => return clap_exit(&err),
             }
@@ -66,6 +74,17 @@ fn run_with(args: Vec<OsString>) -> ExitCode {
             report::print_error(&err);
             ExitCode::from(err.exit_code())
         }
+    }
+}
+
+/// A Turborepo subcommand mono does not have: said plainly, an error unless harmless.
+fn turbo_only(message: &str, error: bool) -> ExitCode {
+    use std::io::Write;
+    let prefix = if error { "error: " } else { "" };
+    let _ = writeln!(std::io::stderr(), "{prefix}{message}");
+    match error {
+        true => ExitCode::from(error::EXIT_USAGE),
+        false => ExitCode::SUCCESS,
     }
 }
 

@@ -175,8 +175,12 @@ fn a_failing_task_fails_the_run_and_is_not_cached() {
         statuses(root, &["build", "--filter=@repo/utils"])["@repo/utils#build"],
         "MISS"
     );
-    // Everything depends on utils: with --continue, its dependents are still skipped.
-    let out = mono(root).args(["build", "--continue"]).output().unwrap();
+    // Everything depends on utils: with --continue=dependencies-successful, its dependents
+    // are still skipped (bare `--continue` is `always`, as in turbo 2.11).
+    let out = mono(root)
+        .args(["build", "--continue=dependencies-successful"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

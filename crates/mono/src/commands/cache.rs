@@ -19,6 +19,7 @@ pub fn pull(cwd: Option<&Path>, args: CachePullArgs) -> Result<ExitCode, Error> 
             filters: args.packages.filter,
             affected: args.packages.affected,
             only: args.only,
+            pass_through: Vec::new(),
         },
         cache_dir: args.location.cache_dir,
         remote_cache: args.location.remote_cache,

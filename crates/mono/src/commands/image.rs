@@ -12,7 +12,13 @@ use crate::commands::run::{execute, Executed};
 use crate::error::Error;
 use crate::report::Terminal;
 
-pub fn image(cwd: Option<&Path>, args: ImageArgs) -> Result<ExitCode, Error> {
+pub fn image(
+    cwd: Option<&Path>,
+    turbo: &crate::cli::TurboGlobalArgs,
+    args: ImageArgs,
+) -> Result<ExitCode, Error> {
+    let (remote_cache, remote_access) =
+        crate::commands::run::remote_settings(&args.location, turbo);
     let options = RunOptions {
         selector: Selector {
             tasks: vec![images::IMAGE_TASK.to_owned()],
@@ -22,7 +28,8 @@ pub fn image(cwd: Option<&Path>, args: ImageArgs) -> Result<ExitCode, Error> {
         force: args.force,
         output_logs: args.json.then_some(OutputLogs::ErrorsOnly),
         cache_dir: args.location.cache_dir,
-        remote_cache: args.location.remote_cache,
+        remote_cache,
+        remote_access,
         ..RunOptions::default()
     };
     let reporter = Terminal::new();

@@ -17,10 +17,10 @@ use crate::error::Error;
 pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     let cwd = cli.cwd.as_deref();
     match cli.command {
-        Command::Run(args) => run::run(cwd, args),
+        Command::Run(args) => run::run(cwd, &cli.turbo, args),
         Command::Ls(args) => ls::ls(cwd, &args),
         Command::Migrate(args) => migrate::migrate(cwd, &args),
-        Command::Image(args) => image::image(cwd, args),
+        Command::Image(args) => image::image(cwd, &cli.turbo, args),
         Command::Prune(args) => prune::prune(cwd, &args),
         Command::ImageTask(args) => image::image_task(cwd, &args),
         Command::Hook(command) => hook::hook(cwd, &command),

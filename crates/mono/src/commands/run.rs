@@ -6,37 +6,95 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use mono_engine::{PackageName, Run, RunOptions, RunStatus, Selector, TaskGraph, Workspace};
+use mono_engine::{
+    CacheAccess, PackageName, RemoteAccess, Run, RunOptions, RunStatus, Selector, TaskGraph,
+    Workspace,
+};
 
-use crate::cli::{DryFormat, PlanOutputArgs, RunArgs};
+use crate::cli::{CacheLocationArgs, DryFormat, PlanOutputArgs, RunArgs, TurboGlobalArgs, UiMode};
 use crate::error::{Error, EXIT_INTERRUPTED, EXIT_TASK_FAILED};
 use crate::report::Terminal;
 
+/// `--cache`, or what Turborepo's shorthands for it say.
+fn cache_access(args: &RunArgs) -> CacheAccess {
+    let spec = |s: &str| s.parse::<CacheAccess>().expect("a valid spec");
+    match args.cache {
+        Some(access) => access,
+        None if args.remote_only == Some(true) => spec("remote:rw"),
+        None if args.no_cache => spec("local:r,remote:r"),
+        None if args.remote_cache_read_only == Some(true) => spec("local:rw,remote:r"),
+        None => CacheAccess::ALL,
+    }
+}
+
+/// The remote cache's URL, token, team and timeout: mono's flags, else Turborepo's.
+pub fn remote_settings(
+    location: &CacheLocationArgs,
+    turbo: &TurboGlobalArgs,
+) -> (Option<String>, RemoteAccess) {
+    let url = location.remote_cache.clone().or_else(|| turbo.api.clone());
+    let access = RemoteAccess {
+        token: turbo.token.clone(),
+        team: turbo.team.clone(),
+        timeout: turbo.remote_cache_timeout,
+    };
+    (url, access)
+}
+
+/// Says, once per run, which accepted flags do nothing in mono.
+fn warn_no_effect(args: &RunArgs, turbo: &TurboGlobalArgs, reporter: &Terminal) {
+    let mut ignored = Vec::new();
+    if args.summarize == Some(true) {
+        ignored.push("--summarize (run summaries are not written yet)");
+    }
+    if args.profile.is_some() || args.anon_profile.is_some() {
+        ignored.push("--profile (traces are not written yet)");
+    }
+    if turbo.ui == Some(UiMode::Tui) {
+        ignored.push("--ui=tui (mono streams the output)");
+    }
+    for flag in ignored {
+        mono_engine::Reporter::warn(reporter, &format!("{flag}: ignored"));
+    }
+}
+
 /// The engine's options from the command line.
-fn run_options(args: RunArgs) -> (RunOptions, PlanOutputArgs) {
+fn run_options(args: RunArgs, turbo: &TurboGlobalArgs) -> (RunOptions, PlanOutputArgs) {
+    let (remote_cache, remote_access) = remote_settings(&args.location, turbo);
     let options = RunOptions {
+        cache: cache_access(&args),
         selector: Selector {
             tasks: args.tasks,
             filters: args.packages.filter,
             affected: args.packages.affected,
             only: args.only,
+            pass_through: args.pass_through,
         },
-        force: args.force,
+        force: args.force.unwrap_or(false),
         concurrency: args.concurrency,
-        continue_on_error: args.continue_on_error,
+        continue_mode: args.continue_mode.unwrap_or_default(),
+        parallel: args.parallel,
+        log_prefix: args.log_prefix,
+        global_deps: args.global_deps,
         output_logs: args.output_logs,
         log_order: args.log_order,
         cache_dir: args.location.cache_dir,
-        cache: args.cache.unwrap_or_default(),
-        remote_cache: args.location.remote_cache,
+        remote_cache,
+        remote_access,
         env_mode: args.env_mode,
+        color: match (turbo.color, turbo.no_color) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
     };
     (options, args.plan)
 }
 
-pub fn run(cwd: Option<&Path>, args: RunArgs) -> Result<ExitCode, Error> {
-    let (options, plan) = run_options(args);
+pub fn run(cwd: Option<&Path>, turbo: &TurboGlobalArgs, args: RunArgs) -> Result<ExitCode, Error> {
     let reporter = Terminal::new();
+    warn_no_effect(&args, turbo, &reporter);
+    let (options, plan) = run_options(args, turbo);
     let workspace = Workspace::load_listing_files(cwd, &*reporter)?;
     let mut run = Run::new(workspace, options, reporter.clone())?;
     match execute(&mut run, &plan, false, &reporter)? {
