@@ -96,6 +96,11 @@ pub fn turbo_subcommand(word: &str) -> Option<(String, bool)> {
             true,
         ),
         "docs" => ("mono's documentation is the docs/ folder of its repository", false),
+        "bin" => (
+            "mono is a single binary; `command -v mono` (or `npx mono-build --version`) finds it",
+            false,
+        ),
+        "info" => ("`mono --version` names the version and commit; `mono ls` the packages", false),
         "get-mfe-port" | "exec" | "setup" => (
             "mono does not have this Turborepo subcommand (see docs/turbo-compat.md)",
             true,
