@@ -13,7 +13,7 @@ use mono_run::LogOrder;
 use mono_task_id::{PackageName, TaskId, TaskName};
 use mono_tasks::{
     build_task_graph, hash_tasks_with_files, CacheState, CacheStatus, Filter, Plan, PlanDetails,
-    TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
+    ScmInfo, TaskGraph, TaskHashDetails, TaskHashes, TaskRequest,
 };
 
 use crate::error::EngineError;
@@ -255,10 +255,12 @@ impl Run {
                 .filter(|_| access.remote_read && !self.options.force)
                 .map(|remote| &remote.store),
             reporter: &*self.reporter,
+            scm: &self.workspace.scm(),
         };
         Ok(Plan::new(
             &prepared.graph,
             packages_in_scope(&prepared.selected, &prepared.graph),
+            &self.workspace.config,
             self.env_mode,
             prepared.hashes.global.to_string(),
             &details,
@@ -332,6 +334,7 @@ struct Hashed<'a> {
     read: bool,
     remote: Option<&'a RemoteStore>,
     reporter: &'a dyn Reporter,
+    scm: &'a mono_scm::Scm,
 }
 
 impl PlanDetails for Hashed<'_> {
@@ -346,6 +349,18 @@ impl PlanDetails for Hashed<'_> {
                 .collect(),
             external: facts.external.map(|d| d.to_string()).unwrap_or_default(),
             env: facts.env.clone(),
+        }
+    }
+
+    fn scm(&self) -> ScmInfo {
+        let kind = match self.scm.kind() {
+            mono_scm::ScmKind::Git => "git",
+            mono_scm::ScmKind::Manual => "manual",
+        };
+        ScmInfo {
+            kind: kind.to_owned(),
+            sha: self.scm.head_revision(),
+            branch: self.scm.branch(),
         }
     }
 

@@ -120,6 +120,12 @@ impl Git {
         }
     }
 
+    /// The branch `HEAD` names, without `refs/heads/`.
+    pub(crate) fn current_branch(&self) -> Option<String> {
+        let out = run(&self.root, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok()?;
+        first_line(&out)
+    }
+
     /// The value of a git config key, if set and not empty.
     pub(crate) fn config_value(&self, key: &str) -> Option<String> {
         let out = run(&self.root, &["config", "--get", key]).ok()?;

@@ -13,6 +13,15 @@ impl Scm {
         }
     }
 
+    /// The branch checked out; `None` on a detached `HEAD`, outside git, or before the
+    /// first commit.
+    pub fn branch(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Git(git) => git.current_branch(),
+            Backend::Manual { .. } => None,
+        }
+    }
+
     /// `remote.origin.url`, if set.
     pub fn origin_url(&self) -> Option<String> {
         match &self.backend {

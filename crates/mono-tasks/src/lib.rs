@@ -39,8 +39,9 @@ pub use hashes::{
 };
 pub use lockfiles::lockfile_member;
 pub use plan::{
-    CacheState, CacheStatus, Plan, PlanDetails, PlannedTask, TaskHashDetails,
-    DRY_RUN_FORMAT_VERSION, NONEXISTENT_COMMAND,
+    CacheState, CacheStatus, EnvironmentVariables, GlobalCacheInputs, Plan, PlanDetails,
+    PlannedTask, ScmInfo, SpecifiedEnv, TaskHashDetails, DRY_RUN_FORMAT_VERSION,
+    NONEXISTENT_COMMAND,
 };
 
 /// The version of the `--graph` JSON format.

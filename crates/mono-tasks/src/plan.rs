@@ -3,14 +3,20 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use mono_config::{canonical_task_definition, EnvMode};
+use mono_config::{canonical_task_definition, EnvMode, RootConfig};
+
+/// `values`, sorted: Turborepo sorts the arrays of its plan.
+fn sorted(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    values
+}
 use mono_task_id::{PackageName, TaskId};
 use serde::Serialize;
 
 use crate::graph::TaskGraph;
 
 /// The version of the `--dry=json` format. Bump it on any change a consumer could notice.
-pub const DRY_RUN_FORMAT_VERSION: &str = "1";
+pub const DRY_RUN_FORMAT_VERSION: &str = "2";
 
 /// The command shown for a task that has nothing to run, as Turborepo shows it.
 pub const NONEXISTENT_COMMAND: &str = "<NONEXISTENT>";
@@ -91,8 +97,61 @@ pub struct PlannedTask {
     pub dependents: Vec<TaskId>,
     /// The merged definition, with defaults.
     pub resolved_task_definition: serde_json::Value,
-    /// Names of the hashed environment variables (values are never shown).
-    pub environment_variables: Vec<String>,
+    /// The variables, in Turborepo's shape: what `env` and `passThroughEnv` specify, and
+    /// the names of the variables hashed (`configured`; values are never shown).
+    pub environment_variables: EnvironmentVariables,
+    /// `strict` or `loose`, as for the run.
+    pub env_mode: &'static str,
+    /// The output files on disk (a plan lists none: they exist only after the run).
+    pub expanded_outputs: Vec<String>,
+    /// Turborepo's per-task log file: mono writes none (logs live in the cache entry).
+    pub log_file: Option<String>,
+    /// The framework Turborepo would infer: mono infers none.
+    pub framework: &'static str,
+}
+
+/// `environmentVariables`, as Turborepo writes it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentVariables {
+    /// What the configuration says.
+    pub specified: SpecifiedEnv,
+    /// The names of the variables that were set and hashed, sorted.
+    pub configured: Vec<String>,
+    /// Variables a framework adds: none in mono.
+    pub inferred: Vec<String>,
+    /// `passThroughEnv` variables that were set: `null` when none is configured.
+    pub passthrough: Option<Vec<String>>,
+}
+
+/// `environmentVariables.specified`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SpecifiedEnv {
+    /// `env` (or `globalEnv`) patterns.
+    pub env: Vec<String>,
+    /// `passThroughEnv` (or `globalPassThroughEnv`); `null` when absent.
+    pub pass_through_env: Option<Vec<String>>,
+}
+
+/// The repository the plan was made in, as Turborepo's `scm` field.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct ScmInfo {
+    /// `git`, or `manual` outside git.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The commit checked out.
+    pub sha: Option<String>,
+    /// The branch checked out.
+    pub branch: Option<String>,
+}
+
+/// What the whole run hashes besides the tasks, as Turborepo's `globalCacheInputs`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GlobalCacheInputs {
+    /// `globalEnv` and `globalPassThroughEnv`.
+    pub environment_variables: EnvironmentVariables,
 }
 
 /// The plan of a run.
@@ -109,6 +168,16 @@ pub struct Plan {
     pub packages: Vec<PackageName>,
     /// `strict` or `loose`.
     pub env_mode: &'static str,
+    /// Always true: mono plans workspaces.
+    pub monorepo: bool,
+    /// Always false: mono infers no framework.
+    pub framework_inference: bool,
+    /// The global inputs besides files (`globalEnv`).
+    pub global_cache_inputs: GlobalCacheInputs,
+    /// The repository.
+    pub scm: ScmInfo,
+    /// Turborepo writes the user's name; mono never does (it stays out of every output).
+    pub user: &'static str,
     /// Tasks sorted by id.
     pub tasks: Vec<PlannedTask>,
 }
@@ -119,6 +188,10 @@ pub trait PlanDetails {
     fn task_hash(&self, id: &TaskId) -> TaskHashDetails;
     /// Whether the cache holds the task's outputs.
     fn cache_state(&self, id: &TaskId, hash: &str) -> CacheState;
+    /// The repository's commit and branch.
+    fn scm(&self) -> ScmInfo {
+        ScmInfo::default()
+    }
 }
 
 /// The hashing facts of one task.
@@ -139,6 +212,7 @@ impl Plan {
     pub fn new(
         graph: &TaskGraph,
         packages: Vec<PackageName>,
+        config: &RootConfig,
         env_mode: EnvMode,
         global_hash: String,
         details: &dyn PlanDetails,
@@ -179,7 +253,23 @@ impl Plan {
                     dependencies: graph.dependencies(&node.id).into_iter().cloned().collect(),
                     dependents: graph.dependents(&node.id).into_iter().cloned().collect(),
                     resolved_task_definition: canonical_task_definition(&node.raw),
-                    environment_variables: facts.env,
+                    environment_variables: EnvironmentVariables {
+                        specified: SpecifiedEnv {
+                            env: sorted(node.definition.env.clone()),
+                            pass_through_env: node.definition.pass_through_env.clone().map(sorted),
+                        },
+                        configured: sorted(facts.env),
+                        inferred: Vec::new(),
+                        passthrough: node
+                            .definition
+                            .pass_through_env
+                            .as_ref()
+                            .map(|_| Vec::new()),
+                    },
+                    env_mode: env_mode.as_str(),
+                    expanded_outputs: Vec::new(),
+                    log_file: None,
+                    framework: "",
                 }
             })
             .collect();
@@ -189,6 +279,24 @@ impl Plan {
             global_hash,
             packages,
             env_mode: env_mode.as_str(),
+            monorepo: true,
+            framework_inference: false,
+            global_cache_inputs: GlobalCacheInputs {
+                environment_variables: EnvironmentVariables {
+                    specified: SpecifiedEnv {
+                        env: sorted(config.global_env.iter().map(|s| s.value.clone()).collect()),
+                        pass_through_env: config
+                            .global_pass_through_env
+                            .as_ref()
+                            .map(|e| sorted(e.iter().map(|s| s.value.clone()).collect())),
+                    },
+                    configured: Vec::new(),
+                    inferred: Vec::new(),
+                    passthrough: None,
+                },
+            },
+            scm: details.scm(),
+            user: "",
             tasks,
         }
     }

@@ -555,6 +555,7 @@ fn text_plan() -> crate::Plan {
     crate::Plan::new(
         &graph,
         vec![PackageName::new("app").unwrap()],
+        &config,
         mono_config::EnvMode::default(),
         "f".repeat(64),
         &Fixed,

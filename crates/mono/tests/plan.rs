@@ -29,7 +29,10 @@ fn polyglot_build_spans_every_language() {
     let repo = fixture("polyglot");
     let plan = dry_json(&repo.root, &["build"]);
     assert_eq!(edges(&plan), expect_edges(POLYGLOT_BUILD));
-    assert_eq!(plan["version"], "1");
+    assert_eq!(plan["version"], "2");
+    assert_eq!(plan["monorepo"], true);
+    assert_eq!(plan["scm"]["type"], "git");
+    assert_eq!(plan["scm"]["branch"], "main");
 
     let task = |id: &str| -> Value {
         plan["tasks"]
