@@ -76,6 +76,17 @@ pub(crate) struct CacheHooks {
     pub(crate) warnings: WarnOnce,
     /// Warm hits found ahead of the run ([`CacheHooks::look_ahead`]): log and time saved.
     pub(crate) ahead: Mutex<HashMap<TaskId, (Vec<u8>, Duration)>>,
+    /// When each task's job started and ended, for the run summary.
+    pub(crate) timings: Mutex<HashMap<TaskId, Timing>>,
+}
+
+/// When a task's job started and ended (wall clock).
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Its job started.
+    pub start: std::time::SystemTime,
+    /// Its job ended.
+    pub end: std::time::SystemTime,
 }
 
 impl CacheHooks {
@@ -263,10 +274,29 @@ impl Hooks for CacheHooks {
     }
 
     fn started(&self, job: &Job) {
+        let now = std::time::SystemTime::now();
+        self.timings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                job.id.clone(),
+                Timing {
+                    start: now,
+                    end: now,
+                },
+            );
         self.warnings.reporter().task_started(&job.id);
     }
 
     fn finished(&self, job: &Job, _result: &mono_run::JobResult) {
+        if let Some(timing) = self
+            .timings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&job.id)
+        {
+            timing.end = std::time::SystemTime::now();
+        }
         self.warnings.reporter().task_finished(&job.id);
     }
 

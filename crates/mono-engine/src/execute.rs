@@ -67,6 +67,8 @@ pub struct RunOutcome {
     pub interrupted: bool,
     /// The images the run's image tasks built, or why one cannot be read.
     pub images: Vec<(TaskId, Result<BuiltImage, mono_image::ImageError>)>,
+    /// When each task with a command started and ended.
+    pub timings: HashMap<TaskId, crate::cache_policy::Timing>,
 }
 
 impl RunOutcome {
@@ -271,6 +273,7 @@ pub(crate) fn execute(
         force: options.force,
         warnings: WarnOnce::new(Arc::clone(&reporter)),
         ahead: Mutex::new(HashMap::new()),
+        timings: Mutex::new(HashMap::new()),
     });
     hooks.look_ahead();
     let color = options.color.unwrap_or_else(|| {
@@ -312,6 +315,12 @@ pub(crate) fn execute(
             _ => None,
         })
         .sum();
+    let timings = std::mem::take(
+        &mut *hooks
+            .timings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     let failed: Vec<TaskId> = summary
         .failed()
         .iter()
@@ -335,6 +344,7 @@ pub(crate) fn execute(
         interrupted: summary.interrupted,
         images,
         results,
+        timings,
     })
 }
 

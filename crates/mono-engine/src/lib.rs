@@ -50,6 +50,7 @@ mod remote;
 mod reporter;
 mod run;
 mod selection;
+mod summary;
 mod task_env;
 mod workspace;
 
@@ -64,6 +65,7 @@ pub use remote::{chain as error_chain, resolve as resolve_remote, Remote};
 pub use reporter::Reporter;
 pub use run::{Planned, Prepared, Run};
 pub use selection::{AffectedRange, Selection};
+pub use summary::{SUMMARY_DIR, SUMMARY_FORMAT_VERSION};
 pub use task_env::MINIMAL_ENV;
 pub use workspace::{find_root, start_dir, Workspace, DEFAULT_CACHE_DIR, TURBO_JSON_CACHE_DIR};
 

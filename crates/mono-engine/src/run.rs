@@ -267,6 +267,32 @@ impl Run {
         ))
     }
 
+    /// The plan document of `prepared` with `details` (hashes, cache states, scm).
+    pub(crate) fn plan_document(&self, prepared: &Prepared, details: &dyn PlanDetails) -> Plan {
+        Plan::new(
+            &prepared.graph,
+            packages_in_scope(&prepared.selected, &prepared.graph),
+            &self.workspace.config,
+            self.env_mode,
+            prepared.hashes.global.to_string(),
+            details,
+        )
+    }
+
+    /// `--summarize`: writes the run summary in Turborepo's shape to `.turbo/runs/<id>.json`
+    /// and returns its path. `command` is the command line; `started` and `exit_code` the
+    /// whole run's.
+    pub fn summarize(
+        &self,
+        prepared: &Prepared,
+        outcome: &RunOutcome,
+        command: &str,
+        started: std::time::SystemTime,
+        exit_code: i32,
+    ) -> Result<AbsPath, EngineError> {
+        crate::summary::write(self, prepared, outcome, command, started, exit_code)
+    }
+
     /// How many tasks run at once. Persistent tasks never end, so the run needs a slot for
     /// each of them and one more for everything else: the default grows to fit, and an
     /// explicit value that is too small is an error (as in Turborepo).
@@ -337,19 +363,24 @@ struct Hashed<'a> {
     scm: &'a mono_scm::Scm,
 }
 
+/// What the plan shows of a task's hash.
+pub(crate) fn hash_details(hashes: &TaskHashes, id: &TaskId) -> TaskHashDetails {
+    let facts = &hashes.tasks[id];
+    TaskHashDetails {
+        hash: facts.hash.to_string(),
+        inputs: facts
+            .inputs
+            .iter()
+            .map(|(p, d)| (p.to_string(), d.to_string()))
+            .collect(),
+        external: facts.external.map(|d| d.to_string()).unwrap_or_default(),
+        env: facts.env.clone(),
+    }
+}
+
 impl PlanDetails for Hashed<'_> {
     fn task_hash(&self, id: &TaskId) -> TaskHashDetails {
-        let facts = &self.hashes.tasks[id];
-        TaskHashDetails {
-            hash: facts.hash.to_string(),
-            inputs: facts
-                .inputs
-                .iter()
-                .map(|(p, d)| (p.to_string(), d.to_string()))
-                .collect(),
-            external: facts.external.map(|d| d.to_string()).unwrap_or_default(),
-            env: facts.env.clone(),
-        }
+        hash_details(self.hashes, id)
     }
 
     fn scm(&self) -> ScmInfo {

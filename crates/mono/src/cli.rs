@@ -301,7 +301,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub cache_workers: Option<usize>,
 
-    /// Not available yet: accepted with a warning (the run summary is coming).
+    /// Write the run summary in Turborepo's shape to `.turbo/runs/<id>.json`
+    /// (docs/run-summary.md).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), env = "TURBO_RUN_SUMMARY", value_name = "BOOL")]
     pub summarize: Option<bool>,
 

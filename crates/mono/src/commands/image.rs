@@ -35,7 +35,11 @@ pub fn image(
     let reporter = Terminal::new();
     let workspace = Workspace::load_listing_files(cwd, &*reporter)?;
     let mut run = Run::new(workspace, options, reporter.clone())?;
-    let selected = match execute(&mut run, &args.plan, args.json, &reporter)? {
+    let output = crate::commands::run::Output {
+        to_stderr: args.json,
+        summarize: false,
+    };
+    let selected = match execute(&mut run, &args.plan, output, &reporter)? {
         Executed::Planned(code) => return Ok(code),
         Executed::Ran { code, .. } if code != ExitCode::SUCCESS => return Ok(code),
         Executed::Ran { selected, .. } => selected,

@@ -44,9 +44,6 @@ pub fn remote_settings(
 /// Says, once per run, which accepted flags do nothing in mono.
 fn warn_no_effect(args: &RunArgs, turbo: &TurboGlobalArgs, reporter: &Terminal) {
     let mut ignored = Vec::new();
-    if args.summarize == Some(true) {
-        ignored.push("--summarize (run summaries are not written yet)");
-    }
     if args.profile.is_some() || args.anon_profile.is_some() {
         ignored.push("--profile (traces are not written yet)");
     }
@@ -94,10 +91,15 @@ fn run_options(args: RunArgs, turbo: &TurboGlobalArgs) -> (RunOptions, PlanOutpu
 pub fn run(cwd: Option<&Path>, turbo: &TurboGlobalArgs, args: RunArgs) -> Result<ExitCode, Error> {
     let reporter = Terminal::new();
     warn_no_effect(&args, turbo, &reporter);
+    let summarize = args.summarize == Some(true);
     let (options, plan) = run_options(args, turbo);
     let workspace = Workspace::load_listing_files(cwd, &*reporter)?;
     let mut run = Run::new(workspace, options, reporter.clone())?;
-    match execute(&mut run, &plan, false, &reporter)? {
+    let output = Output {
+        to_stderr: false,
+        summarize,
+    };
+    match execute(&mut run, &plan, output, &reporter)? {
         Executed::Ran { code, .. } | Executed::Planned(code) => Ok(code),
     }
 }
@@ -115,13 +117,20 @@ pub enum Executed {
     },
 }
 
-/// Plans, then prints the plan or the graph, or runs and prints the summary (task logs
-/// and the summary on stderr with `to_stderr`: `mono image --json` keeps stdout for its
-/// JSON).
+/// Where a run's output goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    /// Task logs and the summary on stderr: `mono image --json` keeps stdout for its JSON.
+    pub to_stderr: bool,
+    /// `--summarize`: also write the run summary file.
+    pub summarize: bool,
+}
+
+/// Plans, then prints the plan or the graph, or runs and prints the summary.
 pub fn execute(
     run: &mut Run,
     plan: &PlanOutputArgs,
-    to_stderr: bool,
+    output: Output,
     reporter: &Arc<Terminal>,
 ) -> Result<Executed, Error> {
     let planned = run.plan()?;
@@ -143,6 +152,7 @@ pub fn execute(
         .tasks()
         .filter(|t| t.command.is_some())
         .count();
+    let to_stderr = output.to_stderr;
     let progress = reporter.start_progress(with_commands as u64);
     let out: Box<dyn Write + Send> = match &progress {
         Some(progress) => Box::new(progress.writer()),
@@ -166,6 +176,20 @@ pub fn execute(
                 &format!("{task}: cannot read the image: {err}"),
             );
         }
+    }
+    if output.summarize {
+        let exit = match outcome.status() {
+            RunStatus::Succeeded => 0,
+            RunStatus::Failed => i32::from(EXIT_TASK_FAILED),
+            RunStatus::Interrupted => i32::from(EXIT_INTERRUPTED),
+        };
+        // As typed, with the program's name instead of its path.
+        let command: Vec<String> = std::iter::once("mono".to_owned())
+            .chain(std::env::args().skip(1))
+            .collect();
+        let started = std::time::SystemTime::now() - crate::elapsed();
+        let path = run.summarize(&prepared, &outcome, &command.join(" "), started, exit)?;
+        mono_engine::Reporter::note(&**reporter, &format!("Summary:    {path}"));
     }
     let code = match outcome.status() {
         RunStatus::Succeeded => ExitCode::SUCCESS,
