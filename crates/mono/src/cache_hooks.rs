@@ -26,6 +26,10 @@ pub struct CachedTask {
     pub outputs: Vec<String>,
     /// What restoring its cache entry may write ([`restore_policy`]).
     pub restore: RestorePolicy,
+    /// Its input files, as hashed.
+    pub inputs: Vec<RepoPath>,
+    /// The tasks it depends on (their outputs are its inputs too).
+    pub dependencies: Vec<TaskId>,
 }
 
 /// Only the task's declared outputs, nothing under `.git`, no file git tracks in `protected`
@@ -41,6 +45,27 @@ pub fn restore_policy(
         Ok(matcher) => RestorePolicy::new(move |path| matcher.matches(path), protected.clone()),
         Err(_) => RestorePolicy::new(|_| false, protected.clone()),
     }
+}
+
+/// Takes the checkout's lock (one checkout, one writer), saying so while it waits; with
+/// `no_wait`, another run holding it is an error (exit 2).
+pub fn lock_checkout(
+    cache_dir: &AbsPath,
+    root: &AbsPath,
+    no_wait: bool,
+) -> Result<mono_cache::CheckoutLock, crate::error::Error> {
+    let waiting = |pid: Option<u32>| {
+        let pid = pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+        crate::report::note(&format!(
+            "waiting for another mono run in this checkout{pid}…"
+        ));
+    };
+    mono_cache::CheckoutLock::acquire(cache_dir, root, !no_wait, waiting).map_err(|err| {
+        crate::error::Error::Usage {
+            message: err.to_string(),
+            help: Some("wait for it to finish, or run without --no-wait to wait".to_owned()),
+        }
+    })
 }
 
 /// What git tracks in the checkout at `root`, and its hooks folder: listed by the first
@@ -98,6 +123,9 @@ pub struct CacheHooks {
     pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
     /// Warm hits found ahead of the run ([`CacheHooks::look_ahead`]): log and time saved.
     pub ahead: Mutex<HashMap<TaskId, (Vec<u8>, Duration)>>,
+    /// The stamps of each running task's inputs and dependency outputs, taken before it
+    /// ran: a task whose stamps changed while it ran is not stored.
+    pub stamps: Mutex<HashMap<TaskId, mono_hash::Stamps>>,
 }
 
 impl CacheHooks {
@@ -186,17 +214,9 @@ impl CacheHooks {
     }
 }
 
-impl Hooks for CacheHooks {
-    fn ready(&self, job: &Job) -> Option<Before> {
-        let (log, time_saved) = self
-            .ahead
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&job.id)?;
-        Some(Before::Cached { log, time_saved })
-    }
-
-    fn before(&self, job: &Job) -> Before {
+impl CacheHooks {
+    /// Whether `job` is a hit (restored now), a miss or a bypass.
+    fn lookup(&self, job: &Job) -> Before {
         let Some(task) = self.tasks.get(&job.id) else {
             return Before::Run;
         };
@@ -288,6 +308,53 @@ impl Hooks for CacheHooks {
         }
     }
 
+    /// Stamps what `job` reads: its input files (less its own outputs, which it rewrites)
+    /// and its dependencies' outputs.
+    fn stamp_inputs(&self, job: &Job) {
+        let Some(task) = self.tasks.get(&job.id).filter(|task| task.key.is_some()) else {
+            return;
+        };
+        let own = mono_hash::OutputGlobs::new(&task.outputs)
+            .and_then(|globs| globs.matcher(&task.package_dir))
+            .ok();
+        let mut paths: Vec<RepoPath> = task
+            .inputs
+            .iter()
+            .filter(|path| !own.as_ref().is_some_and(|own| own.matches(path)))
+            .cloned()
+            .collect();
+        for dependency in &task.dependencies {
+            if let Some(dep) = self.tasks.get(dependency) {
+                let outputs = mono_hash::expand_outputs(&self.root, &dep.package_dir, &dep.outputs);
+                paths.extend(outputs.unwrap_or_default());
+            }
+        }
+        let stamps = mono_hash::Stamps::take(&self.root, paths);
+        self.stamps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.id.clone(), stamps);
+    }
+}
+
+impl Hooks for CacheHooks {
+    fn ready(&self, job: &Job) -> Option<Before> {
+        let (log, time_saved) = self
+            .ahead
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id)?;
+        Some(Before::Cached { log, time_saved })
+    }
+
+    fn before(&self, job: &Job) -> Before {
+        let before = self.lookup(job);
+        if matches!(before, Before::Run | Before::Bypass) {
+            self.stamp_inputs(job);
+        }
+        before
+    }
+
     fn started(&self, job: &Job) {
         if let Some(progress) = &self.progress {
             progress.start(&job.id);
@@ -305,6 +372,19 @@ impl Hooks for CacheHooks {
             return;
         };
         let Some(key) = task.key else { return };
+        let stamps = self
+            .stamps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id);
+        if let Some(path) = stamps.as_ref().and_then(|s| s.first_change(&self.root)) {
+            self.records.forget(&job.id.to_string());
+            self.warn(format!(
+                "{}: result not cached: {path} (an input, or a dependency's output) changed while the task ran",
+                job.id
+            ));
+            return;
+        }
         let remote = self
             .remote
             .as_ref()

@@ -115,6 +115,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    /// Fail (exit 2) instead of waiting when another mono run holds this checkout.
+    #[arg(long)]
+    pub no_wait: bool,
+
     /// Cache access, as in Turborepo: `local:rw,remote:rw` (the default), `local:r`,
     /// `local:rw,remote:r`, `local:` (off). A source left out is off.
     #[arg(long, value_name = "SPEC")]

@@ -103,6 +103,12 @@ pub fn execute(
                     &task.definition.outputs,
                     &protected,
                 ),
+                inputs: hashes.tasks[&task.id]
+                    .inputs
+                    .iter()
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+                dependencies: graph.dependencies(&task.id).into_iter().cloned().collect(),
             },
         );
         let mut job = Job::new(
@@ -155,6 +161,7 @@ pub fn execute(
         warned: Mutex::new(Vec::new()),
         progress: progress.clone(),
         ahead: Mutex::new(HashMap::new()),
+        stamps: Mutex::new(HashMap::new()),
     });
     hooks.look_ahead();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -26,6 +26,7 @@ pub fn pull(cwd: Option<&std::path::Path>, args: CachePullArgs) -> Result<ExitCo
         output_logs: None,
         log_order: "auto".to_owned(),
         cache_dir: args.cache_dir,
+        no_wait: false,
         cache: None,
         remote_cache: args.remote_cache.clone(),
         env_mode: None,

@@ -34,6 +34,7 @@ struct RunOptions {
     output_logs: Option<mono_run::OutputLogs>,
     log_order: mono_run::LogOrder,
     cache_dir: Option<std::path::PathBuf>,
+    no_wait: bool,
     cache: crate::cache_hooks::CacheAccess,
     remote_cache: Option<String>,
     env_mode: EnvMode,
@@ -250,6 +251,7 @@ impl RunOptions {
             output_logs,
             log_order,
             cache_dir: args.cache_dir,
+            no_wait: args.no_wait,
             cache,
             remote_cache: args.remote_cache,
             env_mode,
@@ -265,6 +267,8 @@ pub(crate) struct Prepared {
     pub graph: TaskGraph,
     pub hashes: TaskHashes,
     pub cache_dir: mono_paths::AbsPath,
+    /// One checkout, one writer (docs/cache.md): held until the run ends.
+    _lock: Option<mono_cache::CheckoutLock>,
 }
 
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
@@ -296,6 +300,7 @@ fn run_selected(
         graph,
         hashes,
         cache_dir,
+        _lock,
     } = prepared;
     let process_env: BTreeMap<String, String> = std::env::vars().collect();
     let store = LocalStore::new(cache_dir);
@@ -416,6 +421,14 @@ pub(crate) fn prepare(
         )?),
         false => None,
     };
+    let lock = match options.dry {
+        Some(_) => None,
+        None => Some(crate::cache_hooks::lock_checkout(
+            &cache_dir,
+            &repo.root,
+            options.no_wait,
+        )?),
+    };
     let files = repo.take_files();
     let hashes = hash_tasks_with_files(
         files,
@@ -433,6 +446,7 @@ pub(crate) fn prepare(
         graph,
         hashes,
         cache_dir,
+        _lock: lock,
     }))
 }
 
