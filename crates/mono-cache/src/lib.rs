@@ -76,7 +76,7 @@ pub use archive::MAX_LOG;
 pub use artifact::{Artifact, PackRequest, Restored};
 pub use error::{CorruptEntry, Corruption, PackError, RestoreError, StoreError};
 pub use key::{CacheKey, Checksum, DigestError};
-pub use local::{LocalStore, PruneReport, DEFAULT_ORPHAN_GRACE};
+pub use local::{CacheLimits, EvictReport, LocalStore, PruneReport, DEFAULT_ORPHAN_GRACE};
 pub use lock::{CheckoutLock, LockError};
 pub use meta::{ArchiveInfo, ArtifactMeta, TaskInfo, FORMAT_VERSION};
 pub use open::{FileKind, OpenError};

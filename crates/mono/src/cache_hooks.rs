@@ -68,6 +68,52 @@ pub fn lock_checkout(
     })
 }
 
+/// The local cache's limits: `TURBO_CACHE_MAX_SIZE` / `TURBO_CACHE_MAX_AGE` if set (as in
+/// Turborepo), else `cacheMaxSize` / `cacheMaxAge` from turbo.toml; none by default.
+pub fn configured_limits(
+    config: &mono_config::RootConfig,
+) -> Result<mono_cache::CacheLimits, crate::error::Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let bad = |name: &str, err: mono_config::LimitError| crate::error::Error::Usage {
+        message: format!("{name}: {err}"),
+        help: Some(format!(
+            "set {name} to a value such as `10GB` or `30d`, or `0`"
+        )),
+    };
+    let max_size = match env("TURBO_CACHE_MAX_SIZE") {
+        Some(text) => mono_config::parse_size(&text).map_err(|e| bad("TURBO_CACHE_MAX_SIZE", e))?,
+        None => config.cache_max_size.as_ref().and_then(|s| s.value),
+    };
+    let max_age = match env("TURBO_CACHE_MAX_AGE") {
+        Some(text) => mono_config::parse_age(&text).map_err(|e| bad("TURBO_CACHE_MAX_AGE", e))?,
+        None => config.cache_max_age.as_ref().and_then(|s| s.value),
+    };
+    Ok(mono_cache::CacheLimits { max_size, max_age })
+}
+
+/// At the start of a run that writes, with the checkout's lock held: removes the temporary
+/// files of killed runs.
+pub fn clean_at_start(cache_dir: &AbsPath) {
+    // Best effort: leftovers only take room, and the next run tries again.
+    let _ = LocalStore::new(cache_dir.clone()).clean_temp();
+}
+
+/// After a run that wrote the local cache: removes orphaned archives, then applies the
+/// configured limits, least recently used first.
+pub fn evict_after_run(cache_dir: &AbsPath, config: &mono_config::RootConfig) {
+    let store = LocalStore::new(cache_dir.clone());
+    let _ = store.prune();
+    match configured_limits(config) {
+        Ok(limits) if limits == mono_cache::CacheLimits::default() => {}
+        Ok(limits) => {
+            if let Err(err) = store.evict(limits, false) {
+                crate::report::warn(&format!("cache limits not applied: {err}"));
+            }
+        }
+        Err(err) => crate::report::warn(&format!("cache limits not applied: {err}")),
+    }
+}
+
 /// What git tracks in the checkout at `root`, and its hooks folder: listed by the first
 /// restore of the run, never by a run of warm hits.
 pub fn protected_files(root: &AbsPath) -> Arc<ProtectedFiles> {

@@ -340,6 +340,7 @@ fn run_selected(
     let concurrency = options.concurrency_for(&graph)?;
     let mut execution = options.execution(concurrency);
     execution.to_stderr = quiet;
+    let cache_dir = store.cache_dir().clone();
     let code = crate::execute::execute(
         &repo,
         &graph,
@@ -349,6 +350,9 @@ fn run_selected(
         &execution,
         &process_env,
     )?;
+    if options.cache.write {
+        crate::cache_hooks::evict_after_run(&cache_dir, &repo.config);
+    }
     Ok((code, selected))
 }
 
@@ -429,6 +433,9 @@ pub(crate) fn prepare(
             options.no_wait,
         )?),
     };
+    if lock.is_some() {
+        crate::cache_hooks::clean_at_start(&cache_dir);
+    }
     let files = repo.take_files();
     let hashes = hash_tasks_with_files(
         files,
