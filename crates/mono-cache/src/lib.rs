@@ -51,6 +51,9 @@
 //! assert_eq!(restored.meta.task.duration_ms, 1200); // the time the hit saved
 //! ```
 //!
+//! - [`CheckoutLock`] makes one run at a time write a checkout; [`LocalStore::evict`],
+//!   [`LocalStore::clean_temp`] and [`LocalStore::prune`] keep the local cache bounded.
+//!
 //! It is its own crate because the runner, the image builder and the cache server all use
 //! the format, and none of them should know its details.
 

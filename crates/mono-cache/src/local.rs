@@ -367,10 +367,30 @@ impl LocalStore {
     /// Marks `key`'s entry used now (its metadata's mtime), for [`LocalStore::evict`].
     /// Best effort: a cache on a read-only file system just keeps its times.
     fn mark_used(&self, key: &CacheKey) {
-        if let Ok(file) = fs::File::options().write(true).open(self.meta_path(key)) {
-            if file.metadata().is_ok_and(|m| m.is_file()) {
-                let _ = file.set_modified(std::time::SystemTime::now());
-            }
+        // By path, never opening the file (a FIFO swapped in would block an open), and on
+        // a symlink itself rather than what it points to.
+        #[cfg(unix)]
+        {
+            let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+                return;
+            };
+            let Ok(seconds) = i64::try_from(now.as_secs()) else {
+                return;
+            };
+            let now = rustix::fs::Timespec {
+                tv_sec: seconds,
+                tv_nsec: now.subsec_nanos().into(),
+            };
+            let times = rustix::fs::Timestamps {
+                last_access: now,
+                last_modification: now,
+            };
+            let _ = rustix::fs::utimensat(
+                rustix::fs::CWD,
+                self.meta_path(key).as_path(),
+                &times,
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            );
         }
     }
 

@@ -47,25 +47,40 @@ pub fn restore_policy(
     }
 }
 
+/// Set in the environment of tasks to the lock file their run holds: a mono run started
+/// by a task of that run (a script that runs mono) is nested in it and must not wait for it.
+pub const LOCK_ENV: &str = "MONO_CHECKOUT_LOCK";
+
 /// Takes the checkout's lock (one checkout, one writer), saying so while it waits; with
-/// `no_wait`, another run holding it is an error (exit 2).
+/// `no_wait`, another run holding it is an error (exit 2). `None`: this run is nested in a
+/// task of the run that holds the lock ([`LOCK_ENV`]), which it must not wait for.
 pub fn lock_checkout(
     cache_dir: &AbsPath,
     root: &AbsPath,
     no_wait: bool,
-) -> Result<mono_cache::CheckoutLock, crate::error::Error> {
+) -> Result<Option<mono_cache::CheckoutLock>, crate::error::Error> {
+    let path = mono_cache::CheckoutLock::path_for(cache_dir, root);
+    let nested = std::env::var(LOCK_ENV).is_ok_and(|held| held == path.display().to_string());
+    if nested {
+        // Still held (by the run this one is nested in): go ahead without it.
+        match mono_cache::CheckoutLock::acquire(cache_dir, root, false, |_| {}) {
+            Ok(lock) => return Ok(Some(lock)),
+            Err(mono_cache::LockError::Busy { .. }) => return Ok(None),
+            Err(_) => {}
+        }
+    }
     let waiting = |pid: Option<u32>| {
         let pid = pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
         crate::report::note(&format!(
             "waiting for another mono run in this checkout{pid}…"
         ));
     };
-    mono_cache::CheckoutLock::acquire(cache_dir, root, !no_wait, waiting).map_err(|err| {
-        crate::error::Error::Usage {
+    mono_cache::CheckoutLock::acquire(cache_dir, root, !no_wait, waiting)
+        .map(Some)
+        .map_err(|err| crate::error::Error::Usage {
             message: err.to_string(),
             help: Some("wait for it to finish, or run without --no-wait to wait".to_owned()),
-        }
-    })
+        })
 }
 
 /// The local cache's limits: `TURBO_CACHE_MAX_SIZE` / `TURBO_CACHE_MAX_AGE` if set (as in

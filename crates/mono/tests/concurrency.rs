@@ -190,3 +190,53 @@ fn a_task_whose_input_changed_while_it_ran_is_not_stored() {
     );
     assert!(entries(&root).is_empty(), "nothing stored");
 }
+
+#[test]
+fn a_mono_run_inside_a_task_does_not_wait_for_its_own_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n[tasks.gen]\noutputs = [\"gen.txt\"]\n",
+    )
+    .unwrap();
+    // A script that runs mono, as `turbo run` inside a package script does.
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"\\\"$MONO_TEST_BIN\\\" gen && mkdir -p out && cp gen.txt out/x\"\n[tasks.gen]\ncommand = \"echo generated > gen.txt\"\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".gitignore"), "cache/\nsvc/out/\nsvc/gen.txt\n").unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "svc"]);
+    let bin = assert_cmd::cargo::cargo_bin("mono");
+    let mut child = Command::new(&bin)
+        .arg("build")
+        .current_dir(&root)
+        .env("NO_COLOR", "1")
+        .env("MONO_TEST_BIN", &bin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the nested mono run waited for its parent's lock");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("svc/out/x")).unwrap(),
+        "generated\n"
+    );
+}

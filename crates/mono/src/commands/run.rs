@@ -267,8 +267,9 @@ pub(crate) struct Prepared {
     pub graph: TaskGraph,
     pub hashes: TaskHashes,
     pub cache_dir: mono_paths::AbsPath,
-    /// One checkout, one writer (docs/cache.md): held until the run ends.
-    _lock: Option<mono_cache::CheckoutLock>,
+    /// One checkout, one writer (docs/cache.md): held until the run ends; `Some(None)` in a
+    /// run nested in a task of the run that holds it.
+    _lock: Option<Option<mono_cache::CheckoutLock>>,
 }
 
 pub fn run(cwd: Option<&std::path::Path>, args: RunArgs) -> Result<ExitCode, Error> {
@@ -300,9 +301,16 @@ fn run_selected(
         graph,
         hashes,
         cache_dir,
-        _lock,
+        _lock: lock,
     } = prepared;
-    let process_env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut process_env: BTreeMap<String, String> = std::env::vars().collect();
+    // A mono run inside a task of this one (a script that runs mono) must not wait for us.
+    if let Some(lock) = lock.as_ref().and_then(Option::as_ref) {
+        process_env.insert(
+            crate::cache_hooks::LOCK_ENV.to_owned(),
+            lock.path().display().to_string(),
+        );
+    }
     let store = LocalStore::new(cache_dir);
 
     let remote = match options.cache.remote_read || options.cache.remote_write {
