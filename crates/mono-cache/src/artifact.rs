@@ -72,7 +72,7 @@ impl Artifact {
     pub fn pack(request: &PackRequest<'_>, scratch_dir: &Path) -> Result<Artifact, PackError> {
         let nodes = pack::collect(request.repo_root, request.outputs)?;
         let temp = tempfile::Builder::new()
-            .prefix(crate::local::TEMP_PREFIX)
+            .prefix(&crate::local::temp_prefix())
             .tempfile_in(scratch_dir)
             .pack_path(scratch_dir)?;
         let (file, temp_path) = temp.into_parts();

@@ -51,6 +51,9 @@
 //! assert_eq!(restored.meta.task.duration_ms, 1200); // the time the hit saved
 //! ```
 //!
+//! - [`CheckoutLock`] makes one run at a time write a checkout; [`LocalStore::evict`],
+//!   [`LocalStore::clean_temp`] and [`LocalStore::prune`] keep the local cache bounded.
+//!
 //! It is its own crate because the runner, the image builder and the cache server all use
 //! the format, and none of them should know its details.
 
@@ -61,6 +64,7 @@ mod error;
 mod fixture;
 mod key;
 mod local;
+mod lock;
 mod meta;
 mod open;
 mod pack;
@@ -75,7 +79,8 @@ pub use archive::MAX_LOG;
 pub use artifact::{Artifact, PackRequest, Restored};
 pub use error::{CorruptEntry, Corruption, PackError, RestoreError, StoreError};
 pub use key::{CacheKey, Checksum, DigestError};
-pub use local::{LocalStore, PruneReport, DEFAULT_ORPHAN_GRACE};
+pub use local::{CacheLimits, EvictReport, LocalStore, PruneReport, DEFAULT_ORPHAN_GRACE};
+pub use lock::{CheckoutLock, LockError};
 pub use meta::{ArchiveInfo, ArtifactMeta, TaskInfo, FORMAT_VERSION};
 pub use open::{FileKind, OpenError};
 pub use policy::{LoadError, Protected, ProtectedFiles, RestorePolicy};

@@ -27,6 +27,65 @@ pub const DEFAULT_ORPHAN_GRACE: Duration = Duration::from_secs(60 * 60);
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The prefix of this process's temporary files, `.tmp-<pid>-`: whoever finds one whose
+/// process is gone knows it is garbage ([`LocalStore::clean_temp`]).
+pub(crate) fn temp_prefix() -> String {
+    format!("{TEMP_PREFIX}{}-", std::process::id())
+}
+
+/// Whether the process `pid` is running (or a zombie not yet reaped).
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // It exists, under another user.
+        Err(err) => err == rustix::io::Errno::PERM,
+    }
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+/// The pid in a temporary file's name, `.tmp-<pid>-...`.
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let (pid, _) = rest.split_once('-')?;
+    pid.parse().ok()
+}
+
+/// Limits on the local cache's size and age, applied least recently used first
+/// ([`LocalStore::evict`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// The most bytes the entries may take; `None`: no limit.
+    pub max_size: Option<u64>,
+    /// The longest an entry may go unused; `None`: no limit.
+    pub max_age: Option<Duration>,
+}
+
+/// What [`LocalStore::evict`] removed (or, dry, would remove) and kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvictReport {
+    /// Entries removed for their age.
+    pub expired: u64,
+    /// Entries removed to fit the size limit.
+    pub evicted: u64,
+    /// Bytes freed (metadata and archives).
+    pub bytes: u64,
+    /// Entries kept.
+    pub kept: u64,
+    /// Bytes kept.
+    pub kept_bytes: u64,
+}
+
 /// The cache on this machine's disk.
 ///
 /// Layout (version 2, see docs/cache.md), under `<cache dir>/v2/`:
@@ -189,6 +248,152 @@ impl LocalStore {
         Ok(report)
     }
 
+    /// Removes the temporary files that killed runs left behind, in the entries folder and
+    /// in the cache folder (output records, stat cache): those named after a process that
+    /// is gone, and any other temporary file older than the orphan grace period. A live
+    /// writer's files are never touched. Returns what was removed.
+    pub fn clean_temp(&self) -> Result<PruneReport, StoreError> {
+        let mut report = PruneReport::default();
+        for dir in [self.entries_dir.as_path(), self.cache_dir.as_path()] {
+            let entries = match fs::read_dir(dir) {
+                Ok(entries) => entries,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => {
+                    return Err(StoreError::Io {
+                        path: dir.to_path_buf(),
+                        source: err,
+                    })
+                }
+            };
+            for entry in entries {
+                let entry = entry.store_path(dir)?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if !name.starts_with(".tmp") {
+                    continue;
+                }
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    continue;
+                }
+                let garbage = match temp_owner(name) {
+                    Some(pid) => pid != std::process::id() && !process_alive(pid),
+                    None => self.is_stale(&meta),
+                };
+                if !garbage {
+                    continue;
+                }
+                let path = entry.path();
+                match fs::remove_file(&path) {
+                    Ok(()) => {
+                        report.temp_files += 1;
+                        report.bytes += meta.len();
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(StoreError::Io { path, source: err }),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Applies `limits`, least recently used first: removes the entries unused for longer
+    /// than `max_age`, then, while the entries take more than `max_size`, the least
+    /// recently used. An entry's last use is its metadata's mtime, which every lookup that
+    /// finds it ([`CacheStore::fetch`], [`LocalStore::peek`]) sets to now. With `dry`,
+    /// removes nothing and reports what it would remove.
+    pub fn evict(&self, limits: CacheLimits, dry: bool) -> Result<EvictReport, StoreError> {
+        let mut report = EvictReport::default();
+        let dir = &self.entries_dir;
+        let listing = match fs::read_dir(dir) {
+            Ok(listing) => listing,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(report),
+            Err(err) => {
+                return Err(StoreError::Io {
+                    path: dir.clone(),
+                    source: err,
+                })
+            }
+        };
+        // (last used, key, bytes)
+        let mut entries = Vec::new();
+        for entry in listing {
+            let entry = entry.store_path(dir)?;
+            let name = entry.file_name();
+            let Some(key) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(META_SUFFIX))
+                .and_then(|k| k.parse::<CacheKey>().ok())
+            else {
+                continue;
+            };
+            let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+            let archive = self
+                .stored_checksum(&key)
+                .and_then(|sum| fs::symlink_metadata(self.archive_path(&key, &sum)).ok())
+                .map_or(0, |m| m.len());
+            entries.push((used, key, meta.len() + archive));
+        }
+        entries.sort();
+        let now = std::time::SystemTime::now();
+        let mut total: u64 = entries.iter().map(|(_, _, bytes)| bytes).sum();
+        for (used, key, bytes) in entries {
+            let expired = limits
+                .max_age
+                .is_some_and(|max| now.duration_since(used).is_ok_and(|age| age > max));
+            let over = limits.max_size.is_some_and(|max| total > max);
+            if !(expired || over) {
+                report.kept += 1;
+                report.kept_bytes += bytes;
+                continue;
+            }
+            if !dry {
+                self.remove(&key)?;
+            }
+            total -= bytes;
+            report.bytes += bytes;
+            if expired {
+                report.expired += 1;
+            } else {
+                report.evicted += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Marks `key`'s entry used now (its metadata's mtime), for [`LocalStore::evict`].
+    /// Best effort: a cache on a read-only file system just keeps its times.
+    fn mark_used(&self, key: &CacheKey) {
+        // By path, never opening the file (a FIFO swapped in would block an open), and on
+        // a symlink itself rather than what it points to.
+        #[cfg(unix)]
+        {
+            let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+                return;
+            };
+            let Ok(seconds) = i64::try_from(now.as_secs()) else {
+                return;
+            };
+            let now = rustix::fs::Timespec {
+                tv_sec: seconds,
+                tv_nsec: now.subsec_nanos().into(),
+            };
+            let times = rustix::fs::Timestamps {
+                last_access: now,
+                last_modification: now,
+            };
+            let _ = rustix::fs::utimensat(
+                rustix::fs::CWD,
+                self.meta_path(key).as_path(),
+                &times,
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            );
+        }
+    }
+
     /// The metadata of `key`'s entry if it looks usable: the metadata parses and its archive
     /// has the recorded size. The archive's checksum is not verified (that is
     /// [`CacheStore::fetch`]'s job): this is for reporting a cache state, or for a hit whose
@@ -200,6 +405,9 @@ impl LocalStore {
         let archive = self.archive_path(key, &meta.archive.blake3);
         let usable = fs::metadata(archive)
             .is_ok_and(|found| found.is_file() && found.len() == meta.archive.size);
+        if usable {
+            self.mark_used(key);
+        }
         Ok(usable.then_some(meta))
     }
 
@@ -310,7 +518,10 @@ impl CacheStore for LocalStore {
             };
             let path = self.archive_path(key, &meta.archive.blake3);
             match Artifact::from_file(meta, &path) {
-                Ok(artifact) => return Ok(Lookup::Hit(artifact)),
+                Ok(artifact) => {
+                    self.mark_used(key);
+                    return Ok(Lookup::Hit(artifact));
+                }
                 Err(Corruption::MissingArchive) if !retried => retried = true,
                 Err(reason) => return Ok(corrupt(&path, reason)),
             }
@@ -334,7 +545,7 @@ impl CacheStore for LocalStore {
         let previous = self.stored_checksum(&key);
         let meta_path = self.meta_path(&key);
         let mut json = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
+            .prefix(&temp_prefix())
             .tempfile_in(dir)
             .store_path(dir)?;
         json.write_all(&meta.to_json()).store_path(json.path())?;
@@ -928,5 +1139,80 @@ mod tests {
     #[test_case::test_case("xyz.0123456789abcdef.tar.zst" => false ; "bad key")]
     fn parses_archive_names(name: &str) -> bool {
         parse_archive_name(name).is_some()
+    }
+
+    #[test]
+    fn temporary_files_of_dead_processes_go_and_live_ones_stay() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        put(&store, &sandbox, fixture::key("a"), b"");
+        // A pid that cannot be running (above Linux's pid_max), this process, and a name
+        // without a pid that is young.
+        let dead = store.entries_dir().join(".tmp-4194400-3");
+        let ours = store.entries_dir().join(format!("{}x", temp_prefix()));
+        let young = store.entries_dir().join(".tmpABCDEF");
+        let records_temp = sandbox.cache_dir().join(".tmp-4194401-x").into_path_buf();
+        for path in [&dead, &ours, &young, &records_temp] {
+            fs::write(path, b"partial").unwrap();
+        }
+        let report = store.clean_temp().unwrap();
+        assert_eq!(report.temp_files, 2, "{report:?}");
+        assert!(!dead.exists() && !records_temp.exists());
+        assert!(ours.exists() && young.exists());
+        let aged = store.clone().with_orphan_grace(Duration::ZERO);
+        aged.clean_temp().unwrap();
+        assert!(
+            !young.exists(),
+            "an old temporary file without an owner goes"
+        );
+        assert!(ours.exists(), "this process's own never do");
+        assert!(matches!(
+            store.fetch(&fixture::key("a")).unwrap(),
+            Lookup::Hit(_)
+        ));
+    }
+
+    #[test]
+    fn eviction_removes_expired_then_least_recently_used_entries() {
+        let sandbox = sandbox_with_outputs();
+        let store = store(&sandbox);
+        let keys = ["a", "b", "c"].map(fixture::key);
+        let age = |key: &CacheKey, secs: u64| {
+            let file = fs::File::options()
+                .write(true)
+                .open(store.meta_path(key))
+                .unwrap();
+            file.set_modified(std::time::SystemTime::now() - Duration::from_secs(secs))
+                .unwrap();
+        };
+        for (i, key) in keys.iter().enumerate() {
+            put(&store, &sandbox, *key, format!("log {i}").as_bytes());
+        }
+        age(&keys[0], 10 * 86_400);
+        age(&keys[1], 3600);
+        age(&keys[2], 60);
+        // A lookup marks an entry used: b becomes the most recent.
+        assert!(store.peek(&keys[1]).unwrap().is_some());
+        let total = store.status().unwrap().total_bytes;
+        let one = total / 3;
+
+        let limits = CacheLimits {
+            max_size: Some(total - 1),
+            max_age: Some(Duration::from_secs(7 * 86_400)),
+        };
+        let dry = store.evict(limits, true).unwrap();
+        assert_eq!((dry.expired, dry.evicted, dry.kept), (1, 0, 2), "{dry:?}");
+        assert_eq!(store.status().unwrap().entries, 3, "dry removes nothing");
+
+        let limits = CacheLimits {
+            max_size: Some(one + one / 2),
+            max_age: Some(Duration::from_secs(7 * 86_400)),
+        };
+        let report = store.evict(limits, false).unwrap();
+        assert_eq!((report.expired, report.evicted, report.kept), (1, 1, 1));
+        assert!(matches!(store.fetch(&keys[0]).unwrap(), Lookup::Miss));
+        assert!(matches!(store.fetch(&keys[2]).unwrap(), Lookup::Miss));
+        assert!(matches!(store.fetch(&keys[1]).unwrap(), Lookup::Hit(_)));
+        assert_eq!(store.evict(CacheLimits::default(), false).unwrap().kept, 1);
     }
 }

@@ -282,7 +282,7 @@ impl OutputRecords {
         let bytes = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
         fs::create_dir_all(&self.dir)?;
         let mut temp = tempfile::Builder::new()
-            .prefix(".outputs-")
+            .prefix(&crate::local::temp_prefix())
             .tempfile_in(&self.dir)?;
         temp.write_all(&bytes)?;
         temp.persist(self.dir.join(OUTPUT_RECORDS_FILE).as_path())

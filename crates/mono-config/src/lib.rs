@@ -29,6 +29,7 @@
 
 mod canonical;
 mod error;
+mod limits;
 mod migrate;
 mod model;
 mod node;
@@ -41,6 +42,7 @@ use mono_paths::{AbsPath, RepoPath};
 
 pub use canonical::task_definition as canonical_task_definition;
 pub use error::{ConfigError, ConfigErrors};
+pub use limits::{parse_age, parse_size, LimitError};
 pub use migrate::{turbo_json_to_toml, MigrateError};
 pub use model::{
     DependsOn, EnvMode, ImageConfig, ImageFile, OutputLogs, PackageConfig, RawTaskDefinition,

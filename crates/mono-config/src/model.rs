@@ -270,6 +270,10 @@ pub struct RootConfig {
     pub workspaces: Vec<Spanned<String>>,
     /// `cacheDir`
     pub cache_dir: Option<Spanned<String>>,
+    /// `cacheMaxSize`, in bytes; `Some(None)` when written `"0"` (no limit).
+    pub cache_max_size: Option<Spanned<Option<u64>>>,
+    /// `cacheMaxAge`; `Some(None)` when written `"0"` (no limit).
+    pub cache_max_age: Option<Spanned<Option<std::time::Duration>>>,
     /// `envMode`
     pub env_mode: Option<EnvMode>,
     /// `concurrency`, as written (`4` or `"50%"`).

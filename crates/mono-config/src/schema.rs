@@ -17,6 +17,8 @@ const ROOT_KEYS: &[&str] = &[
     "$schema",
     "boundaries",
     "cacheDir",
+    "cacheMaxAge",
+    "cacheMaxSize",
     "concurrency",
     "daemon",
     "dangerouslyDisablePackageManagerCheck",
@@ -170,6 +172,27 @@ impl<'s> Checker<'s> {
             NodeKind::String(s) => Some(self.spanned(s.clone(), node.span)),
             _ => {
                 self.wrong_type(key, node, "a string", "\"...\"");
+                None
+            }
+        }
+    }
+
+    /// A string parsed by `parse` (`cacheMaxSize`, `cacheMaxAge`).
+    fn limit<T>(
+        &mut self,
+        key: &str,
+        node: &Node,
+        parse: fn(&str) -> Result<T, crate::LimitError>,
+    ) -> Option<Spanned<T>> {
+        let text = self.string(key, node)?;
+        match parse(&text.value) {
+            Ok(value) => Some(self.spanned(value, node.span)),
+            Err(err) => {
+                let help = match &err {
+                    crate::LimitError::Syntax { expected, .. } => format!("write {expected}"),
+                    crate::LimitError::TooLarge { .. } => "write a smaller value".to_owned(),
+                };
+                self.invalid(key, node.span, err.to_string(), help);
                 None
             }
         }
@@ -622,6 +645,12 @@ impl<'s> Checker<'s> {
                     config.workspaces = self.strings("workspaces", value).unwrap_or_default()
                 }
                 "cacheDir" => config.cache_dir = self.string("cacheDir", value),
+                "cacheMaxSize" => {
+                    config.cache_max_size = self.limit("cacheMaxSize", value, crate::parse_size)
+                }
+                "cacheMaxAge" => {
+                    config.cache_max_age = self.limit("cacheMaxAge", value, crate::parse_age)
+                }
                 "envMode" => {
                     config.env_mode =
                         self.choice("envMode", value, &["strict", "loose"], EnvMode::parse)

@@ -41,6 +41,8 @@ globalDependencies = [".env.example"]
 globalEnv = ["CI"]
 workspaces = ["infra", "tools/*"]
 cacheDir = ".cache/mono"
+cacheMaxSize = "10GB"
+cacheMaxAge = "0"
 envMode = "loose"
 concurrency = 4
 
@@ -63,6 +65,11 @@ command = "next build"
     assert_eq!(config.global_env[0].value, "CI");
     assert_eq!(config.workspaces.len(), 2);
     assert_eq!(config.cache_dir.as_ref().unwrap().value, ".cache/mono");
+    assert_eq!(
+        config.cache_max_size.as_ref().unwrap().value,
+        Some(10_000_000_000)
+    );
+    assert_eq!(config.cache_max_age.as_ref().unwrap().value, None);
     assert_eq!(config.env_mode, Some(EnvMode::Loose));
     assert_eq!(config.concurrency.as_ref().unwrap().value, "4");
     let build = config

@@ -29,6 +29,10 @@ pub(crate) struct CachedTask {
     pub(crate) outputs: Vec<String>,
     /// What restoring its cache entry may write ([`restore_policy`]).
     pub(crate) restore: RestorePolicy,
+    /// Its input files, as hashed.
+    pub(crate) inputs: Vec<RepoPath>,
+    /// The tasks it depends on (their outputs are its inputs too).
+    pub(crate) dependencies: Vec<TaskId>,
 }
 
 /// Only the task's declared outputs, nothing under `.git`, no file git tracks in `protected`
@@ -78,6 +82,9 @@ pub(crate) struct CacheHooks {
     pub(crate) ahead: Mutex<HashMap<TaskId, (Vec<u8>, Duration)>>,
     /// When each task's job started and ended, for the run summary.
     pub(crate) timings: Mutex<HashMap<TaskId, Timing>>,
+    /// The stamps of each running task's inputs and dependency outputs, taken before it
+    /// ran: a task whose stamps changed while it ran is not stored.
+    pub(crate) stamps: Mutex<HashMap<TaskId, mono_hash::Stamps>>,
 }
 
 /// When a task's job started and ended (wall clock).
@@ -171,17 +178,9 @@ impl CacheHooks {
     }
 }
 
-impl Hooks for CacheHooks {
-    fn ready(&self, job: &Job) -> Option<Before> {
-        let (log, time_saved) = self
-            .ahead
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&job.id)?;
-        Some(Before::Cached { log, time_saved })
-    }
-
-    fn before(&self, job: &Job) -> Before {
+impl CacheHooks {
+    /// Whether `job` is a hit (restored now), a miss or a bypass.
+    fn lookup(&self, job: &Job) -> Before {
         let Some(task) = self.tasks.get(&job.id) else {
             return Before::Run;
         };
@@ -273,6 +272,53 @@ impl Hooks for CacheHooks {
         }
     }
 
+    /// Stamps what `job` reads: its input files (less its own outputs, which it rewrites)
+    /// and its dependencies' outputs.
+    fn stamp_inputs(&self, job: &Job) {
+        let Some(task) = self.tasks.get(&job.id).filter(|task| task.key.is_some()) else {
+            return;
+        };
+        let own = mono_hash::OutputGlobs::new(&task.outputs)
+            .and_then(|globs| globs.matcher(&task.package_dir))
+            .ok();
+        let mut paths: Vec<RepoPath> = task
+            .inputs
+            .iter()
+            .filter(|path| !own.as_ref().is_some_and(|own| own.matches(path)))
+            .cloned()
+            .collect();
+        for dependency in &task.dependencies {
+            if let Some(dep) = self.tasks.get(dependency) {
+                let outputs = mono_hash::expand_outputs(&self.root, &dep.package_dir, &dep.outputs);
+                paths.extend(outputs.unwrap_or_default());
+            }
+        }
+        let stamps = mono_hash::Stamps::take(&self.root, paths);
+        self.stamps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.id.clone(), stamps);
+    }
+}
+
+impl Hooks for CacheHooks {
+    fn ready(&self, job: &Job) -> Option<Before> {
+        let (log, time_saved) = self
+            .ahead
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id)?;
+        Some(Before::Cached { log, time_saved })
+    }
+
+    fn before(&self, job: &Job) -> Before {
+        let before = self.lookup(job);
+        if matches!(before, Before::Run | Before::Bypass) {
+            self.stamp_inputs(job);
+        }
+        before
+    }
+
     fn started(&self, job: &Job) {
         let now = std::time::SystemTime::now();
         self.timings
@@ -305,6 +351,19 @@ impl Hooks for CacheHooks {
             return;
         };
         let Some(key) = task.key else { return };
+        let stamps = self
+            .stamps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id);
+        if let Some(path) = stamps.as_ref().and_then(|s| s.first_change(&self.root)) {
+            self.records.forget(&job.id.to_string());
+            self.warn(format!(
+                "{}: result not cached: {path} (an input, or a dependency's output) changed while the task ran",
+                job.id
+            ));
+            return;
+        }
         let remote = self
             .remote
             .as_ref()

@@ -1,5 +1,6 @@
-//! `mono cache pull` (fill the local cache from the remote for a planned run) and
-//! `mono cache status` (what the caches hold).
+//! `mono cache pull` (fill the local cache from the remote for a planned run),
+//! `mono cache status` (what the caches hold) and `mono cache prune` (shrink the local
+//! cache to its limits).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -198,4 +199,67 @@ pub fn status(
         local: local_status,
         remote,
     })
+}
+
+/// What `mono cache prune` did, or would do with `dry`.
+#[derive(Debug)]
+pub struct CachePruneReport {
+    /// The local cache folder.
+    pub dir: AbsPath,
+    /// The limits applied.
+    pub limits: mono_cache::CacheLimits,
+    /// What eviction removed (or would remove) and kept.
+    pub evicted: mono_cache::EvictReport,
+    /// Temporary files of killed runs removed (none with `dry`).
+    pub temp_files: u64,
+    /// Archives of replaced entries removed (none with `dry`).
+    pub orphan_archives: u64,
+    /// The bytes those two took.
+    pub leftover_bytes: u64,
+}
+
+/// Shrinks the local cache to its limits, least recently used first, and removes what
+/// killed runs and replaced entries left behind. `max_size` and `max_age` override the
+/// configured limits (`10GB`, `30d`; `0`: none).
+pub fn prune(
+    workspace: &Workspace,
+    cache_dir: Option<&Path>,
+    max_size: Option<&str>,
+    max_age: Option<&str>,
+    dry: bool,
+) -> Result<CachePruneReport, EngineError> {
+    let dir = workspace.cache_dir(cache_dir);
+    let mut limits = crate::housekeeping::configured_limits(&workspace.config)?;
+    let flag = |flag: &'static str, text: &str| {
+        let text = text.to_owned();
+        move |source| EngineError::CacheLimitFlag { flag, text, source }
+    };
+    if let Some(text) = max_size {
+        limits.max_size = mono_config::parse_size(text).map_err(flag("--max-size", text))?;
+    }
+    if let Some(text) = max_age {
+        limits.max_age = mono_config::parse_age(text).map_err(flag("--max-age", text))?;
+    }
+    let store = mono_cache::LocalStore::new(dir.clone());
+    let failed = |source| EngineError::LocalCache {
+        dir: dir.clone(),
+        source,
+    };
+    let evicted = store.evict(limits, dry).map_err(failed)?;
+    let mut report = CachePruneReport {
+        dir: dir.clone(),
+        limits,
+        evicted,
+        temp_files: 0,
+        orphan_archives: 0,
+        leftover_bytes: 0,
+    };
+    if !dry {
+        let temp = store.clean_temp().map_err(failed)?;
+        let orphans = store.prune().map_err(failed)?;
+        report.temp_files = temp.temp_files + orphans.temp_files;
+        report.orphan_archives = orphans.orphan_archives;
+        report.leftover_bytes = temp.bytes + orphans.bytes;
+    }
+    Ok(report)
 }

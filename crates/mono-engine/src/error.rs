@@ -194,6 +194,42 @@ pub enum EngineError {
         help: &'static str,
     },
 
+    /// Another run holds the checkout (`--no-wait`), or its lock cannot be taken.
+    #[error(transparent)]
+    #[diagnostic(
+        code(mono::checkout_lock),
+        help("wait for it to finish, or run without --no-wait to wait")
+    )]
+    CheckoutLock(#[from] mono_cache::LockError),
+
+    /// `TURBO_CACHE_MAX_SIZE` or `TURBO_CACHE_MAX_AGE` cannot be read.
+    #[error("{variable}: {source}")]
+    #[diagnostic(
+        code(mono::cache::limit),
+        help("set it to a value such as `10GB` or `30d`, or `0` for no limit")
+    )]
+    CacheLimit {
+        /// The variable.
+        variable: &'static str,
+        /// Why.
+        source: mono_config::LimitError,
+    },
+
+    /// `--max-size` or `--max-age` of `mono cache prune` cannot be read.
+    #[error("`{flag} {text}`: {source}")]
+    #[diagnostic(
+        code(mono::cache::limit),
+        help("for example `--max-size 10GB` or `--max-age 30d`; `0` for no limit")
+    )]
+    CacheLimitFlag {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        text: String,
+        /// Why.
+        source: mono_config::LimitError,
+    },
+
     /// A lockfile cannot be pruned.
     #[error("cannot prune the lockfiles")]
     #[diagnostic(
@@ -237,6 +273,8 @@ impl EngineError {
             | EngineError::PruneWrite(_)
             | EngineError::PrunedLockfileInvalid { .. }
             | EngineError::Affected(_) => ErrorKind::Environment,
+            EngineError::CheckoutLock(mono_cache::LockError::Busy { .. }) => ErrorKind::Busy,
+            EngineError::CheckoutLock(_) => ErrorKind::Environment,
             _ => ErrorKind::Input,
         }
     }

@@ -30,6 +30,8 @@ pub(crate) struct ExecOptions {
     pub(crate) parallel: bool,
     pub(crate) log_prefix: crate::options::LogPrefix,
     pub(crate) color: Option<bool>,
+    /// The checkout lock this run holds: tasks get it as `MONO_CHECKOUT_LOCK`.
+    pub(crate) lock_path: Option<std::path::PathBuf>,
     /// `--output-logs`, which overrides every task's `outputLogs`.
     pub(crate) output_logs: Option<OutputLogs>,
     pub(crate) log_order: LogOrder,
@@ -161,7 +163,14 @@ fn jobs(
     options: &ExecOptions,
     cache_dir: &mono_paths::AbsPath,
 ) -> (Vec<Job>, HashMap<TaskId, CachedTask>) {
-    let process_env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut process_env: BTreeMap<String, String> = std::env::vars().collect();
+    // A mono run inside a task of this one (a script that runs mono) must not wait for us.
+    if let Some(lock) = &options.lock_path {
+        process_env.insert(
+            crate::housekeeping::LOCK_ENV.to_owned(),
+            lock.display().to_string(),
+        );
+    }
     let index: HashMap<&TaskId, usize> =
         order.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
     let config = &workspace.config;
@@ -195,6 +204,12 @@ fn jobs(
                     &task.definition.outputs,
                     &protected,
                 ),
+                inputs: hashes.tasks[&task.id]
+                    .inputs
+                    .iter()
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+                dependencies: graph.dependencies(&task.id).into_iter().cloned().collect(),
             },
         );
         let mut job = Job::new(
@@ -274,6 +289,7 @@ pub(crate) fn execute(
         warnings: WarnOnce::new(Arc::clone(&reporter)),
         ahead: Mutex::new(HashMap::new()),
         timings: Mutex::new(HashMap::new()),
+        stamps: Mutex::new(HashMap::new()),
     });
     hooks.look_ahead();
     let color = options.color.unwrap_or_else(|| {

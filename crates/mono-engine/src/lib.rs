@@ -42,6 +42,7 @@ mod cache_policy;
 pub mod cache_pull;
 mod error;
 mod execute;
+mod housekeeping;
 pub mod images;
 mod listing;
 mod options;
@@ -56,6 +57,7 @@ mod workspace;
 
 pub use error::{EngineError, ErrorKind};
 pub use execute::{RunOutcome, RunStatus};
+pub use housekeeping::{configured_limits, LOCK_ENV};
 pub use listing::{list, ListedPackage, Listing, LS_FORMAT_VERSION};
 pub use options::{
     CacheAccess, CacheSpecError, Concurrency, ContinueMode, LogOrderChoice, LogPrefix,

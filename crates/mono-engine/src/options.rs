@@ -212,6 +212,8 @@ pub struct RunOptions {
     pub log_order: LogOrderChoice,
     /// `--cache-dir`, relative to where mono started.
     pub cache_dir: Option<PathBuf>,
+    /// `--no-wait`: fail instead of waiting when another run holds the checkout.
+    pub no_wait: bool,
     /// `--cache`.
     pub cache: CacheAccess,
     /// `--remote-cache` / `MONO_REMOTE_CACHE` (or Turborepo's `--api` / `TURBO_API`).

@@ -34,6 +34,9 @@ pub struct Run {
     concurrency: Option<usize>,
     log_order: LogOrder,
     reporter: Arc<dyn Reporter>,
+    /// The checkout's lock, once [`Run::hold_checkout`] took it; `Some(None)` in a run
+    /// nested in a task of the run that holds it.
+    lock: Option<Option<mono_cache::CheckoutLock>>,
 }
 
 /// The tasks a run is about, before hashing.
@@ -109,7 +112,26 @@ impl Run {
             concurrency,
             log_order,
             reporter,
+            lock: None,
         })
+    }
+
+    /// One checkout, one writer (docs/cache.md): takes the checkout's lock for the rest of
+    /// the run, waiting for another run that holds it (or failing with `--no-wait`), then
+    /// removes the temporary files of killed runs. Read-only commands (`--dry`, `ls`) do
+    /// not call it.
+    pub fn hold_checkout(&mut self) -> Result<(), EngineError> {
+        if self.lock.is_none() {
+            let lock = crate::housekeeping::lock_checkout(
+                &self.cache_dir,
+                &self.workspace.root,
+                self.options.no_wait,
+                &*self.reporter,
+            )?;
+            crate::housekeeping::clean_at_start(&self.cache_dir);
+            self.lock = Some(lock);
+        }
+        Ok(())
     }
 
     /// The repository.
@@ -336,12 +358,17 @@ impl Run {
             parallel: self.options.parallel,
             log_prefix: self.options.log_prefix,
             color: self.options.color,
+            lock_path: self
+                .lock
+                .as_ref()
+                .and_then(Option::as_ref)
+                .map(|lock| lock.path().to_owned()),
             output_logs: self.options.output_logs,
             log_order: self.log_order,
             cache: self.options.cache,
             env_mode: self.env_mode,
         };
-        crate::execute::execute(
+        let outcome = crate::execute::execute(
             &self.workspace,
             prepared,
             store,
@@ -349,7 +376,15 @@ impl Run {
             &options,
             out,
             Arc::clone(&self.reporter),
-        )
+        )?;
+        if self.options.cache.write {
+            crate::housekeeping::evict_after_run(
+                &self.cache_dir,
+                &self.workspace.config,
+                &*self.reporter,
+            );
+        }
+        Ok(outcome)
     }
 }
 

@@ -70,6 +70,7 @@ mod file_hasher;
 mod glob;
 mod inputs;
 mod outputs;
+mod stamps;
 mod stat_cache;
 mod task_hash;
 
@@ -83,5 +84,6 @@ pub use file_hasher::{FileHasher, HashCounts};
 pub use glob::TURBO_ROOT;
 pub use inputs::{InputGlobs, RepoFiles, ALWAYS_INPUTS, TURBO_DEFAULT};
 pub use outputs::{expand_global_dependencies, expand_outputs, OutputGlobs, OutputMatcher};
+pub use stamps::Stamps;
 pub use stat_cache::STAT_CACHE_FILE;
 pub use task_hash::{ExternalDeps, GlobalHashInputs, TaskHashInputs, HASH_FORMAT_VERSION};

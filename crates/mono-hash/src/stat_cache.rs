@@ -263,7 +263,10 @@ fn encode(generation: u32, rows: &[(&RepoPath, &Stat, &Digest, u32)]) -> Vec<u8>
 
 fn write_atomically(dir: &AbsPath, file: &AbsPath, bytes: &[u8]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    // `.tmp-<pid>-`: a run's cleanup removes the temporary files of dead processes.
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".tmp-{}-", std::process::id()))
+        .tempfile_in(dir)?;
     temp.write_all(bytes)?;
     // No fsync: after a crash, a torn file fails its checksum and is ignored.
     temp.persist(file).map_err(|e| e.error)?;

@@ -271,6 +271,10 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "PREFIX", default_value = "auto")]
     pub log_prefix: LogPrefix,
 
+    /// Fail (exit 4) instead of waiting when another mono run holds this checkout.
+    #[arg(long)]
+    pub no_wait: bool,
+
     /// Cache access, as in Turborepo: `local:rw,remote:rw` (the default), `local:r`,
     /// `local:rw,remote:r`, `local:` (off). A source left out is off.
     #[arg(long, value_name = "SPEC", env = "TURBO_CACHE")]
@@ -374,6 +378,9 @@ pub enum CacheCommand {
     Pull(CachePullArgs),
     /// Print where the cache is, how many entries it holds and their size.
     Status(CacheStatusArgs),
+    /// Shrink the local cache to its limits, least recently used first, and remove what
+    /// killed runs and replaced entries left behind.
+    Prune(CachePruneArgs),
 }
 
 /// `mono cache pull`.
@@ -398,6 +405,28 @@ pub struct CachePullArgs {
     /// How many downloads run at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub parallel: usize,
+}
+
+/// `mono cache prune`.
+#[derive(Debug, Args)]
+pub struct CachePruneArgs {
+    /// The most the entries may take (`10GB`, `500MB`, `2GiB`; `0`: no limit). Default:
+    /// `cacheMaxSize` in turbo.toml, or `TURBO_CACHE_MAX_SIZE`.
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+
+    /// Remove entries unused for longer than this (`30d`, `2w`, `12h`; `0`: no limit).
+    /// Default: `cacheMaxAge` in turbo.toml, or `TURBO_CACHE_MAX_AGE`.
+    #[arg(long, value_name = "AGE")]
+    pub max_age: Option<String>,
+
+    /// Print what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry: bool,
+
+    /// Where the local cache lives, as for `mono run`.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `mono cache status`.

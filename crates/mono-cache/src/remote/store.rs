@@ -303,7 +303,7 @@ impl Inner {
             source,
         })?;
         let temp = tempfile::Builder::new()
-            .prefix(crate::local::TEMP_PREFIX)
+            .prefix(&crate::local::temp_prefix())
             .tempfile_in(dir)
             .map_err(|source| RemoteError::Io {
                 path: dir.clone(),

@@ -28,7 +28,9 @@ pub fn pull(cwd: Option<&Path>, args: CachePullArgs) -> Result<ExitCode, Error> 
     let reporter = Terminal::new();
     let workspace = Workspace::load_listing_files(cwd, &*reporter)?;
     let mut run = Run::new(workspace, options, reporter.clone())?;
-    let prepared = run.prepare()?;
+    let planned = run.plan()?;
+    run.hold_checkout()?;
+    let prepared = run.hash(planned)?;
     let report = cache_pull::pull(&run, &prepared, args.parallel, reporter.clone())?;
     mono_engine::Reporter::note(
         &*reporter,
@@ -78,7 +80,7 @@ pub fn status(cwd: Option<&Path>, args: &CacheStatusArgs) -> Result<ExitCode, Er
     Ok(ExitCode::SUCCESS)
 }
 
-fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024 {
         return format!("{bytes} B");

@@ -76,6 +76,7 @@ fn run_options(args: RunArgs, turbo: &TurboGlobalArgs) -> (RunOptions, PlanOutpu
         output_logs: args.output_logs,
         log_order: args.log_order,
         cache_dir: args.location.cache_dir,
+        no_wait: args.no_wait,
         remote_cache,
         remote_access,
         env_mode: args.env_mode,
@@ -137,6 +138,9 @@ pub fn execute(
     if let Some(target) = &plan.graph {
         write_graph(&planned.graph, target, run.workspace(), reporter)?;
         return Ok(Executed::Planned(ExitCode::SUCCESS));
+    }
+    if plan.dry.is_none() {
+        run.hold_checkout()?;
     }
     let prepared = run.hash(planned)?;
     if let Some(format) = plan.dry {
