@@ -6,7 +6,7 @@ DEMO_DIR ?= $(or $(TMPDIR),/tmp)/mono-demo
 # Where scripts/bootstrap-tools installs the tools the tests run (and the tests find them).
 export MONO_TOOLS ?= $(HOME)/.cache/mono-tools
 
-.PHONY: demo test lint build fmt bench bench-quick
+.PHONY: demo test lint build fmt bench bench-quick npm-pack
 
 ## Build mono and show it on the bundled polyglot example (Node, Rust, Go, a plain folder).
 demo: build
@@ -31,6 +31,12 @@ demo: build
 
 build:
 	cargo build --release --locked -p mono
+
+## The npm packages (packages/): mono-build and this platform's binary package, as tarballs in
+## $(CARGO_TARGET_DIR)/npm, from the stripped `dist` build.
+npm-pack:
+	cargo build --profile dist --locked -p mono
+	scripts/npm-pack "$(CARGO_TARGET_DIR)/dist/mono" "$(CARGO_TARGET_DIR)/npm"
 
 ## Every test: unit tests of each crate, integration tests that run the real binary, and the
 ## benchmark harness in its quick mode (a small repository, to prove it still works). First,

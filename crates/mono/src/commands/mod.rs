@@ -1,6 +1,7 @@
 //! One file per subcommand; this module only dispatches.
 
 mod cache;
+mod completion;
 mod hook;
 pub(crate) mod image;
 mod ls;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Hook(command) => hook::hook(cwd, &command),
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
         Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
+        Command::Completion { shell } => completion::completion(shell),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }
