@@ -3,8 +3,10 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/mono-target
 MONO := $(CARGO_TARGET_DIR)/release/mono
 DEMO_DIR ?= $(or $(TMPDIR),/tmp)/mono-demo
+# Where scripts/bootstrap-tools installs the tools the tests run (and the tests find them).
+export MONO_TOOLS ?= $(HOME)/.cache/mono-tools
 
-.PHONY: demo test lint build fmt bench bench-quick
+.PHONY: demo test lint build fmt bench bench-quick npm-pack
 
 ## Build mono and show it on the bundled polyglot example (Node, Rust, Go, a plain folder).
 demo: build
@@ -30,9 +32,19 @@ demo: build
 build:
 	cargo build --release --locked -p mono
 
+## The npm packages (packages/): mono-build and this platform's binary package, as tarballs in
+## $(CARGO_TARGET_DIR)/npm, from the stripped `dist` build.
+npm-pack:
+	cargo build --profile dist --locked -p mono
+	scripts/npm-pack "$(CARGO_TARGET_DIR)/dist/mono" "$(CARGO_TARGET_DIR)/npm"
+
 ## Every test: unit tests of each crate, integration tests that run the real binary, and the
-## benchmark harness in its quick mode (a small repository, to prove it still works).
+## benchmark harness in its quick mode (a small repository, to prove it still works). First,
+## scripts/bootstrap-tools installs what the tests run into $(MONO_TOOLS) (a second in later runs).
+test: export TURBO_TELEMETRY_DISABLED := 1
+test: export DO_NOT_TRACK := 1
 test:
+	scripts/bootstrap-tools
 	cargo build --locked -p mono
 	python3 bench/bench.py --quick --mono "$(CARGO_TARGET_DIR)/debug/mono"
 	cargo test --workspace --locked

@@ -182,13 +182,22 @@ def ensure_turbo(path):
         return path
     if os.environ.get("MONO_TEST_TURBO"):
         return os.environ["MONO_TEST_TURBO"]
+    # What scripts/bootstrap-tools installed (`make test` runs it first).
+    tools = os.environ.get("MONO_TOOLS") or os.path.join(os.path.expanduser("~"), ".cache", "mono-tools")
+    try:
+        with open(os.path.join(tools, "tools.env")) as f:
+            for line in f:
+                if line.startswith("MONO_TEST_TURBO="):
+                    return line.rstrip("\n").split("=", 1)[1]
+    except FileNotFoundError:
+        pass
     tool_dir = os.path.join(os.path.expanduser("~"), ".cache", "mono-tools", "turbo")
     wrapper = os.path.join(tool_dir, "node_modules", ".bin", "turbo")
     if not os.path.exists(wrapper):
         os.makedirs(tool_dir, exist_ok=True)
         with open(os.path.join(tool_dir, "package.json"), "w") as f:
             f.write('{ "name": "mono-bench-tools", "private": true }\n')
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "turbo@2"], cwd=tool_dir, check=True)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "turbo@2.11"], cwd=tool_dir, check=True)
     return wrapper
 
 
@@ -323,7 +332,7 @@ def main():
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--cold-reps", type=int, default=1, help="runs of the cold and core scenarios")
     parser.add_argument("--mono", help="mono binary (default: build it in release mode)")
-    parser.add_argument("--turbo", help="turbo binary (default: MONO_TEST_TURBO, else npm install turbo@2)")
+    parser.add_argument("--turbo", help="turbo binary (default: MONO_TEST_TURBO, else the one scripts/bootstrap-tools installed, else npm install turbo@2.11)")
     parser.add_argument("--no-turbo", action="store_true", help="measure mono alone")
     parser.add_argument("--workdir", help="where repositories are generated (default: a temp dir)")
     parser.add_argument("--out-md")

@@ -1,14 +1,16 @@
 //! `prune` on lockfiles the real tools wrote (tests/fixtures): the pruned file keeps exactly
 //! the entries the kept members need, and the real tool accepts it.
 //!
-//! The tools come from `MONO_TEST_PNPM`, `MONO_TEST_YARN` (classic), `MONO_TEST_YARN_BERRY`
-//! (berry's `yarn.js`) and `MONO_TEST_YARN_BERRY3` (yarn 3's, for its older lockfile) when set (CI installs them, see .ci/run); else the test installs them
-//! from npm into Cargo's test temp dir once. npm, cargo and go come from `PATH`. A tool that
-//! cannot be found or installed fails the test: nothing passes silently.
+//! pnpm 9, yarn 1, yarn berry 4 and 3 (berry 3 for its older lockfile), and go come from
+//! `~/.cache/mono-tools/tools.env`, which `make test` writes (scripts/bootstrap-tools);
+//! `MONO_TEST_<TOOL>` overrides it (crates/mono-test-tools). npm and cargo come from `PATH`.
+//! A missing tool fails the test and names `make test`: nothing passes silently.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use mono_test_tools::Tool;
 
 use mono_lockfile::{
     check_with_tool, prune_cargo_manifest, prune_go_work, Lockfile, LockfileError, LockfileKind,
@@ -23,54 +25,12 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// An npm-installed tool: from `var` when set, else installed once with npm.
-fn npm_tool(var: &str, package: &str, bin: &str) -> PathBuf {
-    if let Some(path) = std::env::var_os(var) {
-        return PathBuf::from(path);
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("tool-{}", package.replace(['@', '/'], "_")));
-    let path = dir.join(bin);
-    // Tests run in parallel: one installs, the others wait for it.
-    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.exists() {
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("package.json"),
-            r#"{ "name": "tool", "private": true }"#,
-        )
-        .unwrap();
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", package])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed to run the lockfile tool tests");
-        assert!(
-            status.success(),
-            "npm install {package} failed; set {var} to the tool"
-        );
-    }
-    path
-}
-
 fn tool(kind: LockfileKind) -> Option<PathBuf> {
     match kind {
-        LockfileKind::Pnpm => Some(npm_tool(
-            "MONO_TEST_PNPM",
-            "pnpm@9",
-            "node_modules/.bin/pnpm",
-        )),
-        LockfileKind::Yarn1 => Some(npm_tool(
-            "MONO_TEST_YARN",
-            "yarn@1",
-            "node_modules/.bin/yarn",
-        )),
-        LockfileKind::YarnBerry => Some(npm_tool(
-            "MONO_TEST_YARN_BERRY",
-            "@yarnpkg/cli-dist@4",
-            "node_modules/@yarnpkg/cli-dist/bin/yarn.js",
-        )),
+        LockfileKind::Pnpm => Some(mono_test_tools::path(Tool::Pnpm)),
+        LockfileKind::Yarn1 => Some(mono_test_tools::path(Tool::Yarn)),
+        LockfileKind::YarnBerry => Some(mono_test_tools::path(Tool::YarnBerry)),
+        LockfileKind::GoSum => Some(mono_test_tools::path(Tool::Go)),
         _ => None,
     }
 }
@@ -81,7 +41,9 @@ fn assert_tool_accepts(kind: LockfileKind, dir: &Path) {
     match check_with_tool(kind, dir, program.as_deref()) {
         Ok(ToolCheck::Passed { .. }) => {}
         Ok(ToolCheck::ToolMissing { program }) => {
-            panic!("{program} is not installed; CI installs it (.ci/run)")
+            panic!(
+                "{program} is not installed: run `make test` (scripts/bootstrap-tools installs it)"
+            )
         }
         Err(e) => panic!("{e}"),
     }
@@ -203,11 +165,7 @@ fn node_prune_keeps_exactly_what_b_needs(kind: LockfileKind, fixture: &str, lock
     std::fs::write(tmp.path().join(kind.file_name()), &pruned).unwrap();
     if lock_dir == "berry-v3" {
         // Checked with yarn 3 itself: yarn 4 would migrate the file.
-        let yarn3 = npm_tool(
-            "MONO_TEST_YARN_BERRY3",
-            "@yarnpkg/cli-dist@3",
-            "node_modules/@yarnpkg/cli-dist/bin/yarn.js",
-        );
+        let yarn3 = mono_test_tools::path(Tool::YarnBerry3);
         match check_with_tool(kind, tmp.path(), Some(&yarn3)) {
             Ok(ToolCheck::Passed { .. }) => {}
             other => panic!("yarn 3 rejected the pruned yarn.lock: {other:?}"),
@@ -525,13 +483,21 @@ fn go_work_prune_and_go_accepts_it() {
     );
     std::fs::remove_dir_all(root.join("svc/tool")).unwrap();
     std::fs::write(root.join("go.work"), &pruned).unwrap();
-    match check_with_tool(LockfileKind::GoSum, root, None) {
+    match check_with_tool(
+        LockfileKind::GoSum,
+        root,
+        tool(LockfileKind::GoSum).as_deref(),
+    ) {
         Ok(ToolCheck::Passed { .. }) => {}
         other => panic!("go rejected the pruned go.work: {other:?}"),
     }
     // The unpruned go.work names a folder that is gone: go says so.
     std::fs::write(root.join("go.work"), work).unwrap();
-    match check_with_tool(LockfileKind::GoSum, root, None) {
+    match check_with_tool(
+        LockfileKind::GoSum,
+        root,
+        tool(LockfileKind::GoSum).as_deref(),
+    ) {
         Err(LockfileError::ToolRejected { output, .. }) => {
             assert!(output.contains("svc/tool"), "{output}")
         }

@@ -13,7 +13,7 @@ use mono_engine::{
 #[derive(Debug, Parser)]
 #[command(
     name = "mono",
-    version,
+    version = env!("MONO_VERSION"),
     about,
     propagate_version = true,
     max_term_width = 100
@@ -54,6 +54,12 @@ pub enum Command {
     /// Inspect the cache, or fill it from the remote cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Print the completion script for a shell (README: Install).
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// `mono <task>...`: the same as `mono run <task>...`.
     #[command(external_subcommand)]
     External(Vec<String>),

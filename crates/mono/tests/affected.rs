@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use common::{fixture, git, mono};
+use mono_test_tools::Tool;
 use serde_json::Value;
 
 fn write(root: &Path, path: &str, contents: &str) {
@@ -503,22 +504,13 @@ fn an_npm_lockfile_change_affects_only_the_package_whose_dependency_moved() {
     assert_ne!(hashes_before["b#build"], hashes_after["b#build"]);
 }
 
-/// A Node package manager from the tools CI installs (.ci/run): the variable's value, else
-/// the same place under `~/.cache/mono-tools`; a missing tool fails the test.
-fn node_tool(var: &str, under_tools: &str) -> Vec<String> {
-    let path = std::env::var(var).map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap())
-            .join(".cache/mono-tools")
-            .join(under_tools)
-    });
-    assert!(
-        path.exists(),
-        "{} is missing: set {var} (CI installs it, see .ci/run)",
-        path.display()
-    );
-    let path = path.to_str().unwrap().to_owned();
+/// A Node package manager from the tools `make test` installs, as the words that run it
+/// (`node yarn.js` for yarn berry); a missing tool fails the test, naming the fix.
+fn node_tool(tool: Tool) -> Vec<String> {
+    let path = mono_test_tools::path(tool).to_str().unwrap().to_owned();
     if path.ends_with(".js") {
-        vec!["node".to_owned(), path]
+        let node = mono_test_tools::path(Tool::Node);
+        vec![node.to_str().unwrap().to_owned(), path]
     } else {
         vec![path]
     }
@@ -615,7 +607,7 @@ fn node_upgrade_affects_only_its_package(
 
 #[test]
 fn a_pnpm_lockfile_upgrade_affects_only_its_package() {
-    let mut install = node_tool("MONO_TEST_PNPM", "pnpm/node_modules/.bin/pnpm");
+    let mut install = node_tool(Tool::Pnpm);
     install.extend(["install", "--lockfile-only", "--no-frozen-lockfile"].map(String::from));
     node_upgrade_affects_only_its_package(
         &install,
@@ -629,7 +621,7 @@ fn a_pnpm_lockfile_upgrade_affects_only_its_package() {
 
 #[test]
 fn a_yarn_classic_lockfile_upgrade_affects_only_its_package() {
-    let mut install = node_tool("MONO_TEST_YARN", "yarn1/node_modules/.bin/yarn");
+    let mut install = node_tool(Tool::Yarn);
     install.extend(
         [
             "install",
@@ -644,10 +636,7 @@ fn a_yarn_classic_lockfile_upgrade_affects_only_its_package() {
 
 #[test]
 fn a_yarn_berry_lockfile_upgrade_affects_only_its_package() {
-    let mut install = node_tool(
-        "MONO_TEST_YARN_BERRY",
-        "yarn-berry/node_modules/@yarnpkg/cli-dist/bin/yarn.js",
-    );
+    let mut install = node_tool(Tool::YarnBerry);
     install.extend(["install", "--mode=update-lockfile"].map(String::from));
     node_upgrade_affects_only_its_package(&install, &[], "yarn.lock");
 }
@@ -944,9 +933,12 @@ fn the_hook_honours_core_hooks_path_and_never_replaces_another_hook() {
     write(&repo.root, ".githooks/pre-push", "#!/bin/sh\nexit 0\n");
     let out = mono(&repo.root).args(["hook", "install"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("was not installed by mono"), "{stderr}");
-    assert!(stderr.contains("--force"), "{stderr}");
+    let stderr = common::report_words(&String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stderr.contains("already exists and was not installed by mono"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("or pass --force to replace it"), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(repo.root.join(".githooks/pre-push")).unwrap(),
         "#!/bin/sh\nexit 0\n"

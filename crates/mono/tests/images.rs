@@ -1,9 +1,9 @@
 //! `mono image` on the polyglot fixture, checked with the real OCI tools: skopeo reads and
 //! converts the layouts, umoci unpacks them, and the binaries run from the unpacked rootfs.
 //!
-//! The tools come from `MONO_TEST_SKOPEO` and `MONO_TEST_UMOCI` when set (CI installs
-//! them from Debian), else from PATH; a missing tool fails the test with a message that
-//! says how to install it.
+//! skopeo, umoci and docker-registry come from the tools `make test` installs (Debian
+//! packages; crates/mono-test-tools); a missing tool fails the test with a message that says
+//! how to install it.
 
 mod common;
 
@@ -11,23 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{dry_json, fixture, git, mono};
+use mono_test_tools::{path, Tool};
 use serde_json::Value;
-
-fn tool(var: &str, name: &str) -> PathBuf {
-    if let Some(path) = std::env::var_os(var) {
-        return PathBuf::from(path);
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "`{name}` is needed by this test: `apt-get install {name}` (CI: .ci/run), or set {var}"
-        )
-    })
-}
 
 fn run_tool(program: &Path, args: &[&str], dir: &Path) -> String {
     let output = Command::new(program)
@@ -84,8 +69,8 @@ fn layer_digest(image: &Value, source: &str) -> String {
 
 #[test]
 fn images_are_valid_oci_and_their_binaries_run() {
-    let skopeo = tool("MONO_TEST_SKOPEO", "skopeo");
-    let umoci = tool("MONO_TEST_UMOCI", "umoci");
+    let skopeo = path(Tool::Skopeo);
+    let umoci = path(Tool::Umoci);
     let repo = fixture("polyglot");
     let doc = images(&repo.root, &["--format", "docker-archive"]);
     assert_eq!(doc["version"], "1");
@@ -353,7 +338,7 @@ struct Registry {
 
 impl Registry {
     fn start() -> Registry {
-        let program = tool("MONO_TEST_REGISTRY", "docker-registry");
+        let program = path(Tool::Registry);
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -411,7 +396,7 @@ impl Drop for Registry {
 
 #[test]
 fn push_uploads_each_blob_once() {
-    let skopeo = tool("MONO_TEST_SKOPEO", "skopeo");
+    let skopeo = path(Tool::Skopeo);
     let registry = Registry::start();
     let repo = fixture("polyglot");
     let target = format!("127.0.0.1:{}/team/api:v1", registry.port);

@@ -2,8 +2,9 @@
 //! S3-compatible store), `mono-cache-server` with disk and S3 storage, and the real turbo
 //! pointed at `mono-cache-server`.
 //!
-//! Garage comes from `MONO_TEST_GARAGE` (CI installs it with `cargo install garage`), else
-//! `~/.cargo/bin/garage`; without it these tests fail and say how to install it.
+//! Garage comes from the tools `make test` installs (scripts/bootstrap-tools builds it with
+//! `cargo install garage` once; `MONO_TEST_GARAGE` overrides it); without it these tests fail
+//! and say how to install it.
 
 mod common;
 
@@ -28,16 +29,7 @@ fn free_port() -> u16 {
 }
 
 fn garage_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("MONO_TEST_GARAGE") {
-        return PathBuf::from(path);
-    }
-    let home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
-    let bin = home.join(".cargo/bin/garage");
-    assert!(
-        bin.exists(),
-        "these tests need Garage: `cargo install garage --locked` (or set MONO_TEST_GARAGE to its binary)"
-    );
-    bin
+    mono_test_tools::path(mono_test_tools::Tool::Garage)
 }
 
 /// A Garage node on free loopback ports in a temp dir, with one bucket and one key.

@@ -3,8 +3,8 @@
 //! packages in scope, for many filters, git ranges and `--affected` included. mono reads turbo.toml, turbo reads turbo.json: the
 //! same configuration in both syntaxes.
 //!
-//! The turbo binary comes from `MONO_TEST_TURBO` when set (CI installs it), else the test
-//! installs `turbo@2` from npm into Cargo's test temp dir once.
+//! The turbo binary (2.11) comes from the tools `make test` installs (crates/mono-test-tools;
+//! `MONO_TEST_TURBO` overrides it).
 
 mod common;
 

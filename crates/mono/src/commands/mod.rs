@@ -2,6 +2,7 @@
 
 mod cache;
 mod cache_prune;
+mod completion;
 mod hook;
 pub(crate) mod image;
 mod ls;
@@ -28,6 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
         Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
         Command::Cache(CacheCommand::Prune(args)) => cache_prune::prune(cwd, &args),
+        Command::Completion { shell } => completion::completion(shell),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
 }
