@@ -4,8 +4,9 @@
 //!   git ranges included; [`ChangeDetector`]: which packages changed between two points of
 //!   history, and why (`--affected`).
 //! - [`build_task_graph`]: the requested tasks of the selected packages plus everything their
-//!   `dependsOn` reaches, checked (unknown tasks and packages, persistent dependencies,
-//!   cycles) and frozen into a [`TaskGraph`].
+//!   `dependsOn` and `with` reach, checked (unknown tasks and packages, persistent
+//!   dependencies, cycles) and frozen into a [`TaskGraph`]; stale references the run does not
+//!   reach become [`TaskGraphWarning`]s.
 //! - [`Plan`]: what `--dry` prints, text or JSON, with the field names of Turborepo's.
 //!
 //! It is its own crate because both a dry run and a real run start from the same graph,
@@ -29,7 +30,7 @@ pub use affected::{AffectedError, AffectedReason, ChangeDetector, ChangedPackage
 pub use engine::{
     build_task_graph, image_command, resolve_command, TaskRequest, IMAGE_COMMAND, IMAGE_TASK,
 };
-pub use error::TaskGraphError;
+pub use error::{TaskGraphError, TaskGraphWarning};
 pub use filter::{select_packages, ChangedByRange, Filter, FilterError, GitRange};
 pub use graph::{TaskGraph, TaskNode};
 pub use hashes::{hash_tasks, hash_tasks_with_files, HashingError, TaskHashFacts, TaskHashes};

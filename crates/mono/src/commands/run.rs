@@ -396,6 +396,9 @@ pub(crate) fn prepare(
         revision: crate::repo::head_revision(&repo.root),
     };
     let graph = build_task_graph(&request, &repo.config, &repo.packages)?;
+    for warning in graph.warnings() {
+        crate::report::warn(&warning.to_string());
+    }
 
     if let Some(target) = &options.graph {
         write_graph(&graph, target, &repo)?;
