@@ -48,9 +48,10 @@ mod gomod;
 mod gosrc;
 mod graph;
 mod node;
+mod npm_range;
 mod package;
 
 pub use discover::discover;
-pub use error::{WorkspaceError, WorkspaceWarning};
+pub use error::{ExtendsProblem, WorkspaceError, WorkspaceWarning};
 pub use graph::PackageGraph;
 pub use package::{Language, Package};
