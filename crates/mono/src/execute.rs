@@ -118,6 +118,11 @@ pub fn execute(
             .iter()
             .map(|d| index[d])
             .collect();
+        job.with = task
+            .with
+            .iter()
+            .filter_map(|w| index.get(w).copied())
+            .collect();
         job.hash = Some(hash.short());
         if is_image_task(task) {
             job.env.push(("MONO_TASK_HASH".to_owned(), hash.short()));
