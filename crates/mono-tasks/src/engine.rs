@@ -105,12 +105,14 @@ pub fn resolve_command(
     if let Some(command) = &definition.command {
         return Some(command.value.clone());
     }
+    // An empty script is no command, as in Turborepo.
+    let script = || package.scripts.get(task).filter(|s| !s.is_empty()).cloned();
     if package.name.is_root() {
-        return package.scripts.get(task).cloned();
+        return script();
     }
     let name = package.name.as_str();
     match package.language {
-        Language::Node => package.scripts.get(task).cloned(),
+        Language::Node => script(),
         Language::Rust => match task {
             "build" => Some(format!("cargo build -p {name}")),
             "test" => Some(format!("cargo test -p {name}")),

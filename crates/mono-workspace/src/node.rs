@@ -17,8 +17,8 @@ pub(crate) struct PackageJson {
     pub package_manager: Option<String>,
     /// `scripts`
     pub scripts: BTreeMap<String, String>,
-    /// Keys and specs of `dependencies`, `devDependencies`, `peerDependencies` and
-    /// `optionalDependencies`, in that order.
+    /// Keys and specs of `dependencies`, `devDependencies` and `optionalDependencies`, in
+    /// that order. `peerDependencies` are not among them: Turborepo does not count them.
     pub dependencies: Vec<(String, String)>,
     /// `workspaces`, in either form (`[...]` or `{ "packages": [...] }`).
     pub workspaces: Option<Vec<String>>,
@@ -36,8 +36,6 @@ struct Raw {
     dependencies: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     dev_dependencies: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    peer_dependencies: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     optional_dependencies: BTreeMap<String, serde_json::Value>,
     workspaces: Option<RawWorkspaces>,
@@ -71,7 +69,6 @@ pub(crate) fn parse_package_json(text: &str) -> Result<PackageJson, ParseError> 
     let dependencies = [
         raw.dependencies,
         raw.dev_dependencies,
-        raw.peer_dependencies,
         raw.optional_dependencies,
     ]
     .into_iter()
@@ -279,16 +276,8 @@ mod tests {
         assert_eq!(pkg.workspaces.unwrap(), ["apps/*", "packages/*"]);
         assert_eq!(pkg.scripts["build"], "next build");
         let keys: Vec<_> = pkg.dependencies.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "@acme/ui",
-                "react",
-                "@acme/config",
-                "@acme/peer",
-                "@acme/opt"
-            ]
-        );
+        // Peers are not dependencies, as in Turborepo.
+        assert_eq!(keys, ["@acme/ui", "react", "@acme/config", "@acme/opt"]);
     }
 
     #[test]

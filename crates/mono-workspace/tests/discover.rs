@@ -72,7 +72,7 @@ fn polyglot() -> Repo {
                  "devDependencies": { "@poly/config": "*" } }"#,
         ),
         ("apps/web/package.json", r#"{ "name": "@poly/web", "scripts": { "build": "node build.mjs" }, "dependencies": { "@poly/ui": "workspace:*", "react": "^18" }, "devDependencies": { "@poly/config": "*" } }"#),
-        ("packages/ui/package.json", r#"{ "name": "@poly/ui", "peerDependencies": { "@poly/client": "^1" } }"#),
+        ("packages/ui/package.json", r#"{ "name": "@poly/ui", "optionalDependencies": { "@poly/client": "^1" }, "peerDependencies": { "@poly/config": "*" } }"#),
         ("packages/client/package.json", r#"{ "name": "@poly/client" }"#),
         ("packages/client/turbo.toml", "extends = [\"//\"]\ndependencies = [\"server\"]\n"),
         ("packages/config/package.json", r#"{ "name": "@poly/config" }"#),
