@@ -197,6 +197,10 @@ pub struct RawTaskDefinition {
     /// The array fields written with `$TURBO_EXTENDS$` first: they append to the inherited
     /// values instead of replacing them.
     pub appends: BTreeSet<ListField>,
+    /// Set on the merged definition when a config the package extends removed the task
+    /// (`extends: false` alone): the task stays in the graph and runs nothing, as Turborepo's
+    /// `<OPT OUT>`. A later definition with keys starts afresh.
+    pub opted_out: bool,
 }
 
 impl RawTaskDefinition {
@@ -243,6 +247,7 @@ impl RawTaskDefinition {
             with: list(&self.with, &over.with, append(ListField::With)),
             extends: None,
             appends: self.appends.clone(),
+            opted_out: false,
         }
     }
 
@@ -250,6 +255,7 @@ impl RawTaskDefinition {
     /// inherited one, as Turborepo does: `extends: false` alone removes the task, with other
     /// keys starts afresh; otherwise the keys it sets override (or extend) the inherited ones.
     pub fn inherit(base: Option<&RawTaskDefinition>, layer: &RawTaskDefinition) -> Option<Self> {
+        let base = base.filter(|b| !b.opted_out);
         if layer.extends.as_ref().is_some_and(|e| !e.value) {
             if layer.sets_nothing() {
                 return None;
@@ -266,6 +272,11 @@ impl RawTaskDefinition {
                 ..layer.clone()
             },
         })
+    }
+
+    /// Whether this is `extends: false` alone: the task's removal from the package.
+    pub fn excludes(&self) -> bool {
+        self.extends.as_ref().is_some_and(|e| !e.value) && self.sets_nothing()
     }
 
     /// Whether the definition sets no key but `extends`.
@@ -286,6 +297,7 @@ impl RawTaskDefinition {
             with,
             extends: _,
             appends: _,
+            opted_out: _,
         } = self;
         depends_on.is_none()
             && inputs.is_none()

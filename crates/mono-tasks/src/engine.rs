@@ -160,14 +160,14 @@ impl<'a> Definitions<'a> {
 
     /// The package configs' definitions of `task` that apply to `package`, in the order they
     /// apply: those of the packages its `extends` names (each with its own chain), then its
-    /// own. A package reached twice applies once.
-    fn layers(&self, package: &'a Package, task: &str) -> Vec<&'a RawTaskDefinition> {
+    /// own (marked `true`). A package reached twice applies once.
+    fn layers(&self, package: &'a Package, task: &str) -> Vec<(&'a RawTaskDefinition, bool)> {
         fn collect<'a>(
             defs: &Definitions<'a>,
             package: &'a Package,
             task: &str,
             seen: &mut BTreeSet<&'a PackageName>,
-            out: &mut Vec<&'a RawTaskDefinition>,
+            out: &mut Vec<(&'a RawTaskDefinition, bool)>,
         ) {
             let Some(config) = &package.config else {
                 return;
@@ -184,12 +184,20 @@ impl<'a> Definitions<'a> {
                 }
             }
             if let Some(entry) = config.task(task) {
-                out.push(&entry.definition);
+                out.push((&entry.definition, false));
             }
         }
         let mut out = Vec::new();
         let mut seen = BTreeSet::from([&package.name]);
         collect(self, package, task, &mut seen, &mut out);
+        if let Some(own) = out.last_mut().filter(|_| {
+            package
+                .config
+                .as_ref()
+                .is_some_and(|c| c.task(task).is_some())
+        }) {
+            own.1 = true;
+        }
         out
     }
 
@@ -215,7 +223,16 @@ impl<'a> Definitions<'a> {
                 });
             }
         }
-        for layer in self.layers(package, task) {
+        for (layer, own) in self.layers(package, task) {
+            // An extended package's `extends: false` drops what it would have passed on,
+            // but the task stays (as Turborepo plans it); only a package's own removes it.
+            if !own && layer.excludes() {
+                def = def.map(|_| RawTaskDefinition {
+                    opted_out: true,
+                    ..RawTaskDefinition::default()
+                });
+                continue;
+            }
             def = RawTaskDefinition::inherit(def.as_ref(), layer);
         }
         def
@@ -366,6 +383,7 @@ pub fn build_task_graph(
             && package.config.as_ref().is_some_and(|c| c.image.is_some());
         let command = match implicit_image {
             true => Some(image_command(request.revision.as_deref())),
+            false if raw.opted_out => None,
             false => resolve_command(package, id.task(), &raw),
         };
         let node = graph.add_node(TaskNode {

@@ -37,7 +37,7 @@ pub use hashes::{hash_tasks, hash_tasks_with_files, HashingError, TaskHashFacts,
 pub use lockfiles::lockfile_member;
 pub use plan::{
     CacheState, CacheStatus, Plan, PlanDetails, PlannedTask, TaskHashDetails,
-    DRY_RUN_FORMAT_VERSION, NONEXISTENT_COMMAND,
+    DRY_RUN_FORMAT_VERSION, NONEXISTENT_COMMAND, OPT_OUT_COMMAND,
 };
 
 /// The version of the `--graph` JSON format.

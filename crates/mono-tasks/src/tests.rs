@@ -597,10 +597,12 @@ fn package_configs_extend_other_packages_and_opt_out() {
             "base#dev <- []",
             "docs#build <- []",
             "docs#dev <- []",
+            "docs#lint <- []",
             "web#build <- []",
-            "web#dev <- []"
+            "web#dev <- []",
+            "web#lint <- []"
         ],
-        "lint is excluded by base and, through web, by docs; dev comes from base"
+        "base's own exclusion removes base#lint; web and docs keep the task but not the root's definition, as in Turborepo; dev comes from base"
     );
     let def = |id: &str| graph.get(&id.parse().unwrap()).unwrap().definition.clone();
     assert_eq!(def("web#build").outputs, ["dist/**", ".next/**"]);
@@ -608,6 +610,9 @@ fn package_configs_extend_other_packages_and_opt_out() {
     assert!(def("docs#build").outputs.is_empty());
     assert_eq!(def("docs#build").env, ["DOCS"]);
     assert!(def("docs#dev").persistent);
+    // Opted out through web's chain: in the graph, running nothing.
+    let lint = graph.get(&"docs#lint".parse().unwrap()).unwrap();
+    assert!(lint.raw.opted_out && lint.command.is_none());
 }
 
 #[test]

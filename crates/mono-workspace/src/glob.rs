@@ -105,7 +105,10 @@ impl Patterns {
                 (compiled.compile_matcher(), depth)
             });
             // A level whose pattern starts with `.` (`examples/.*/*`) names hidden folders.
-            let dot_levels = parts[literal..].iter().map(|p| p.starts_with('.')).collect();
+            let dot_levels = parts[literal..]
+                .iter()
+                .map(|p| p.starts_with('.'))
+                .collect();
             include.push(Include {
                 base,
                 glob,

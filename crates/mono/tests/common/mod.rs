@@ -50,6 +50,13 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+impl Fixture {
+    /// A repository already written at `root`, inside `dir` (removed with it).
+    pub fn at(dir: tempfile::TempDir, root: PathBuf) -> Fixture {
+        Fixture { _dir: dir, root }
+    }
+}
+
 /// Runs git in `dir`, failing the test if it fails.
 pub fn git(dir: &Path, args: &[&str]) {
     let status = StdCommand::new("git")
@@ -137,10 +144,23 @@ pub fn expect_edges(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> 
         .collect()
 }
 
-/// The real turbo: `MONO_TEST_TURBO` (CI installs it), else installed from npm once.
+/// The real turbo: `MONO_TEST_TURBO` (CI installs it), else `~/.cache/mono-tools/turbo`
+/// (where .ci/run installs it), else installed from npm once.
 pub fn turbo_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MONO_TEST_TURBO") {
-        return PathBuf::from(path);
+        let path = PathBuf::from(path);
+        assert!(
+            path.exists(),
+            "MONO_TEST_TURBO={} does not exist: install turbo with `npm install turbo@2` and point MONO_TEST_TURBO at node_modules/.bin/turbo",
+            path.display()
+        );
+        return path;
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let tools = PathBuf::from(home).join(".cache/mono-tools/turbo/node_modules/.bin/turbo");
+        if tools.exists() {
+            return tools;
+        }
     }
     let tool_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("turbo-tool");
     let bin = tool_dir.join("node_modules/.bin/turbo");
