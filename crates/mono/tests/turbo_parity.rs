@@ -375,6 +375,13 @@ fn issue_14_root_edges_directory_globs_and_only() {
     ] {
         assert_same_plan(&turbo, &repo.root, args);
     }
+    // A change to what the root depends on affects every package.
+    common::git(&repo.root, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(repo.root.join("packages/base/index.js"), "export {};\n").unwrap();
+    common::git(&repo.root, &["add", "-A"]);
+    common::git(&repo.root, &["commit", "-q", "-m", "base"]);
+    assert_same_plan(&turbo, &repo.root, &["build", "--filter=...[main]"]);
+    assert_same_plan(&turbo, &repo.root, &["build", "--affected"]);
 }
 
 /// Point 11: which dependency specifiers make an internal edge (npm links ranges that the
