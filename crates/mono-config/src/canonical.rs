@@ -39,6 +39,13 @@ pub fn task_definition(def: &RawTaskDefinition) -> Value {
     map.insert("outputs", json!(def.outputs));
     map.insert("passThroughEnv", json!(def.pass_through_env));
     map.insert("persistent", json!(def.persistent));
+    // Only when set, so that the hashes of tasks without `with` stay what they were.
+    if !def.with.is_empty() {
+        map.insert(
+            "with",
+            json!(def.with.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        );
+    }
     serde_json::to_value(map).expect("a map of JSON values serializes")
 }
 

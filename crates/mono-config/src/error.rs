@@ -17,6 +17,19 @@ pub enum ConfigError {
         source: std::io::Error,
     },
 
+    /// A folder with both `turbo.json` and `turbo.jsonc`.
+    #[error("{json} and {jsonc} are both here; mono reads one config per folder")]
+    #[diagnostic(
+        code(mono::config::json_and_jsonc),
+        help("remove one of them (Turborepo refuses both too)")
+    )]
+    JsonAndJsonc {
+        /// The turbo.json.
+        json: mono_paths::RepoPath,
+        /// The turbo.jsonc.
+        jsonc: mono_paths::RepoPath,
+    },
+
     /// The file is not valid TOML or JSON.
     #[error("syntax error: {message}")]
     #[diagnostic(

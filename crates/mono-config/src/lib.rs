@@ -1,5 +1,5 @@
-//! Reads mono's configuration: the root `turbo.toml` (or `turbo.json`, JSON with comments,
-//! when no turbo.toml exists) and the optional `turbo.toml` of each package.
+//! Reads mono's configuration: the root `turbo.toml` (or `turbo.json` / `turbo.jsonc`, JSON
+//! with comments, when no turbo.toml exists) and the optional config of each package.
 //!
 //! Both syntaxes are parsed into one spanned tree and checked by one schema, so an unknown
 //! key, a wrong type or a bad task reference is reported the same way in either:
@@ -45,8 +45,8 @@ pub use error::{ConfigError, ConfigErrors};
 pub use limits::{parse_age, parse_size, LimitError};
 pub use migrate::{turbo_json_to_toml, MigrateError};
 pub use model::{
-    DependsOn, EnvMode, ImageConfig, ImageFile, OutputLogs, PackageConfig, RawTaskDefinition,
-    RemoteCacheConfig, RootConfig, TaskDefinition, TaskEntry,
+    DependsOn, EnvMode, ImageConfig, ImageFile, ListField, OutputLogs, PackageConfig,
+    RawTaskDefinition, RemoteCacheConfig, RootConfig, TaskDefinition, TaskEntry, TURBO_EXTENDS,
 };
 pub use schema::did_you_mean;
 pub use source::{ConfigFormat, SourceFile, Span, Spanned};
@@ -88,7 +88,8 @@ pub fn is_package_config(source: &Arc<SourceFile>) -> bool {
     }
 }
 
-/// Reads the config file of a directory, if it has one (`turbo.toml` first).
+/// Reads the config file of a directory, if it has one (`turbo.toml` first, then
+/// `turbo.json` or `turbo.jsonc`).
 pub fn read_config(
     root: &AbsPath,
     dir: &RepoPath,
@@ -96,18 +97,42 @@ pub fn read_config(
     read_config_file(root, dir)
 }
 
-/// Reads the config file of a directory: `turbo.toml`, else `turbo.json`, else none.
+/// The config files a directory may hold, in order of preference: `turbo.toml`, then
+/// `turbo.json` or `turbo.jsonc` (JSON with comments both; Turborepo refuses a folder with
+/// both, and so does mono).
+const CONFIG_FILES: [(&str, ConfigFormat); 3] = [
+    ("turbo.toml", ConfigFormat::Toml),
+    ("turbo.json", ConfigFormat::Json),
+    ("turbo.jsonc", ConfigFormat::Json),
+];
+
+/// Reads the config file of a directory: `turbo.toml`, else `turbo.json` or `turbo.jsonc`,
+/// else none.
 fn read_config_file(
     root: &AbsPath,
     dir: &RepoPath,
 ) -> Result<Option<Arc<SourceFile>>, ConfigErrors> {
-    for format in [ConfigFormat::Toml, ConfigFormat::Json] {
-        let rel = dir
-            .join(format.file_name())
-            .expect("a file name is a valid repo path");
+    let mut found: Option<Arc<SourceFile>> = None;
+    for (name, format) in CONFIG_FILES {
+        let rel = dir.join(name).expect("a file name is a valid repo path");
         let path = root.join_repo(&rel);
         match std::fs::read_to_string(path.as_path()) {
-            Ok(text) => return Ok(Some(SourceFile::new(rel, text, format))),
+            Ok(text) => {
+                if let Some(first) = &found {
+                    return Err(ConfigErrors::single(
+                        rel.to_string(),
+                        ConfigError::JsonAndJsonc {
+                            json: first.path().clone(),
+                            jsonc: rel,
+                        },
+                    ));
+                }
+                let file = SourceFile::new(rel, text, format);
+                if format == ConfigFormat::Toml {
+                    return Ok(Some(file));
+                }
+                found = Some(file);
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
             Err(source) => {
                 return Err(ConfigErrors::single(
@@ -117,7 +142,7 @@ fn read_config_file(
             }
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Loads the repository's root config. A repository without one gets the empty config

@@ -1,3 +1,4 @@
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use mono_task_id::{TaskId, TaskName};
@@ -137,6 +138,29 @@ impl EnvMode {
     }
 }
 
+/// An array field of a task definition: the fields a package's config may extend rather
+/// than replace, by starting the array with `$TURBO_EXTENDS$`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ListField {
+    /// `dependsOn`
+    DependsOn,
+    /// `inputs`
+    Inputs,
+    /// `outputs`
+    Outputs,
+    /// `env`
+    Env,
+    /// `passThroughEnv`
+    PassThroughEnv,
+    /// `tags`
+    Tags,
+    /// `with`
+    With,
+}
+
+/// The marker that makes a package's array field extend the inherited one.
+pub const TURBO_EXTENDS: &str = "$TURBO_EXTENDS$";
+
 /// A task's definition as written in one file: every field optional, so that a package's
 /// definition can override the root's key by key.
 #[derive(Debug, Clone, Default)]
@@ -163,27 +187,132 @@ pub struct RawTaskDefinition {
     pub output_logs: Option<OutputLogs>,
     /// `command` (mono): the command of a Rust, Go or generic package's task
     pub command: Option<Spanned<String>>,
+    /// `tags`: labels; never hashed.
+    pub tags: Option<Vec<Spanned<String>>>,
+    /// `with`: tasks that run alongside this one (`task` in the same package, or
+    /// `package#task`).
+    pub with: Option<Vec<Spanned<TaskName>>>,
+    /// `extends` (a package config's task only): `false` starts a fresh definition, or,
+    /// alone, removes the task from the package.
+    pub extends: Option<Spanned<bool>>,
+    /// The array fields written with `$TURBO_EXTENDS$` first: they append to the inherited
+    /// values instead of replacing them.
+    pub appends: BTreeSet<ListField>,
+    /// Set on the merged definition when a config the package extends removed the task
+    /// (`extends: false` alone): the task stays in the graph and runs nothing, as Turborepo's
+    /// `<OPT OUT>`. A later definition with keys starts afresh.
+    pub opted_out: bool,
 }
 
 impl RawTaskDefinition {
-    /// `self` with every field that `over` sets replaced by `over`'s.
+    /// `self` with every field that `over` sets replaced by `over`'s; an array field that
+    /// `over` marks with `$TURBO_EXTENDS$` is `self`'s items followed by `over`'s.
     pub fn overlay(&self, over: &RawTaskDefinition) -> RawTaskDefinition {
         fn pick<T: Clone>(base: &Option<T>, over: &Option<T>) -> Option<T> {
             over.clone().or_else(|| base.clone())
         }
+        fn list<T: Clone>(
+            base: &Option<Vec<T>>,
+            over: &Option<Vec<T>>,
+            append: bool,
+        ) -> Option<Vec<T>> {
+            match (base, over, append) {
+                (Some(base), Some(over), true) => {
+                    Some(base.iter().chain(over.iter()).cloned().collect())
+                }
+                _ => pick(base, over),
+            }
+        }
+        let append = |field| over.appends.contains(&field);
         RawTaskDefinition {
-            depends_on: pick(&self.depends_on, &over.depends_on),
-            inputs: pick(&self.inputs, &over.inputs),
-            outputs: pick(&self.outputs, &over.outputs),
-            env: pick(&self.env, &over.env),
-            pass_through_env: pick(&self.pass_through_env, &over.pass_through_env),
+            depends_on: list(
+                &self.depends_on,
+                &over.depends_on,
+                append(ListField::DependsOn),
+            ),
+            inputs: list(&self.inputs, &over.inputs, append(ListField::Inputs)),
+            outputs: list(&self.outputs, &over.outputs, append(ListField::Outputs)),
+            env: list(&self.env, &over.env, append(ListField::Env)),
+            pass_through_env: list(
+                &self.pass_through_env,
+                &over.pass_through_env,
+                append(ListField::PassThroughEnv),
+            ),
             cache: pick(&self.cache, &over.cache),
             persistent: pick(&self.persistent, &over.persistent),
             interactive: pick(&self.interactive, &over.interactive),
             interruptible: pick(&self.interruptible, &over.interruptible),
             output_logs: pick(&self.output_logs, &over.output_logs),
             command: pick(&self.command, &over.command),
+            tags: list(&self.tags, &over.tags, append(ListField::Tags)),
+            with: list(&self.with, &over.with, append(ListField::With)),
+            extends: None,
+            appends: self.appends.clone(),
+            opted_out: false,
         }
+    }
+
+    /// Applies one more file's definition of the task (a package config's) on top of the
+    /// inherited one, as Turborepo does: `extends: false` alone removes the task, with other
+    /// keys starts afresh; otherwise the keys it sets override (or extend) the inherited ones.
+    pub fn inherit(base: Option<&RawTaskDefinition>, layer: &RawTaskDefinition) -> Option<Self> {
+        let base = base.filter(|b| !b.opted_out);
+        if layer.extends.as_ref().is_some_and(|e| !e.value) {
+            if layer.sets_nothing() {
+                return None;
+            }
+            return Some(RawTaskDefinition {
+                extends: None,
+                ..layer.clone()
+            });
+        }
+        Some(match base {
+            Some(base) => base.overlay(layer),
+            None => RawTaskDefinition {
+                extends: None,
+                ..layer.clone()
+            },
+        })
+    }
+
+    /// Whether this is `extends: false` alone: the task's removal from the package.
+    pub fn excludes(&self) -> bool {
+        self.extends.as_ref().is_some_and(|e| !e.value) && self.sets_nothing()
+    }
+
+    /// Whether the definition sets no key but `extends`.
+    fn sets_nothing(&self) -> bool {
+        let RawTaskDefinition {
+            depends_on,
+            inputs,
+            outputs,
+            env,
+            pass_through_env,
+            cache,
+            persistent,
+            interactive,
+            interruptible,
+            output_logs,
+            command,
+            tags,
+            with,
+            extends: _,
+            appends: _,
+            opted_out: _,
+        } = self;
+        depends_on.is_none()
+            && inputs.is_none()
+            && outputs.is_none()
+            && env.is_none()
+            && pass_through_env.is_none()
+            && cache.is_none()
+            && persistent.is_none()
+            && interactive.is_none()
+            && interruptible.is_none()
+            && output_logs.is_none()
+            && command.is_none()
+            && tags.is_none()
+            && with.is_none()
     }
 
     /// The definition with defaults filled in.
@@ -212,6 +341,12 @@ impl RawTaskDefinition {
             interruptible: self.interruptible.unwrap_or(false),
             output_logs: self.output_logs.unwrap_or_default(),
             command: self.command.as_ref().map(|c| c.value.clone()),
+            tags: strings(&self.tags),
+            with: self
+                .with
+                .as_ref()
+                .map(|v| v.iter().map(|w| w.value.clone()).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -241,6 +376,10 @@ pub struct TaskDefinition {
     pub output_logs: OutputLogs,
     /// `command` (mono)
     pub command: Option<String>,
+    /// `tags`: labels, in order, duplicates kept; never hashed.
+    pub tags: Vec<String>,
+    /// `with`: the tasks that run alongside this one, as written.
+    pub with: Vec<TaskName>,
 }
 
 /// One `[tasks.NAME]` entry of a file.
@@ -280,6 +419,10 @@ pub struct RootConfig {
     pub concurrency: Option<Spanned<String>>,
     /// `remoteCache`
     pub remote_cache: Option<RemoteCacheConfig>,
+    /// `tags`: labels of the root package.
+    pub tags: Vec<Spanned<String>>,
+    /// `futureFlags`, each flag as written.
+    pub future_flags: Vec<(String, bool)>,
 }
 
 /// `remoteCache`: Turborepo's keys, with `apiUrl` also accepting `s3://BUCKET/PREFIX`.
@@ -320,8 +463,11 @@ impl RootConfig {
 pub struct PackageConfig {
     /// The file.
     pub source: Arc<SourceFile>,
-    /// `extends`; only `["//"]` is allowed.
+    /// `extends`: `"//"` first, then the names of other packages whose configs this one
+    /// builds on, in order.
     pub extends: Vec<Spanned<String>>,
+    /// `tags`: labels of this package (not inherited).
+    pub tags: Vec<Spanned<String>>,
     /// `name` (mono): makes a plain folder a generic package.
     pub name: Option<Spanned<String>>,
     /// `dependencies` (mono): package names this package depends on though no manifest says so.
@@ -333,6 +479,11 @@ pub struct PackageConfig {
 }
 
 impl PackageConfig {
+    /// The packages (other than the root) whose configs this one extends, in order.
+    pub fn extended_packages(&self) -> impl Iterator<Item = &Spanned<String>> {
+        self.extends.iter().filter(|e| e.value != "//")
+    }
+
     /// The entry for a task, if the file defines it.
     pub fn task(&self, task: &str) -> Option<&TaskEntry> {
         self.tasks

@@ -222,7 +222,10 @@ fn package_config_rules() {
         .collect();
     assert_eq!(codes.len(), 2, "{codes:?}");
     assert_eq!(codes[0].0, 1);
-    assert!(codes[0].1.contains("cannot extend `web`"));
+    assert!(
+        codes[0].1.contains("starts with `web`, not `//`"),
+        "{codes:?}"
+    );
     assert_eq!(codes[1].0, 4);
 
     let ok = parse_package(SourceFile::new(
@@ -404,4 +407,190 @@ workdir = "app"
     );
     let errors = parse_package(missing_name.clone()).unwrap_err();
     assert!(errors.errors[0].to_string().contains("has no `name`"));
+}
+
+#[test]
+fn accepts_every_root_key_of_turborepo_2_11() {
+    let config = parse_root(json_source(
+        r#"{
+  "$schema": "https://turborepo.dev/schema.json",
+  "agentGuidance": false,
+  "boundaries": { "tags": {} },
+  "cacheDir": ".turbo/cache",
+  "cacheMaxAge": "7d",
+  "cacheMaxSize": "10GB",
+  "concurrency": "50%",
+  "daemon": false,
+  "dangerouslyDisablePackageManagerCheck": true,
+  "envMode": "loose",
+  "futureFlags": { "errorsOnlyShowHash": true, "pruneIncludesGlobalFiles": false },
+  "globalDependencies": [".env"],
+  "globalEnv": ["CI"],
+  "globalPassThroughEnv": ["HOME"],
+  "noUpdateNotifier": true,
+  "remoteCache": { "enabled": false, "preflight": false, "loginUrl": "https://x" },
+  "setup": {},
+  "tags": ["root"],
+  "ui": "stream-with-experimental-timestamps",
+  "tasks": { "build": { "tags": ["ci", "slow"], "with": ["api#dev", "watch"], "description": "b" } }
+}"#,
+    ))
+    .unwrap();
+    assert_eq!(config.cache_max_size.unwrap().value, Some(10_000_000_000));
+    assert_eq!(
+        config.cache_max_age.unwrap().value,
+        Some(std::time::Duration::from_secs(7 * 86_400))
+    );
+    assert_eq!(config.tags[0].value, "root");
+    let build = config.tasks[0].definition.resolve();
+    assert_eq!(build.tags, ["ci", "slow"]);
+    assert_eq!(
+        build
+            .with
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["api#dev", "watch"]
+    );
+}
+
+#[test]
+fn global_needs_its_future_flag_and_then_owns_the_global_keys() {
+    let text = r#"{ "global": { "inputs": ["x"] }, "tasks": {} }"#;
+    let errors = parse_root(json_source(text)).unwrap_err();
+    assert!(errors.errors[0]
+        .to_string()
+        .contains("needs `futureFlags.globalConfiguration`"));
+
+    let text = r#"{ "futureFlags": { "globalConfiguration": true },
+  "global": { "inputs": ["tsconfig.json"], "env": ["CI"], "passThroughEnv": ["HOME"], "ui": "tui", "cacheMaxSize": "1GB" },
+  "tasks": {} }"#;
+    let config = parse_root(json_source(text)).unwrap();
+    assert_eq!(config.global_dependencies[0].value, "tsconfig.json");
+    assert_eq!(config.global_env[0].value, "CI");
+    assert_eq!(config.global_pass_through_env.unwrap()[0].value, "HOME");
+
+    let text = r#"{ "futureFlags": { "globalConfiguration": true }, "globalEnv": ["CI"], "global": { "nope": 1 } }"#;
+    let source = json_source(text);
+    let errors = parse_root(source.clone()).unwrap_err();
+    let all = summarize(&errors, &source);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all[0].3.contains("belongs inside `global` as `env`"),
+        "{all:?}"
+    );
+    assert!(
+        all[1].3.contains("unknown key `nope` in `global`"),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn unknown_future_flags_are_errors_as_in_turborepo() {
+    let errors = parse_root(json_source(r#"{ "futureFlags": { "nope": true } }"#)).unwrap_err();
+    assert!(errors.errors[0]
+        .to_string()
+        .contains("unknown key `nope` in `futureFlags`"));
+}
+
+#[test]
+fn turbo_extends_marks_appending_fields() {
+    let source = package_source(
+        r#"{ "extends": ["//", "web"], "tags": ["ui"],
+  "tasks": { "build": { "outputs": ["$TURBO_EXTENDS$", ".next/**"], "env": ["A"], "tags": ["$TURBO_EXTENDS$", "x"] },
+             "lint": { "extends": false } } }"#,
+        ConfigFormat::Json,
+    );
+    let config = parse_package(source).unwrap();
+    assert_eq!(
+        config
+            .extended_packages()
+            .map(|e| e.value.as_str())
+            .collect::<Vec<_>>(),
+        ["web"]
+    );
+    assert_eq!(config.tags[0].value, "ui");
+    let build = &config.task("build").unwrap().definition;
+    assert!(build.appends.contains(&ListField::Outputs));
+    assert!(build.appends.contains(&ListField::Tags));
+    assert!(!build.appends.contains(&ListField::Env));
+
+    let root = parse_root(json_source(
+        r#"{ "tasks": { "build": { "outputs": ["dist/**"], "env": ["R"], "tags": ["ci"] }, "lint": {} } }"#,
+    ))
+    .unwrap();
+    let base = &root.tasks[0].definition;
+    let merged = RawTaskDefinition::inherit(Some(base), build)
+        .unwrap()
+        .resolve();
+    assert_eq!(merged.outputs, ["dist/**", ".next/**"]);
+    assert_eq!(merged.env, ["A"]);
+    assert_eq!(merged.tags, ["ci", "x"]);
+    // `extends: false` alone removes the task; with keys it starts afresh.
+    let lint = &config.task("lint").unwrap().definition;
+    assert!(RawTaskDefinition::inherit(Some(&root.tasks[1].definition), lint).is_none());
+    let fresh = RawTaskDefinition {
+        extends: lint.extends.clone(),
+        env: Some(vec![Spanned::synthetic("B".to_owned())]),
+        ..Default::default()
+    };
+    let fresh = RawTaskDefinition::inherit(Some(base), &fresh)
+        .unwrap()
+        .resolve();
+    assert_eq!(
+        (fresh.outputs.len(), fresh.env.as_slice()),
+        (0, ["B".to_owned()].as_slice())
+    );
+}
+
+#[test]
+fn composable_config_mistakes_are_reported() {
+    let source = package_source(
+        r#"{ "extends": ["web", "//"],
+  "tasks": { "build": { "outputs": ["a", "$TURBO_EXTENDS$"], "with": ["^dev"], "extends": 1 } } }"#,
+        ConfigFormat::Json,
+    );
+    let errors = parse_package(source.clone()).unwrap_err();
+    let all: Vec<String> = summarize(&errors, &source)
+        .into_iter()
+        .map(|e| e.3)
+        .collect();
+    assert_eq!(all.len(), 5, "{all:?}");
+    assert!(all[0].contains("starts with `web`"), "{all:?}");
+    assert!(all[1].contains("`//` is listed twice"), "{all:?}");
+    assert!(all[2].contains("must be the first element"), "{all:?}");
+    assert!(
+        all[3].contains("cannot use dependency relationships"),
+        "{all:?}"
+    );
+    assert!(all[4].contains("`extends` must be a boolean"), "{all:?}");
+
+    let root = json_source(r#"{ "tasks": { "build": { "extends": false } } }"#);
+    let errors = parse_root(root).unwrap_err();
+    assert!(errors.errors[0]
+        .to_string()
+        .contains("cannot set `extends`"));
+}
+
+#[test]
+fn reads_turbo_jsonc_and_refuses_it_beside_turbo_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = AbsPath::new(dir.path()).unwrap();
+    std::fs::write(
+        dir.path().join("turbo.jsonc"),
+        "// comment\n{ \"tasks\": { \"build\": {}, } }\n",
+    )
+    .unwrap();
+    let config = load_root(&root).unwrap();
+    assert_eq!(config.source.unwrap().path().as_str(), "turbo.jsonc");
+    assert_eq!(config.tasks.len(), 1);
+    std::fs::write(dir.path().join("turbo.json"), "{}").unwrap();
+    let err = load_root(&root).unwrap_err();
+    assert!(err.errors[0].to_string().contains("both here"), "{err:?}");
+    // turbo.toml wins over both, as it wins over turbo.json.
+    std::fs::write(dir.path().join("turbo.toml"), "").unwrap();
+    assert_eq!(
+        load_root(&root).unwrap().source.unwrap().path().as_str(),
+        "turbo.toml"
+    );
 }

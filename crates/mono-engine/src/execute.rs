@@ -235,6 +235,11 @@ fn jobs(
                 .map(|d| index[d])
                 .collect(),
         };
+        job.with = task
+            .with
+            .iter()
+            .filter_map(|w| index.get(w).copied())
+            .collect();
         job.hash = Some(hash.short());
         if is_image_task(task) {
             // The tag defaults to the hash, and base images are pulled into this run's

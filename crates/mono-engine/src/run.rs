@@ -189,6 +189,9 @@ impl Run {
         };
         let mut graph =
             build_task_graph(&request, &self.workspace.config, &self.workspace.packages)?;
+        for warning in graph.warnings() {
+            reporter.warn(&warning.to_string());
+        }
         graph.pass_arguments(&selector.tasks, &selector.pass_through);
         Ok(Planned {
             selected,

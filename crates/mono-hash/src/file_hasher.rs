@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -69,20 +70,64 @@ impl FileHasher {
     /// The digests of `files`, in the same order. Fails on the first file (in the given
     /// order) that is missing, unreadable, or not a file or symbolic link.
     pub fn hash_files(&self, files: &[RepoPath]) -> Result<Vec<Digest>, HashError> {
+        Ok(self.hash_batch(files)?.0)
+    }
+
+    /// The digests of a task's input files, as Turborepo treats symbolic links among them: a
+    /// link that points nowhere is skipped (its digest is `None`), and a link to a folder
+    /// keeps its own digest and brings the files behind it, as paths under the link
+    /// (`shared/a.txt` for a link `shared`). Links inside that folder are hashed by their
+    /// target path and not followed.
+    pub fn hash_inputs(&self, files: &[RepoPath]) -> Result<HashedInputs, HashError> {
+        let (digests, links) = self.hash_batch(files)?;
+        let mut digests: Vec<Option<Digest>> = digests.into_iter().map(Some).collect();
+        let mut behind_links = BTreeMap::new();
+        for index in links {
+            let path = &files[index];
+            let abs = self.abs(path);
+            let read_error = |source: std::io::Error| HashError::ReadFile {
+                path: path.clone(),
+                source,
+            };
+            match fs::metadata(&abs) {
+                Err(err) if err.kind() == ErrorKind::NotFound => digests[index] = None,
+                Err(source) => return Err(read_error(source)),
+                Ok(meta) if meta.is_dir() => {
+                    let mut behind = Vec::new();
+                    walk_behind_link(&abs, path, &mut behind).map_err(read_error)?;
+                    behind.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                    self.read.fetch_add(behind.len() as u64, Ordering::Relaxed);
+                    behind_links.insert(path.clone(), behind);
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(HashedInputs {
+            digests,
+            behind_links,
+        })
+    }
+
+    /// The digests of `files` and the indices of the symbolic links among them.
+    fn hash_batch(&self, files: &[RepoPath]) -> Result<(Vec<Digest>, Vec<usize>), HashError> {
         // The filesystem clock before any file is read (files older than it can be cached),
         // taken at the first cache miss so that a fully cached batch writes nothing.
         let now = OnceLock::new();
-        let results: Vec<Result<(Digest, Option<Stat>), HashError>> = files
+        let results: Vec<Result<Hashed, HashError>> = files
             .par_iter()
             .map(|path| self.hash_one(path, &now))
             .collect();
         let now = now.get().copied().flatten();
         let mut digests = Vec::with_capacity(files.len());
+        let mut links = Vec::new();
         let mut fresh = Vec::new();
         let mut read = 0;
-        for (path, result) in files.iter().zip(results) {
-            let (digest, stat) = result?;
+        for (index, (path, result)) in files.iter().zip(results).enumerate() {
+            let (digest, stat, is_link) = result?;
             digests.push(digest);
+            if is_link {
+                links.push(index);
+            }
             if let Some(stat) = stat {
                 read += 1;
                 if now.is_some_and(|now| stat.mtime_ns < now) {
@@ -98,7 +143,7 @@ impl FileHasher {
                 cache.record(fresh);
             }
         }
-        Ok(digests)
+        Ok((digests, links))
     }
 
     /// The digest of one file; `hash_files` for many.
@@ -124,12 +169,9 @@ impl FileHasher {
         }
     }
 
-    /// The digest of one file, and its stat if it was read rather than cached.
-    fn hash_one(
-        &self,
-        path: &RepoPath,
-        now: &OnceLock<Option<i64>>,
-    ) -> Result<(Digest, Option<Stat>), HashError> {
+    /// The digest of one file, its stat if it was read rather than cached, and whether it
+    /// is a symbolic link.
+    fn hash_one(&self, path: &RepoPath, now: &OnceLock<Option<i64>>) -> Result<Hashed, HashError> {
         let abs = self.abs(path);
         let meta = fs::symlink_metadata(&abs).map_err(|source| match source.kind() {
             ErrorKind::NotFound => HashError::MissingFile { path: path.clone() },
@@ -140,9 +182,10 @@ impl FileHasher {
         })?;
         let stat =
             Stat::from_metadata(&meta).ok_or_else(|| HashError::NotAFile { path: path.clone() })?;
+        let is_link = stat.kind == FileKind::Symlink;
         if let Some(cache) = &self.cache {
             if let Some(digest) = cache.lookup(path, &stat) {
-                return Ok((digest, None));
+                return Ok((digest, None, is_link));
             }
             now.get_or_init(|| cache.now());
         }
@@ -157,7 +200,7 @@ impl FileHasher {
                 source,
             },
         })?;
-        Ok((digest, Some(stat)))
+        Ok((digest, Some(stat), is_link))
     }
 
     fn abs(&self, path: &RepoPath) -> PathBuf {
@@ -169,6 +212,46 @@ impl FileHasher {
         }
         abs
     }
+}
+
+/// One file's digest, its stat when it was read (not cached), and whether it is a link.
+type Hashed = (Digest, Option<Stat>, bool);
+
+/// The digests of [`FileHasher::hash_inputs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HashedInputs {
+    /// Each file's digest, in the order asked; `None` for a symbolic link to nothing.
+    pub digests: Vec<Option<Digest>>,
+    /// For each symbolic link to a folder, the files behind it (as paths under the link) and
+    /// their digests, sorted by path.
+    pub behind_links: BTreeMap<RepoPath, Vec<(RepoPath, Digest)>>,
+}
+
+/// Every file under `dir` (reached through the link `link`), as paths under `link`: regular
+/// files by content, symbolic links by target path (not followed; those to nothing skipped).
+fn walk_behind_link(
+    dir: &Path,
+    link: &RepoPath,
+    out: &mut Vec<(RepoPath, Digest)>,
+) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Ok(path) = link.join(&name) else {
+            continue;
+        };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk_behind_link(&entry.path(), &path, out)?;
+        } else if kind.is_file() {
+            out.push((path, hash_contents(&entry.path())?));
+        } else if kind.is_symlink() && fs::metadata(entry.path()).is_ok() {
+            out.push((path, hash_link(&entry.path())?));
+        }
+    }
+    Ok(())
 }
 
 fn hash_contents(path: &Path) -> std::io::Result<Digest> {
@@ -271,6 +354,51 @@ mod tests {
             .hash_file(&RepoPath::new("dangling").unwrap())
             .is_ok());
         drop(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn inputs_follow_links_to_folders_and_skip_links_to_nothing() {
+        let (dir, root, _) = setup(&[
+            ("pkg/a.txt", "a"),
+            ("shared/s1.txt", "s1"),
+            ("shared/sub/s2.txt", "s2"),
+        ]);
+        let link = |target: &str, at: &str| {
+            std::os::unix::fs::symlink(target, root.as_path().join(at)).unwrap()
+        };
+        link("../shared", "pkg/linked");
+        link("nowhere", "pkg/dangling");
+        link("s1.txt", "shared/inner");
+        let files: Vec<RepoPath> = ["pkg/a.txt", "pkg/dangling", "pkg/linked"]
+            .iter()
+            .map(|p| RepoPath::new(p).unwrap())
+            .collect();
+        let hasher = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        let hashed = hasher.hash_inputs(&files).unwrap();
+        assert_eq!(hashed.digests[0], Some(Digest::of(b"a")));
+        assert_eq!(hashed.digests[1], None, "a link to nothing is skipped");
+        assert!(
+            hashed.digests[2].is_some(),
+            "a link to a folder keeps its own entry"
+        );
+        let behind: Vec<(&str, Digest)> = hashed.behind_links[&files[2]]
+            .iter()
+            .map(|(p, d)| (p.as_str(), *d))
+            .collect();
+        assert_eq!(
+            behind.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            [
+                "pkg/linked/inner",
+                "pkg/linked/s1.txt",
+                "pkg/linked/sub/s2.txt"
+            ]
+        );
+        assert_eq!(behind[1].1, Digest::of(b"s1"));
+        // Cached or not, the same answer.
+        hasher.save_stat_cache().unwrap();
+        let again = FileHasher::with_stat_cache(&root, &cache_dir(&dir));
+        assert_eq!(again.hash_inputs(&files).unwrap(), hashed);
     }
 
     #[test]

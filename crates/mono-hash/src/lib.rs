@@ -80,7 +80,7 @@ mod end_to_end_tests;
 pub use digest::{Digest, GlobalHash, ParseHashError, TaskHash};
 pub use env::{hash_env, EnvPatterns, EnvVarHash};
 pub use error::HashError;
-pub use file_hasher::{FileHasher, HashCounts};
+pub use file_hasher::{FileHasher, HashCounts, HashedInputs};
 pub use glob::TURBO_ROOT;
 pub use inputs::{InputGlobs, RepoFiles, ALWAYS_INPUTS, TURBO_DEFAULT};
 pub use outputs::{expand_global_dependencies, expand_outputs, OutputGlobs, OutputMatcher};

@@ -21,6 +21,10 @@ pub struct Job {
     pub env: Vec<(String, String)>,
     /// Indices (into the job list) of the jobs this one waits for.
     pub dependencies: Vec<usize>,
+    /// Indices of the jobs that run alongside this one (Turborepo's `with`): when this job
+    /// starts, those of them that are ready start next, before other ready jobs. Nothing
+    /// waits for anything because of them.
+    pub with: Vec<usize>,
     /// The task's hash as the user sees it, shown in status lines
     /// (`web:build: cache miss, executing 1f2e3d…`). `None` shows no hash.
     pub hash: Option<String>,
@@ -39,6 +43,7 @@ impl Job {
             command,
             env: Vec::new(),
             dependencies: Vec::new(),
+            with: Vec::new(),
             hash: None,
             output_logs: None,
         }

@@ -6,6 +6,7 @@
 //! 1. A job starts as soon as every job it depends on has succeeded, was a cache hit, or had
 //!    no command, with at most [`RunOptions::concurrency`] commands at once; among ready
 //!    jobs, the one given first starts first.
+//!    A job's [`Job::with`] jobs (Turborepo's `with`) that are ready start right after it.
 //! 2. Before a command starts, [`Hooks::before`] may answer with a cache hit: the job is
 //!    done, its log replayed. After a command exits 0, [`Hooks::after_success`] gets its log
 //!    to store. Both run on tokio's blocking pool.

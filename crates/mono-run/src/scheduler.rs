@@ -219,6 +219,7 @@ impl Scheduler {
                 }
                 context.hooks.started(&jobs[index]);
                 running.spawn(execute(index, jobs.clone(), context.clone()));
+                graph.start_alongside(&jobs[index].with);
             }
             if graph.stopped {
                 context.stopped.store(true, Ordering::Relaxed);
@@ -258,6 +259,13 @@ fn check_graph(jobs: &[Job]) -> Result<(), RunError> {
     let mut waiting = vec![0usize; len];
     let mut dependents = vec![Vec::new(); len];
     for (index, job) in jobs.iter().enumerate() {
+        if let Some(&sibling) = job.with.iter().find(|&&w| w >= len) {
+            return Err(RunError::UnknownDependency {
+                job: job.id.clone(),
+                dependency: sibling,
+                len,
+            });
+        }
         for &dependency in &job.dependencies {
             if dependency >= len {
                 return Err(RunError::UnknownDependency {
@@ -369,6 +377,17 @@ impl Progress {
         } else {
             // Interrupted, or cancelled before it started: the run is stopping anyway.
             self.stopped = true;
+        }
+    }
+
+    /// Moves the ready jobs among `siblings` to the front of the queue, so that they start
+    /// right after the job they run alongside (as concurrency allows).
+    fn start_alongside(&mut self, siblings: &[usize]) {
+        for &sibling in siblings.iter().rev() {
+            if let Some(at) = self.ready.iter().position(|&r| r == sibling) {
+                self.ready.remove(at);
+                self.ready.push_front(sibling);
+            }
         }
     }
 

@@ -502,3 +502,33 @@ fn progress_hooks_see_each_job_with_a_command_start_then_finish() {
     );
     assert_eq!(events.len(), 6, "{events:?}");
 }
+
+#[test]
+fn with_jobs_start_right_after_the_job_they_run_alongside() {
+    // One slot: the queue order decides. `web#dev` runs `api#dev` alongside, so api starts
+    // next, ahead of `docs#dev` which was given before it.
+    let dir = tempfile::tempdir().unwrap();
+    let step = |name: &str| Some(format!("echo {name} >> order.txt"));
+    let mut web = job("web#dev", dir.path(), step("web").as_deref(), &[]);
+    web.with = vec![2];
+    let jobs = vec![
+        web,
+        job("docs#dev", dir.path(), step("docs").as_deref(), &[]),
+        job("api#dev", dir.path(), step("api").as_deref(), &[]),
+    ];
+    let (summary, _) = run(jobs, Arc::new(NoHooks), options(1));
+    assert!(summary.is_success(), "{summary:?}");
+    let order = std::fs::read_to_string(dir.path().join("order.txt")).unwrap();
+    assert_eq!(order, "web\napi\ndocs\n");
+}
+
+#[test]
+fn unknown_with_index_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut web = job("web#dev", dir.path(), Some("true"), &[]);
+    web.with = vec![7];
+    assert!(matches!(
+        Scheduler::new(vec![web], Arc::new(NoHooks), options(1)),
+        Err(RunError::UnknownDependency { dependency: 7, .. })
+    ));
+}

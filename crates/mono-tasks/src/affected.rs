@@ -130,11 +130,17 @@ impl ChangedPackages {
     }
 
     /// Adds every package that depends on a changed one, transitively, with the nearest
-    /// changed dependency as its reason: what `--affected` and `...[ref]` select.
+    /// changed dependency as its reason: what `--affected` and `...[ref]` select. As in
+    /// Turborepo, every package depends on what the root package depends on
+    /// ([`PackageGraph::root_dependencies`]).
     pub fn with_dependents(mut self, graph: &PackageGraph) -> ChangedPackages {
         let mut queue: VecDeque<PackageName> = self.packages.keys().cloned().collect();
         while let Some(name) = queue.pop_front() {
-            let dependents: Vec<PackageName> = graph.dependents(&name).cloned().collect();
+            let dependents: Vec<PackageName> = if graph.root_dependencies().contains(&name) {
+                graph.packages().map(|p| p.name.clone()).collect()
+            } else {
+                graph.dependents(&name).cloned().collect()
+            };
             for dependent in dependents {
                 if !self.packages.contains_key(&dependent) {
                     self.packages.insert(

@@ -4,12 +4,23 @@
 //! 1. Each requested task of each selected package is a starting task when that package has
 //!    a definition for it (root `task`, root `package#task`, or the package's own config).
 //!    The root package `//` only runs tasks defined as `//#task`.
-//! 2. Unless `--only`, each task's `dependsOn` adds tasks: `^task` the task of every direct
-//!    dependency that defines it, `task` the same package's, `package#task` that one.
-//! 3. A task without a command (a Node package without that script, a Rust or Go package
+//!    A package's definition is the root's (`package#task`, else `task`), then each config
+//!    its `extends` names after `//`, in order, then its own: keys override, arrays marked
+//!    `$TURBO_EXTENDS$` append, and a task-level `extends: false` starts afresh (alone, it
+//!    removes the task from the package).
+//! 2. Each task's `dependsOn` adds tasks: `^task` the task of every direct dependency that
+//!    defines it, `task` the same package's, `package#task` that one. With `--only` no task
+//!    is added, but the edges between the requested tasks stay, as in Turborepo.
+//! 3. Each task's `with` adds the tasks that run alongside it (no edge: they start together).
+//! 4. A task without a command (a Node package without that script, a Rust or Go package
 //!    without a default or `command`) stays in the graph, so that what depends on it still
 //!    waits for its dependencies, but runs nothing.
-//! 4. Nothing may depend on a persistent task, and the graph must be acyclic.
+//! 5. Nothing may depend on a persistent task (each package's own definition decides), and
+//!    the graph must be acyclic.
+//!
+//! Only what the run reaches is checked: a `dependsOn` entry naming a task or package that
+//! does not exist is an error when a task of the graph holds it, and a warning otherwise
+//! (real repositories carry stale entries; Turborepo ignores them).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -19,7 +30,7 @@ use mono_task_id::{PackageName, TaskId, TaskName};
 use mono_workspace::{Language, Package, PackageGraph};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::error::TaskGraphError;
+use crate::error::{TaskGraphError, TaskGraphWarning};
 use crate::graph::{TaskGraph, TaskNode};
 
 /// What to build a task graph for.
@@ -95,12 +106,14 @@ pub fn resolve_command(
     if let Some(command) = &definition.command {
         return Some(command.value.clone());
     }
+    // An empty script is no command, as in Turborepo.
+    let script = || package.scripts.get(task).filter(|s| !s.is_empty()).cloned();
     if package.name.is_root() {
-        return package.scripts.get(task).cloned();
+        return script();
     }
     let name = package.name.as_str();
     match package.language {
-        Language::Node => package.scripts.get(task).cloned(),
+        Language::Node => script(),
         Language::Rust => {
             let flags = cargo_remap_flags(&package.dir);
             match task {
@@ -154,6 +167,7 @@ fn cargo_remap_flags(dir: &RepoPath) -> String {
 /// Looks up task definitions across the root config and the packages' configs.
 struct Definitions<'a> {
     root: &'a RootConfig,
+    packages: &'a PackageGraph,
     /// Every task name some config defines, for "unknown task" checks.
     known: BTreeSet<&'a str>,
 }
@@ -169,12 +183,59 @@ impl<'a> Definitions<'a> {
                 }
             }
         }
-        Self { root, known }
+        Self {
+            root,
+            packages,
+            known,
+        }
+    }
+
+    /// The package configs' definitions of `task` that apply to `package`, in the order they
+    /// apply: those of the packages its `extends` names (each with its own chain), then its
+    /// own (marked `true`). A package reached twice applies once.
+    fn layers(&self, package: &'a Package, task: &str) -> Vec<(&'a RawTaskDefinition, bool)> {
+        fn collect<'a>(
+            defs: &Definitions<'a>,
+            package: &'a Package,
+            task: &str,
+            seen: &mut BTreeSet<&'a PackageName>,
+            out: &mut Vec<(&'a RawTaskDefinition, bool)>,
+        ) {
+            let Some(config) = &package.config else {
+                return;
+            };
+            for name in config.extended_packages() {
+                let Some(base) = PackageName::new(name.value.as_str())
+                    .ok()
+                    .and_then(|n| defs.packages.get(&n))
+                else {
+                    continue;
+                };
+                if seen.insert(&base.name) {
+                    collect(defs, base, task, seen, out);
+                }
+            }
+            if let Some(entry) = config.task(task) {
+                out.push((&entry.definition, false));
+            }
+        }
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::from([&package.name]);
+        collect(self, package, task, &mut seen, &mut out);
+        if let Some(own) = out.last_mut().filter(|_| {
+            package
+                .config
+                .as_ref()
+                .is_some_and(|c| c.task(task).is_some())
+        }) {
+            own.1 = true;
+        }
+        out
     }
 
     /// The merged definition of `task` for `package`: the root's `package#task` or else its
-    /// `task` (never for the root package), overlaid key by key with the package's own.
-    fn get(&self, package: &Package, task: &str) -> Option<RawTaskDefinition> {
+    /// `task` (never `task` for the root package), then the package configs' layers.
+    fn get(&self, package: &'a Package, task: &str) -> Option<RawTaskDefinition> {
         let specific = TaskId::new(package.name.clone(), task).ok()?.to_task_name();
         let base = self.root.task(&specific).or_else(|| {
             if package.name.is_root() {
@@ -183,24 +244,30 @@ impl<'a> Definitions<'a> {
                 self.root.task(&TaskName::new(task).ok()?)
             }
         });
-        let own = package.config.as_ref().and_then(|c| c.task(task));
+        let mut def = base.map(|b| b.definition.clone());
         if task == IMAGE_TASK {
             if let Some(implicit) = image_definition(package, self.known.contains("build")) {
                 // The root's `image` and the package's `[tasks.image]` adjust the implicit
                 // definition key by key.
-                let mut def = implicit;
-                for over in [base, own].into_iter().flatten() {
-                    def = def.overlay(&over.definition);
-                }
-                return Some(def);
+                def = Some(match def {
+                    Some(base) => implicit.overlay(&base),
+                    None => implicit,
+                });
             }
         }
-        match (base, own) {
-            (None, None) => None,
-            (Some(base), None) => Some(base.definition.clone()),
-            (None, Some(own)) => Some(own.definition.clone()),
-            (Some(base), Some(own)) => Some(base.definition.overlay(&own.definition)),
+        for (layer, own) in self.layers(package, task) {
+            // An extended package's `extends: false` drops what it would have passed on,
+            // but the task stays (as Turborepo plans it); only a package's own removes it.
+            if !own && layer.excludes() {
+                def = def.map(|_| RawTaskDefinition {
+                    opted_out: true,
+                    ..RawTaskDefinition::default()
+                });
+                continue;
+            }
+            def = RawTaskDefinition::inherit(def.as_ref(), layer);
         }
+        def
     }
 
     fn suggest(&self, task: &str) -> String {
@@ -233,8 +300,8 @@ fn unknown_task_ref(
     }
 }
 
-fn unknown_package_ref(
-    entry: &Spanned<DependsOn>,
+fn unknown_package_ref<T>(
+    entry: &Spanned<T>,
     from: &str,
     package: &PackageName,
     packages: &PackageGraph,
@@ -256,69 +323,51 @@ fn unknown_package_ref(
     }
 }
 
-/// Checks every `dependsOn` entry of every config, whether or not this run reaches it, so
-/// that a broken reference is reported at once rather than on the day a run reaches it
-/// (Turborepo only reports what a run reaches; mono is stricter on purpose).
-fn validate_references(
+/// The `dependsOn` entries of every config that name a task no config defines, or a package
+/// that does not exist. A run that reaches one fails; the others are reported as warnings.
+fn stale_references(
     root: &RootConfig,
     packages: &PackageGraph,
     defs: &Definitions<'_>,
-) -> Result<(), TaskGraphError> {
+) -> Vec<TaskGraphWarning> {
     let root_entries = root.tasks.iter().map(|e| (None, e));
     let package_entries = packages.packages().flat_map(|p| {
         p.config
             .iter()
             .flat_map(move |c| c.tasks.iter().map(move |e| (Some(&p.name), e)))
     });
+    let mut warnings = Vec::new();
     for (owner, entry) in root_entries.chain(package_entries) {
-        let from = match owner {
+        let reference = match owner {
             Some(package) => format!("{package}#{}", entry.name.value.task()),
             None => entry.name.value.to_string(),
         };
         for dep in entry.definition.depends_on.iter().flatten() {
-            if !defs.known.contains(dep.value.task()) {
-                return Err(TaskGraphError::UnknownTaskReference {
-                    src: dep.source.as_ref().expect("from a file").named_source(),
-                    span: dep.span.into(),
-                    reference: from,
-                    task: dep.value.task().to_owned(),
-                    help: defs.suggest(dep.value.task()),
-                });
-            }
-            let target = match &dep.value {
-                DependsOn::Task(id) => {
-                    let Some(package) = packages.get(id.package()) else {
-                        return Err(unknown_package_ref(dep, &from, id.package(), packages));
-                    };
-                    defs.get(package, id.task())
+            let location = dep.location().unwrap_or_default();
+            if let DependsOn::Task(id) = &dep.value {
+                if packages.get(id.package()).is_none() {
+                    warnings.push(TaskGraphWarning::UnknownPackage {
+                        location,
+                        reference: reference.clone(),
+                        package: id.package().to_string(),
+                    });
+                    continue;
                 }
-                DependsOn::SamePackage(task) => match owner.and_then(|p| packages.get(p)) {
-                    Some(package) => defs.get(package, task),
-                    None => root
-                        .task(&TaskName::new(task.as_str()).expect("checked"))
-                        .map(|e| e.definition.clone()),
-                },
-                DependsOn::Topological(task) => root
-                    .task(&TaskName::new(task.as_str()).expect("checked"))
-                    .map(|e| e.definition.clone()),
-            };
-            if let Some(persistent) = target
-                .as_ref()
-                .and_then(|t| t.persistent.clone())
-                .filter(|p| p.value)
-            {
-                let _ = persistent;
-                return Err(TaskGraphError::PersistentDependency {
-                    src: dep.source.as_ref().map(|s| s.named_source()),
-                    span: Some(dep.span.into()),
-                    dependent: from,
-                    persistent: dep.value.to_string(),
+            }
+            if !defs.known.contains(dep.value.task()) {
+                warnings.push(TaskGraphWarning::UnknownTask {
+                    location,
+                    reference: reference.clone(),
+                    task: dep.value.task().to_owned(),
                 });
             }
         }
     }
-    Ok(())
+    warnings
 }
+
+/// An edge to add: the dependent, the dependency, and where the dependency was written.
+type Edge = (TaskId, TaskId, Option<Spanned<DependsOn>>);
 
 /// Builds and validates the task graph.
 pub fn build_task_graph(
@@ -327,10 +376,73 @@ pub fn build_task_graph(
     packages: &PackageGraph,
 ) -> Result<TaskGraph, TaskGraphError> {
     let defs = Definitions::new(root, packages);
-    validate_references(root, packages, &defs)?;
+    let start = start_tasks(request, packages, &defs)?;
 
-    // 1. Starting tasks.
-    let mut queue: VecDeque<TaskId> = VecDeque::new();
+    let mut graph: DiGraph<TaskNode, ()> = DiGraph::new();
+    let mut index: BTreeMap<TaskId, NodeIndex> = BTreeMap::new();
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut queue: VecDeque<TaskId> = start.iter().cloned().collect();
+    while let Some(id) = queue.pop_front() {
+        if index.contains_key(&id) {
+            continue;
+        }
+        let package = packages
+            .get(id.package())
+            .expect("tasks are only made for existing packages");
+        let raw = defs
+            .get(package, id.task())
+            .expect("tasks are only made when defined");
+        for entry in raw.depends_on.iter().flatten() {
+            for dep in dependency_targets(entry, &id, package, packages, &defs)? {
+                // --only adds no task, but keeps the edges between the requested ones.
+                if !request.only || start.contains(&dep) {
+                    edges.push((id.clone(), dep.clone(), Some(entry.clone())));
+                    queue.push_back(dep);
+                }
+            }
+        }
+        let mut with = Vec::new();
+        for entry in raw.with.iter().flatten() {
+            if let Some(sibling) = with_target(entry, &id, packages, &defs)? {
+                if !request.only || start.contains(&sibling) {
+                    queue.push_back(sibling.clone());
+                    with.push(sibling);
+                }
+            }
+        }
+        let implicit_image = id.task() == IMAGE_TASK
+            && raw.command.is_none()
+            && package.config.as_ref().is_some_and(|c| c.image.is_some());
+        let command = match implicit_image {
+            true => Some(image_command(request.revision.as_deref())),
+            false if raw.opted_out => None,
+            false => resolve_command(package, id.task(), &raw),
+        };
+        let node = graph.add_node(TaskNode {
+            id: id.clone(),
+            package_dir: package.dir.clone(),
+            language: package.language,
+            definition: raw.resolve(),
+            raw,
+            command,
+            with,
+            cli_arguments: Vec::new(),
+        });
+        index.insert(id, node);
+    }
+    connect(&mut graph, &index, edges)?;
+    let warnings = stale_references(root, packages, &defs);
+    TaskGraph::new(graph, index).map(|g| g.with_warnings(warnings))
+}
+
+/// The tasks a run starts from: each requested task of each selected package that defines
+/// it (or the one `package#task` named).
+fn start_tasks(
+    request: &TaskRequest,
+    packages: &PackageGraph,
+    defs: &Definitions<'_>,
+) -> Result<BTreeSet<TaskId>, TaskGraphError> {
+    let mut start = BTreeSet::new();
     for raw in &request.tasks {
         let name: TaskName = raw.parse().map_err(|_| TaskGraphError::UnknownTask {
             task: raw.clone(),
@@ -354,7 +466,7 @@ pub fn build_task_graph(
                     });
                 };
                 if defs.get(package, id.task()).is_some() {
-                    queue.push_back(id);
+                    start.insert(id);
                 }
             }
             None => {
@@ -363,7 +475,7 @@ pub fn build_task_graph(
                         continue;
                     };
                     if defs.get(package, raw).is_some() {
-                        queue.push_back(
+                        start.insert(
                             TaskId::new(name.clone(), raw.as_str()).expect("checked task name"),
                         );
                     }
@@ -371,86 +483,99 @@ pub fn build_task_graph(
             }
         }
     }
+    Ok(start)
+}
 
-    // 2. Expand dependsOn.
-    let mut graph: DiGraph<TaskNode, ()> = DiGraph::new();
-    let mut index: BTreeMap<TaskId, NodeIndex> = BTreeMap::new();
-    // (dependent, dependency, where the dependency was written)
-    let mut edges: Vec<(TaskId, TaskId, Option<Spanned<DependsOn>>)> = Vec::new();
-    while let Some(id) = queue.pop_front() {
-        if index.contains_key(&id) {
-            continue;
-        }
-        let package = packages
-            .get(id.package())
-            .expect("tasks are only made for existing packages");
-        let raw = defs
-            .get(package, id.task())
-            .expect("tasks are only made when defined");
-        if !request.only {
-            for entry in raw.depends_on.iter().flatten() {
-                let mut add = |dep: TaskId| {
-                    edges.push((id.clone(), dep.clone(), Some(entry.clone())));
-                    queue.push_back(dep);
-                };
-                match &entry.value {
-                    DependsOn::Topological(task) => {
-                        if !defs.known.contains(task.as_str()) {
-                            return Err(unknown_task_ref(entry, &id, &defs));
-                        }
-                        for dep_name in packages.dependencies(&package.name) {
-                            let dep_pkg =
-                                packages.get(dep_name).expect("graph edges name packages");
-                            if defs.get(dep_pkg, task).is_some() {
-                                add(TaskId::new(dep_name.clone(), task.as_str()).expect("valid"));
-                            }
-                        }
-                    }
-                    DependsOn::SamePackage(task) => {
-                        if !defs.known.contains(task.as_str()) {
-                            return Err(unknown_task_ref(entry, &id, &defs));
-                        }
-                        if defs.get(package, task).is_some() {
-                            add(id.with_task(task));
-                        }
-                    }
-                    DependsOn::Task(target) => {
-                        let Some(target_pkg) = packages.get(target.package()) else {
-                            return Err(unknown_package_ref(
-                                entry,
-                                &id.to_string(),
-                                target.package(),
-                                packages,
-                            ));
-                        };
-                        if defs.get(target_pkg, target.task()).is_none() {
-                            return Err(unknown_task_ref(entry, &id, &defs));
-                        }
-                        add(target.clone());
-                    }
+/// The tasks one `dependsOn` entry of `id` names; an error when it names a task no config
+/// defines or a package that does not exist.
+fn dependency_targets(
+    entry: &Spanned<DependsOn>,
+    id: &TaskId,
+    package: &Package,
+    packages: &PackageGraph,
+    defs: &Definitions<'_>,
+) -> Result<Vec<TaskId>, TaskGraphError> {
+    let mut out = Vec::new();
+    match &entry.value {
+        DependsOn::Topological(task) => {
+            if !defs.known.contains(task.as_str()) {
+                return Err(unknown_task_ref(entry, id, defs));
+            }
+            for dep_name in packages.dependencies(&package.name) {
+                let dep_pkg = packages.get(dep_name).expect("graph edges name packages");
+                if defs.get(dep_pkg, task).is_some() {
+                    out.push(TaskId::new(dep_name.clone(), task.as_str()).expect("valid"));
                 }
             }
         }
-        let implicit_image = id.task() == IMAGE_TASK
-            && raw.command.is_none()
-            && package.config.as_ref().is_some_and(|c| c.image.is_some());
-        let command = match implicit_image {
-            true => Some(image_command(request.revision.as_deref())),
-            false => resolve_command(package, id.task(), &raw),
-        };
-        let node = graph.add_node(TaskNode {
-            id: id.clone(),
-            package_dir: package.dir.clone(),
-            language: package.language,
-            definition: raw.resolve(),
-            raw,
-            command,
-            cli_arguments: Vec::new(),
-        });
-        index.insert(id, node);
+        DependsOn::SamePackage(task) => {
+            if !defs.known.contains(task.as_str()) {
+                return Err(unknown_task_ref(entry, id, defs));
+            }
+            if defs.get(package, task).is_some() {
+                out.push(id.with_task(task));
+            }
+        }
+        DependsOn::Task(target) => {
+            let Some(target_pkg) = packages.get(target.package()) else {
+                return Err(unknown_package_ref(
+                    entry,
+                    &id.to_string(),
+                    target.package(),
+                    packages,
+                ));
+            };
+            if defs.get(target_pkg, target.task()).is_none() {
+                return Err(unknown_task_ref(entry, id, defs));
+            }
+            out.push(target.clone());
+        }
     }
+    Ok(out)
+}
 
-    // 3. Edges, and no waiting on what never ends.
+/// The task one `with` entry of `id` names, when its package defines it (`None` for the
+/// task itself); an error when the package does not exist or no config defines the task.
+fn with_target(
+    entry: &Spanned<TaskName>,
+    id: &TaskId,
+    packages: &PackageGraph,
+    defs: &Definitions<'_>,
+) -> Result<Option<TaskId>, TaskGraphError> {
+    let target = match entry.value.clone().into_task_id() {
+        Some(target) => target,
+        None => id.with_task(entry.value.task()),
+    };
+    let Some(target_pkg) = packages.get(target.package()) else {
+        return Err(unknown_package_ref(
+            entry,
+            &id.to_string(),
+            target.package(),
+            packages,
+        ));
+    };
+    if !defs.known.contains(target.task()) {
+        let source = entry
+            .source
+            .as_ref()
+            .expect("with entries come from a file");
+        return Err(TaskGraphError::UnknownTaskReference {
+            src: source.named_source(),
+            span: entry.span.into(),
+            reference: id.to_string(),
+            task: target.task().to_owned(),
+            help: defs.suggest(target.task()),
+        });
+    }
+    Ok((target != *id && defs.get(target_pkg, target.task()).is_some()).then_some(target))
+}
+
+/// Adds the edges, refusing any to a persistent task that runs something.
+fn connect(
+    graph: &mut DiGraph<TaskNode, ()>,
+    index: &BTreeMap<TaskId, NodeIndex>,
+    edges: Vec<Edge>,
+) -> Result<(), TaskGraphError> {
     for (from, to, entry) in edges {
         let (a, b) = (index[&from], index[&to]);
         let target = &graph[b];
@@ -473,8 +598,7 @@ pub fn build_task_graph(
             graph.add_edge(a, b, ());
         }
     }
-
-    TaskGraph::new(graph, index)
+    Ok(())
 }
 
 #[cfg(test)]

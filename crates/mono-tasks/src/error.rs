@@ -91,3 +91,29 @@ pub enum TaskGraphError {
     #[diagnostic(transparent)]
     Filter(#[from] FilterError),
 }
+
+/// A configuration problem that a run does not reach: reported, not fatal, because real
+/// repositories carry stale entries (a `dependsOn` naming a package that was removed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskGraphWarning {
+    /// A `dependsOn` entry naming a task that no config defines.
+    #[error("{location}: `{reference}` depends on task `{task}`, which no config defines (ignored while no run reaches it)")]
+    UnknownTask {
+        /// `file:line:col` of the entry.
+        location: String,
+        /// The task whose definition holds the entry.
+        reference: String,
+        /// The missing task.
+        task: String,
+    },
+    /// A `dependsOn` entry naming a package that does not exist.
+    #[error("{location}: `{reference}` depends on package `{package}`, which does not exist (ignored while no run reaches it)")]
+    UnknownPackage {
+        /// `file:line:col` of the entry.
+        location: String,
+        /// The task whose definition holds the entry.
+        reference: String,
+        /// The missing package.
+        package: String,
+    },
+}

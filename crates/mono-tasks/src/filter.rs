@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use globset::{Glob, GlobMatcher};
+use globset::{Glob, GlobBuilder, GlobMatcher};
 use mono_paths::RepoPath;
 use mono_task_id::PackageName;
 use mono_workspace::PackageGraph;
@@ -210,11 +210,20 @@ impl Filter {
                     source,
                 })
         };
+        // In a directory, `*` stays within one folder (`./libs/*` is the packages directly
+        // in libs, as in Turborepo); `**` crosses folders.
         let dir_glob = |dir: &str| -> Result<GlobMatcher, FilterError> {
             let dir = cwd
                 .resolve(dir)
                 .ok_or_else(|| invalid("the directory leaves the repository"))?;
-            glob(dir.as_str())
+            GlobBuilder::new(dir.as_str())
+                .literal_separator(true)
+                .build()
+                .map(|g| g.compile_matcher())
+                .map_err(|source| FilterError::Pattern {
+                    filter: raw.to_owned(),
+                    source,
+                })
         };
         let pattern = if s.is_empty() {
             Pattern::Any

@@ -10,7 +10,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 use serde::Serialize;
 
-use crate::error::TaskGraphError;
+use crate::error::{TaskGraphError, TaskGraphWarning};
 
 /// One task of the graph.
 #[derive(Debug, Clone)]
@@ -27,6 +27,9 @@ pub struct TaskNode {
     pub raw: RawTaskDefinition,
     /// What runs; `None` when the package has nothing to run for this task.
     pub command: Option<String>,
+    /// The tasks of the graph that run alongside this one (`with`): they start when it
+    /// starts, and nothing waits for anything because of them.
+    pub with: Vec<TaskId>,
     /// Arguments given after `--` on the command line, for the tasks named there
     /// (Turborepo's `cliArguments`): appended to the command, and so hashed.
     pub cli_arguments: Vec<String>,
@@ -63,6 +66,7 @@ pub struct TaskGraph {
     index: BTreeMap<TaskId, NodeIndex>,
     /// Dependencies first.
     order: Vec<NodeIndex>,
+    warnings: Vec<TaskGraphWarning>,
 }
 
 impl TaskGraph {
@@ -94,12 +98,23 @@ impl TaskGraph {
                     graph,
                     index,
                     order,
+                    warnings: Vec::new(),
                 })
             }
             Err(_) => Err(TaskGraphError::Cycle {
                 path: find_cycle(&graph),
             }),
         }
+    }
+
+    pub(crate) fn with_warnings(mut self, warnings: Vec<TaskGraphWarning>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// Problems of the configuration that this run does not reach.
+    pub fn warnings(&self) -> &[TaskGraphWarning] {
+        &self.warnings
     }
 
     /// Number of tasks.

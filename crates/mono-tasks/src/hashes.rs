@@ -213,7 +213,28 @@ pub fn hash_tasks_with_files(
     all.extend(lock_files.iter().cloned());
     all.sort_unstable();
     all.dedup();
-    let digests: HashMap<&RepoPath, Digest> = all.iter().zip(hasher.hash_files(&all)?).collect();
+    // Links to nothing are skipped and links to folders bring the files behind them, as in
+    // Turborepo (FileHasher::hash_inputs).
+    let hashed = hasher.hash_inputs(&all)?;
+    let digests: HashMap<&RepoPath, Digest> = all
+        .iter()
+        .zip(&hashed.digests)
+        .filter_map(|(f, d)| Some((f, (*d)?)))
+        .collect();
+    let with_files_behind = |files: &[RepoPath]| -> Vec<(RepoPath, Digest)> {
+        let mut out = Vec::with_capacity(files.len());
+        for file in files {
+            let Some(digest) = digests.get(file) else {
+                continue;
+            };
+            out.push((file.clone(), *digest));
+            if let Some(behind) = hashed.behind_links.get(file) {
+                out.extend(behind.iter().cloned());
+            }
+        }
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out
+    };
 
     let global_env = hash_env(
         &config
@@ -223,8 +244,9 @@ pub fn hash_tasks_with_files(
             .collect::<Vec<_>>(),
         env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
     )?;
+    let global_inputs = with_files_behind(&global_files);
     let global_pairs: Vec<(&RepoPath, Digest)> =
-        global_files.iter().map(|f| (f, digests[f])).collect();
+        global_inputs.iter().map(|(f, d)| (f, *d)).collect();
     let canonical = config.canonical();
     let global = GlobalHash::compute(&GlobalHashInputs {
         root_config: &canonical,
@@ -234,10 +256,7 @@ pub fn hash_tasks_with_files(
 
     let mut tasks: BTreeMap<TaskId, TaskHashFacts> = BTreeMap::new();
     for task in graph.in_dependency_order() {
-        let inputs: Vec<(RepoPath, Digest)> = selected[&task.id]
-            .iter()
-            .map(|f| (f.clone(), digests[f]))
-            .collect();
+        let inputs = with_files_behind(&selected[&task.id]);
         let pairs: Vec<(&RepoPath, Digest)> = inputs.iter().map(|(f, d)| (f, *d)).collect();
         let env_hashes = hash_env(
             &task.definition.env,

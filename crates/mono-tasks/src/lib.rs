@@ -4,8 +4,9 @@
 //!   git ranges included; [`ChangeDetector`]: which packages changed between two points of
 //!   history, and why (`--affected`).
 //! - [`build_task_graph`]: the requested tasks of the selected packages plus everything their
-//!   `dependsOn` reaches, checked (unknown tasks and packages, persistent dependencies,
-//!   cycles) and frozen into a [`TaskGraph`].
+//!   `dependsOn` and `with` reach, checked (unknown tasks and packages, persistent
+//!   dependencies, cycles) and frozen into a [`TaskGraph`]; stale references the run does not
+//!   reach become [`TaskGraphWarning`]s.
 //! - [`Plan`]: what `--dry` prints, text or JSON, with the field names of Turborepo's.
 //!
 //! It is its own crate because both a dry run and a real run start from the same graph,
@@ -29,7 +30,7 @@ pub use affected::{AffectedError, AffectedReason, ChangeDetector, ChangedPackage
 pub use engine::{
     build_task_graph, image_command, resolve_command, TaskRequest, IMAGE_COMMAND, IMAGE_TASK,
 };
-pub use error::TaskGraphError;
+pub use error::{TaskGraphError, TaskGraphWarning};
 pub use filter::{
     filter_warnings, select_packages, ChangedByRange, Filter, FilterError, FilterWarning, GitRange,
 };
@@ -41,7 +42,7 @@ pub use lockfiles::lockfile_member;
 pub use plan::{
     CacheState, CacheStatus, EnvironmentVariables, GlobalCacheInputs, Plan, PlanDetails,
     PlannedTask, ScmInfo, SpecifiedEnv, TaskHashDetails, DRY_RUN_FORMAT_VERSION,
-    NONEXISTENT_COMMAND,
+    NONEXISTENT_COMMAND, OPT_OUT_COMMAND,
 };
 
 /// The version of the `--graph` JSON format.

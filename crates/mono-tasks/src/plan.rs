@@ -21,6 +21,10 @@ pub const DRY_RUN_FORMAT_VERSION: &str = "2";
 /// The command shown for a task that has nothing to run, as Turborepo shows it.
 pub const NONEXISTENT_COMMAND: &str = "<NONEXISTENT>";
 
+/// The `command` of a task that a config the package extends removed (`extends: false`):
+/// in the graph, running nothing, as Turborepo writes it.
+pub const OPT_OUT_COMMAND: &str = "<OPT OUT>";
+
 /// A task's cache state as the plan knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -240,10 +244,11 @@ impl Plan {
                     inputs: facts.inputs,
                     hash_of_external_dependencies: facts.external,
                     cache,
-                    command: node
-                        .command
-                        .clone()
-                        .unwrap_or_else(|| NONEXISTENT_COMMAND.to_owned()),
+                    command: match (&node.command, node.raw.opted_out) {
+                        (Some(command), _) => command.clone(),
+                        (None, true) => OPT_OUT_COMMAND.to_owned(),
+                        (None, false) => NONEXISTENT_COMMAND.to_owned(),
+                    },
                     cli_arguments: node.cli_arguments.clone(),
                     outputs,
                     excluded_outputs: excluded.into_iter().map(|o| o[1..].to_owned()).collect(),

@@ -110,6 +110,34 @@ fn directories_are_relative_to_cwd() {
     assert!(Filter::parse("../../x", &cwd).is_err());
 }
 
+#[test]
+fn a_directory_star_stays_in_its_folder() {
+    // As in Turborepo: `./packages/*` is the packages directly in packages; `**` crosses.
+    let ws = workspace(
+        &[
+            ("packages/a", "a", &[], &[]),
+            ("packages/group/deep", "deep", &[], &[]),
+        ],
+        "",
+    );
+    std::fs::write(
+        ws.root.as_path().join("package.json"),
+        r#"{ "name": "root", "workspaces": ["packages/*", "packages/*/*"] }"#,
+    )
+    .unwrap();
+    let (_, graph) = load(&ws);
+    let select = |raw: &str| {
+        let filter = Filter::parse(raw, &RepoPath::root()).unwrap();
+        names(&select_packages(&[filter], &graph, &ChangedByRange::none()).unwrap())
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(select("./packages/*"), ["a"]);
+    assert_eq!(select("./packages/**"), ["a", "deep"]);
+    assert_eq!(select("{packages/*/*}"), ["deep"]);
+}
+
 #[test_case("" ; "empty")]
 #[test_case("..." ; "only dots")]
 #[test_case("app^" ; "caret without dots")]
@@ -344,7 +372,7 @@ fn topological_dependencies_reach_packages_outside_the_selection() {
 }
 
 #[test]
-fn only_keeps_just_the_requested_tasks() {
+fn only_keeps_just_the_requested_tasks_and_their_edges() {
     let ws = layered();
     let (config, packages) = load(&ws);
     let graph = build_task_graph(
@@ -354,6 +382,22 @@ fn only_keeps_just_the_requested_tasks() {
     )
     .unwrap();
     assert_eq!(edges(&graph), ["app#test <- []", "lib#test <- []"]);
+    // As in Turborepo: `build test --only` keeps `test -> build` and `^build`.
+    let graph = build_task_graph(
+        &request(&["build", "test"], &["app", "lib"], true),
+        &config,
+        &packages,
+    )
+    .unwrap();
+    assert_eq!(
+        edges(&graph),
+        [
+            "app#build <- [lib#build]",
+            "app#test <- [app#build]",
+            "lib#build <- []",
+            "lib#test <- [lib#build]"
+        ]
+    );
 }
 
 #[test]
@@ -419,18 +463,156 @@ fn cycles_are_reported_with_their_path() {
 }
 
 #[test]
-fn persistent_dependencies_are_refused_even_when_not_reached() {
+fn persistent_dependencies_are_refused_only_when_reached() {
     let ws = workspace(
         &[("packages/a", "a", &[], &["build", "dev", "start"])],
         "[tasks.build]\n[tasks.dev]\npersistent = true\n[tasks.start]\ndependsOn = [\"dev\"]\n",
     );
     let (config, packages) = load(&ws);
+    build_task_graph(&request(&["build"], &["a"], false), &config, &packages).unwrap();
     let err =
-        build_task_graph(&request(&["build"], &["a"], false), &config, &packages).unwrap_err();
+        build_task_graph(&request(&["start"], &["a"], false), &config, &packages).unwrap_err();
     assert!(
         matches!(err, TaskGraphError::PersistentDependency { .. }),
         "{err:?}"
     );
+}
+
+#[test]
+fn persistent_is_each_packages_own_definition() {
+    // The root's `dev` is persistent; lib's config says it is not, so `^dev` may wait for it.
+    let ws = workspace(
+        &[
+            ("apps/app", "app", &["lib"], &["dev"]),
+            ("packages/lib", "lib", &[], &["dev"]),
+        ],
+        "[tasks.dev]\npersistent = true\ndependsOn = [\"^dev\"]\n",
+    );
+    std::fs::write(
+        ws.root.as_path().join("packages/lib/turbo.json"),
+        r#"{ "extends": ["//"], "tasks": { "dev": { "persistent": false } } }"#,
+    )
+    .unwrap();
+    let (config, packages) = load(&ws);
+    let graph = build_task_graph(&request(&["dev"], &["app"], false), &config, &packages).unwrap();
+    assert_eq!(edges(&graph), ["app#dev <- [lib#dev]", "lib#dev <- []"]);
+}
+
+#[test]
+fn stale_references_fail_only_the_runs_that_reach_them() {
+    let ws = workspace(
+        &[("packages/a", "a", &[], &["build", "test", "lint"])],
+        "[tasks.build]\n[tasks.test]\ndependsOn = [\"@acme/old#test\"]\n[tasks.lint]\ndependsOn = [\"nothere\"]\n",
+    );
+    let (config, packages) = load(&ws);
+    let graph = build_task_graph(&request(&["build"], &["a"], false), &config, &packages).unwrap();
+    let warnings: Vec<String> = graph.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("turbo.toml:3:14: `test` depends"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("package `@acme/old`"), "{warnings:?}");
+    assert!(warnings[1].contains("task `nothere`"), "{warnings:?}");
+    let err = build_task_graph(&request(&["test"], &["a"], false), &config, &packages).unwrap_err();
+    assert!(
+        matches!(err, TaskGraphError::UnknownPackageReference { .. }),
+        "{err:?}"
+    );
+    let err = build_task_graph(&request(&["lint"], &["a"], false), &config, &packages).unwrap_err();
+    assert!(
+        matches!(err, TaskGraphError::UnknownTaskReference { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn with_adds_the_tasks_that_run_alongside() {
+    let ws = workspace(
+        &[
+            ("apps/web", "web", &[], &["dev", "build"]),
+            ("apps/api", "api", &[], &["dev"]),
+        ],
+        r#"[tasks.build]
+[tasks.dev]
+persistent = true
+cache = false
+with = ["api#dev", "build", "dev"]
+"#,
+    );
+    let (config, packages) = load(&ws);
+    let graph = build_task_graph(&request(&["dev"], &["web"], false), &config, &packages).unwrap();
+    assert_eq!(
+        edges(&graph),
+        [
+            "api#build <- []",
+            "api#dev <- []",
+            "web#build <- []",
+            "web#dev <- []"
+        ]
+    );
+    let web = graph.get(&"web#dev".parse().unwrap()).unwrap();
+    let with: Vec<String> = web.with.iter().map(ToString::to_string).collect();
+    assert_eq!(with, ["api#dev", "web#build"]);
+}
+
+#[test]
+fn package_configs_extend_other_packages_and_opt_out() {
+    let ws = workspace(
+        &[
+            ("apps/web", "web", &[], &["build", "lint", "dev"]),
+            ("apps/docs", "docs", &[], &["build", "lint", "dev"]),
+            ("packages/base", "base", &[], &[]),
+        ],
+        "[tasks.build]\noutputs = [\"dist/**\"]\nenv = [\"ROOT\"]\n[tasks.lint]\n",
+    );
+    let write = |dir: &str, text: &str| {
+        std::fs::write(ws.root.as_path().join(dir).join("turbo.jsonc"), text).unwrap()
+    };
+    write(
+        "packages/base",
+        r#"{ "extends": ["//"], "tasks": { "lint": { "extends": false }, "dev": { "persistent": true } } }"#,
+    );
+    write(
+        "apps/web",
+        r#"// comments are fine in turbo.jsonc
+{ "extends": ["//", "base"], "tasks": { "build": { "outputs": ["$TURBO_EXTENDS$", ".next/**"] } } }"#,
+    );
+    write(
+        "apps/docs",
+        r#"{ "extends": ["//", "web"], "tasks": { "build": { "extends": false, "env": ["DOCS"] } } }"#,
+    );
+    let (config, packages) = load(&ws);
+    let all = ["web", "docs", "base"];
+    let graph = build_task_graph(
+        &request(&["build", "lint", "dev"], &all, false),
+        &config,
+        &packages,
+    )
+    .unwrap();
+    assert_eq!(
+        edges(&graph),
+        [
+            "base#build <- []",
+            "base#dev <- []",
+            "docs#build <- []",
+            "docs#dev <- []",
+            "docs#lint <- []",
+            "web#build <- []",
+            "web#dev <- []",
+            "web#lint <- []"
+        ],
+        "base's own exclusion removes base#lint; web and docs keep the task but not the root's definition, as in Turborepo; dev comes from base"
+    );
+    let def = |id: &str| graph.get(&id.parse().unwrap()).unwrap().definition.clone();
+    assert_eq!(def("web#build").outputs, ["dist/**", ".next/**"]);
+    assert_eq!(def("web#build").env, ["ROOT"]);
+    assert!(def("docs#build").outputs.is_empty());
+    assert_eq!(def("docs#build").env, ["DOCS"]);
+    assert!(def("docs#dev").persistent);
+    // Opted out through web's chain: in the graph, running nothing.
+    let lint = graph.get(&"docs#lint".parse().unwrap()).unwrap();
+    assert!(lint.raw.opted_out && lint.command.is_none());
 }
 
 #[test]

@@ -28,11 +28,13 @@ use mono_task_id::PackageName;
 use rayon::prelude::*;
 
 use crate::cargo::{binaries, parse_cargo_toml, CargoManifest};
+use crate::error::ExtendsProblem;
 use crate::glob::{BadPattern, Patterns};
 use crate::gomod::{parse_go_mod, parse_go_work, GoMod};
 use crate::gosrc::has_main_package;
 use crate::node::{
-    dependency_target, parse_package_json, parse_pnpm_workspace, DependencyTarget, PackageJson,
+    dependency_target, links_workspace_packages, parse_package_json, parse_pnpm_workspace,
+    version_satisfies, DependencyTarget, PackageJson, PnpmSettings, Requirement,
 };
 use crate::{Language, Package, PackageGraph, WorkspaceError, WorkspaceWarning};
 
@@ -120,6 +122,18 @@ fn read_optional(root: &AbsPath, path: &RepoPath) -> Result<Option<String>, Work
             source,
         }),
     }
+}
+
+/// The first lines of a lockfile (where `lockfileVersion` is), without reading megabytes.
+fn lockfile_head(path: &AbsPath) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path.as_path())
+        .ok()?
+        .take(512)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(String::from_utf8_lossy(&head).into_owned())
 }
 
 fn read(root: &AbsPath, path: &RepoPath) -> Result<String, WorkspaceError> {
@@ -333,7 +347,7 @@ impl Discovery<'_> {
                     go: listed_by,
                     ..Listing::default()
                 }
-            } else if has("turbo.toml") || has("turbo.json") {
+            } else if has("turbo.toml") || has("turbo.json") || has("turbo.jsonc") {
                 Listing {
                     generic: true,
                     ..Listing::default()
@@ -641,14 +655,12 @@ impl Discovery<'_> {
             .iter()
             .map(|d| (&d.dir, d.name.as_ref().expect("named")))
             .collect();
-        let node_names: BTreeMap<&str, &PackageName> = drafts
+        let node_names: BTreeMap<&str, &Draft> = drafts
             .iter()
             .filter(|d| d.language == Language::Node && !d.dir.is_root())
-            .map(|d| {
-                let name = d.name.as_ref().expect("named");
-                (name.as_str(), name)
-            })
+            .map(|d| (d.name.as_ref().expect("named").as_str(), d))
             .collect();
+        let link = self.links_workspace_packages(root_package_json.as_ref(), pnpm.is_some());
         let go_modules: BTreeMap<&str, &PackageName> = drafts
             .iter()
             .filter(|d| d.in_play.contains(&Language::Go))
@@ -685,13 +697,33 @@ impl Discovery<'_> {
                 match language {
                     Language::Node => {
                         for (key, spec) in &manifests.node[dir].dependencies {
-                            let found = match dependency_target(key, spec) {
-                                DependencyTarget::Name(n) => {
-                                    node_names.get(n).map(|n| (*n).clone())
-                                }
-                                DependencyTarget::Path(p) => by_dir(resolve(root, dir, p)),
+                            let Some((target, requirement)) = dependency_target(key, spec, link)
+                            else {
+                                continue;
                             };
-                            dependencies.extend(found);
+                            let target_dir = match target {
+                                DependencyTarget::Name(n) => node_names.get(n).map(|d| &d.dir),
+                                // Relative to the package, or (yarn 4) to the root.
+                                DependencyTarget::Path(p) => resolve(root, dir, p)
+                                    .filter(|t| name_of_dir.contains_key(t))
+                                    .or_else(|| resolve(root, &RepoPath::root(), p))
+                                    .and_then(|t| name_of_dir.get_key_value(&t).map(|(d, _)| *d)),
+                            };
+                            let Some(target_dir) = target_dir else {
+                                continue;
+                            };
+                            let version = manifests
+                                .node
+                                .get(target_dir)
+                                .and_then(|m| m.version.as_deref());
+                            let internal = match requirement {
+                                Requirement::Always => true,
+                                Requirement::InsideRepo(path) => resolve(root, dir, path).is_some(),
+                                Requirement::Range(range) => version_satisfies(version, range),
+                            };
+                            if internal {
+                                dependencies.extend(by_dir(Some(target_dir.clone())));
+                            }
                         }
                     }
                     Language::Rust => {
@@ -752,6 +784,37 @@ impl Discovery<'_> {
                         }),
                     }
                 }
+                for extended in config.extended_packages() {
+                    let target = PackageName::new(extended.value.as_str())
+                        .ok()
+                        .and_then(|n| drafts.iter().find(|d| d.name.as_ref() == Some(&n)));
+                    let problem = match target {
+                        None => ExtendsProblem::NotAPackage,
+                        Some(d) if !manifests.configs.contains_key(&d.dir) => {
+                            ExtendsProblem::NoConfig
+                        }
+                        Some(_) => continue,
+                    };
+                    self.errors.push(WorkspaceError::UnknownExtends {
+                        package: name.clone(),
+                        extended: extended.value.as_str().into(),
+                        problem,
+                        location: extended
+                            .location()
+                            .unwrap_or_else(|| config.source.path().to_string()),
+                        src: std::sync::Arc::new(config.source.named_source()),
+                        span: extended.span.into(),
+                        help: match target {
+                            None => did_you_mean(&extended.value, &all_names)
+                                .map(|close| format!("did you mean `{close}`?")),
+                            Some(_) => Some(format!(
+                                "add a turbo.json to `{}`, or remove it from `extends`",
+                                extended.value
+                            )),
+                        }
+                        .map(String::into_boxed_str),
+                    });
+                }
                 if draft.language != Language::Generic {
                     if let Some(config_name) = &config.name {
                         if config_name.value != name.as_str() {
@@ -803,6 +866,25 @@ impl Discovery<'_> {
             return Err(self.fail());
         }
         PackageGraph::build(packages, self.warnings)
+    }
+
+    /// Whether plain-range dependencies link to workspace packages (see
+    /// [`links_workspace_packages`]); unreadable files count as absent.
+    fn links_workspace_packages(&self, package_json: Option<&PackageJson>, pnpm: bool) -> bool {
+        let read = |name: &str| read_optional(self.root, &file(name)).ok().flatten();
+        let package_manager = package_json.and_then(|p| p.package_manager.as_deref());
+        let settings = pnpm.then(|| {
+            // The lockfile only matters when package.json does not say which pnpm.
+            let lockfile = match package_manager {
+                Some(pm) if pm.starts_with("pnpm@") => None,
+                _ => lockfile_head(&self.root.join("pnpm-lock.yaml")),
+            };
+            PnpmSettings::read(
+                &read("pnpm-workspace.yaml").unwrap_or_default(),
+                lockfile.as_deref(),
+            )
+        });
+        links_workspace_packages(package_manager, settings, read(".npmrc").as_deref())
     }
 
     /// Reads and parses a root file, recording errors; `None` when it is absent or invalid.

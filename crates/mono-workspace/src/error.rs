@@ -119,6 +119,29 @@ pub enum WorkspaceError {
         path: Vec<PackageName>,
     },
 
+    /// A package config's `extends` names a package that does not exist or has no config.
+    #[error("{location}: `extends` of `{package}` names `{extended}`, {problem}")]
+    #[diagnostic(code(mono::workspace::unknown_extends))]
+    UnknownExtends {
+        /// The package whose config it is.
+        package: PackageName,
+        /// The name as written.
+        extended: Box<str>,
+        /// What is wrong with it.
+        problem: ExtendsProblem,
+        /// `file:line:col` of the entry.
+        location: String,
+        /// The config file.
+        #[source_code]
+        src: Arc<NamedSource<String>>,
+        /// The entry.
+        #[label("cannot extend this")]
+        span: SourceSpan,
+        /// A close name, or how to fix it.
+        #[help]
+        help: Option<Box<str>>,
+    },
+
     /// A package config's `dependencies` names no package.
     #[error(
         "{location}: `dependencies` of `{package}` names `{dependency}`, which is not a package"
@@ -168,6 +191,24 @@ impl fmt::Display for CyclePath<'_> {
             write!(f, "{name}")?;
         }
         Ok(())
+    }
+}
+
+/// Why a package config cannot extend the package it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtendsProblem {
+    /// No package has that name.
+    NotAPackage,
+    /// The package has no turbo.json (or turbo.toml) to extend.
+    NoConfig,
+}
+
+impl std::fmt::Display for ExtendsProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExtendsProblem::NotAPackage => "which is not a package",
+            ExtendsProblem::NoConfig => "which has no turbo.json",
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! Each pattern is walked from its longest literal prefix and only as deep as it can match,
 //! so `apps/*` reads one directory whatever the size of the repository. The walk never
 //! enters `node_modules`, hidden folders (`.git`, `.turbo`, ...) unless a pattern names them
-//! literally, Cargo's `target` folders (recognised by their `CACHEDIR.TAG`), nor symlinks.
+//! (literally, or with a part that starts with `.`, as `examples/.*/*`), Cargo's `target` folders (recognised by their `CACHEDIR.TAG`), nor symlinks.
 
 use std::path::Path;
 
@@ -32,6 +32,9 @@ struct Include {
     /// `None` for a literal folder; otherwise the matcher and the deepest level below `base`
     /// that can match (`None` = unbounded, for `**`).
     glob: Option<(GlobMatcher, Option<usize>)>,
+    /// Per level below `base`, whether the pattern's part there starts with `.`: only such a
+    /// part enters hidden folders (`examples/.*/*`, as pnpm's globs do).
+    dot_levels: Vec<bool>,
 }
 
 fn glob(pattern: &str) -> Result<Glob, BadPattern> {
@@ -101,7 +104,16 @@ impl Patterns {
                 let depth = (!rest.iter().any(|p| p.contains("**"))).then_some(rest.len());
                 (compiled.compile_matcher(), depth)
             });
-            include.push(Include { base, glob });
+            // A level whose pattern starts with `.` (`examples/.*/*`) names hidden folders.
+            let dot_levels = parts[literal..]
+                .iter()
+                .map(|p| p.starts_with('.'))
+                .collect();
+            include.push(Include {
+                base,
+                glob,
+                dot_levels,
+            });
         }
         let exclude = exclude.build().unwrap_or_else(|_| GlobSet::empty());
         (Self { include, exclude }, bad)
@@ -127,7 +139,12 @@ impl Patterns {
                         }
                     }
                     Some((matcher, depth)) => {
-                        walk(root, &include.base, 1, *depth, matcher, &mut found);
+                        let walk_to = Walk {
+                            max: *depth,
+                            matcher,
+                            dot_levels: &include.dot_levels,
+                        };
+                        walk_to.walk(root, &include.base, 1, &mut found);
                     }
                 }
                 found
@@ -147,39 +164,44 @@ pub(crate) fn skip(name: &str, path: &Path) -> bool {
         || (name == "target" && path.join("CACHEDIR.TAG").exists())
 }
 
-fn walk(
-    root: &AbsPath,
-    dir: &RepoPath,
-    level: usize,
+/// How far a walk goes and what it keeps.
+struct Walk<'a> {
     max: Option<usize>,
-    matcher: &GlobMatcher,
-    found: &mut Vec<RepoPath>,
-) {
-    let Ok(entries) = std::fs::read_dir(root.join_repo(dir).as_path()) else {
-        return;
-    };
-    let mut children = Vec::new();
-    for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else {
-            continue;
+    matcher: &'a GlobMatcher,
+    /// Per level below the base, whether the pattern names hidden folders there.
+    dot_levels: &'a [bool],
+}
+
+impl Walk<'_> {
+    fn walk(&self, root: &AbsPath, dir: &RepoPath, level: usize, found: &mut Vec<RepoPath>) {
+        let Ok(entries) = std::fs::read_dir(root.join_repo(dir).as_path()) else {
+            return;
         };
-        if !kind.is_dir() {
-            continue;
+        let dots = self.dot_levels.get(level - 1).copied().unwrap_or(false);
+        let mut children = Vec::new();
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if !kind.is_dir() {
+                continue;
+            }
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let named = dots && name.starts_with('.') && name != "." && name != "..";
+            if !named && skip(name, &entry.path()) {
+                continue;
+            }
+            let Ok(child) = dir.join(name) else { continue };
+            children.push(child);
         }
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if skip(name, &entry.path()) {
-            continue;
-        }
-        let Ok(child) = dir.join(name) else { continue };
-        children.push(child);
-    }
-    for child in children {
-        if matcher.is_match(child.as_str()) {
-            found.push(child.clone());
-        }
-        if max.is_none_or(|max| level < max) {
-            walk(root, &child, level + 1, max, matcher, found);
+        for child in children {
+            if self.matcher.is_match(child.as_str()) {
+                found.push(child.clone());
+            }
+            if self.max.is_none_or(|max| level < max) {
+                self.walk(root, &child, level + 1, found);
+            }
         }
     }
 }
@@ -212,6 +234,16 @@ mod tests {
         let (_tmp, root) = tree(&["apps/web/src", "apps/docs", "apps/.hidden", "other"]);
         assert_eq!(expand(&root, &["apps/*"]), ["apps/docs", "apps/web"]);
         assert_eq!(expand(&root, &["./apps/*/"]), ["apps/docs", "apps/web"]);
+    }
+
+    #[test]
+    fn a_dot_pattern_enters_hidden_folders() {
+        let (_tmp, root) = tree(&["examples/.test/a", "examples/.exp/b", "examples/c/d"]);
+        assert_eq!(
+            expand(&root, &["examples/.*/*"]),
+            ["examples/.exp/b", "examples/.test/a"]
+        );
+        assert_eq!(expand(&root, &["examples/*/*"]), ["examples/c/d"]);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct PackageGraph {
     sorted_dirs: Vec<RepoPath>,
     /// Direct dependents, indexed like `graph`'s nodes, sorted.
     dependents: Vec<Vec<NodeIndex>>,
+    /// What the root package `//` depends on, directly or not (see
+    /// [`PackageGraph::root_dependencies`]).
+    root_dependencies: BTreeSet<PackageName>,
     warnings: Vec<WorkspaceWarning>,
 }
 
@@ -56,16 +59,20 @@ impl PackageGraph {
                 dependents[to.index()].push(from);
             }
         }
-        let this = Self {
+        let mut this = Self {
             graph,
             packages,
             by_name,
             by_dir,
             sorted_dirs,
             dependents,
+            root_dependencies: BTreeSet::new(),
             warnings,
         };
         let cycles = this.cycles();
+        if cycles.is_empty() {
+            this.root_dependencies = this.reachable(&PackageName::root());
+        }
         match WorkspaceError::from_many(cycles) {
             Some(error) => Err(error),
             None => Ok(this),
@@ -178,8 +185,8 @@ impl PackageGraph {
         })
     }
 
-    /// Every package `name` depends on, directly or not, without itself.
-    pub fn transitive_dependencies(&self, name: &PackageName) -> BTreeSet<PackageName> {
+    /// Every package `name` depends on through manifests, directly or not, without itself.
+    fn reachable(&self, name: &PackageName) -> BTreeSet<PackageName> {
         let Some(start) = self.index(name) else {
             return BTreeSet::new();
         };
@@ -193,11 +200,45 @@ impl PackageGraph {
         out
     }
 
-    /// Every package that depends on `name`, directly or not, without itself.
+    /// The packages the root package `//` depends on, directly or not (through the root
+    /// package.json, Cargo.toml or go.mod). As in Turborepo, every package implicitly
+    /// depends on them: they are among its [`transitive_dependencies`] and they have every
+    /// package as a [`transitive_dependents`].
+    ///
+    /// [`transitive_dependencies`]: PackageGraph::transitive_dependencies
+    /// [`transitive_dependents`]: PackageGraph::transitive_dependents
+    pub fn root_dependencies(&self) -> &BTreeSet<PackageName> {
+        &self.root_dependencies
+    }
+
+    /// Every package `name` depends on, directly or not, without itself: what its manifests
+    /// reach, and the [`root_dependencies`](PackageGraph::root_dependencies) (Turborepo's
+    /// `X...`).
+    pub fn transitive_dependencies(&self, name: &PackageName) -> BTreeSet<PackageName> {
+        if self.index(name).is_none() {
+            return BTreeSet::new();
+        }
+        let mut out = self.reachable(name);
+        out.extend(self.root_dependencies.iter().cloned());
+        out.remove(name);
+        out
+    }
+
+    /// Every package that depends on `name`, directly or not, without itself; every other
+    /// package when `name` is one of the [`root_dependencies`](PackageGraph::root_dependencies)
+    /// (Turborepo's `...X`).
     pub fn transitive_dependents(&self, name: &PackageName) -> BTreeSet<PackageName> {
         let Some(start) = self.index(name) else {
             return BTreeSet::new();
         };
+        if self.root_dependencies.contains(name) {
+            return self
+                .packages
+                .iter()
+                .map(|p| p.name.clone())
+                .filter(|n| n != name)
+                .collect();
+        }
         let reversed = Reversed(&self.graph);
         let mut dfs = Dfs::new(reversed, start);
         let mut out = BTreeSet::new();

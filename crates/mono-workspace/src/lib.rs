@@ -3,7 +3,7 @@
 //!
 //! | language | found by | name | internal dependencies |
 //! |---|---|---|---|
-//! | node | package.json `workspaces`, pnpm-workspace.yaml | `name` | `dependencies`, `devDependencies`, `peerDependencies`, `optionalDependencies` naming a workspace package |
+//! | node | package.json `workspaces`, pnpm-workspace.yaml | `name` | `dependencies`, `devDependencies`, `optionalDependencies` naming a workspace package (Turborepo's rules: docs/packages.md) |
 //! | rust | root Cargo.toml `[workspace] members` / `exclude` | crate name | `path` and `workspace = true` dependencies on members |
 //! | go | go.work `use`, or go.mod folders under the root config's `workspaces` | last element of the module path, unless taken | `require` of another workspace module, local `replace` |
 //! | generic | the root config's `workspaces` globs | turbo.toml `name` | turbo.toml `dependencies` |
@@ -48,9 +48,10 @@ mod gomod;
 mod gosrc;
 mod graph;
 mod node;
+mod npm_range;
 mod package;
 
 pub use discover::discover;
-pub use error::{WorkspaceError, WorkspaceWarning};
+pub use error::{ExtendsProblem, WorkspaceError, WorkspaceWarning};
 pub use graph::PackageGraph;
 pub use package::{Language, Package};

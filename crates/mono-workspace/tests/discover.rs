@@ -72,7 +72,7 @@ fn polyglot() -> Repo {
                  "devDependencies": { "@poly/config": "*" } }"#,
         ),
         ("apps/web/package.json", r#"{ "name": "@poly/web", "scripts": { "build": "node build.mjs" }, "dependencies": { "@poly/ui": "workspace:*", "react": "^18" }, "devDependencies": { "@poly/config": "*" } }"#),
-        ("packages/ui/package.json", r#"{ "name": "@poly/ui", "peerDependencies": { "@poly/client": "^1" } }"#),
+        ("packages/ui/package.json", r#"{ "name": "@poly/ui", "optionalDependencies": { "@poly/client": "^1" }, "peerDependencies": { "@poly/config": "*" } }"#),
         ("packages/client/package.json", r#"{ "name": "@poly/client" }"#),
         ("packages/client/turbo.toml", "extends = [\"//\"]\ndependencies = [\"server\"]\n"),
         ("packages/config/package.json", r#"{ "name": "@poly/config" }"#),
@@ -814,4 +814,144 @@ fn only_cargo_members_pull_in_path_dependencies() {
         ["//", "extra", "member"]
     );
     assert_eq!(edges(&graph), ["extra -> member"]);
+}
+
+#[test]
+fn the_root_packages_dependencies_are_everyones() {
+    // As in Turborepo: the root depends on `tool`, so every package depends on it (`...tool`
+    // is everything) and `app...` pulls in `tool` and what it depends on.
+    let repo = Repo::new(&[
+        (
+            "package.json",
+            r#"{ "name": "root", "workspaces": ["packages/*"], "devDependencies": { "tool": "*" } }"#,
+        ),
+        (
+            "packages/app/package.json",
+            r#"{ "name": "app", "dependencies": { "lib": "*" } }"#,
+        ),
+        ("packages/lib/package.json", r#"{ "name": "lib" }"#),
+        (
+            "packages/tool/package.json",
+            r#"{ "name": "tool", "dependencies": { "base": "*" } }"#,
+        ),
+        ("packages/base/package.json", r#"{ "name": "base" }"#),
+        ("packages/alone/package.json", r#"{ "name": "alone" }"#),
+    ]);
+    let graph = repo.discover().unwrap();
+    assert_eq!(names(graph.root_dependencies()), ["base", "tool"]);
+    assert_eq!(
+        names(&graph.transitive_dependencies(&name("app"))),
+        ["base", "lib", "tool"]
+    );
+    assert_eq!(
+        names(&graph.transitive_dependents(&name("tool"))),
+        ["//", "alone", "app", "base", "lib"]
+    );
+    assert_eq!(names(&graph.transitive_dependents(&name("lib"))), ["app"]);
+    // The direct edges, which `^task` follows, are the manifests' only.
+    assert_eq!(edges(&graph), ["// -> tool", "app -> lib", "tool -> base"]);
+}
+
+#[test]
+fn which_specifiers_link_to_workspace_packages() {
+    let manifests = [
+        (
+            "packages/app/package.json",
+            r#"{ "name": "app", "dependencies": {
+                "in-range": "^1.0.0", "out-of-range": "^2.0.0", "star": "*",
+                "by-workspace": "workspace:*", "from-catalog": "catalog:",
+                "alias": "npm:^1.0.0", "local": "file:../local", "portal": "portal:../portal"
+            } }"#,
+        ),
+        (
+            "packages/in-range/package.json",
+            r#"{ "name": "in-range", "version": "1.2.0" }"#,
+        ),
+        (
+            "packages/out-of-range/package.json",
+            r#"{ "name": "out-of-range", "version": "1.2.0" }"#,
+        ),
+        (
+            "packages/star/package.json",
+            r#"{ "name": "star", "version": "0.0.0-dev" }"#,
+        ),
+        (
+            "packages/by-workspace/package.json",
+            r#"{ "name": "by-workspace", "version": "9.0.0" }"#,
+        ),
+        (
+            "packages/from-catalog/package.json",
+            r#"{ "name": "from-catalog", "version": "1.0.0" }"#,
+        ),
+        (
+            "packages/alias/package.json",
+            r#"{ "name": "alias", "version": "1.0.0" }"#,
+        ),
+        ("packages/local/package.json", r#"{ "name": "local" }"#),
+        ("packages/portal/package.json", r#"{ "name": "portal" }"#),
+    ];
+    let deps = |repo: &Repo| {
+        let graph = repo.discover().unwrap();
+        let app = graph.get(&name("app")).unwrap();
+        names(&app.dependencies)
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // npm links plain ranges that the workspace version satisfies.
+    let npm = Repo::new(&manifests);
+    npm.write(
+        "package.json",
+        r#"{ "name": "root", "packageManager": "npm@10.0.0", "workspaces": ["packages/*"] }"#,
+    );
+    assert_eq!(
+        deps(&npm),
+        ["alias", "by-workspace", "in-range", "local", "star"]
+    );
+    // pnpm 9 links only `workspace:`, unless link-workspace-packages is on.
+    let pnpm = Repo::new(&manifests);
+    pnpm.write(
+        "package.json",
+        r#"{ "name": "root", "packageManager": "pnpm@9.12.0" }"#,
+    );
+    pnpm.write("pnpm-workspace.yaml", "packages:\n  - packages/*\n");
+    assert_eq!(deps(&pnpm), ["by-workspace"]);
+    pnpm.write(
+        "pnpm-workspace.yaml",
+        "packages:\n  - packages/*\nlinkWorkspacePackages: true\n",
+    );
+    assert_eq!(
+        deps(&pnpm),
+        ["alias", "by-workspace", "in-range", "local", "star"]
+    );
+}
+
+#[test]
+fn extending_a_package_that_does_not_exist_is_an_error() {
+    let repo = Repo::new(&[
+        (
+            "package.json",
+            r#"{ "name": "root", "workspaces": ["packages/*"] }"#,
+        ),
+        ("packages/web/package.json", r#"{ "name": "web" }"#),
+        (
+            "packages/web/turbo.jsonc",
+            r#"{ "extends": ["//", "wbe", "docs"] }"#,
+        ),
+        ("packages/docs/package.json", r#"{ "name": "docs" }"#),
+    ]);
+    let err = repo.discover().unwrap_err().to_string();
+    assert!(err.contains("problems"), "{err}");
+    let WorkspaceError::Many { errors } = repo.discover().unwrap_err() else {
+        panic!("two problems");
+    };
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        messages[0].contains("names `wbe`, which is not a package"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].contains("names `docs`, which has no turbo.json"),
+        "{messages:?}"
+    );
 }

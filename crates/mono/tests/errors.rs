@@ -1,14 +1,15 @@
-//! Every error fixture: `mono build --dry` exits 2, runs nothing, and reports what, where
-//! (file:line:col) and how to fix it. The whole report is pinned as a snapshot.
+//! Every error fixture: `mono build --dry` (or the task that reaches the broken entry) exits 2,
+//! runs nothing, and reports what, where (file:line:col) and how to fix it. The whole report
+//! is pinned as a snapshot.
 
 mod common;
 
 use common::{fixture, mono};
 
-/// Runs `mono build --dry` in `fixtures/errors/<case>` and returns stderr.
-fn report(case: &str) -> String {
+/// Runs `mono <task> --dry` in `fixtures/errors/<case>` and returns stderr.
+fn report(case: &str, task: &str) -> String {
     let repo = fixture(&format!("errors/{case}"));
-    let out = mono(&repo.root).args(["build", "--dry"]).output().unwrap();
+    let out = mono(&repo.root).args([task, "--dry"]).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         out.status.code(),
@@ -23,7 +24,13 @@ fn report(case: &str) -> String {
 }
 
 fn check(case: &str, must_contain: &[&str]) {
-    let stderr = report(case);
+    check_task(case, "build", must_contain);
+}
+
+/// [`check`] with the task whose run reaches the error: broken `dependsOn` entries are
+/// checked when a run reaches them (docs/config.md).
+fn check_task(case: &str, task: &str, must_contain: &[&str]) {
+    let stderr = report(case, task);
     for needle in must_contain {
         assert!(
             stderr.contains(needle),
@@ -71,9 +78,19 @@ fn wrong_type() {
 
 #[test]
 fn unknown_task() {
-    check(
+    check_task(
         "unknown-task",
+        "test",
         &["depends on task `compile`", "turbo.toml:5:23"],
+    );
+    // A run that does not reach the entry only warns.
+    let repo = fixture("errors/unknown-task");
+    let out = mono(&repo.root).args(["build", "--dry"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("turbo.toml:5:23: `test` depends on task `compile`, which no config defines (ignored while no run reaches it)"),
+        "{stderr}"
     );
 }
 
@@ -84,10 +101,11 @@ fn unknown_package() {
 
 #[test]
 fn persistent_dependency() {
-    check(
+    check_task(
         "persistent-dependency",
+        "start",
         &[
-            "`dev` is a persistent task; `start` cannot depend on it",
+            "`a#dev` is a persistent task; `a#start` cannot depend on it",
             "turbo.toml:9:23",
         ],
     );

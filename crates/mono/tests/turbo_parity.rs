@@ -145,3 +145,316 @@ fn same_changed_packages_as_turbo() {
         );
     }
 }
+
+/// A repository written from `files` into a temp dir and committed: npm workspaces
+/// `packages/*` (and `apps/*`), with an empty lockfile so that turbo has one to read.
+fn scratch(files: &[(&str, &str)]) -> common::Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let mut all: Vec<(&str, &str)> = vec![
+        (
+            "package.json",
+            r#"{ "name": "root", "private": true, "packageManager": "npm@10.8.0", "workspaces": ["apps/*", "packages/*"] }"#,
+        ),
+        (
+            "package-lock.json",
+            r#"{ "name": "root", "lockfileVersion": 3, "requires": true, "packages": {} }"#,
+        ),
+    ];
+    all.extend_from_slice(files);
+    for (path, text) in all {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    common::git(&root, &["init", "-q", "-b", "main"]);
+    common::git(&root, &["add", "-A"]);
+    common::git(&root, &["commit", "-q", "-m", "scratch"]);
+    common::Fixture::at(dir, root)
+}
+
+/// A package.json with scripts (each `echo NAME`) and dependencies.
+fn manifest(name: &str, version: &str, scripts: &[&str], deps: &[(&str, &str)]) -> String {
+    let scripts: serde_json::Map<String, Value> = scripts
+        .iter()
+        .map(|s| ((*s).to_owned(), Value::String(format!("echo {s}"))))
+        .collect();
+    let deps: serde_json::Map<String, Value> = deps
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+        .collect();
+    serde_json::json!({ "name": name, "version": version, "scripts": scripts, "dependencies": deps })
+        .to_string()
+}
+
+/// Tasks, dependencies, commands and outputs of both plans are the same, and so are the
+/// packages in scope (turbo's `//` aside: point 14 of issue 14, the `--dry=json` format).
+fn assert_same_plan(turbo: &Path, root: &Path, args: &[&str]) {
+    let theirs = turbo_dry_json(turbo, root, args);
+    let ours = dry_json(root, args);
+    assert_eq!(edges(&ours), edges(&theirs), "tasks differ for {args:?}");
+    let packages = |doc: &Value| -> Vec<Value> {
+        doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| *p != "//")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        packages(&ours),
+        packages(&theirs),
+        "packages differ for {args:?}"
+    );
+    for (mine, turbos) in ours["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(theirs["tasks"].as_array().unwrap())
+    {
+        let outputs = |v: &Value| {
+            let mut list: Vec<String> = v
+                .as_array()
+                .map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default();
+            list.sort();
+            list
+        };
+        assert_eq!(mine["command"], turbos["command"], "{args:?}");
+        assert_eq!(
+            outputs(&mine["outputs"]),
+            outputs(&turbos["outputs"]),
+            "{args:?}"
+        );
+    }
+}
+
+/// Issue 14, point 1: every root key of Turborepo 2.11's schema is accepted.
+#[test]
+fn issue_14_root_keys_of_turbo_2_11() {
+    let turbo = turbo_binary();
+    let a = manifest("a", "1.0.0", &["build"], &[]);
+    let repo = scratch(&[
+        ("packages/a/package.json", &a),
+        (
+            "turbo.json",
+            r#"{ "$schema": "https://turborepo.dev/schema.json",
+  "cacheMaxSize": "10GB", "cacheMaxAge": "7d", "tags": ["root"], "ui": "stream",
+  "concurrency": "4", "noUpdateNotifier": true, "dangerouslyDisablePackageManagerCheck": false,
+  "envMode": "strict", "boundaries": {}, "futureFlags": { "errorsOnlyShowHash": true },
+  "tasks": { "build": { "outputs": ["dist/**"], "tags": ["ci"], "description": "b" } } }"#,
+        ),
+    ]);
+    assert_same_plan(&turbo, &repo.root, &["build"]);
+    // With `futureFlags.globalConfiguration`, the global keys live under `global`.
+    std::fs::write(
+        repo.root.join("turbo.json"),
+        r#"{ "futureFlags": { "globalConfiguration": true },
+  "global": { "inputs": ["tsconfig.json"], "env": ["CI"], "passThroughEnv": ["HOME"], "ui": "stream",
+              "cacheMaxSize": "1GB", "cacheMaxAge": "1d", "concurrency": "2", "envMode": "loose" },
+  "tasks": { "build": { "outputs": ["dist/**"] } } }"#,
+    )
+    .unwrap();
+    common::git(&repo.root, &["commit", "-q", "-am", "global"]);
+    assert_same_plan(&turbo, &repo.root, &["build"]);
+}
+
+/// Points 2 and 3: `persistent` is each package's own, checked only for tasks in the graph;
+/// a `dependsOn` naming a package that is gone fails only the runs that reach it.
+#[test]
+fn issue_14_persistent_per_package_and_stale_references() {
+    let turbo = turbo_binary();
+    let app = manifest("app", "1.0.0", &["build", "dev", "test"], &[("lib", "*")]);
+    let lib = manifest("lib", "1.0.0", &["build", "dev", "test"], &[]);
+    let repo = scratch(&[
+        ("apps/app/package.json", &app),
+        ("packages/lib/package.json", &lib),
+        (
+            "packages/lib/turbo.json",
+            r#"{ "extends": ["//"], "tasks": { "dev": { "persistent": false } } }"#,
+        ),
+        (
+            "turbo.json",
+            r#"{ "tasks": { "build": { "dependsOn": ["^build"] },
+  "dev": { "persistent": true, "dependsOn": ["^dev"] },
+  "test": { "dependsOn": ["@acme/old#test"] } } }"#,
+        ),
+    ]);
+    assert_same_plan(&turbo, &repo.root, &["build"]);
+    assert_same_plan(&turbo, &repo.root, &["dev"]);
+    let out = common::mono(&repo.root)
+        .args(["test", "--dry"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "test reaches the stale entry");
+}
+
+/// Points 5 and 7: composable configuration in turbo.jsonc files: a package extending
+/// another, task `extends: false`, `$TURBO_EXTENDS$`, task tags.
+#[test]
+fn issue_14_composable_configuration_in_turbo_jsonc() {
+    let turbo = turbo_binary();
+    let web = manifest("web", "1.0.0", &["build", "lint", "gen"], &[]);
+    let docs = manifest("docs", "1.0.0", &["build", "lint", "gen"], &[]);
+    let repo = scratch(&[
+        ("apps/web/package.json", &web),
+        ("apps/docs/package.json", &docs),
+        (
+            "apps/web/turbo.jsonc",
+            r#"// web's own
+{ "extends": ["//"], "tasks": {
+  "build": { "outputs": ["$TURBO_EXTENDS$", ".next/**"], "dependsOn": ["$TURBO_EXTENDS$", "gen"], "tags": ["$TURBO_EXTENDS$", "web"] },
+  "lint": { "extends": false },
+  "gen": {} } }"#,
+        ),
+        (
+            "apps/docs/turbo.jsonc",
+            r#"{ "extends": ["//", "web"], "tasks": { "build": { "env": ["DOCS"] } } }"#,
+        ),
+        (
+            "turbo.jsonc",
+            r#"{ /* comments */ "tasks": { "build": { "outputs": ["dist/**"], "tags": ["ci"] }, "lint": {} } }"#,
+        ),
+    ]);
+    assert_same_plan(&turbo, &repo.root, &["build"]);
+    assert_same_plan(&turbo, &repo.root, &["lint"]);
+}
+
+/// Point 8: `with` adds the tasks that run alongside.
+#[test]
+fn issue_14_with() {
+    let turbo = turbo_binary();
+    let web = manifest("web", "1.0.0", &["dev", "build"], &[]);
+    let api = manifest("api", "1.0.0", &["dev"], &[]);
+    let repo = scratch(&[
+        ("apps/web/package.json", &web),
+        ("apps/api/package.json", &api),
+        (
+            "turbo.json",
+            r#"{ "tasks": { "build": {}, "dev": { "persistent": true, "cache": false, "with": ["api#dev", "build"] } } }"#,
+        ),
+    ]);
+    assert_same_plan(&turbo, &repo.root, &["dev", "--filter=web"]);
+}
+
+/// Points 9, 10 and 12: the root package's dependencies are everyone's; `./dir/*` is the
+/// packages directly in dir; `--only` keeps the edges between the requested tasks.
+#[test]
+fn issue_14_root_edges_directory_globs_and_only() {
+    let turbo = turbo_binary();
+    let app = manifest("app", "1.0.0", &["build", "test"], &[("lib", "*")]);
+    let lib = manifest("lib", "1.0.0", &["build", "test"], &[]);
+    let tool = manifest("tool", "1.0.0", &["build", "test"], &[("base", "*")]);
+    let base = manifest("base", "1.0.0", &["build", "test"], &[]);
+    let deep = manifest("deep", "1.0.0", &["build", "test"], &[]);
+    let repo = scratch(&[
+        (
+            "package.json",
+            r#"{ "name": "root", "private": true, "packageManager": "npm@10.8.0",
+  "workspaces": ["apps/*", "packages/*", "packages/group/*"], "devDependencies": { "tool": "*" } }"#,
+        ),
+        ("apps/app/package.json", &app),
+        ("packages/lib/package.json", &lib),
+        ("packages/tool/package.json", &tool),
+        ("packages/base/package.json", &base),
+        ("packages/group/deep/package.json", &deep),
+        (
+            "turbo.json",
+            r#"{ "tasks": { "build": { "dependsOn": ["^build"] }, "test": { "dependsOn": ["build"] } } }"#,
+        ),
+    ]);
+    for args in [
+        &["build", "--filter=...tool"][..],
+        &["build", "--filter=...base"],
+        &["build", "--filter=app..."],
+        &["build", "--filter=./packages/*"],
+        &["build", "--filter=./packages/**"],
+        &["build", "test", "--only"],
+        &["build", "test", "--only", "--filter=app"],
+    ] {
+        assert_same_plan(&turbo, &repo.root, args);
+    }
+    // A change to what the root depends on affects every package.
+    common::git(&repo.root, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(repo.root.join("packages/base/index.js"), "export {};\n").unwrap();
+    common::git(&repo.root, &["add", "-A"]);
+    common::git(&repo.root, &["commit", "-q", "-m", "base"]);
+    assert_same_plan(&turbo, &repo.root, &["build", "--filter=...[main]"]);
+    assert_same_plan(&turbo, &repo.root, &["build", "--affected"]);
+}
+
+/// Point 11: which dependency specifiers make an internal edge (npm links ranges that the
+/// workspace version satisfies; `catalog:` never; `npm:` and `file:` as turbo resolves them).
+#[test]
+fn issue_14_dependency_specifiers() {
+    let turbo = turbo_binary();
+    let app = manifest(
+        "app",
+        "1.0.0",
+        &["build"],
+        &[
+            ("in-range", "^1.0.0"),
+            ("out-of-range", "^2.0.0"),
+            ("from-catalog", "catalog:"),
+            ("aliased", "npm:^1.0.0"),
+            ("local", "file:../../packages/local"),
+        ],
+    );
+    let lib = |name: &str| manifest(name, "1.2.0", &["build"], &[]);
+    let (a, b, c, d, e) = (
+        lib("in-range"),
+        lib("out-of-range"),
+        lib("from-catalog"),
+        lib("aliased"),
+        lib("local"),
+    );
+    let repo = scratch(&[
+        ("apps/app/package.json", &app),
+        ("packages/in-range/package.json", &a),
+        ("packages/out-of-range/package.json", &b),
+        ("packages/from-catalog/package.json", &c),
+        ("packages/aliased/package.json", &d),
+        ("packages/local/package.json", &e),
+        (
+            "turbo.json",
+            r#"{ "tasks": { "build": { "dependsOn": ["^build"] } } }"#,
+        ),
+    ]);
+    assert_same_plan(&turbo, &repo.root, &["build", "--filter=app..."]);
+}
+
+/// Point 13: a tracked symlink to a folder brings the files behind it into a task's inputs,
+/// and a tracked symlink to nothing is skipped.
+#[test]
+fn issue_14_symlinked_inputs() {
+    let turbo = turbo_binary();
+    let a = manifest("a", "1.0.0", &["build"], &[]);
+    let repo = scratch(&[
+        ("packages/a/package.json", &a),
+        ("shared/s1.txt", "s1"),
+        ("shared/sub/s2.txt", "s2"),
+        ("turbo.json", r#"{ "tasks": { "build": {} } }"#),
+    ]);
+    std::os::unix::fs::symlink("../../shared", repo.root.join("packages/a/linked")).unwrap();
+    std::os::unix::fs::symlink("nowhere", repo.root.join("packages/a/dangling")).unwrap();
+    common::git(&repo.root, &["add", "-A"]);
+    common::git(&repo.root, &["commit", "-q", "-m", "links"]);
+    let theirs = turbo_dry_json(&turbo, &repo.root, &["build"]);
+    let ours = dry_json(&repo.root, &["build"]);
+    let theirs: Vec<&String> = theirs["tasks"][0]["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let ours: Vec<String> = ours["tasks"][0]["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.strip_prefix("packages/a/").unwrap().to_owned())
+        .collect();
+    let mut theirs: Vec<String> = theirs.into_iter().cloned().collect();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&"linked/sub/s2.txt".to_owned()), "{ours:?}");
+}

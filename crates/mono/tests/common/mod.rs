@@ -50,6 +50,13 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+impl Fixture {
+    /// A repository already written at `root`, inside `dir` (removed with it).
+    pub fn at(dir: tempfile::TempDir, root: PathBuf) -> Fixture {
+        Fixture { _dir: dir, root }
+    }
+}
+
 /// Runs git in `dir`, failing the test if it fails.
 pub fn git(dir: &Path, args: &[&str]) {
     let status = StdCommand::new("git")
