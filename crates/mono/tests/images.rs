@@ -229,7 +229,7 @@ fn two_clones_build_the_same_images_and_a_change_rebuilds_only_its_layer() {
     }
     let one = images(&first, &[]);
     let two = images(&second, &[]);
-    let skopeo = tool("MONO_TEST_SKOPEO", "skopeo");
+    let skopeo = path(Tool::Skopeo);
     for (package, dir) in [
         ("polyglot-server", "crates/server"),
         ("api", "services/api"),
