@@ -1,6 +1,6 @@
 //! Faults through the binary: a truncated cache entry, a crafted archive that tries to write
-//! outside the repository, Ctrl-C in the middle of a run, and outputs changed behind the
-//! cache's back.
+//! outside the repository, Ctrl-C, SIGQUIT and a closed terminal (SIGHUP) in the middle of a
+//! run, and outputs changed behind the cache's back.
 
 mod common;
 
@@ -245,6 +245,131 @@ fn ctrl_c_stops_every_process_and_caches_nothing() {
         entries(&root, ".json").is_empty(),
         "an interrupted task was cached"
     );
+}
+
+/// A repository whose one task starts a grandchild, records both pids, then waits forever.
+fn hanging_repo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait\"\n",
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    (dir, root)
+}
+
+/// The parent of `pid`, from /proc/PID/stat.
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat.rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Waits (bounded) for every pid to be gone and asserts none survived.
+fn assert_all_gone(pids: &[(i32, &str)]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pids.iter().any(|(pid, _)| alive(*pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (pid, what) in pids {
+        assert!(!alive(*pid), "{what} {pid} survived");
+    }
+}
+
+/// Issue 16: closing the terminal (SIGHUP) killed mono at once and left the task's processes
+/// running. Here mono runs under a pseudo-terminal (`script`, util-linux); killing `script`
+/// closes the terminal, and the kernel sends SIGHUP to mono, the session leader.
+#[test]
+fn closing_the_terminal_stops_every_process_of_the_run() {
+    let (_dir, root) = hanging_repo();
+    let bin = assert_cmd::cargo::cargo_bin("mono");
+    let script = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("exec '{}' build", bin.display()),
+            "/dev/null",
+        ])
+        .current_dir(&root)
+        .env("NO_COLOR", "1")
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut script =
+        script.expect("`script` (util-linux: apt-get install bsdutils) runs mono under a pty");
+    let shell: i32 = wait_for(&root.join("svc/child.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let mono_pid = parent_of(shell);
+    assert!(
+        std::fs::read_to_string(format!("/proc/{mono_pid}/cmdline"))
+            .unwrap()
+            .contains("mono"),
+        "the task's parent is mono"
+    );
+    assert!(alive(shell) && alive(grandchild) && alive(mono_pid));
+    // The terminal closes.
+    script.kill().unwrap();
+    script.wait().unwrap();
+    assert_all_gone(&[
+        (shell, "the task's shell"),
+        (grandchild, "the task's grandchild"),
+        (mono_pid, "mono"),
+    ]);
+    assert!(
+        entries(&root, ".json").is_empty(),
+        "an interrupted task was cached"
+    );
+}
+
+#[test]
+fn sigquit_stops_every_process_of_the_run() {
+    let (_dir, root) = hanging_repo();
+    let bin = assert_cmd::cargo::cargo_bin("mono");
+    let mut child = std::process::Command::new(bin)
+        .arg("build")
+        .current_dir(&root)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let shell: i32 = wait_for(&root.join("svc/child.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let mono_pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(mono_pid, rustix::process::Signal::QUIT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_all_gone(&[
+        (shell, "the task's shell"),
+        (grandchild, "the task's grandchild"),
+    ]);
 }
 
 #[test]
