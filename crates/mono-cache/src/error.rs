@@ -130,6 +130,12 @@ pub enum PackError {
         /// Its target as stored on disk.
         target: String,
     },
+    /// A symlink that never resolves: it leads back to itself.
+    #[error("symlink loop at {path}")]
+    SymlinkLoop {
+        /// The symlink.
+        path: RepoPath,
+    },
     /// An output lies behind a symlink that leads out of the repository.
     #[error("output {path} lies behind a symlink that leads out of the repository")]
     OutsideRepo {

@@ -372,6 +372,34 @@ fn sigquit_stops_every_process_of_the_run() {
     ]);
 }
 
+/// Issue 16: an output symlink loop was stored, could never be restored, and the task
+/// reran forever. It is refused at store time, with a warning; the task succeeds.
+#[test]
+fn an_output_symlink_loop_is_not_cached_and_the_task_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && ln -sfn b out/a && ln -sfn a out/b\"\n",
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    let out = mono(&root).arg("build").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("svc#build: result not cached: symlink loop at svc/out/"),
+        "{stderr}"
+    );
+    assert!(entries(&root, ".json").is_empty());
+}
+
 #[test]
 fn persistent_tasks_get_a_slot_each() {
     let dir = tempfile::tempdir().unwrap();
