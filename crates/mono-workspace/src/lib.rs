@@ -51,6 +51,6 @@ mod node;
 mod package;
 
 pub use discover::discover;
-pub use error::{WorkspaceError, WorkspaceWarning};
+pub use error::{FileKind, WorkspaceError, WorkspaceWarning};
 pub use graph::PackageGraph;
 pub use package::{Language, Package};
