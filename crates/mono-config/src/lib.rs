@@ -33,6 +33,7 @@ mod model;
 mod node;
 mod schema;
 mod source;
+mod window;
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ pub use model::{
 };
 pub use schema::did_you_mean;
 pub use source::{ConfigFormat, SourceFile, Span, Spanned};
+pub use window::{windowed, Windowed};
 
 /// Parses a root config from its text.
 pub fn parse_root(source: Arc<SourceFile>) -> Result<RootConfig, ConfigErrors> {
@@ -92,7 +94,13 @@ pub fn read_config(
     read_config_file(root, dir)
 }
 
-/// Reads the config file of a directory: `turbo.toml`, else `turbo.json`, else none.
+/// The largest turbo.toml or turbo.json read, in bytes. Real ones are a few KiB; the limit
+/// keeps a runaway file (a 10 MB string) from costing hundreds of MB to parse and report.
+pub const MAX_CONFIG_SIZE: u64 = 1 << 20;
+
+/// Reads the config file of a directory: `turbo.toml`, else `turbo.json`, else none. A file
+/// that is not a regular file, or is larger than [`MAX_CONFIG_SIZE`], is an error; its type
+/// is checked before it is opened, so a FIFO cannot block.
 fn read_config_file(
     root: &AbsPath,
     dir: &RepoPath,
@@ -102,15 +110,47 @@ fn read_config_file(
             .join(format.file_name())
             .expect("a file name is a valid repo path");
         let path = root.join_repo(&rel);
-        match std::fs::read_to_string(path.as_path()) {
-            Ok(text) => return Ok(Some(SourceFile::new(rel, text, format))),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(ConfigErrors::single(
-                    rel.to_string(),
-                    ConfigError::Io { path, source },
-                ))
+        let fail = |error| Err(ConfigErrors::single(rel.to_string(), error));
+        let meta = match std::fs::symlink_metadata(path.as_path()) {
+            Ok(meta) if meta.file_type().is_symlink() => std::fs::metadata(path.as_path()),
+            other => other,
+        };
+        match meta {
+            Ok(meta) if !meta.is_file() => return fail(ConfigError::NotAFile { path }),
+            Ok(meta) if meta.len() > MAX_CONFIG_SIZE => {
+                return fail(ConfigError::TooLarge {
+                    path,
+                    size: meta.len(),
+                    limit: MAX_CONFIG_SIZE,
+                })
             }
+            Ok(_) => {}
+            // A dangling symlink: something is there, but not a file.
+            Err(err)
+                if err.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(path.as_path()).is_ok() =>
+            {
+                return fail(ConfigError::NotAFile { path })
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return fail(ConfigError::Io { path, source }),
+        }
+        // Bounded even if the file grew since: at most one byte past the limit is read.
+        let mut text = String::new();
+        let read = std::fs::File::open(path.as_path()).and_then(|file| {
+            use std::io::Read;
+            file.take(MAX_CONFIG_SIZE + 1).read_to_string(&mut text)
+        });
+        match read {
+            Ok(size) if size as u64 > MAX_CONFIG_SIZE => {
+                return fail(ConfigError::TooLarge {
+                    path,
+                    size: size as u64,
+                    limit: MAX_CONFIG_SIZE,
+                })
+            }
+            Ok(_) => return Ok(Some(SourceFile::new(rel, text, format))),
+            Err(source) => return fail(ConfigError::Io { path, source }),
         }
     }
     Ok(None)

@@ -725,7 +725,7 @@ impl<'s> Checker<'s> {
 
 fn error_offset(error: &ConfigError) -> usize {
     match error {
-        ConfigError::Io { .. } => 0,
+        ConfigError::Io { .. } | ConfigError::TooLarge { .. } | ConfigError::NotAFile { .. } => 0,
         ConfigError::Syntax { span, .. }
         | ConfigError::UnknownKey { span, .. }
         | ConfigError::WrongType { span, .. }

@@ -163,27 +163,41 @@ pub(crate) fn regular_file(root: &AbsPath, path: &RepoPath) -> Result<bool, Work
     }
 }
 
+/// The largest manifest or workspace file read (package.json, Cargo.toml, go.mod, go.work,
+/// pnpm-workspace.yaml), in bytes. Real package.json files are a few KiB, rarely a few
+/// hundred; lockfiles, which can be larger, are not read here.
+pub const MAX_MANIFEST_SIZE: u64 = 4 << 20;
+
 /// Reads a repo file; `None` when it does not exist.
 fn read_optional(root: &AbsPath, path: &RepoPath) -> Result<Option<String>, WorkspaceError> {
     if !regular_file(root, path)? {
         return Ok(None);
     }
-    match std::fs::read_to_string(root.join_repo(path).as_path()) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(WorkspaceError::Io {
-            path: path.clone(),
-            source,
-        }),
-    }
+    read_capped(root, path).map(Some)
 }
 
 fn read(root: &AbsPath, path: &RepoPath) -> Result<String, WorkspaceError> {
     regular_file(root, path)?;
-    std::fs::read_to_string(root.join_repo(path).as_path()).map_err(|source| WorkspaceError::Io {
-        path: path.clone(),
-        source,
-    })
+    read_capped(root, path)
+}
+
+/// Reads at most [`MAX_MANIFEST_SIZE`] bytes of a file known to be regular.
+fn read_capped(root: &AbsPath, path: &RepoPath) -> Result<String, WorkspaceError> {
+    use std::io::Read;
+    let mut text = String::new();
+    let size = std::fs::File::open(root.join_repo(path).as_path())
+        .and_then(|file| file.take(MAX_MANIFEST_SIZE + 1).read_to_string(&mut text))
+        .map_err(|source| WorkspaceError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    if size as u64 > MAX_MANIFEST_SIZE {
+        return Err(WorkspaceError::TooLarge {
+            path: path.clone(),
+            limit: MAX_MANIFEST_SIZE,
+        });
+    }
+    Ok(text)
 }
 
 /// `rel` (a path written in a manifest in `base`) as a repo path; `None` when it leaves the

@@ -66,6 +66,19 @@ pub enum WorkspaceError {
         kind: FileKind,
     },
 
+    /// A manifest or workspace file larger than the limit.
+    #[error("{path} is larger than {limit} bytes, the most a manifest may be")]
+    #[diagnostic(
+        code(mono::workspace::too_large),
+        help("a manifest is a few KiB: keep data out of {path}")
+    )]
+    TooLarge {
+        /// The file, repo-relative.
+        path: RepoPath,
+        /// The limit.
+        limit: u64,
+    },
+
     /// A manifest is not valid JSON, TOML, YAML or go.mod syntax, or a key has the wrong type.
     #[error("failed to parse {location}: {message}")]
     #[diagnostic(code(mono::workspace::syntax))]

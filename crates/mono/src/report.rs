@@ -34,7 +34,11 @@ fn print_diagnostic(err: &dyn miette::Diagnostic) {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
-    if handler.render_report(&mut out, err).is_err() {
+    // Long lines cut first: miette panics on a label past column 65,535.
+    if handler
+        .render_report(&mut out, &mono_config::windowed(err))
+        .is_err()
+    {
         out = format!("error: {err}\n");
     }
     eprint!("{out}");
