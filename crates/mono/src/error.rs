@@ -64,6 +64,17 @@ pub enum Error {
     #[diagnostic(code(mono::cwd))]
     Cwd(#[source] std::io::Error),
 
+    /// Writing the command's output failed (a full disk, a closed terminal).
+    #[error("failed to write to {stream}")]
+    #[diagnostic(code(mono::output))]
+    Output {
+        /// `stdout`.
+        stream: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A command-line value that parses but cannot be used.
     #[error("{message}")]
     #[diagnostic(code(mono::usage))]
@@ -79,6 +90,9 @@ pub enum Error {
 impl Error {
     /// The process exit code for this error (docs/exit-codes.md).
     pub fn exit_code(&self) -> u8 {
-        EXIT_USAGE
+        match self {
+            Error::Output { .. } => EXIT_TASK_FAILED,
+            _ => EXIT_USAGE,
+        }
     }
 }

@@ -540,3 +540,53 @@ fn warm_hits_skip_the_archive_until_an_output_changes() {
     assert!(std::fs::symlink_metadata(&page_path).unwrap().is_file());
     assert_eq!(std::fs::read(&page_path).unwrap(), page);
 }
+
+/// The real binary at `root`, as a std Command (its streams can be redirected).
+fn mono_std(root: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mono"));
+    cmd.current_dir(root)
+        .env("NO_COLOR", "1")
+        .env_remove("MONO_REMOTE_CACHE");
+    cmd
+}
+
+fn full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux")
+}
+
+/// Issue 16: `mono ls >/dev/full` and `--dry=json >/dev/full` exited 0 with the output lost;
+/// a cache warning to a full stderr panicked (exit 101).
+#[test]
+fn a_failed_write_to_stdout_or_stderr_is_a_non_zero_exit_not_a_panic() {
+    let (_dir, root) = hanging_repo();
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && echo hi > out/a\"\n",
+    )
+    .unwrap();
+    for args in [
+        &["ls"][..],
+        &["ls", "--json"],
+        &["build", "--dry=json"],
+        &["build", "--dry"],
+    ] {
+        let out = mono_std(&root).args(args).stdout(full()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("failed to write to stdout"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // A remote that refuses connections: one warning, written to a full stderr.
+    let out = mono_std(&root)
+        .args(["build", "--remote-cache", "http://127.0.0.1:9"])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(root.join("svc/out/a").exists(), "the task ran");
+}

@@ -172,8 +172,7 @@ pub fn status(cwd: Option<&std::path::Path>, args: &CacheStatusArgs) -> Result<E
             }
         },
     }
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    crate::report::write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

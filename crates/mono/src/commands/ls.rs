@@ -1,6 +1,6 @@
 //! `mono ls`: the packages, their language, folder and internal dependencies.
 
-use std::io::Write;
+use std::fmt::Write;
 use std::process::ExitCode;
 
 use mono_tasks::{AffectedReason, Filter};
@@ -63,7 +63,7 @@ pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Erro
             reason: reasons.and_then(|r| r.get(&p.name)),
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     if args.json {
         let mut doc = serde_json::json!({ "version": LS_FORMAT_VERSION, "count": listed.len(), "packages": listed });
         if let Some((range, _)) = &selection.affected {
@@ -113,5 +113,6 @@ pub fn ls(cwd: Option<&std::path::Path>, args: &LsArgs) -> Result<ExitCode, Erro
             );
         }
     }
+    crate::report::write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,6 @@
 //! `mono run <task>...` (and `mono <task>...`): plan, then print the plan or the graph, or run.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::process::ExitCode;
 
 use mono_task_id::{PackageName, TaskId};
@@ -327,8 +326,8 @@ fn run_selected(
             &details,
         );
         match format {
-            DryFormat::Json => print(&format!("{}\n", plan.to_json())),
-            DryFormat::Text => print(&plan.to_text()),
+            DryFormat::Json => print(&format!("{}\n", plan.to_json()))?,
+            DryFormat::Text => print(&plan.to_text())?,
         }
         return Ok((ExitCode::SUCCESS, selected));
     }
@@ -522,7 +521,7 @@ fn write_graph(graph: &TaskGraph, target: &GraphTarget, repo: &Repo) -> Result<(
         ),
     };
     match target {
-        GraphTarget::Stdout(format) => print(&render(format)),
+        GraphTarget::Stdout(format) => print(&render(format))?,
         GraphTarget::File(path, format) => {
             let base = match &repo.cwd {
                 cwd if cwd.is_root() => repo.root.clone(),
@@ -540,8 +539,8 @@ fn write_graph(graph: &TaskGraph, target: &GraphTarget, repo: &Repo) -> Result<(
     Ok(())
 }
 
-fn print(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+fn print(text: &str) -> Result<(), Error> {
+    crate::report::write_stdout(text)
 }
 
 #[cfg(test)]
