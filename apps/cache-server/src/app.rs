@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -16,9 +16,10 @@ use mono_cache::Signer;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::connection::{self, effective_max_connections, Limits};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::options::Options;
-use crate::storage::{Storage, Stored};
+use crate::storage::{Storage, Stored, MAX_TAG_LEN};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -51,11 +52,16 @@ struct AppState {
     max_artifact_size: u64,
     signature_key: Option<Vec<u8>>,
     metrics: Metrics,
+    /// One permit per upload stored at once.
+    upload_slots: tokio::sync::Semaphore,
+    /// How long an upload waits for a slot before 503.
+    upload_queue_wait: Duration,
 }
 
 type Shared = Arc<AppState>;
 
-/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight, for at most the
+/// shutdown timeout (src/connection.rs).
 pub async fn serve(options: Options) -> Result<(), ServeError> {
     let storage = match (&options.dir, &options.s3) {
         (Some(dir), None) => Storage::disk(dir.clone())?,
@@ -65,12 +71,25 @@ pub async fn serve(options: Options) -> Result<(), ServeError> {
     if options.tokens.iter().any(|t| t.trim().is_empty()) {
         return Err(ServeError::EmptyToken);
     }
+    let (staging_files, staging_bytes) = storage.clean_staging_files()?;
+    if staging_files > 0 {
+        tracing::info!(
+            files = staging_files,
+            bytes = staging_bytes,
+            "removed the partial uploads of an earlier run"
+        );
+    }
+    let idle_timeout = Duration::from_secs(options.idle_timeout);
     let state = Arc::new(AppState {
         storage,
         token_digests: options.tokens.iter().map(|t| digest(t.trim())).collect(),
         max_artifact_size: options.max_artifact_size,
         signature_key: options.signature_key.map(String::into_bytes),
         metrics: Metrics::new(),
+        upload_slots: tokio::sync::Semaphore::new(
+            usize::try_from(options.max_concurrent_uploads).unwrap_or(usize::MAX),
+        ),
+        upload_queue_wait: idle_timeout / 2,
     });
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -82,19 +101,79 @@ pub async fn serve(options: Options) -> Result<(), ServeError> {
         addr: options.listen,
         source,
     })?;
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(options.header_read_timeout),
+        idle_timeout,
+        max_connections: options.max_connections,
+        shutdown_timeout: Duration::from_secs(options.shutdown_timeout),
+    };
+    let eviction = if options.max_size.is_some() || options.max_age.is_some() {
+        // The first pass before listening, so that a restart with a smaller limit is
+        // within it by the time clients are served.
+        evict_once(&state, options.max_size, options.max_age).await;
+        Some(tokio::spawn(evict_periodically(
+            Arc::clone(&state),
+            options.max_size,
+            options.max_age,
+            Duration::from_secs(options.evict_interval),
+        )))
+    } else {
+        None
+    };
     tracing::info!(
         addr = %addr,
         storage = %state.storage.description,
         max_artifact_size = state.max_artifact_size,
         signatures = state.signature_key.is_some(),
+        max_connections = effective_max_connections(limits.max_connections),
+        max_concurrent_uploads = options.max_concurrent_uploads,
+        max_size = options.max_size,
+        max_age_secs = options.max_age.map(|age| age.as_secs()),
         "listening"
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|source| ServeError::Io { addr, source })?;
-    tracing::info!("stopped");
+    let cut = connection::serve(listener, router(state), limits, shutdown_signal()).await;
+    if let Some(eviction) = eviction {
+        eviction.abort();
+    }
+    if cut > 0 {
+        tracing::warn!(
+            connections = cut,
+            "stopped: closed the connections still busy at the shutdown deadline"
+        );
+    } else {
+        tracing::info!("stopped");
+    }
     Ok(())
+}
+
+/// An eviction pass every `interval`.
+async fn evict_periodically(
+    state: Shared,
+    max_size: Option<u64>,
+    max_age: Option<Duration>,
+    interval: Duration,
+) {
+    loop {
+        tokio::time::sleep(interval).await;
+        evict_once(&state, max_size, max_age).await;
+    }
+}
+
+async fn evict_once(state: &Shared, max_size: Option<u64>, max_age: Option<Duration>) {
+    match state.storage.evict(max_size, max_age).await {
+        Ok(evicted) => {
+            state.metrics.evicted_artifacts.inc_by(evicted.artifacts);
+            state.metrics.evicted_bytes.inc_by(evicted.bytes);
+            tracing::info!(
+                evicted = evicted.artifacts,
+                evicted_bytes = evicted.bytes,
+                kept = evicted.kept,
+                kept_bytes = evicted.kept_bytes,
+                "eviction"
+            );
+        }
+        Err(err) => tracing::error!(error = %err, "eviction failed"),
+    }
 }
 
 fn router(state: Shared) -> Router {
@@ -335,6 +414,47 @@ async fn get_artifact(
     }
 }
 
+/// The metadata an upload's headers give, validated: what is stored must come back as a
+/// valid header on every GET and HEAD. An error is the code and message of a 400.
+fn stored_of(headers: &HeaderMap) -> Result<Stored, (&'static str, String)> {
+    let tag = match headers.get("x-artifact-tag") {
+        None => None,
+        Some(value) => {
+            let bytes = value.as_bytes();
+            if bytes.is_empty() || bytes.len() > MAX_TAG_LEN {
+                return Err((
+                    "bad_tag",
+                    format!("x-artifact-tag must be 1 to {MAX_TAG_LEN} bytes"),
+                ));
+            }
+            if !bytes.iter().all(u8::is_ascii_graphic) {
+                return Err((
+                    "bad_tag",
+                    "x-artifact-tag must be printable ASCII without spaces (base64)".to_owned(),
+                ));
+            }
+            Some(String::from_utf8_lossy(bytes).into_owned())
+        }
+    };
+    let duration_ms = match headers.get("x-artifact-duration") {
+        None => None,
+        Some(value) => match value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            Some(duration) => Some(duration),
+            None => {
+                return Err((
+                    "bad_duration",
+                    "x-artifact-duration must be a whole number of milliseconds".to_owned(),
+                ))
+            }
+        },
+    };
+    Ok(Stored { duration_ms, tag })
+}
+
 async fn put_artifact(
     State(state): State<Shared>,
     Path(hash): Path<String>,
@@ -347,6 +467,13 @@ async fn put_artifact(
     }
     let Some(team) = team(&query) else {
         return bad_team();
+    };
+    let stored = match stored_of(&headers) {
+        Ok(stored) => stored,
+        Err((code, message)) => {
+            state.metrics.rejected_uploads.inc();
+            return error(StatusCode::BAD_REQUEST, code, &message);
+        }
     };
     let limit = state.max_artifact_size;
     let too_large = || {
@@ -364,8 +491,41 @@ async fn put_artifact(
     if declared.is_some_and(|len| len > limit) {
         return too_large();
     }
-    // Read at most `limit` bytes, whatever Content-Length said.
-    let mut bytes = bytes::BytesMut::new();
+    if state.signature_key.is_some() && stored.tag.is_none() {
+        state.metrics.rejected_uploads.inc();
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+            "the x-artifact-tag header is missing or does not match the artifact",
+        );
+    }
+    // A slot among the uploads stored at once, waited for no longer than half the idle
+    // timeout (the connection sends nothing meanwhile).
+    let Ok(Ok(_slot)) =
+        tokio::time::timeout(state.upload_queue_wait, state.upload_slots.acquire()).await
+    else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            Json(json!({ "error": { "code": "busy", "message": "too many uploads at once; retry later" } })),
+        )
+            .into_response();
+    };
+    // turbo signs with the team id; mono with the team id, else the slug: one running
+    // HMAC per candidate, over the bytes as they stream by.
+    let mut signings: Vec<_> = match &state.signature_key {
+        Some(key) => [query.get("teamId"), query.get("slug"), None]
+            .iter()
+            .map(|team| Signer::new(key.clone(), team.map_or("", String::as_str)).start(&hash))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut upload = match state.storage.begin(&team, &hash, &stored).await {
+        Ok(upload) => upload,
+        Err(err) => return storage_error(&err),
+    };
+    // Read at most `limit` bytes, whatever Content-Length said; dropping `upload` on any
+    // early return aborts it.
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else {
@@ -375,26 +535,19 @@ async fn put_artifact(
                 "the upload was cut off",
             );
         };
-        if (bytes.len() + chunk.len()) as u64 > limit {
+        if upload.len() + chunk.len() as u64 > limit {
             return too_large();
         }
-        bytes.extend_from_slice(&chunk);
+        for signing in &mut signings {
+            signing.update(&chunk);
+        }
+        if let Err(err) = upload.write(&chunk).await {
+            return storage_error(&err);
+        }
     }
-    let body = bytes.freeze();
-    let tag = headers
-        .get("x-artifact-tag")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if let Some(key) = &state.signature_key {
-        // turbo signs with the team id; mono with the team id, else the slug.
-        let candidates = [query.get("teamId"), query.get("slug"), None];
-        let signed = tag.as_deref().is_some_and(|tag| {
-            candidates.iter().any(|team| {
-                let team = team.map_or("", String::as_str);
-                Signer::new(key.clone(), team).verify(&hash, &body, tag)
-            })
-        });
-        if !signed {
+    if state.signature_key.is_some() {
+        let tag = stored.tag.as_deref().unwrap_or_default();
+        if !signings.into_iter().any(|signing| signing.verify(tag)) {
             state.metrics.rejected_uploads.inc();
             return error(
                 StatusCode::BAD_REQUEST,
@@ -403,15 +556,8 @@ async fn put_artifact(
             );
         }
     }
-    let stored = Stored {
-        duration_ms: headers
-            .get("x-artifact-duration")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok()),
-        tag,
-    };
-    let len = body.len() as u64;
-    match state.storage.put(&team, &hash, &stored, body).await {
+    let len = upload.len();
+    match state.storage.finish(upload).await {
         Ok(()) => {
             state.metrics.bytes_uploaded.inc_by(len);
             (

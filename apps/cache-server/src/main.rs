@@ -6,6 +6,7 @@
 //! disk or in an S3-compatible bucket. docs/remote-cache.md describes running it.
 
 mod app;
+mod connection;
 mod metrics;
 mod options;
 mod storage;

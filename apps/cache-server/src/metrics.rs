@@ -31,6 +31,10 @@ pub struct Metrics {
     pub bytes_downloaded: Counter,
     /// Uploads refused: too large, bad signature.
     pub rejected_uploads: Counter,
+    /// Artifacts deleted by eviction.
+    pub evicted_artifacts: Counter,
+    /// Their bytes.
+    pub evicted_bytes: Counter,
 }
 
 impl Metrics {
@@ -64,8 +68,22 @@ impl Metrics {
             "Uploads refused (too large, bad signature)",
             rejected_uploads.clone(),
         );
+        let evicted_artifacts = Counter::default();
+        let evicted_bytes = Counter::default();
+        registry.register(
+            "evicted_artifacts",
+            "Artifacts deleted by eviction (--max-size, --max-age)",
+            evicted_artifacts.clone(),
+        );
+        registry.register(
+            "evicted_bytes",
+            "Bytes of artifacts deleted by eviction",
+            evicted_bytes.clone(),
+        );
         Self {
             registry,
+            evicted_artifacts,
+            evicted_bytes,
             requests,
             hits,
             misses,

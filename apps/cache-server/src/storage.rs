@@ -11,19 +11,33 @@
 //! `<team>` and `<hash>` are validated by the routes (letters, digits, `-`, `_`, `.`; hex
 //! for hashes), so no request names an object outside the store.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::{BoxStream, StreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, PutPayload};
+use object_store::{ClientOptions, ObjectStore, WriteMultipart};
 use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 4] = b"MCS1";
 const MAX_HEADER: usize = 4096;
+
+/// The longest `x-artifact-tag` stored (turbo's HMAC-SHA256 tags are 44 characters): the
+/// metadata always fits in [`MAX_HEADER`].
+pub const MAX_TAG_LEN: usize = 1024;
+
+/// Bytes buffered per upload before a part is written: S3 parts must be at least 5 MiB; a
+/// local part is written at its offset in the staging file.
+const S3_PART_SIZE: usize = 8 << 20;
+const DISK_PART_SIZE: usize = 1 << 20;
+/// Parts of one upload written at once: the memory of one upload is at most
+/// `(PARTS_IN_FLIGHT + 1) * part size`.
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// What the server keeps beside an artifact's bytes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -53,6 +67,15 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
+    /// The storage folder cannot be cleaned.
+    #[error("cannot clean {path}: {source}")]
+    Clean {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// An artifact being served.
@@ -66,8 +89,34 @@ pub struct Found {
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     prefix: String,
+    /// The folder of a disk store (its files' modification times record use).
+    root: Option<PathBuf>,
+    /// When each artifact of an S3 store was last read or written by this process (S3
+    /// records only when an object was written).
+    used: Mutex<HashMap<ObjectPath, SystemTime>>,
     /// For logs: `disk:/path` or `s3://bucket/prefix`.
     pub description: String,
+}
+
+/// An upload in progress: the artifact is written part by part and becomes visible only
+/// at [`Upload::finish`]. Dropped unfinished (refused, cut off), it is aborted.
+pub struct Upload {
+    writer: Option<WriteMultipart>,
+    path: ObjectPath,
+    len: u64,
+}
+
+/// What an eviction pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Evicted {
+    /// Artifacts deleted.
+    pub artifacts: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Artifacts kept.
+    pub kept: u64,
+    /// Their bytes.
+    pub kept_bytes: u64,
 }
 
 impl Storage {
@@ -82,6 +131,8 @@ impl Storage {
             store: Arc::new(store),
             prefix: String::new(),
             description: format!("disk:{}", dir.display()),
+            root: Some(dir),
+            used: Mutex::new(HashMap::new()),
         })
     }
 
@@ -105,6 +156,8 @@ impl Storage {
             store: Arc::new(store),
             prefix,
             description: url.to_owned(),
+            root: None,
+            used: Mutex::new(HashMap::new()),
         })
     }
 
@@ -115,7 +168,32 @@ impl Storage {
         }
     }
 
-    /// Stores an artifact, replacing any previous one.
+    /// Starts storing an artifact (replacing any previous one once finished): the metadata
+    /// first, then the bytes given to [`Upload::write`].
+    pub async fn begin(
+        &self,
+        team: &str,
+        hash: &str,
+        stored: &Stored,
+    ) -> Result<Upload, StorageError> {
+        let path = self.path(team, hash);
+        let upload = self.store.put_multipart(&path).await?;
+        let part_size = if self.root.is_some() {
+            DISK_PART_SIZE
+        } else {
+            S3_PART_SIZE
+        };
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
+        writer.write(&encode_header(stored));
+        Ok(Upload {
+            writer: Some(writer),
+            path,
+            len: 0,
+        })
+    }
+
+    /// Stores an artifact held in memory, replacing any previous one.
+    #[cfg(test)]
     pub async fn put(
         &self,
         team: &str,
@@ -123,15 +201,16 @@ impl Storage {
         stored: &Stored,
         body: Bytes,
     ) -> Result<(), StorageError> {
-        let header = serde_json::to_vec(stored).expect("serializes");
-        let mut out = BytesMut::with_capacity(8 + header.len() + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&u32::try_from(header.len()).expect("small").to_be_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&body);
-        self.store
-            .put(&self.path(team, hash), PutPayload::from(out.freeze()))
-            .await?;
+        let mut upload = self.begin(team, hash, stored).await?;
+        upload.write(&body).await?;
+        self.finish(upload).await
+    }
+
+    /// Makes an upload's artifact visible.
+    pub async fn finish(&self, mut upload: Upload) -> Result<(), StorageError> {
+        let writer = upload.writer.take().expect("an upload finishes once");
+        writer.finish().await?;
+        self.used_now(&upload.path).await;
         Ok(())
     }
 
@@ -151,6 +230,7 @@ impl Storage {
         let bytes = self.store.get_range(&path, 0..end).await?;
         let (stored, header_len) =
             parse_header(&bytes).ok_or_else(|| StorageError::Foreign(path.to_string()))?;
+        self.used_now(&path).await;
         Ok(Some((stored, meta.size - header_len as u64)))
     }
 
@@ -178,6 +258,7 @@ impl Storage {
             }
         };
         let (stored, header_len) = parsed;
+        self.used_now(&path).await;
         let rest = head.split_off(header_len).freeze();
         let body = futures::stream::once(async move { Ok(rest) })
             .chain(stream)
@@ -188,6 +269,172 @@ impl Storage {
             body,
         }))
     }
+
+    /// Records that `path` was used now: the file's modification time on disk (so the
+    /// order survives a restart), a map in memory for S3.
+    async fn used_now(&self, path: &ObjectPath) {
+        let now = SystemTime::now();
+        match &self.root {
+            Some(root) => {
+                let file = root.join(path.as_ref());
+                let _ = tokio::task::spawn_blocking(move || {
+                    std::fs::File::open(&file).and_then(|f| f.set_modified(now))
+                })
+                .await;
+            }
+            None => {
+                self.used
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(path.clone(), now);
+            }
+        }
+    }
+
+    /// Removes the staging files of uploads a killed server left behind (`<hash>#<n>`,
+    /// object_store's names; artifacts' names never hold `#`). Run at start, before the
+    /// server accepts an upload. Returns the files and bytes removed. S3 keeps no staging
+    /// objects: abandoned multipart uploads are the bucket's lifecycle rule's job.
+    pub fn clean_staging_files(&self) -> Result<(u64, u64), StorageError> {
+        let Some(root) = &self.root else {
+            return Ok((0, 0));
+        };
+        let mut removed = (0, 0);
+        clean_dir(root, &mut removed)?;
+        Ok(removed)
+    }
+
+    /// Deletes artifacts unused for longer than `max_age`, then the least recently used
+    /// ones until the store holds at most `max_size` bytes.
+    pub async fn evict(
+        &self,
+        max_size: Option<u64>,
+        max_age: Option<Duration>,
+    ) -> Result<Evicted, StorageError> {
+        let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
+        let mut listing = self.store.list(prefix.as_ref());
+        let mut objects = Vec::new();
+        {
+            while let Some(object) = listing.next().await {
+                let object = object?;
+                let written = SystemTime::from(object.last_modified);
+                let used = self
+                    .used
+                    .lock()
+                    .expect("not poisoned")
+                    .get(&object.location)
+                    .copied()
+                    .map_or(written, |used| used.max(written));
+                objects.push((used, object.size, object.location));
+            }
+        }
+        let now = SystemTime::now();
+        let victims = choose_victims(&mut objects, now, max_size, max_age);
+        let mut evicted = Evicted::default();
+        for (index, (_, size, location)) in objects.iter().enumerate() {
+            if victims.contains(&index) {
+                match self.store.delete(location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                        evicted.artifacts += 1;
+                        evicted.bytes += size;
+                        self.used.lock().expect("not poisoned").remove(location);
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            } else {
+                evicted.kept += 1;
+                evicted.kept_bytes += size;
+            }
+        }
+        Ok(evicted)
+    }
+}
+
+/// Sorts `objects` (last use, size, name) least recently used first and returns the
+/// indexes to delete: every one older than `max_age`, then the oldest until the rest fits in
+/// `max_size`.
+fn choose_victims<T>(
+    objects: &mut [(SystemTime, u64, T)],
+    now: SystemTime,
+    max_size: Option<u64>,
+    max_age: Option<Duration>,
+) -> std::collections::HashSet<usize> {
+    objects.sort_by_key(|(used, _, _)| *used);
+    let mut victims = std::collections::HashSet::new();
+    let mut total: u64 = objects.iter().map(|(_, size, _)| size).sum();
+    for (index, (used, size, _)) in objects.iter().enumerate() {
+        let too_old =
+            max_age.is_some_and(|age| now.duration_since(*used).unwrap_or_default() > age);
+        let too_big = max_size.is_some_and(|max| total > max);
+        if too_old || too_big {
+            victims.insert(index);
+            total -= size;
+        }
+    }
+    victims
+}
+
+fn clean_dir(dir: &Path, removed: &mut (u64, u64)) -> Result<(), StorageError> {
+    let clean = |source| StorageError::Clean {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(clean)? {
+        let entry = entry.map_err(clean)?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(clean)?;
+        if kind.is_dir() {
+            clean_dir(&path, removed)?;
+        } else if entry.file_name().to_string_lossy().contains('#') {
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            std::fs::remove_file(&path).map_err(|source| StorageError::Clean {
+                path: path.clone(),
+                source,
+            })?;
+            removed.0 += 1;
+            removed.1 += len;
+        }
+    }
+    Ok(())
+}
+
+impl Upload {
+    /// Appends bytes; waits while earlier parts are written, so an upload holds at most a
+    /// few parts in memory however fast its client sends.
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
+        let writer = self.writer.as_mut().expect("not finished");
+        writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+        writer.write(bytes);
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// The artifact's bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            // Deletes the staging file (disk) or the uploaded parts (S3).
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = writer.abort().await;
+                });
+            }
+        }
+    }
+}
+
+fn encode_header(stored: &Stored) -> Vec<u8> {
+    let header = serde_json::to_vec(stored).expect("serializes");
+    let mut out = Vec::with_capacity(8 + header.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&u32::try_from(header.len()).expect("small").to_be_bytes());
+    out.extend_from_slice(&header);
+    out
 }
 
 /// The header and its length, once `bytes` holds all of it.

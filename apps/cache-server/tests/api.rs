@@ -1,55 +1,15 @@
 //! The server through HTTP, as clients see it: the Turborepo API, authentication,
 //! validation, limits, signatures, health, metrics and shutdown.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
+
+use common::Server;
 
 use base64::prelude::{Engine, BASE64_STANDARD};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-
-struct Server {
-    child: Child,
-    url: String,
-    store: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mono-cache-server"))
-            .args(["--listen", "127.0.0.1:0", "--token", "t1,t2", "--dir"])
-            .arg(&store)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("exited before listening").unwrap();
-            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-            if value["message"] == "listening" {
-                break value["addr"].as_str().unwrap().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            url: format!("http://{addr}"),
-            store,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()

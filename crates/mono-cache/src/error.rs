@@ -83,6 +83,13 @@ pub enum Corruption {
     /// The archive changed between validating and restoring it.
     #[error("the archive changed while it was being restored")]
     ChangedDuringRestore,
+    /// A remote cache server failed on this artifact alone (HTTP 5xx to its lookup, while it
+    /// answers others): a miss for this artifact, not the remote down.
+    #[error("the remote server failed on this artifact (HTTP {status})")]
+    ServerError {
+        /// The 5xx status.
+        status: u16,
+    },
     /// A remote cache answered with bytes that are not a mono artifact (docs/remote-cache.md).
     #[error("the remote answered with bytes that are not a mono artifact")]
     NotAnEnvelope,
@@ -137,6 +144,12 @@ pub enum PackError {
         path: RepoPath,
         /// Its target as stored on disk.
         target: String,
+    },
+    /// A symlink that never resolves: it leads back to itself.
+    #[error("symlink loop at {path}")]
+    SymlinkLoop {
+        /// The symlink.
+        path: RepoPath,
     },
     /// An output lies behind a symlink that leads out of the repository.
     #[error("output {path} lies behind a symlink that leads out of the repository")]

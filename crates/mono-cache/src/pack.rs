@@ -64,6 +64,13 @@ pub(crate) fn collect(
                         target: target.to_owned(),
                     });
                 }
+                // A link that never resolves (`a -> b -> a`, `a -> a/x`) cannot be restored:
+                // stored, it would be a miss forever. A dangling link is fine.
+                if let Err(err) = fs::metadata(&abs) {
+                    if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                        return Err(PackError::SymlinkLoop { path });
+                    }
+                }
                 Node::Symlink {
                     target: target.to_owned(),
                 }
@@ -325,5 +332,29 @@ mod tests {
             link_stays_inside(&RepoPath::new(link).unwrap(), target),
             inside
         );
+    }
+
+    #[test]
+    fn symlink_loops_are_refused_and_dangling_links_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path().to_path_buf()).unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        std::os::unix::fs::symlink("b", out.join("a")).unwrap();
+        std::os::unix::fs::symlink("a", out.join("b")).unwrap();
+        let err = collect(&root, &[RepoPath::new("out").unwrap()]).unwrap_err();
+        assert!(
+            matches!(&err, PackError::SymlinkLoop { path } if path.as_str().starts_with("out/")),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with("symlink loop at out/"), "{err}");
+        let other = dir.path().join("other");
+        fs::create_dir(&other).unwrap();
+        std::os::unix::fs::symlink("self/x", other.join("self")).unwrap();
+        std::os::unix::fs::symlink("missing", other.join("dangling")).unwrap();
+        let err = collect(&root, &[RepoPath::new("other/self").unwrap()]).unwrap_err();
+        assert!(matches!(err, PackError::SymlinkLoop { .. }), "{err}");
+        let nodes = collect(&root, &[RepoPath::new("other/dangling").unwrap()]).unwrap();
+        assert_eq!(nodes.len(), 1);
     }
 }

@@ -30,6 +30,33 @@ pub enum ConfigError {
         jsonc: mono_paths::RepoPath,
     },
 
+    /// The file is larger than [`crate::MAX_CONFIG_SIZE`].
+    #[error("{path} is {size} bytes; a config file may be at most {limit} bytes")]
+    #[diagnostic(
+        code(mono::config::too_large),
+        help("a turbo.toml or turbo.json is a few KiB: keep data out of it")
+    )]
+    TooLarge {
+        /// The file.
+        path: AbsPath,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// The file exists but is not a regular file (a directory, a FIFO, a dangling
+    /// symlink): it is not read, which for a FIFO would block.
+    #[error("{path} is not a regular file")]
+    #[diagnostic(
+        code(mono::config::not_a_file),
+        help("replace it with a regular file, or remove it")
+    )]
+    NotAFile {
+        /// The file.
+        path: AbsPath,
+    },
+
     /// The file is not valid TOML or JSON.
     #[error("syntax error: {message}")]
     #[diagnostic(

@@ -35,6 +35,7 @@ mod model;
 mod node;
 mod schema;
 mod source;
+mod window;
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub use model::{
 };
 pub use schema::did_you_mean;
 pub use source::{ConfigFormat, SourceFile, Span, Spanned};
+pub use window::{windowed, Windowed};
 
 /// Parses a root config from its text.
 pub fn parse_root(source: Arc<SourceFile>) -> Result<RootConfig, ConfigErrors> {
@@ -106,8 +108,13 @@ const CONFIG_FILES: [(&str, ConfigFormat); 3] = [
     ("turbo.jsonc", ConfigFormat::Json),
 ];
 
+/// The largest turbo.toml or turbo.json read, in bytes. Real ones are a few KiB; the limit
+/// keeps a runaway file (a 10 MB string) from costing hundreds of MB to parse and report.
+pub const MAX_CONFIG_SIZE: u64 = 1 << 20;
+
 /// Reads the config file of a directory: `turbo.toml`, else `turbo.json` or `turbo.jsonc`,
-/// else none.
+/// else none. A file that is not a regular file, or is larger than [`MAX_CONFIG_SIZE`], is
+/// an error; its type is checked before it is opened, so a FIFO cannot block.
 fn read_config_file(
     root: &AbsPath,
     dir: &RepoPath,
@@ -116,33 +123,71 @@ fn read_config_file(
     for (name, format) in CONFIG_FILES {
         let rel = dir.join(name).expect("a file name is a valid repo path");
         let path = root.join_repo(&rel);
-        match std::fs::read_to_string(path.as_path()) {
-            Ok(text) => {
-                if let Some(first) = &found {
-                    return Err(ConfigErrors::single(
-                        rel.to_string(),
-                        ConfigError::JsonAndJsonc {
-                            json: first.path().clone(),
-                            jsonc: rel,
-                        },
-                    ));
-                }
-                let file = SourceFile::new(rel, text, format);
-                if format == ConfigFormat::Toml {
-                    return Ok(Some(file));
-                }
-                found = Some(file);
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(ConfigErrors::single(
-                    rel.to_string(),
-                    ConfigError::Io { path, source },
-                ))
-            }
+        let Some(text) = read_bounded(&rel, &path)? else {
+            continue;
+        };
+        if let Some(first) = &found {
+            return Err(ConfigErrors::single(
+                rel.to_string(),
+                ConfigError::JsonAndJsonc {
+                    json: first.path().clone(),
+                    jsonc: rel,
+                },
+            ));
         }
+        let file = SourceFile::new(rel, text, format);
+        if format == ConfigFormat::Toml {
+            return Ok(Some(file));
+        }
+        found = Some(file);
     }
     Ok(found)
+}
+
+/// The text of the config file at `path`, `None` when there is none: refused when it is not
+/// a regular file or is larger than [`MAX_CONFIG_SIZE`].
+fn read_bounded(rel: &RepoPath, path: &AbsPath) -> Result<Option<String>, ConfigErrors> {
+    let fail = |error| Err(ConfigErrors::single(rel.to_string(), error));
+    let meta = match std::fs::symlink_metadata(path.as_path()) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::metadata(path.as_path()),
+        other => other,
+    };
+    let path = path.clone();
+    match meta {
+        Ok(meta) if !meta.is_file() => return fail(ConfigError::NotAFile { path }),
+        Ok(meta) if meta.len() > MAX_CONFIG_SIZE => {
+            return fail(ConfigError::TooLarge {
+                path,
+                size: meta.len(),
+                limit: MAX_CONFIG_SIZE,
+            })
+        }
+        Ok(_) => {}
+        // A dangling symlink: something is there, but not a file.
+        Err(err)
+            if err.kind() == std::io::ErrorKind::NotFound
+                && std::fs::symlink_metadata(path.as_path()).is_ok() =>
+        {
+            return fail(ConfigError::NotAFile { path })
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return fail(ConfigError::Io { path, source }),
+    }
+    // Bounded even if the file grew since: at most one byte past the limit is read.
+    let mut text = String::new();
+    let read = std::fs::File::open(path.as_path()).and_then(|file| {
+        use std::io::Read;
+        file.take(MAX_CONFIG_SIZE + 1).read_to_string(&mut text)
+    });
+    match read {
+        Ok(size) if size as u64 > MAX_CONFIG_SIZE => fail(ConfigError::TooLarge {
+            path,
+            size: size as u64,
+            limit: MAX_CONFIG_SIZE,
+        }),
+        Ok(_) => Ok(Some(text)),
+        Err(source) => fail(ConfigError::Io { path, source }),
+    }
 }
 
 /// Loads the repository's root config. A repository without one gets the empty config

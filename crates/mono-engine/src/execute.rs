@@ -372,8 +372,14 @@ pub(crate) fn execute(
 /// Waits, at most `bound`, for the results still being uploaded, and says what went wrong.
 fn wait_for_uploads(reporter: &dyn Reporter, remote: &mono_cache::RemoteStore, bound: Duration) {
     let report = remote.wait_for_uploads(bound);
-    if let Some(err) = &report.error {
-        crate::remote::warn_down(reporter, remote, err);
+    match &report.error {
+        // The server failed on one artifact and is up: not "unavailable".
+        Some(err) if err.is_server_error() => reporter.warn(&format!(
+            "an upload to the remote cache failed: {}",
+            crate::remote::chain(err)
+        )),
+        Some(err) => crate::remote::warn_down(reporter, remote, err),
+        None => {}
     }
     if report.unfinished > 0 {
         reporter.warn(&format!(

@@ -71,6 +71,7 @@ pub use summary::{SUMMARY_DIR, SUMMARY_FORMAT_VERSION};
 pub use task_env::MINIMAL_ENV;
 pub use workspace::{find_root, start_dir, Workspace, DEFAULT_CACHE_DIR, TURBO_JSON_CACHE_DIR};
 
+pub use mono_config::windowed;
 /// The values options are made of, re-exported so that the binary needs no other crate.
 pub use mono_config::{EnvMode, OutputLogs as ConfiguredOutputLogs};
 pub use mono_paths::AbsPath;

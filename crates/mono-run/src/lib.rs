@@ -15,7 +15,7 @@
 //!    [`LogOrder`] and [`OutputLogs`] say.
 //! 4. A failure stops new jobs from starting (unless `continue_on_error`: then only its
 //!    dependents are skipped); running commands finish.
-//! 5. Interruption ([`RunHandle::cancel`], or SIGINT/SIGTERM with
+//! 5. Interruption ([`RunHandle::cancel`], or SIGINT/SIGTERM/SIGHUP/SIGQUIT with
 //!    [`RunOptions::handle_signals`]) sends SIGTERM to every running process group, then
 //!    SIGKILL after [`RunOptions::grace_period`].
 //!

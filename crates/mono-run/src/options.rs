@@ -26,7 +26,7 @@ pub struct RunOptions {
     /// How long a process group has between SIGTERM and SIGKILL, on interruption or when a
     /// command leaves processes behind.
     pub grace_period: Duration,
-    /// Listen for SIGINT and SIGTERM during the run and treat them as
+    /// Listen for SIGINT, SIGTERM, SIGHUP and SIGQUIT during the run and treat them as
     /// [`RunHandle::cancel`](crate::RunHandle::cancel) (a second signal as
     /// [`RunHandle::kill`](crate::RunHandle::kill)). Off by default, so that a library
     /// caller or a test keeps its own signal handling; the binary turns it on.

@@ -508,17 +508,23 @@ async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobR
     }
 }
 
-/// Turns SIGINT and SIGTERM into cancellation: the first cancels, the second kills. `None`
-/// when the handlers cannot be installed (the run then cannot be interrupted by signal).
+/// Turns SIGINT, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT into cancellation: the
+/// first cancels, the second kills. Without this, SIGHUP and SIGQUIT would end mono at once
+/// and leave every task's process group running. `None` when the handlers cannot be
+/// installed (the run then cannot be interrupted by signal).
 fn listen_for_signals(handle: RunHandle) -> Option<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt()).ok()?;
     let mut terminate = signal(SignalKind::terminate()).ok()?;
+    let mut hangup = signal(SignalKind::hangup()).ok()?;
+    let mut quit = signal(SignalKind::quit()).ok()?;
     Some(tokio::spawn(async move {
         loop {
             tokio::select! {
                 Some(()) = interrupt.recv() => {}
                 Some(()) = terminate.recv() => {}
+                Some(()) = hangup.recv() => {}
+                Some(()) = quit.recv() => {}
                 else => break,
             }
             handle.escalate();

@@ -29,6 +29,7 @@ use rayon::prelude::*;
 
 use crate::cargo::{binaries, parse_cargo_toml, CargoManifest};
 use crate::error::ExtendsProblem;
+use crate::error::FileKind;
 use crate::glob::{BadPattern, Patterns};
 use crate::gomod::{parse_go_mod, parse_go_work, GoMod};
 use crate::gosrc::has_main_package;
@@ -112,15 +113,55 @@ fn manifest_path(dir: &RepoPath, language: Language) -> RepoPath {
         .expect("a file name is a valid repo path")
 }
 
-/// Reads a repo file; `None` when it does not exist.
-fn read_optional(root: &AbsPath, path: &RepoPath) -> Result<Option<String>, WorkspaceError> {
-    match std::fs::read_to_string(root.join_repo(path).as_path()) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(WorkspaceError::Io {
+/// Whether the repo file `path` exists as a regular file (or a symlink to one): `Ok(false)`
+/// when nothing is there, an error naming it when something else is (a directory, a
+/// dangling symlink, a FIFO: checked without opening it, which for a FIFO would block).
+pub(crate) fn regular_file(root: &AbsPath, path: &RepoPath) -> Result<bool, WorkspaceError> {
+    let abs = root.join_repo(path);
+    let io = |source| WorkspaceError::Io {
+        path: path.clone(),
+        source,
+    };
+    let meta = match std::fs::symlink_metadata(abs.as_path()) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(io(err)),
+    };
+    let meta = if meta.file_type().is_symlink() {
+        match std::fs::metadata(abs.as_path()) {
+            Ok(meta) => meta,
+            Err(err)
+                if err.kind() == std::io::ErrorKind::NotFound
+                    || err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) =>
+            {
+                return Err(WorkspaceError::NotAFile {
+                    path: path.clone(),
+                    kind: FileKind::DanglingSymlink,
+                })
+            }
+            Err(err) => return Err(io(err)),
+        }
+    } else {
+        meta
+    };
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    let not = |kind| {
+        Err(WorkspaceError::NotAFile {
             path: path.clone(),
-            source,
-        }),
+            kind,
+        })
+    };
+    if kind.is_file() {
+        Ok(true)
+    } else if kind.is_dir() {
+        not(FileKind::Directory)
+    } else if kind.is_fifo() {
+        not(FileKind::Fifo)
+    } else if kind.is_socket() {
+        not(FileKind::Socket)
+    } else {
+        not(FileKind::Device)
     }
 }
 
@@ -136,11 +177,41 @@ fn lockfile_head(path: &AbsPath) -> Option<String> {
     Some(String::from_utf8_lossy(&head).into_owned())
 }
 
+/// The largest manifest or workspace file read (package.json, Cargo.toml, go.mod, go.work,
+/// pnpm-workspace.yaml), in bytes. Real package.json files are a few KiB, rarely a few
+/// hundred; lockfiles, which can be larger, are not read here.
+pub const MAX_MANIFEST_SIZE: u64 = 4 << 20;
+
+/// Reads a repo file; `None` when it does not exist.
+fn read_optional(root: &AbsPath, path: &RepoPath) -> Result<Option<String>, WorkspaceError> {
+    if !regular_file(root, path)? {
+        return Ok(None);
+    }
+    read_capped(root, path).map(Some)
+}
+
 fn read(root: &AbsPath, path: &RepoPath) -> Result<String, WorkspaceError> {
-    std::fs::read_to_string(root.join_repo(path).as_path()).map_err(|source| WorkspaceError::Io {
-        path: path.clone(),
-        source,
-    })
+    regular_file(root, path)?;
+    read_capped(root, path)
+}
+
+/// Reads at most [`MAX_MANIFEST_SIZE`] bytes of a file known to be regular.
+fn read_capped(root: &AbsPath, path: &RepoPath) -> Result<String, WorkspaceError> {
+    use std::io::Read;
+    let mut text = String::new();
+    let size = std::fs::File::open(root.join_repo(path).as_path())
+        .and_then(|file| file.take(MAX_MANIFEST_SIZE + 1).read_to_string(&mut text))
+        .map_err(|source| WorkspaceError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    if size as u64 > MAX_MANIFEST_SIZE {
+        return Err(WorkspaceError::TooLarge {
+            path: path.clone(),
+            limit: MAX_MANIFEST_SIZE,
+        });
+    }
+    Ok(text)
 }
 
 /// `rel` (a path written in a manifest in `base`) as a repo path; `None` when it leaves the
@@ -247,11 +318,7 @@ impl Discovery<'_> {
         };
         if let Some((list_file, globs)) = node_globs {
             for dir in self.expand(&list_file, globs.iter().map(String::as_str)) {
-                if root
-                    .join_repo(&manifest_path(&dir, Language::Node))
-                    .as_path()
-                    .is_file()
-                {
+                if self.has_manifest(&manifest_path(&dir, Language::Node)) {
                     listings.entry(dir).or_default().node = Some(list_file.to_string());
                 }
             }
@@ -279,10 +346,7 @@ impl Discovery<'_> {
         if let Some(ws) = &cargo_workspace {
             for dir in self.expand(&file("Cargo.toml"), ws.members.iter().map(String::as_str)) {
                 if !cargo_excluded(&dir, &cargo_literal)
-                    && root
-                        .join_repo(&manifest_path(&dir, Language::Rust))
-                        .as_path()
-                        .is_file()
+                    && self.has_manifest(&manifest_path(&dir, Language::Rust))
                 {
                     cargo_members.insert(dir.clone());
                     listings.entry(dir).or_default().rust = Some("Cargo.toml".to_owned());
@@ -303,11 +367,7 @@ impl Discovery<'_> {
                 if dir.is_root() {
                     continue;
                 }
-                if !root
-                    .join_repo(&manifest_path(&dir, Language::Go))
-                    .as_path()
-                    .is_file()
-                {
+                if !self.has_manifest(&manifest_path(&dir, Language::Go)) {
                     self.errors.push(WorkspaceError::MissingManifest {
                         dir,
                         manifest: "go.mod",
@@ -329,8 +389,10 @@ impl Discovery<'_> {
             if listings.contains_key(&dir) {
                 continue;
             }
-            let abs = root.join_repo(&dir);
-            let has = |name: &str| abs.join(name).as_path().is_file();
+            let mut has = |name: &str| {
+                let path = dir.join(name).expect("a file name is a valid repo path");
+                self.has_manifest(&path)
+            };
             let listed_by = Some(config_file.to_string());
             let listing = if has("package.json") {
                 Listing {
@@ -413,14 +475,9 @@ impl Discovery<'_> {
                             (None, false) => None,
                         };
                         let Some(target) = target else { continue };
-                        let is_crate = || {
-                            root.join_repo(&manifest_path(&target, Language::Rust))
-                                .as_path()
-                                .is_file()
-                        };
                         if !members.contains(&target)
                             && !cargo_excluded(&target, &cargo_literal)
-                            && is_crate()
+                            && self.has_manifest(&manifest_path(&target, Language::Rust))
                         {
                             new.insert(target);
                         }
@@ -885,6 +942,18 @@ impl Discovery<'_> {
             )
         });
         links_workspace_packages(package_manager, settings, read(".npmrc").as_deref())
+    }
+
+    /// Whether a package folder's manifest exists as a regular file; one that exists as
+    /// something else is recorded as an error naming it (and is not a manifest).
+    fn has_manifest(&mut self, path: &RepoPath) -> bool {
+        match regular_file(self.root, path) {
+            Ok(present) => present,
+            Err(err) => {
+                self.errors.push(err);
+                false
+            }
+        }
     }
 
     /// Reads and parses a root file, recording errors; `None` when it is absent or invalid.

@@ -9,6 +9,33 @@ use mono_task_id::{NameError, PackageName};
 
 use crate::Language;
 
+/// What a path that should be a regular file is instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A directory.
+    Directory,
+    /// A symlink whose target does not exist (or is itself a loop).
+    DanglingSymlink,
+    /// A named pipe.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A block or character device.
+    Device,
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Directory => "a directory",
+            FileKind::DanglingSymlink => "a dangling symlink",
+            FileKind::Fifo => "a FIFO",
+            FileKind::Socket => "a socket",
+            FileKind::Device => "a device",
+        })
+    }
+}
+
 /// Why the packages of a repository could not be discovered. Every variant names the files
 /// or packages involved.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -22,6 +49,34 @@ pub enum WorkspaceError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+
+    /// A manifest or workspace file that exists but is not a regular file: a directory, a
+    /// dangling symlink, a FIFO, a socket or a device. Skipping it would make its package
+    /// vanish; reading a FIFO would block.
+    #[error("{path} is {kind}, not a regular file")]
+    #[diagnostic(
+        code(mono::workspace::not_a_file),
+        help("replace {path} with a regular file, or remove it")
+    )]
+    NotAFile {
+        /// The file, repo-relative.
+        path: RepoPath,
+        /// What it is instead.
+        kind: FileKind,
+    },
+
+    /// A manifest or workspace file larger than the limit.
+    #[error("{path} is larger than {limit} bytes, the most a manifest may be")]
+    #[diagnostic(
+        code(mono::workspace::too_large),
+        help("a manifest is a few KiB: keep data out of {path}")
+    )]
+    TooLarge {
+        /// The file, repo-relative.
+        path: RepoPath,
+        /// The limit.
+        limit: u64,
     },
 
     /// A manifest is not valid JSON, TOML, YAML or go.mod syntax, or a key has the wrong type.

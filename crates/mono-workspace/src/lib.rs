@@ -52,6 +52,6 @@ mod npm_range;
 mod package;
 
 pub use discover::discover;
-pub use error::{ExtendsProblem, WorkspaceError, WorkspaceWarning};
+pub use error::{ExtendsProblem, FileKind, WorkspaceError, WorkspaceWarning};
 pub use graph::PackageGraph;
 pub use package::{Language, Package};

@@ -955,3 +955,58 @@ fn extending_a_package_that_does_not_exist_is_an_error() {
         "{messages:?}"
     );
 }
+
+/// Issue 16: a workspace manifest that is a directory, a dangling symlink or a FIFO was
+/// skipped silently (the package vanished); a FIFO must not block discovery either.
+#[test]
+fn a_manifest_that_is_not_a_regular_file_is_an_error_naming_it() {
+    let repo = Repo::new(&[
+        (
+            "package.json",
+            r#"{"name": "root", "workspaces": ["pkgs/*"]}"#,
+        ),
+        ("pkgs/ok/package.json", r#"{"name": "ok"}"#),
+        ("pkgs/dir/package.json/x", ""),
+        ("pkgs/dangling/index.js", ""),
+        ("pkgs/fifo/index.js", ""),
+    ]);
+    std::os::unix::fs::symlink(
+        "missing.json",
+        repo.tmp.path().join("pkgs/dangling/package.json"),
+    )
+    .unwrap();
+    let fifo = repo.tmp.path().join("pkgs/fifo/package.json");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo (coreutils) makes the FIFO");
+    assert!(status.success());
+    let WorkspaceError::Many { errors } = repo.discover().unwrap_err() else {
+        panic!("three errors");
+    };
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let text = text.join("\n");
+    for expected in [
+        "pkgs/dir/package.json is a directory, not a regular file",
+        "pkgs/dangling/package.json is a dangling symlink, not a regular file",
+        "pkgs/fifo/package.json is a FIFO, not a regular file",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+}
+
+#[test]
+fn a_root_manifest_that_is_a_fifo_is_an_error_not_a_hang() {
+    let repo = Repo::new(&[("pkgs/a/go.mod", "module example.com/a\n")]);
+    let status = std::process::Command::new("mkfifo")
+        .arg(repo.tmp.path().join("Cargo.toml"))
+        .status()
+        .expect("mkfifo (coreutils) makes the FIFO");
+    assert!(status.success());
+    let err = repo.discover().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Cargo.toml is a FIFO, not a regular file"),
+        "{err}"
+    );
+}

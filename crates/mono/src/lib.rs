@@ -68,13 +68,18 @@ fn run_with(args: Vec<OsString>) -> ExitCode {
         }
         _ => cli,
     };
-    match commands::dispatch(cli) {
+    let code = match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
             report::print_error(&err);
             ExitCode::from(err.exit_code())
         }
+    };
+    // A warning or error lost to a failing stderr is not a success.
+    if report::stderr_failed() && code == ExitCode::SUCCESS {
+        return ExitCode::from(error::EXIT_ENVIRONMENT);
     }
+    code
 }
 
 /// A Turborepo subcommand mono does not have: said plainly, an error unless harmless.

@@ -3,6 +3,7 @@
 //! the progress line; and what commands print on stdout.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
@@ -25,12 +26,11 @@ pub fn print_error(err: &Error) {
                 print_diagnostic(problem);
             }
             if errors.errors.len() > 1 {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{}: {} problems",
+                write_stderr(&format!(
+                    "{}: {} problems\n",
                     errors.file,
                     errors.errors.len()
-                );
+                ));
             }
         }
         None => print_diagnostic(err),
@@ -55,10 +55,35 @@ fn print_diagnostic(err: &dyn miette::Diagnostic) {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(report_width());
     let mut out = String::new();
-    if handler.render_report(&mut out, err).is_err() {
+    // Long lines cut first: miette panics on a label past column 65,535.
+    if handler
+        .render_report(&mut out, &mono_engine::windowed(err))
+        .is_err()
+    {
         out = format!("error: {err}\n");
     }
-    let _ = std::io::stderr().lock().write_all(out.as_bytes());
+    write_stderr(&out);
+}
+
+/// Whether a write to stderr failed during this process (see [`write_stderr`]).
+static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stderr; a failure (a full disk, a closed terminal) is recorded, not a
+/// panic as with `eprintln!`, and [`stderr_failed`] makes the exit code non-zero.
+fn write_stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    if err
+        .write_all(text.as_bytes())
+        .and_then(|()| err.flush())
+        .is_err()
+    {
+        STDERR_FAILED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Whether a warning, note or error could not be written to stderr.
+pub fn stderr_failed() -> bool {
+    STDERR_FAILED.load(Ordering::SeqCst)
 }
 
 /// Writes `text` to stdout. A closed pipe (`mono ls | head`) is not an error; any other
@@ -116,9 +141,7 @@ impl Terminal {
     }
 
     fn line(&self, line: &str) {
-        let write = || {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
-        };
+        let write = || write_stderr(&format!("{line}\n"));
         match self.progress() {
             Some(progress) => progress.suspend(write),
             None => write(),

@@ -138,3 +138,68 @@ fn bad_json() {
 fn bad_toml() {
     check("bad-toml", &["syntax error", "turbo.toml:3:"]);
 }
+
+/// A fresh repository in a temporary folder with `files`, for inputs too large or odd to
+/// keep as fixtures.
+fn scratch(files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        std::fs::write(dir.path().join(path), text).unwrap();
+    }
+    common::git(dir.path(), &["init", "-q", "-b", "main"]);
+    dir
+}
+
+/// Issue 16: a diagnostic past column 65,535 (a minified turbo.json over 64 KiB) panicked
+/// inside miette (exit 101). The line is cut around the span; the position is the real one.
+#[test]
+fn a_diagnostic_far_along_a_minified_line_is_reported_not_a_panic() {
+    let text = format!(
+        "{{\"$schema\":\"{}\",\"tasks\":{{\"build\":{{\"outputz\":[]}}}}}}",
+        "x".repeat(70_000)
+    );
+    let column = text.find("\"outputz\"").unwrap() + 1;
+    let repo = scratch(&[
+        ("turbo.json", text),
+        ("package.json", r#"{"name": "root"}"#.to_owned()),
+    ]);
+    let out = mono(repo.path()).args(["build", "--dry"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown key `outputz`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("turbo.json:1:{column}")),
+        "{stderr}"
+    );
+    assert!(stderr.lines().all(|line| line.len() < 1000), "{stderr}");
+}
+
+#[test]
+fn an_oversized_config_or_manifest_is_a_clear_error() {
+    let big = format!("{{\"tasks\":{{}},\"x\":\"{}\"}}", "x".repeat(2 << 20));
+    let repo = scratch(&[
+        ("turbo.json", big),
+        ("package.json", r#"{"name": "root"}"#.to_owned()),
+    ]);
+    let out = mono(repo.path()).args(["build", "--dry"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a config file may be at most 1048576 bytes"),
+        "{stderr}"
+    );
+    let repo = scratch(&[(
+        "package.json",
+        format!(
+            "{{\"name\":\"root\",\"description\":\"{}\"}}",
+            "x".repeat(10 << 20)
+        ),
+    )]);
+    let out = mono(repo.path()).arg("ls").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("package.json is larger than 4194304 bytes"),
+        "{stderr}"
+    );
+}

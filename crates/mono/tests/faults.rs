@@ -1,6 +1,6 @@
 //! Faults through the binary: a truncated cache entry, a crafted archive that tries to write
-//! outside the repository, Ctrl-C in the middle of a run, and outputs changed behind the
-//! cache's back.
+//! outside the repository, Ctrl-C, SIGQUIT and a closed terminal (SIGHUP) in the middle of a
+//! run, and outputs changed behind the cache's back.
 
 mod common;
 
@@ -256,6 +256,159 @@ fn ctrl_c_stops_every_process_and_caches_nothing() {
     );
 }
 
+/// A repository whose one task starts a grandchild, records both pids, then waits forever.
+fn hanging_repo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait\"\n",
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    (dir, root)
+}
+
+/// The parent of `pid`, from /proc/PID/stat.
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat.rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Waits (bounded) for every pid to be gone and asserts none survived.
+fn assert_all_gone(pids: &[(i32, &str)]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pids.iter().any(|(pid, _)| alive(*pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (pid, what) in pids {
+        assert!(!alive(*pid), "{what} {pid} survived");
+    }
+}
+
+/// Issue 16: closing the terminal (SIGHUP) killed mono at once and left the task's processes
+/// running. Here mono runs under a pseudo-terminal (`script`, util-linux); killing `script`
+/// closes the terminal, and the kernel sends SIGHUP to mono, the session leader.
+#[test]
+fn closing_the_terminal_stops_every_process_of_the_run() {
+    let (_dir, root) = hanging_repo();
+    let bin = assert_cmd::cargo::cargo_bin("mono");
+    let script = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("exec '{}' build", bin.display()),
+            "/dev/null",
+        ])
+        .current_dir(&root)
+        .env("NO_COLOR", "1")
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut script =
+        script.expect("`script` (util-linux: apt-get install bsdutils) runs mono under a pty");
+    let shell: i32 = wait_for(&root.join("svc/child.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let mono_pid = parent_of(shell);
+    assert!(
+        std::fs::read_to_string(format!("/proc/{mono_pid}/cmdline"))
+            .unwrap()
+            .contains("mono"),
+        "the task's parent is mono"
+    );
+    assert!(alive(shell) && alive(grandchild) && alive(mono_pid));
+    // The terminal closes.
+    script.kill().unwrap();
+    script.wait().unwrap();
+    assert_all_gone(&[
+        (shell, "the task's shell"),
+        (grandchild, "the task's grandchild"),
+        (mono_pid, "mono"),
+    ]);
+    assert!(
+        entries(&root, ".json").is_empty(),
+        "an interrupted task was cached"
+    );
+}
+
+#[test]
+fn sigquit_stops_every_process_of_the_run() {
+    let (_dir, root) = hanging_repo();
+    let bin = assert_cmd::cargo::cargo_bin("mono");
+    let mut child = std::process::Command::new(bin)
+        .arg("build")
+        .current_dir(&root)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let shell: i32 = wait_for(&root.join("svc/child.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
+        .trim()
+        .parse()
+        .unwrap();
+    let mono_pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(mono_pid, rustix::process::Signal::QUIT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_all_gone(&[
+        (shell, "the task's shell"),
+        (grandchild, "the task's grandchild"),
+    ]);
+}
+
+/// Issue 16: an output symlink loop was stored, could never be restored, and the task
+/// reran forever. It is refused at store time, with a warning; the task succeeds.
+#[test]
+fn an_output_symlink_loop_is_not_cached_and_the_task_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(
+        root.join("turbo.toml"),
+        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && ln -sfn b out/a && ln -sfn a out/b\"\n",
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    let out = mono(&root).arg("build").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("svc#build: result not cached: symlink loop at svc/out/"),
+        "{stderr}"
+    );
+    assert!(entries(&root, ".json").is_empty());
+}
+
 #[test]
 fn persistent_tasks_get_a_slot_each() {
     let dir = tempfile::tempdir().unwrap();
@@ -395,4 +548,54 @@ fn warm_hits_skip_the_archive_until_an_output_changes() {
     assert!(build(root, &[]).0);
     assert!(std::fs::symlink_metadata(&page_path).unwrap().is_file());
     assert_eq!(std::fs::read(&page_path).unwrap(), page);
+}
+
+/// The real binary at `root`, as a std Command (its streams can be redirected).
+fn mono_std(root: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mono"));
+    cmd.current_dir(root)
+        .env("NO_COLOR", "1")
+        .env_remove("MONO_REMOTE_CACHE");
+    cmd
+}
+
+fn full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux")
+}
+
+/// Issue 16: `mono ls >/dev/full` and `--dry=json >/dev/full` exited 0 with the output lost;
+/// a cache warning to a full stderr panicked (exit 101).
+#[test]
+fn a_failed_write_to_stdout_or_stderr_is_a_non_zero_exit_not_a_panic() {
+    let (_dir, root) = hanging_repo();
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && echo hi > out/a\"\n",
+    )
+    .unwrap();
+    for args in [
+        &["ls"][..],
+        &["ls", "--json"],
+        &["build", "--dry=json"],
+        &["build", "--dry"],
+    ] {
+        let out = mono_std(&root).args(args).stdout(full()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write to stdout"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // A remote that refuses connections: one warning, written to a full stderr.
+    let out = mono_std(&root)
+        .args(["build", "--remote-cache", "http://127.0.0.1:9"])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(root.join("svc/out/a").exists(), "the task ran");
 }

@@ -702,6 +702,29 @@ fn a_server_answering_garbage_is_one_warning_and_is_then_left_alone() {
     assert_eq!(outputs(&second.root), outputs(&first.root));
 }
 
+/// Issue 16: one artifact the server fails on (HTTP 500) was taken for the whole remote
+/// being down, and no task was cached.
+#[test]
+fn a_server_error_on_one_artifact_is_a_miss_for_that_artifact_only() {
+    let server = Server::start(&[], &[], &[]);
+    let env = vec![
+        ("MONO_REMOTE_CACHE", server.url.clone()),
+        ("MONO_REMOTE_CACHE_TOKEN", "test-token".to_owned()),
+    ];
+    let first = node_clone();
+    build(&first.root, &env);
+    // One object the server cannot read: it answers 500 for that hash alone.
+    let objects = walk(&server.store);
+    assert_eq!(objects.len(), 4);
+    std::fs::write(&objects[0], b"not a stored artifact").unwrap();
+    let second = node_clone();
+    let run = build(&second.root, &env);
+    assert!(run.stdout.contains("3 cached, 4 total"), "{}", run.stdout);
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+    assert!(!run.stderr.contains("unavailable"), "{}", run.stderr);
+    assert_eq!(outputs(&second.root), outputs(&first.root));
+}
+
 #[test]
 fn a_remote_that_never_answers_times_out_once() {
     // Accepts connections and never answers.

@@ -227,6 +227,14 @@ pub enum RemoteError {
     TaskFailed,
 }
 
+impl RemoteError {
+    /// An HTTP 5xx answer: the server is up and failed on one request (one artifact), as
+    /// opposed to a remote that cannot be reached.
+    pub fn is_server_error(&self) -> bool {
+        matches!(self, RemoteError::Status { status, .. } if (500..=599).contains(status))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

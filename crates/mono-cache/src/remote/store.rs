@@ -25,11 +25,13 @@ use crate::store::{CacheStatus, CacheStore, Lookup};
 /// (size and blake3 of the archive, and the signature when a key is set) before it is
 /// handed out, so nothing unverified is ever restored.
 ///
-/// Faults: the first request that fails (connection refused, timeout, HTTP 5xx, refused
-/// credentials, an answer that is not a mono artifact at all) is returned as an error for the caller to report, and marks the remote
-/// down; from then on every lookup is a miss and every upload is skipped, silently. A bad
-/// artifact (wrong size, checksum or signature) is [`Lookup::Corrupt`] and does not mark
-/// the remote down.
+/// Faults: the first request that fails (connection refused, timeout, refused credentials,
+/// an answer that is not a mono artifact at all) is returned as an error for the caller to
+/// report, and marks the remote down; from then on every lookup is a miss and every upload
+/// is skipped, silently. A bad artifact (wrong size, checksum or signature) is
+/// [`Lookup::Corrupt`] and does not mark the remote down, and neither does an HTTP 5xx to
+/// one artifact's request: the server answered, so it is up, and that artifact alone is a
+/// miss ([`Corruption::ServerError`]) or a failed upload.
 pub struct RemoteStore {
     inner: Arc<Inner>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -152,6 +154,13 @@ impl RemoteStore {
                     inner.uploaded.fetch_add(1, Ordering::SeqCst);
                     inner.uploaded_bytes.fetch_add(len, Ordering::SeqCst);
                 }
+                Err(err) if err.is_server_error() => {
+                    // This artifact failed; the remote is up. Reported once.
+                    let mut errors = inner.upload_errors.lock().expect("not poisoned");
+                    if errors.is_empty() && !inner.down.load(Ordering::SeqCst) {
+                        errors.push(err);
+                    }
+                }
                 Err(err) => {
                     if !inner.down.swap(true, Ordering::SeqCst) {
                         inner.upload_errors.lock().expect("not poisoned").push(err);
@@ -268,6 +277,13 @@ impl Inner {
         let download = tokio::time::timeout(bound, self.download(key)).await;
         match download {
             Ok(Ok(lookup)) => Ok(lookup),
+            Ok(Err(RemoteError::Status { url, status })) if (500..=599).contains(&status) => {
+                Ok(Lookup::Corrupt(CorruptEntry {
+                    key: *key,
+                    location: url,
+                    reason: Corruption::ServerError { status },
+                }))
+            }
             Ok(Err(err)) => self.fail(err, Lookup::Miss),
             Err(_) => self.fail(
                 RemoteError::Timeout {
@@ -378,6 +394,8 @@ impl CacheStore for RemoteStore {
         });
         match result.and_then(|r| r) {
             Ok(found) => Ok(found),
+            // The server failed on this artifact: not there, as far as this run can tell.
+            Err(err) if err.is_server_error() => Ok(false),
             Err(err) => self.fail(err, false),
         }
     }
@@ -406,6 +424,7 @@ impl CacheStore for RemoteStore {
         let result = self.block(async move { inner.upload(&key, body, tag, duration).await });
         match result.and_then(|r| r) {
             Ok(()) => Ok(()),
+            Err(err) if err.is_server_error() => Err(StoreError::Remote(err)),
             Err(err) => self.fail(err, ()),
         }
     }

@@ -228,7 +228,10 @@ impl<'s> Checker<'s> {
 
 fn error_offset(error: &ConfigError) -> usize {
     match error {
-        ConfigError::Io { .. } | ConfigError::JsonAndJsonc { .. } => 0,
+        ConfigError::Io { .. }
+        | ConfigError::JsonAndJsonc { .. }
+        | ConfigError::TooLarge { .. }
+        | ConfigError::NotAFile { .. } => 0,
         ConfigError::Syntax { span, .. }
         | ConfigError::UnknownKey { span, .. }
         | ConfigError::WrongType { span, .. }
