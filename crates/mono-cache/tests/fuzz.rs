@@ -211,7 +211,9 @@ fn mutated_archives_never_panic_a_restore_or_escape_the_repository() {
         };
         let root = AbsPath::new(repo.clone()).unwrap();
         let outcome = std::panic::catch_unwind(|| match Artifact::from_file(meta, &archive) {
-            Ok(artifact) => artifact.restore(&root).is_ok(),
+            Ok(artifact) => artifact
+                .restore(&root, &mono_cache::RestorePolicy::any_output())
+                .is_ok(),
             Err(_) => false,
         });
         match outcome {
@@ -290,7 +292,12 @@ fn mutated_output_records_never_panic_the_reader() {
         let outcome = std::panic::catch_unwind(|| {
             let records = OutputRecords::open(&cache);
             let hit = records
-                .up_to_date(&root, "web#build", &key, &archive)
+                .up_to_date(
+                    &root,
+                    "web#build",
+                    (&key, &archive),
+                    &mono_cache::RestorePolicy::any_output(),
+                )
                 .is_some();
             records.forget("other#task");
             hit
