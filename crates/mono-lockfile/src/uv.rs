@@ -217,7 +217,10 @@ impl UvLock {
             .and_then(|m| m.get_mut("members"))
             .and_then(|m| m.as_array_mut())
         {
-            members.retain(|v| v.as_str().is_some_and(|n| kept_names.iter().any(|k| k == n)));
+            members.retain(|v| {
+                v.as_str()
+                    .is_some_and(|n| kept_names.iter().any(|k| k == n))
+            });
         }
         Ok(doc.to_string())
     }
@@ -339,7 +342,10 @@ sdist = { url = "https://example.invalid/six-1.17.0.tar.gz", hash = "sha256:ccc"
     #[test]
     fn members_resolve_their_closure_through_workspace_members() {
         let lock = UvLock::parse(Path::new("uv.lock"), LOCK).unwrap();
-        assert_eq!(names(&lock, "python/service", "acme-service"), ["idna@3.10"]);
+        assert_eq!(
+            names(&lock, "python/service", "acme-service"),
+            ["idna@3.10"]
+        );
         assert_eq!(names(&lock, "python/cli", "acme-cli"), ["six@1.17.0"]);
         // A member's own dev group counts; a dependency's dev group does not.
         assert_eq!(names(&lock, "python/lib", "acme-lib"), ["iniconfig@2.0.0"]);
@@ -360,7 +366,10 @@ sdist = { url = "https://example.invalid/six-1.17.0.tar.gz", hash = "sha256:ccc"
         assert!(pruned.contains("name = \"acme-service\""));
         assert!(pruned.contains("name = \"acme-lib\""));
         assert!(pruned.contains("name = \"idna\""));
-        assert!(pruned.contains("name = \"iniconfig\""), "a kept member's dev group");
+        assert!(
+            pruned.contains("name = \"iniconfig\""),
+            "a kept member's dev group"
+        );
         assert!(!pruned.contains("name = \"six\""));
         assert!(!pruned.contains("\"acme-cli\""));
         let again = UvLock::parse(Path::new("uv.lock"), &pruned).unwrap();
@@ -374,7 +383,11 @@ sdist = { url = "https://example.invalid/six-1.17.0.tar.gz", hash = "sha256:ccc"
         assert!(err.to_string().contains("seven"), "{err}");
         let v2 = LOCK.replace("version = 1\n", "version = 2\n");
         let err = UvLock::parse(Path::new("uv.lock"), &v2).unwrap_err();
-        assert!(err.to_string().contains("unsupported uv lockfile version 2"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("unsupported uv lockfile version 2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //!    The root package `//` only runs tasks defined as `//#task`.
 //! 2. Unless `--only`, each task's `dependsOn` adds tasks: `^task` the task of every direct
 //!    dependency that defines it, `task` the same package's, `package#task` that one.
-//! 3. A task without a command (a Node package without that script, a Rust or Go package
-//!    without a default or `command`) stays in the graph, so that what depends on it still
+//! 3. A task without a command (a Node package without that script, a Rust, Go or Python
+//!    package without a default or `command`) stays in the graph, so that what depends on it still
 //!    waits for its dependencies, but runs nothing.
 //! 4. Nothing may depend on a persistent task, and the graph must be acyclic.
 
@@ -115,7 +115,30 @@ pub fn resolve_command(
             "lint" => Some("go vet ./...".to_owned()),
             _ => None,
         },
+        Language::Python => {
+            let python = package.python.clone().unwrap_or_default();
+            match task {
+                // uv writes to the workspace root's dist/ by default.
+                "build" if python.uv => Some("uv build --out-dir dist".to_owned()),
+                "test" if python.has_tests && python.uv => Some("uv run pytest".to_owned()),
+                "test" if python.has_tests => Some("python -m pytest".to_owned()),
+                "lint" if python.ruff && python.uv => Some("uv run ruff check".to_owned()),
+                _ => None,
+            }
+        }
         Language::Generic => None,
+    }
+}
+
+/// The outputs a default command implies when the definition names none: a uv package's
+/// default `build` writes its wheel and sdist into `dist/`.
+fn default_outputs(package: &Package, task: &str, definition: &mut RawTaskDefinition) {
+    let uv_build = package.language == Language::Python
+        && !package.name.is_root()
+        && task == "build"
+        && package.python.as_ref().is_some_and(|p| p.uv);
+    if uv_build && definition.command.is_none() && definition.outputs.is_none() {
+        definition.outputs = Some(vec![Spanned::synthetic("dist/**".to_owned())]);
     }
 }
 
@@ -163,12 +186,14 @@ impl<'a> Definitions<'a> {
                 return Some(def);
             }
         }
-        match (base, own) {
+        let mut definition = match (base, own) {
             (None, None) => None,
             (Some(base), None) => Some(base.definition.clone()),
             (None, Some(own)) => Some(own.definition.clone()),
             (Some(base), Some(own)) => Some(base.definition.overlay(&own.definition)),
-        }
+        }?;
+        default_outputs(package, task, &mut definition);
+        Some(definition)
     }
 
     fn suggest(&self, task: &str) -> String {
