@@ -1,0 +1,283 @@
+//! Python packages end to end on `fixtures/python`: a uv workspace of three members (the
+//! library `acme-lib`, the service `acme-service` on it with one external dependency, the CLI
+//! `acme-cli` on it). Discovery, default tasks, `--affected`, per-member uv.lock precision in
+//! the task hash, and `mono prune` checked by `uv sync --locked --offline` in the copy.
+//!
+//! The runs that execute tasks need real uv: `MONO_TEST_UV`, else
+//! `~/.cache/mono-tools/python/bin/uv` (`make test`'s bootstrap installs it there; by hand:
+//! `pip install --target ~/.cache/mono-tools/python uv`). uv fetches pytest, ruff and idna
+//! from PyPI into its cache on the first run.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use common::{dry_json, edges, expect_edges, fixture, git, mono};
+use serde_json::Value;
+
+/// The uv binary the tests run, or a failure naming how to install it.
+fn uv_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MONO_TEST_UV") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let bin = Path::new(&home).join(".cache/mono-tools/python/bin/uv");
+    assert!(
+        bin.is_file(),
+        "uv is not installed: set MONO_TEST_UV to a uv binary, or run \
+         `pip install --target ~/.cache/mono-tools/python uv` (make test's bootstrap does)"
+    );
+    bin
+}
+
+/// `PATH` with uv's folder first, and the variables uv needs here: never download a Python
+/// (the machine's python3 serves), trust the system's certificates.
+fn uv_env(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    let uv = uv_binary();
+    let dir = uv.parent().expect("uv has a folder");
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", dir.display()))
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env("UV_SYSTEM_CERTS", "1")
+}
+
+fn run(root: &Path, args: &[&str]) -> String {
+    let mut cmd = mono(root);
+    uv_env(&mut cmd);
+    let out = cmd.args(args).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "mono {args:?} failed:\n{text}");
+    text
+}
+
+fn hashes(plan: &Value) -> BTreeMap<String, String> {
+    plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["taskId"].as_str().unwrap().to_owned(),
+                t["hash"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn affected(root: &Path) -> BTreeMap<String, Value> {
+    let out = mono(root)
+        .args(["ls", "--affected", "--json"])
+        .env_remove("MONO_SCM_BASE")
+        .env_remove("MONO_SCM_HEAD")
+        .env_remove("TURBO_SCM_BASE")
+        .env_remove("TURBO_SCM_HEAD")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mono ls --affected failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["reason"].clone()))
+        .collect()
+}
+
+/// The fixture on `main`, with a branch `feature` checked out.
+fn on_a_branch() -> common::Fixture {
+    let repo = fixture("python");
+    git(&repo.root, &["checkout", "-q", "-b", "feature"]);
+    repo
+}
+
+#[test]
+fn the_uv_workspace_members_are_python_packages_with_default_tasks() {
+    let repo = fixture("python");
+    let plan = dry_json(&repo.root, &["build", "test", "lint"]);
+    assert_eq!(
+        edges(&plan),
+        expect_edges(&[
+            ("acme-cli#build", &["acme-lib#build"]),
+            ("acme-cli#lint", &[]),
+            ("acme-cli#test", &["acme-cli#build"]),
+            // `Acme_Lib` in its pyproject.toml, normalised as PEP 503 says.
+            ("acme-lib#build", &[]),
+            ("acme-lib#lint", &[]),
+            ("acme-lib#test", &["acme-lib#build"]),
+            ("acme-service#build", &["acme-lib#build"]),
+            ("acme-service#lint", &[]),
+            ("acme-service#test", &["acme-service#build"]),
+        ])
+    );
+    let task = |id: &str| -> Value {
+        plan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["taskId"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(task("acme-lib#build")["command"], "uv build --out-dir dist");
+    assert_eq!(
+        task("acme-lib#build")["outputs"],
+        serde_json::json!(["dist/**"])
+    );
+    assert_eq!(task("acme-service#test")["command"], "uv run pytest");
+    // Only the library has ruff among its dev dependencies.
+    assert_eq!(task("acme-lib#lint")["command"], "uv run ruff check");
+    assert_eq!(task("acme-cli#lint")["command"], "<NONEXISTENT>");
+
+    let out = mono(&repo.root).args(["ls"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("acme-service  python   python/service  -> acme-lib"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_library_change_affects_the_service_and_the_cli() {
+    let repo = on_a_branch();
+    std::fs::write(
+        repo.root.join("python/lib/src/acme_lib/__init__.py"),
+        "def greet(name: str) -> str:\n    return f\"hi, {name}\"\n",
+    )
+    .unwrap();
+    let got = affected(&repo.root);
+    let names: Vec<&str> = got.keys().map(String::as_str).collect();
+    assert_eq!(names, ["acme-cli", "acme-lib", "acme-service"]);
+    assert_eq!(
+        got["acme-service"],
+        serde_json::json!({ "type": "dependencyChanged", "dependency": "acme-lib" })
+    );
+}
+
+#[test]
+fn a_uv_lock_change_to_one_external_dependency_affects_only_its_member() {
+    let repo = on_a_branch();
+    let before = hashes(&dry_json(&repo.root, &["build"]));
+    // idna moves to another version, as `uv lock --upgrade-package idna` would write it.
+    let lock_path = repo.root.join("uv.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let start = lock.find("[[package]]\nname = \"idna\"").unwrap();
+    let end = start + lock[start..].find("\n\n").unwrap();
+    let entry = &lock[start..end];
+    let moved = entry
+        .replace("version = \"3.20\"", "version = \"3.21\"")
+        .replace("3.20", "3.21")
+        .replace("hash = \"sha256:", "hash = \"sha256:0");
+    assert_ne!(entry, moved, "the fixture's uv.lock pins idna 3.20");
+    std::fs::write(&lock_path, lock.replace(entry, &moved)).unwrap();
+
+    let got = affected(&repo.root);
+    let names: Vec<&str> = got.keys().map(String::as_str).collect();
+    assert_eq!(names, ["acme-service"]);
+    assert_eq!(
+        got["acme-service"],
+        serde_json::json!({ "type": "lockfileChanged", "file": "uv.lock" })
+    );
+    let after = hashes(&dry_json(&repo.root, &["build"]));
+    assert_eq!(before["acme-lib#build"], after["acme-lib#build"]);
+    assert_eq!(before["acme-cli#build"], after["acme-cli#build"]);
+    assert_ne!(before["acme-service#build"], after["acme-service#build"]);
+}
+
+#[test]
+fn build_and_test_run_with_uv_and_the_second_run_is_all_hits() {
+    let repo = fixture("python");
+    let first = run(&repo.root, &["build", "test"]);
+    assert!(first.contains("Tasks:    6 successful, 6 total"), "{first}");
+    assert!(first.contains("1 passed"), "pytest ran:\n{first}");
+    assert!(repo
+        .root
+        .join("python/lib/dist/acme_lib-0.1.0-py3-none-any.whl")
+        .is_file());
+    assert!(repo
+        .root
+        .join("python/service/dist/acme_service-0.1.0.tar.gz")
+        .is_file());
+
+    let second = run(&repo.root, &["build", "test"]);
+    assert!(second.contains("Cached:    6 cached, 6 total"), "{second}");
+
+    let lint = run(&repo.root, &["lint", "--filter=acme-lib"]);
+    assert!(lint.contains("All checks passed!"), "{lint}");
+}
+
+#[test]
+fn prune_writes_a_uv_lock_that_uv_sync_accepts_offline() {
+    let repo = fixture("python");
+    let uv = uv_binary();
+    // Fill uv's cache from PyPI first: the pruned copy's sync runs offline.
+    let sync = |dir: &Path, offline: bool| {
+        let mut cmd = StdCommand::new(&uv);
+        cmd.args(["sync", "--locked", "--all-packages"])
+            .current_dir(dir)
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env("UV_SYSTEM_CERTS", "1");
+        if offline {
+            cmd.arg("--offline");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "uv sync in {}:\n{text}",
+            dir.display()
+        );
+        text
+    };
+    sync(&repo.root, false);
+
+    let out_dir = repo.root.parent().unwrap().join("pruned");
+    let mut cmd = mono(&repo.root);
+    uv_env(&mut cmd);
+    let out = cmd
+        .args(["prune", "acme-service", "--out-dir"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("uv.lock: `uv lock --locked --offline` accepts it"),
+        "{text}"
+    );
+    assert!(out_dir.join("python/lib/pyproject.toml").is_file());
+    assert!(!out_dir.join("python/cli").exists());
+    let lock = std::fs::read_to_string(out_dir.join("uv.lock")).unwrap();
+    assert!(lock.contains("name = \"idna\""));
+    assert!(!lock.contains("acme-cli"));
+    sync(&out_dir, true);
+    // The pruned copy's environment runs the service, on its library and idna.
+    let out = StdCommand::new(&uv)
+        .args([
+            "run",
+            "--locked",
+            "--offline",
+            "--package",
+            "acme-service",
+            "python",
+            "-c",
+        ])
+        .arg("import acme_service; print(acme_service.welcome('bücher.example'))")
+        .current_dir(&out_dir)
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello, xn--bcher-kva.example\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
