@@ -170,10 +170,18 @@ fn a_uv_lock_change_to_one_external_dependency_affects_only_its_member() {
     let start = lock.find("[[package]]\nname = \"idna\"").unwrap();
     let end = start + lock[start..].find("\n\n").unwrap();
     let entry = &lock[start..end];
+    // Another version, and other hashes of the same length (uv still parses the file).
     let moved = entry
-        .replace("version = \"3.20\"", "version = \"3.21\"")
         .replace("3.20", "3.21")
-        .replace("hash = \"sha256:", "hash = \"sha256:0");
+        .split("sha256:")
+        .enumerate()
+        .map(|(i, part)| match (i, part.as_bytes().first()) {
+            (0, _) | (_, None) => part.to_owned(),
+            (_, Some(b'0')) => format!("1{}", &part[1..]),
+            (_, Some(_)) => format!("0{}", &part[1..]),
+        })
+        .collect::<Vec<_>>()
+        .join("sha256:");
     assert_ne!(entry, moved, "the fixture's uv.lock pins idna 3.20");
     std::fs::write(&lock_path, lock.replace(entry, &moved)).unwrap();
 
