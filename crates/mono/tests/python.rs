@@ -289,3 +289,88 @@ fn prune_writes_a_uv_lock_that_uv_sync_accepts_offline() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The image of a Python app as docs/images.md shows it: the service's wheel, its library's
+/// wheel and its locked dependencies installed into `dist/site`, copied to `/app/site`.
+#[test]
+fn a_python_image_takes_the_built_wheels_installed_into_a_folder() {
+    let umoci = match std::env::var_os("MONO_TEST_UMOCI") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from("umoci"),
+    };
+    let repo = fixture("python");
+    std::fs::write(
+        repo.root.join("python/service/turbo.toml"),
+        r#"extends = ["//"]
+
+[tasks.build]
+command = """uv build --out-dir dist \
+  && uv export --package acme-service --no-dev --frozen --no-emit-workspace --no-hashes -o dist/requirements.txt \
+  && uv pip install --target dist/site -r dist/requirements.txt ../lib/dist/*.whl dist/*.whl"""
+outputs = ["dist/**"]
+
+[image]
+name = "acme/service"
+env = { PYTHONPATH = "/app/site" }
+entrypoint = ["python", "-m", "acme_service"]
+
+[image.files]
+"/app/site/" = "dist/site/"
+"#,
+    )
+    .unwrap();
+    git(&repo.root, &["add", "-A"]);
+    git(&repo.root, &["commit", "-q", "-m", "image"]);
+    let mut cmd = mono(&repo.root);
+    uv_env(&mut cmd);
+    let out = cmd
+        .args(["image", "--json", "--filter=acme-service"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mono image failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tag = doc["images"][0]["tag"].as_str().unwrap().to_owned();
+
+    let bundle = repo.root.join("bundle");
+    let unpacked = StdCommand::new(&umoci)
+        .args(["unpack", "--rootless", "--image"])
+        .arg(format!(
+            "{}:{tag}",
+            repo.root.join("python/service/dist/image").display()
+        ))
+        .arg(&bundle)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "umoci is needed by this test (apt-get install umoci, or set MONO_TEST_UMOCI): {e}"
+            )
+        });
+    assert!(
+        unpacked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unpacked.stderr)
+    );
+    let site = bundle.join("rootfs/app/site");
+    assert!(site.join("acme_service/__init__.py").is_file());
+    assert!(site.join("acme_lib/__init__.py").is_file());
+    assert!(site.join("idna").is_dir());
+    // The folder runs on any Python of the same minor version: here the host's.
+    let run = StdCommand::new("python3")
+        .args([
+            "-c",
+            "import acme_service; print(acme_service.welcome('bücher.example'))",
+        ])
+        .env("PYTHONPATH", &site)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "hello, xn--bcher-kva.example\n",
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
