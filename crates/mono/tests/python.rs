@@ -374,3 +374,74 @@ entrypoint = ["python", "-m", "acme_service"]
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// Turborepo 2.11 reads uv workspaces behind `futureFlags.experimentalPythonWorkspaces`: on
+/// the same fixture it finds the same members and the same `build` / `test` edges. (turbo
+/// adds a root workspace package, named by `[tool.turbo] name`, that depends on every member;
+/// mono's root `//` does not. The commands differ: docs/tasks.md.)
+#[test]
+fn same_members_and_edges_as_turbo_python_workspaces() {
+    let turbo = common::turbo_binary();
+    let repo = fixture("python");
+    let pyproject = repo.root.join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        format!("[tool.turbo]\nname = \"acme-python\"\n\n{text}"),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.root.join("turbo.json"),
+        r#"{
+  "futureFlags": { "experimentalPythonWorkspaces": true },
+  "tasks": {
+    "build": { "dependsOn": ["^build"] },
+    "test": { "dependsOn": ["build"], "outputs": [] }
+  }
+}"#,
+    )
+    .unwrap();
+    let mono_plan = dry_json(&repo.root, &["build", "test"]);
+    std::fs::remove_file(repo.root.join("turbo.toml")).unwrap();
+    git(&repo.root, &["add", "-A"]);
+    git(&repo.root, &["commit", "-q", "-m", "turbo.json"]);
+    let uv = uv_binary();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let out = StdCommand::new(&turbo)
+        .args(["run", "build", "test", "--dry=json"])
+        .current_dir(&repo.root)
+        .env("PATH", format!("{}:{path}", uv.parent().unwrap().display()))
+        .env("TURBO_TELEMETRY_DISABLED", "1")
+        .env("DO_NOT_TRACK", "1")
+        .env("TURBO_NO_UPDATE_NOTIFIER", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "turbo run --dry=json failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let turbo_plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let members = |plan: &Value| -> Vec<String> {
+        plan["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| *p != "//" && *p != "acme-python")
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        members(&mono_plan),
+        ["acme-cli", "acme-lib", "acme-service"]
+    );
+    assert_eq!(members(&turbo_plan), members(&mono_plan));
+    let member_edges = |plan: &Value| -> BTreeMap<String, Vec<String>> {
+        edges(plan)
+            .into_iter()
+            .filter(|(task, _)| !task.starts_with("acme-python#"))
+            .collect()
+    };
+    assert_eq!(member_edges(&turbo_plan), member_edges(&mono_plan));
+}
