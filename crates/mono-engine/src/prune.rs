@@ -126,7 +126,8 @@ fn read_root_file(workspace: &Workspace, file: &str) -> Result<Option<String>, E
     }
 }
 
-/// The pruned workspace manifests: Cargo.toml's members and go.work's `use`.
+/// The pruned workspace manifests: Cargo.toml's members, go.work's `use` and the root
+/// pyproject.toml's `[tool.uv.workspace] members`.
 fn pruned_manifests(
     workspace: &Workspace,
     keep_dirs: &[String],
@@ -144,6 +145,14 @@ fn pruned_manifests(
         let pruned = mono_lockfile::prune_go_work(Path::new("go.work"), &text, &dirs)
             .map_err(EngineError::PruneLockfile)?;
         rewrites.insert("go.work".to_owned(), pruned);
+    }
+    if let Some(text) = read_root_file(workspace, "pyproject.toml")? {
+        if text.contains("[tool.uv.workspace]") {
+            let pruned =
+                mono_lockfile::prune_uv_workspace(Path::new("pyproject.toml"), &text, &dirs)
+                    .map_err(EngineError::PruneLockfile)?;
+            rewrites.insert("pyproject.toml".to_owned(), pruned);
+        }
     }
     Ok(rewrites)
 }
@@ -166,6 +175,7 @@ fn pruned_lockfiles(
         let language = match kind {
             LockfileKind::Cargo => Language::Rust,
             LockfileKind::GoSum => Language::Go,
+            LockfileKind::Uv => Language::Python,
             _ => Language::Node,
         };
         kept.iter()

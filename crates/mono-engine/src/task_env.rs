@@ -38,6 +38,20 @@ pub const MINIMAL_ENV: &[&str] = &[
     "GOPROXY",
     "GOFLAGS",
     "GOTOOLCHAIN",
+    "UV_CACHE_DIR",
+    "UV_PYTHON",
+    "UV_PYTHON_DOWNLOADS",
+    "UV_OFFLINE",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_SYSTEM_CERTS",
+    "UV_NATIVE_TLS",
+    "PIP_INDEX_URL",
+    "PYENV_ROOT",
+    "PYENV_VERSION",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ];
 
 /// Builds the child environment of `task`.

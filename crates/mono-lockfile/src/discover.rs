@@ -7,11 +7,16 @@ use crate::{Lockfile, LockfileError, LockfileKind, Member};
 
 /// Every lockfile in the repository, path (repo-relative, `/`-separated) + kind, sorted by
 /// path: package-lock.json, pnpm-lock.yaml and yarn.lock (v1 or berry told apart by their
-/// text) and Cargo.lock at the root, and every go.sum next to a go.mod anywhere, plus
+/// text), Cargo.lock and uv.lock at the root, and every go.sum next to a go.mod anywhere, plus
 /// go.work.sum next to go.work. Folders git ignores and `node_modules` are not searched.
 pub fn discover(repo_root: &Path) -> Result<Vec<(String, LockfileKind)>, LockfileError> {
     let mut out = Vec::new();
-    for kind in [LockfileKind::Npm, LockfileKind::Pnpm, LockfileKind::Cargo] {
+    for kind in [
+        LockfileKind::Npm,
+        LockfileKind::Pnpm,
+        LockfileKind::Cargo,
+        LockfileKind::Uv,
+    ] {
         if repo_root.join(kind.file_name()).is_file() {
             out.push((kind.file_name().to_string(), kind));
         }

@@ -2,8 +2,8 @@
 //! lockfile cut down to the members `mono prune` keeps.
 //!
 //! Formats: npm `package-lock.json` (v2, v3), `pnpm-lock.yaml` (lockfile v5, v6 and v9),
-//! `yarn.lock` (v1 and berry), `Cargo.lock` (v3, v4) and Go's `go.sum` (with the module's
-//! `go.mod`). docs/lockfiles.md says what "the external dependencies of a member" means for
+//! `yarn.lock` (v1 and berry), `Cargo.lock` (v3, v4), Go's `go.sum` (with the module's
+//! `go.mod`) and uv's `uv.lock` (version 1). docs/lockfiles.md says what "the external dependencies of a member" means for
 //! each, what prune keeps, and the limits.
 //!
 //! ```
@@ -42,6 +42,7 @@ mod graph;
 mod npm;
 mod pnpm;
 mod tool;
+mod uv;
 mod yaml;
 mod yarn1;
 mod yarn_berry;
@@ -53,6 +54,7 @@ pub use discover::{discover, load_all};
 pub use error::LockfileError;
 pub use go::prune_go_work;
 pub use tool::{check_with_tool, ToolCheck};
+pub use uv::prune_uv_workspace;
 
 /// Which lockfile format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +71,8 @@ pub enum LockfileKind {
     Cargo,
     /// A Go module's `go.sum` (or a workspace's `go.work.sum`), read with the module's `go.mod`.
     GoSum,
+    /// uv's `uv.lock` (lock version 1).
+    Uv,
 }
 
 impl LockfileKind {
@@ -80,6 +84,7 @@ impl LockfileKind {
             LockfileKind::Yarn1 | LockfileKind::YarnBerry => "yarn.lock",
             LockfileKind::Cargo => "Cargo.lock",
             LockfileKind::GoSum => "go.sum",
+            LockfileKind::Uv => "uv.lock",
         }
     }
 
@@ -92,6 +97,7 @@ impl LockfileKind {
             LockfileKind::YarnBerry => "yarn berry",
             LockfileKind::Cargo => "Cargo",
             LockfileKind::GoSum => "go.sum",
+            LockfileKind::Uv => "uv.lock",
         }
     }
 
@@ -155,6 +161,7 @@ enum Inner {
     YarnBerry(yarn_berry::BerryLock),
     Cargo(cargo::CargoLock),
     Go(go::GoLock),
+    Uv(uv::UvLock),
 }
 
 impl Lockfile {
@@ -173,6 +180,7 @@ impl Lockfile {
             }
             LockfileKind::Cargo => Inner::Cargo(cargo::CargoLock::parse(path, contents)?),
             LockfileKind::GoSum => Inner::Go(go::GoLock::parse(path, contents)?),
+            LockfileKind::Uv => Inner::Uv(uv::UvLock::parse(path, contents)?),
         };
         Ok(Lockfile {
             path: path.to_path_buf(),
@@ -204,6 +212,7 @@ impl Lockfile {
             Inner::YarnBerry(_) => LockfileKind::YarnBerry,
             Inner::Cargo(_) => LockfileKind::Cargo,
             Inner::Go(_) => LockfileKind::GoSum,
+            Inner::Uv(_) => LockfileKind::Uv,
         }
     }
 
@@ -259,6 +268,11 @@ impl Lockfile {
                 .member(member.dir, member.name)
                 .map(|m| l.graph.external_deps(m))
                 .unwrap_or_default()),
+            Inner::Uv(l) => Ok(l
+                .graph
+                .member(member.dir, member.name)
+                .map(|m| l.graph.external_deps(m))
+                .unwrap_or_default()),
             Inner::Yarn1(l) => l.external_deps(&self.path, member),
             Inner::Go(l) => l.external_deps(&self.path, member),
         }
@@ -273,6 +287,7 @@ impl Lockfile {
             Inner::Yarn1(l) => l.graph(),
             Inner::YarnBerry(l) => &l.graph,
             Inner::Cargo(l) => &l.graph,
+            Inner::Uv(l) => &l.graph,
             Inner::Go(l) => return l.packages(),
         };
         let mut out: Vec<ResolvedPackage> = graph
@@ -300,6 +315,7 @@ impl Lockfile {
             Inner::Yarn1(l) => l.prune(&self.path, keep),
             Inner::YarnBerry(l) => l.prune(&self.path, keep),
             Inner::Go(l) => l.prune(&self.path, keep),
+            Inner::Uv(l) => l.prune(&self.path, keep),
         }
     }
 }

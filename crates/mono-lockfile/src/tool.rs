@@ -10,6 +10,7 @@
 //! | yarn v1 | `yarn install --frozen-lockfile --offline --ignore-scripts` (empty cache) | resolution completes ("[2/4] Fetching packages"); fetching then fails offline, which is expected |
 //! | yarn berry | `yarn install --mode=update-lockfile` with the network disabled | exit 0 and yarn.lock unchanged |
 //! | Cargo | `cargo metadata --locked --offline` (needs the crates in Cargo's local registry) | exit 0 |
+//! | uv | `uv lock --locked --offline` (fails when uv.lock does not match the pyproject.toml files) | exit 0 |
 //! | Go | `go list -m all` | exit 0 |
 //!
 //! The JavaScript tools run in a temporary copy holding only the manifests, the lockfile
@@ -54,6 +55,7 @@ pub fn check_with_tool(
         LockfileKind::Yarn1 | LockfileKind::YarnBerry => "yarn",
         LockfileKind::Cargo => "cargo",
         LockfileKind::GoSum => "go",
+        LockfileKind::Uv => "uv",
     };
     let program: PathBuf = program.map_or_else(|| PathBuf::from(default), Path::to_path_buf);
     let file = if kind == LockfileKind::GoSum {
@@ -83,7 +85,7 @@ pub fn check_with_tool(
             copy_manifests(dir, &copy, kind.file_name())?;
             copy
         }
-        LockfileKind::Cargo | LockfileKind::GoSum => dir.to_path_buf(),
+        LockfileKind::Cargo | LockfileKind::GoSum | LockfileKind::Uv => dir.to_path_buf(),
     };
     let cache = scratch.path().join("cache");
     let (mut cmd, shown) = command(&program);
@@ -140,6 +142,8 @@ pub fn check_with_tool(
             strs(&["metadata", "--locked", "--offline", "--format-version", "1"])
         }
         LockfileKind::GoSum => strs(&["list", "-m", "all"]),
+        // Fails when uv.lock does not match the workspace's pyproject.toml files.
+        LockfileKind::Uv => strs(&["lock", "--locked", "--offline"]),
     };
     cmd.args(&args).current_dir(&work);
     let command_line = format!("{shown} {}", args.join(" "));

@@ -12,8 +12,9 @@
 //!    defines it, `task` the same package's, `package#task` that one. With `--only` no task
 //!    is added, but the edges between the requested tasks stay, as in Turborepo.
 //! 3. Each task's `with` adds the tasks that run alongside it (no edge: they start together).
-//! 4. A task without a command (a Node package without that script, a Rust or Go package
-//!    without a default or `command`) stays in the graph, so that what depends on it still
+//! 4. A task without a command (a Node package without that script, a Rust, Go or Python
+//!    package without a default or `command`) stays in the graph, so that what depends on it
+//!    still
 //!    waits for its dependencies, but runs nothing.
 //! 5. Nothing may depend on a persistent task (each package's own definition decides), and
 //!    the graph must be acyclic.
@@ -137,6 +138,17 @@ pub fn resolve_command(
             "lint" => Some("go vet ./...".to_owned()),
             _ => None,
         },
+        Language::Python => {
+            let python = package.python.clone().unwrap_or_default();
+            match task {
+                // uv writes to the workspace root's dist/ by default.
+                "build" if python.uv => Some("uv build --out-dir dist".to_owned()),
+                "test" if python.has_tests && python.uv => Some("uv run pytest".to_owned()),
+                "test" if python.has_tests => Some("python -m pytest".to_owned()),
+                "lint" if python.ruff && python.uv => Some("uv run ruff check".to_owned()),
+                _ => None,
+            }
+        }
         Language::Generic => None,
     }
 }
@@ -162,6 +174,18 @@ fn cargo_remap_flags(dir: &RepoPath) -> String {
     format!(
         "--config \"build.rustflags=['--remap-path-prefix=$(cd {up} && pwd)=.', '--remap-path-prefix=${{CARGO_HOME:-$HOME/.cargo}}=/cargo']\""
     )
+}
+
+/// The outputs a default command implies when the definition names none: a uv package's
+/// default `build` writes its wheel and sdist into `dist/`.
+fn default_outputs(package: &Package, task: &str, definition: &mut RawTaskDefinition) {
+    let uv_build = package.language == Language::Python
+        && !package.name.is_root()
+        && task == "build"
+        && package.python.as_ref().is_some_and(|p| p.uv);
+    if uv_build && definition.command.is_none() && definition.outputs.is_none() {
+        definition.outputs = Some(vec![Spanned::synthetic("dist/**".to_owned())]);
+    }
 }
 
 /// Looks up task definitions across the root config and the packages' configs.
@@ -267,7 +291,9 @@ impl<'a> Definitions<'a> {
             }
             def = RawTaskDefinition::inherit(def.as_ref(), layer);
         }
-        def
+        let mut def = def?;
+        default_outputs(package, task, &mut def);
+        Some(def)
     }
 
     fn suggest(&self, task: &str) -> String {

@@ -114,6 +114,9 @@ pub(crate) fn lockfiles(language: Language, package_dir: &RepoPath) -> Vec<RepoP
             files.push(package_dir.join("go.sum").expect("valid"));
             files
         }
+        // A package uv does not manage pins its dependencies in its requirements*.txt, which
+        // are files of the package (inputs of its tasks); uv.lock pins nothing for it.
+        Language::Python => at_root(&["uv.lock"]),
         Language::Generic => Vec::new(),
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The parsing is mono-lockfile's; this module maps mono's packages onto its members: a Node
 //! package is the member in its folder (the root package is `.`), a Rust package the crate of
-//! its name, a Go package its module, with its `go.mod` given as the manifest.
+//! its name, a Go package its module, with its `go.mod` given as the manifest, a Python
+//! package the uv.lock member in its folder.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -33,6 +34,8 @@ pub(crate) enum LockfileName {
     GoWorkSum,
     /// A module's `go.sum`.
     GoSum,
+    /// `uv.lock` at the root.
+    Uv,
 }
 
 impl LockfileName {
@@ -43,6 +46,7 @@ impl LockfileName {
             }
             LockfileName::Cargo => Language::Rust,
             LockfileName::GoWorkSum | LockfileName::GoSum => Language::Go,
+            LockfileName::Uv => Language::Python,
         }
     }
 
@@ -55,6 +59,7 @@ impl LockfileName {
             LockfileName::Bun => None,
             LockfileName::Cargo => Some(LockfileKind::Cargo),
             LockfileName::GoWorkSum | LockfileName::GoSum => Some(LockfileKind::GoSum),
+            LockfileName::Uv => Some(LockfileKind::Uv),
         }
     }
 }
@@ -71,6 +76,7 @@ pub(crate) fn lockfile_kind(path: &RepoPath) -> Option<LockfileName> {
         "bun.lock" => Some(LockfileName::Bun),
         "Cargo.lock" => Some(LockfileName::Cargo),
         "go.work.sum" => Some(LockfileName::GoWorkSum),
+        "uv.lock" => Some(LockfileName::Uv),
         _ => None,
     }
 }
@@ -92,7 +98,10 @@ fn users<'g>(graph: &'g PackageGraph, path: &RepoPath, name: LockfileName) -> Ve
                 .iter()
                 .filter_map(|n| graph.get(n))
                 .collect();
-            if matches!(other.language(), Language::Node | Language::Rust) {
+            if matches!(
+                other.language(),
+                Language::Node | Language::Rust | Language::Python
+            ) {
                 // The root may be a member too (a root package.json's own dependencies).
                 users.push(graph.root());
             }
@@ -323,6 +332,7 @@ mod tests {
         assert_eq!(kind("bun.lock"), Some(LockfileName::Bun));
         assert_eq!(kind("Cargo.lock"), Some(LockfileName::Cargo));
         assert_eq!(kind("go.work.sum"), Some(LockfileName::GoWorkSum));
+        assert_eq!(kind("uv.lock"), Some(LockfileName::Uv));
         assert_eq!(kind("services/api/go.sum"), Some(LockfileName::GoSum));
         assert_eq!(kind("go.sum"), Some(LockfileName::GoSum));
         // Below the root, only go.sum is a lockfile mono reads per package; the others are

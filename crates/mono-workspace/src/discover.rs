@@ -2,16 +2,20 @@
 //!
 //! The steps, in order (docs/packages.md tells the same for users):
 //!
-//! 1. Read the root files: package.json, pnpm-workspace.yaml, Cargo.toml, go.work, go.mod.
+//! 1. Read the root files: package.json, pnpm-workspace.yaml, Cargo.toml, go.work, go.mod,
+//!    pyproject.toml.
 //! 2. List package folders: the node globs (pnpm-workspace.yaml `packages`, else package.json
 //!    `workspaces`) matching folders with a package.json; Cargo `[workspace] members` globs
-//!    matching folders with a Cargo.toml, less `exclude`; go.work `use` folders; and the root
-//!    config's `workspaces` globs, each folder typed by the first of package.json, Cargo.toml,
-//!    go.mod it holds, or generic when it holds only a turbo.toml / turbo.json.
+//!    matching folders with a Cargo.toml, less `exclude`; go.work `use` folders; uv's
+//!    `[tool.uv.workspace] members` globs matching folders with a pyproject.toml, less
+//!    `exclude`; and the root config's `workspaces` globs, each folder typed by the first of
+//!    package.json, Cargo.toml, go.mod, pyproject.toml / requirements.txt it holds, or generic
+//!    when it holds only a turbo.toml / turbo.json.
 //! 3. Parse every listed manifest, in parallel. Path dependencies of Cargo members that lie
 //!    inside the repository become members too, as Cargo makes them.
 //! 4. Load each package folder's turbo.toml / turbo.json.
-//! 5. Decide each folder's one package: its language is the first of node, rust, go, generic
+//! 5. Decide each folder's one package: its language is the first of node, rust, go, python,
+//!    generic
 //!    that lists it (a warning when two package managers do); name it.
 //! 6. Name Go modules: the module path's last element, or the full path when taken.
 //! 7. Check names are unique, resolve dependencies of every manifest in play for the folder
@@ -37,6 +41,7 @@ use crate::node::{
     dependency_target, links_workspace_packages, parse_package_json, parse_pnpm_workspace,
     version_satisfies, DependencyTarget, PackageJson, PnpmSettings, Requirement,
 };
+use crate::python::{self, PythonManifest};
 use crate::{Language, Package, PackageGraph, WorkspaceError, WorkspaceWarning};
 
 /// Finds every package of the repository at `root` and builds the package graph.
@@ -60,6 +65,7 @@ struct Listing {
     node: Option<String>,
     rust: Option<String>,
     go: Option<String>,
+    python: Option<String>,
     generic: bool,
 }
 
@@ -75,6 +81,9 @@ impl Listing {
         if self.go.is_some() {
             out.push(Language::Go);
         }
+        if self.python.is_some() {
+            out.push(Language::Python);
+        }
         if self.generic {
             out.push(Language::Generic);
         }
@@ -88,6 +97,9 @@ struct Manifests {
     node: BTreeMap<RepoPath, PackageJson>,
     cargo: BTreeMap<RepoPath, (CargoManifest, Vec<String>)>,
     go: BTreeMap<RepoPath, GoMod>,
+    /// Each Python folder's manifest and the file it was read from (pyproject.toml, else
+    /// requirements.txt).
+    python: BTreeMap<RepoPath, (PythonManifest, RepoPath)>,
     configs: BTreeMap<RepoPath, PackageConfig>,
 }
 
@@ -95,6 +107,7 @@ enum Parsed {
     Node(PackageJson),
     Cargo(CargoManifest, Vec<String>),
     Go(GoMod),
+    Python(PythonManifest, RepoPath),
 }
 
 struct Discovery<'a> {
@@ -287,6 +300,7 @@ impl Discovery<'_> {
         let go_work = self.parse_root(&file("go.work"), |t| {
             parse_go_work(t).map_err(|e| crate::error::ParseError::at_line(e.message, e.line))
         });
+        let root_pyproject = self.parse_root(&file("pyproject.toml"), python::parse_pyproject);
         if !self.errors.is_empty() {
             return Err(self.fail());
         }
@@ -379,6 +393,28 @@ impl Discovery<'_> {
             }
         }
 
+        // uv workspace members: folders with a pyproject.toml, less `exclude`.
+        let mut uv_members: BTreeSet<RepoPath> = BTreeSet::new();
+        if let Some((members, exclude)) = root_pyproject.as_ref().and_then(|p| p.workspace.as_ref())
+        {
+            let pyproject = file("pyproject.toml");
+            let excluded: BTreeSet<RepoPath> = self
+                .expand(&pyproject, exclude.iter().map(String::as_str))
+                .into_iter()
+                .collect();
+            for dir in self.expand(&pyproject, members.iter().map(String::as_str)) {
+                if !excluded.contains(&dir)
+                    && root
+                        .join_repo(&manifest_path(&dir, Language::Python))
+                        .as_path()
+                        .is_file()
+                {
+                    uv_members.insert(dir.clone());
+                    listings.entry(dir).or_default().python = Some("pyproject.toml".to_owned());
+                }
+            }
+        }
+
         let extra_globs: Vec<&str> = self
             .config
             .workspaces
@@ -407,6 +443,11 @@ impl Discovery<'_> {
             } else if has("go.mod") {
                 Listing {
                     go: listed_by,
+                    ..Listing::default()
+                }
+            } else if has("pyproject.toml") || has("requirements.txt") {
+                Listing {
+                    python: listed_by,
                     ..Listing::default()
                 }
             } else if has("turbo.toml") || has("turbo.json") || has("turbo.jsonc") {
@@ -447,6 +488,14 @@ impl Discovery<'_> {
         }
         if root_go_in_play {
             self.parse_all(vec![(RepoPath::root(), Language::Go)], &mut manifests);
+        }
+        // The root pyproject.toml is a package of its own only with a `[project] name` (a uv
+        // workspace root is often virtual).
+        if let Some(pyproject) = root_pyproject.as_ref().filter(|p| p.name.is_some()) {
+            manifests.python.insert(
+                RepoPath::root(),
+                (pyproject.clone(), file("pyproject.toml")),
+            );
         }
 
         // Cargo makes path dependencies of members that lie inside the workspace members
@@ -531,6 +580,10 @@ impl Discovery<'_> {
                 manifests.cargo.contains_key(&RepoPath::root()),
             ),
             (Language::Go, manifests.go.contains_key(&RepoPath::root())),
+            (
+                Language::Python,
+                manifests.python.contains_key(&RepoPath::root()),
+            ),
         ]
         .into_iter()
         .filter_map(|(l, yes)| yes.then_some(l))
@@ -562,6 +615,7 @@ impl Discovery<'_> {
                     Language::Node => manifests.node.contains_key(dir),
                     Language::Rust => manifests.cargo.contains_key(dir),
                     Language::Go => manifests.go.contains_key(dir),
+                    Language::Python => manifests.python.contains_key(dir),
                     Language::Generic => true,
                 })
                 .collect();
@@ -602,6 +656,31 @@ impl Discovery<'_> {
                 }
                 // Named once every other package is.
                 Language::Go => None,
+                Language::Python => {
+                    let (pyproject, manifest) = &manifests.python[dir];
+                    let config_name = manifests.configs.get(dir).and_then(|c| c.name.as_ref());
+                    match (&pyproject.name, config_name) {
+                        (Some(name), _) => Some(package_name(manifest, name)),
+                        (None, Some(name)) => Some(package_name(
+                            manifests.configs[dir].source.path(),
+                            &name.value,
+                        )),
+                        // A uv member without `[project]` is a virtual package, not a member
+                        // uv builds; mono skips it as uv does.
+                        (None, None) if listing.python.as_deref() == Some("pyproject.toml") => {
+                            continue
+                        }
+                        (None, None) if manifest.file_name() == Some("requirements.txt") => dir
+                            .file_name()
+                            .map(|folder| package_name(manifest, &python::normalize_name(folder))),
+                        (None, None) => Some(Err(WorkspaceError::MissingName {
+                            manifest: manifest.clone(),
+                            key: "`[project] name`",
+                            help: "a Python package's pyproject.toml needs `[project]` with a \
+                                   `name` (or its turbo.toml a `name = \"...\"`)",
+                        })),
+                    }
+                }
                 Language::Generic => {
                     let config = manifests.configs.get(dir);
                     match config.and_then(|c| c.name.as_ref()) {
@@ -629,7 +708,10 @@ impl Discovery<'_> {
                 }
                 None => None,
             };
-            let manifest = package_manifest(dir, language, manifests.configs.get(dir));
+            let manifest = match (language, manifests.python.get(dir)) {
+                (Language::Python, Some((_, manifest))) => manifest.clone(),
+                _ => package_manifest(dir, language, manifests.configs.get(dir)),
+            };
             drafts.push(Draft {
                 dir: dir.clone(),
                 language,
@@ -733,6 +815,14 @@ impl Discovery<'_> {
                 Some((name.as_str(), resolve(root, &RepoPath::root(), path)?))
             })
             .collect();
+        let python_names: BTreeMap<String, &PackageName> = drafts
+            .iter()
+            .filter(|d| d.in_play.contains(&Language::Python))
+            .filter_map(|d| {
+                let name = manifests.python.get(&d.dir)?.0.name.clone()?;
+                Some((name, d.name.as_ref().expect("named")))
+            })
+            .collect();
         let all_names: Vec<&str> = by_name.keys().map(|n| n.as_str()).collect();
         // 8. Go modules with a `main` package.
         let go_mains: BTreeSet<&RepoPath> = drafts
@@ -810,6 +900,25 @@ impl Discovery<'_> {
                             if let Some(local) = replace.local_dir() {
                                 dependencies.extend(by_dir(resolve(root, dir, local)));
                             }
+                        }
+                    }
+                    Language::Python => {
+                        let (pyproject, _) = &manifests.python[dir];
+                        for requirement in &pyproject.requirements {
+                            dependencies
+                                .extend(python_names.get(&requirement.name).map(|n| (*n).clone()));
+                        }
+                        for (source_name, source) in &pyproject.sources {
+                            if source.workspace {
+                                dependencies
+                                    .extend(python_names.get(source_name).map(|n| (*n).clone()));
+                            }
+                            if let Some(path) = &source.path {
+                                dependencies.extend(by_dir(resolve(root, dir, path)));
+                            }
+                        }
+                        for path in &pyproject.local_paths {
+                            dependencies.extend(by_dir(resolve(root, dir, path)));
                         }
                     }
                     Language::Generic => {}
@@ -905,6 +1014,21 @@ impl Discovery<'_> {
                 .get(dir)
                 .and_then(|m| m.module.as_ref())
                 .map(|(m, _)| m.clone());
+            let python = (draft.language == Language::Python)
+                .then(|| {
+                    let (pyproject, manifest) = manifests.python.get(dir)?;
+                    let abs = root.join_repo(dir);
+                    let uses_uv = uv_members.contains(dir)
+                        || pyproject.uses_uv
+                        || abs.join("uv.lock").as_path().is_file();
+                    Some(crate::PythonPackage {
+                        uv: uses_uv && manifest.file_name() == Some("pyproject.toml"),
+                        has_tests: python::has_tests(abs.as_path()),
+                        ruff: pyproject.dev_names.iter().any(|n| n == "ruff"),
+                        requirements: python::requirements_files(root, dir),
+                    })
+                })
+                .flatten();
             packages.push(Package {
                 name,
                 dir: dir.clone(),
@@ -917,6 +1041,7 @@ impl Discovery<'_> {
                 go_main_packages: go_mains.contains(dir),
                 crate_name,
                 rust_bins,
+                python,
             });
         }
         if !self.errors.is_empty() {
@@ -1008,29 +1133,47 @@ impl Discovery<'_> {
     /// Parses manifests in parallel into `manifests`, recording errors.
     fn parse_all(&mut self, jobs: Vec<(RepoPath, Language)>, manifests: &mut Manifests) {
         let root = self.root;
-        let results: Vec<(RepoPath, Result<Parsed, WorkspaceError>)> = jobs
-            .into_par_iter()
-            .map(|(dir, language)| {
-                let path = manifest_path(&dir, language);
-                let parsed = read(root, &path).and_then(|text| {
-                    let parsed = match language {
-                        Language::Node => parse_package_json(&text).map(Parsed::Node),
-                        Language::Rust => parse_cargo_toml(&text).map(|manifest| {
-                            let bins = binaries(&manifest, root.join_repo(&dir).as_path());
-                            Parsed::Cargo(manifest, bins)
-                        }),
-                        Language::Go => parse_go_mod(&text)
-                            .map(Parsed::Go)
-                            .map_err(|e| crate::error::ParseError::at_line(e.message, e.line)),
-                        Language::Generic => {
-                            unreachable!("generic folders have no manifest to parse")
+        let results: Vec<(RepoPath, Result<Parsed, WorkspaceError>)> =
+            jobs.into_par_iter()
+                .map(|(dir, language)| {
+                    let path = match language {
+                        // A Python folder without a pyproject.toml is one by its requirements.txt.
+                        Language::Python
+                            if !root
+                                .join_repo(&manifest_path(&dir, language))
+                                .as_path()
+                                .is_file() =>
+                        {
+                            dir.join("requirements.txt")
+                                .expect("a file name is a valid repo path")
                         }
+                        _ => manifest_path(&dir, language),
                     };
-                    parsed.map_err(|error| WorkspaceError::syntax(&path, &text, error))
-                });
-                (dir, parsed)
-            })
-            .collect();
+                    let parsed = read(root, &path).and_then(|text| {
+                        let parsed = match language {
+                            Language::Node => parse_package_json(&text).map(Parsed::Node),
+                            Language::Rust => parse_cargo_toml(&text).map(|manifest| {
+                                let bins = binaries(&manifest, root.join_repo(&dir).as_path());
+                                Parsed::Cargo(manifest, bins)
+                            }),
+                            Language::Go => parse_go_mod(&text)
+                                .map(Parsed::Go)
+                                .map_err(|e| crate::error::ParseError::at_line(e.message, e.line)),
+                            Language::Python if path.file_name() == Some("requirements.txt") => {
+                                python::parse_requirements_txt(&text)
+                                    .map(|m| Parsed::Python(m, path.clone()))
+                            }
+                            Language::Python => python::parse_pyproject(&text)
+                                .map(|m| Parsed::Python(m, path.clone())),
+                            Language::Generic => {
+                                unreachable!("generic folders have no manifest to parse")
+                            }
+                        };
+                        parsed.map_err(|error| WorkspaceError::syntax(&path, &text, error))
+                    });
+                    (dir, parsed)
+                })
+                .collect();
         for (dir, result) in results {
             match result {
                 Ok(Parsed::Node(package_json)) => {
@@ -1041,6 +1184,9 @@ impl Discovery<'_> {
                 }
                 Ok(Parsed::Go(go_mod)) => {
                     manifests.go.insert(dir, go_mod);
+                }
+                Ok(Parsed::Python(manifest, path)) => {
+                    manifests.python.insert(dir, (manifest, path));
                 }
                 Err(error) => self.errors.push(error),
             }

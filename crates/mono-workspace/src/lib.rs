@@ -6,6 +6,7 @@
 //! | node | package.json `workspaces`, pnpm-workspace.yaml | `name` | `dependencies`, `devDependencies`, `optionalDependencies` naming a workspace package (Turborepo's rules: docs/packages.md) |
 //! | rust | root Cargo.toml `[workspace] members` / `exclude` | crate name | `path` and `workspace = true` dependencies on members |
 //! | go | go.work `use`, or go.mod folders under the root config's `workspaces` | last element of the module path, unless taken | `require` of another workspace module, local `replace` |
+//! | python | root pyproject.toml `[tool.uv.workspace] members` / `exclude`, or a pyproject.toml / requirements.txt folder under the root config's `workspaces` | `[project] name` (PEP 503), else turbo.toml `name`, else the folder's name | `[project]` dependencies, optional-dependencies, `[dependency-groups]` naming a member; `[tool.uv.sources]` `workspace = true` / `path` |
 //! | generic | the root config's `workspaces` globs | turbo.toml `name` | turbo.toml `dependencies` |
 //!
 //! Any package's own turbo.toml / turbo.json may add `dependencies` on packages of any
@@ -50,8 +51,9 @@ mod graph;
 mod node;
 mod npm_range;
 mod package;
+mod python;
 
 pub use discover::discover;
 pub use error::{ExtendsProblem, FileKind, WorkspaceError, WorkspaceWarning};
 pub use graph::PackageGraph;
-pub use package::{Language, Package};
+pub use package::{Language, Package, PythonPackage};

@@ -9,7 +9,7 @@ use serde::Serialize;
 /// The kind of a package, decided by the manifest that makes it one.
 ///
 /// The order of the variants is the order of precedence when two package managers list one
-/// folder: package.json, then Cargo.toml, then go.mod.
+/// folder: package.json, then Cargo.toml, then go.mod, then pyproject.toml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
@@ -19,35 +19,42 @@ pub enum Language {
     Rust,
     /// A Go module.
     Go,
+    /// A Python project: a member of the root's uv workspace, or a folder with a
+    /// pyproject.toml or requirements.txt listed in the root config's `workspaces`.
+    Python,
     /// A folder named by its own turbo.toml / turbo.json.
     Generic,
 }
 
 impl Language {
     /// Every language, in order of precedence.
-    pub const ALL: [Language; 4] = [
+    pub const ALL: [Language; 5] = [
         Language::Node,
         Language::Rust,
         Language::Go,
+        Language::Python,
         Language::Generic,
     ];
 
-    /// The lowercase name: `node`, `rust`, `go`, `generic`.
+    /// The lowercase name: `node`, `rust`, `go`, `python`, `generic`.
     pub fn as_str(self) -> &'static str {
         match self {
             Language::Node => "node",
             Language::Rust => "rust",
             Language::Go => "go",
+            Language::Python => "python",
             Language::Generic => "generic",
         }
     }
 
-    /// The manifest file that makes a folder a package of this language.
+    /// The manifest file that makes a folder a package of this language (a Python folder
+    /// without a pyproject.toml is one by its requirements.txt).
     pub fn manifest_file(self) -> &'static str {
         match self {
             Language::Node => "package.json",
             Language::Rust => "Cargo.toml",
             Language::Go => "go.mod",
+            Language::Python => "pyproject.toml",
             Language::Generic => "turbo.toml",
         }
     }
@@ -94,6 +101,26 @@ pub struct Package {
     /// The binary targets of the folder's crate, sorted: `src/main.rs` (named after the
     /// crate), `src/bin/*.rs`, `src/bin/*/main.rs` and `[[bin]] name`.
     pub rust_bins: Vec<String>,
+    /// What mono knows of a Python package; `None` for the other languages.
+    pub python: Option<PythonPackage>,
+}
+
+/// What the default tasks of a Python package depend on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PythonPackage {
+    /// Whether uv manages it: a member of the root's `[tool.uv.workspace]`, or a
+    /// pyproject.toml with a `[tool.uv]` table or a `uv.lock` beside it. Its lockfile is the
+    /// root's `uv.lock`, its default tasks run `uv`.
+    pub uv: bool,
+    /// Whether it has tests: a `tests/` or `test/` folder, or a `test_*.py` / `*_test.py`
+    /// file below it.
+    pub has_tests: bool,
+    /// Whether `ruff` is among its development dependencies (`[dependency-groups]`,
+    /// `[tool.uv] dev-dependencies`, a `dev`/`test`/`lint` extra).
+    pub ruff: bool,
+    /// Its `requirements*.txt` files, sorted (the external-dependency input of a package
+    /// that uv does not manage).
+    pub requirements: Vec<RepoPath>,
 }
 
 impl Package {

@@ -1010,3 +1010,104 @@ fn a_root_manifest_that_is_a_fifo_is_an_error_not_a_hang() {
         "{err}"
     );
 }
+
+#[test]
+fn uv_workspace_members_and_python_folders_are_python_packages() {
+    let repo = Repo::new(&[
+        (
+            "pyproject.toml",
+            "[tool.uv.workspace]\nmembers = [\"py/*\"]\nexclude = [\"py/old\"]\n",
+        ),
+        (
+            "turbo.toml",
+            "workspaces = [\"services/*\", \"web\"]\n[tasks.build]\n",
+        ),
+        (
+            "py/Core_Lib/pyproject.toml",
+            "[project]\nname = \"Core_Lib\"\n[dependency-groups]\ndev = [\"pytest\", \"ruff>=0.6\"]\n",
+        ),
+        (
+            "py/api/pyproject.toml",
+            "[project]\nname = \"api\"\ndependencies = [\"core-lib[extra] >=1 ; python_version >= '3.11'\"]\n",
+        ),
+        (
+            "py/tool/pyproject.toml",
+            "[project]\nname = \"tool\"\n[project.optional-dependencies]\ncli = [\"API\"]\n[tool.uv.sources]\nvendored = { path = \"../../services/vendored\" }\n",
+        ),
+        // A virtual member (no [project]) and an excluded one: not packages.
+        ("py/virtual/pyproject.toml", "[tool.uv]\npackage = false\n"),
+        ("py/old/pyproject.toml", "[project]\nname = \"old\"\n"),
+        // Without uv: a requirements.txt service and a pyproject of another backend.
+        (
+            "services/Legacy_Svc/requirements.txt",
+            "flask==3.0\n-e ../../py/Core_Lib\n",
+        ),
+        ("services/Legacy_Svc/test_app.py", ""),
+        (
+            "services/vendored/pyproject.toml",
+            "[project]\nname = \"vendored\"\n[build-system]\nbuild-backend = \"hatchling.build\"\n",
+        ),
+        (
+            "web/package.json",
+            r#"{ "name": "web", "scripts": { "build": "vite build" } }"#,
+        ),
+        // Cross-language: the web app needs the API's schema.
+        ("web/turbo.toml", "extends = [\"//\"]\ndependencies = [\"api\"]\n"),
+    ]);
+    let graph = repo.discover().unwrap();
+    let kinds: Vec<(String, String, Language)> = graph
+        .packages()
+        .map(|p| (p.name.to_string(), p.dir.to_string(), p.language))
+        .collect();
+    let expect = |n: &str, d: &str, l| (n.to_owned(), d.to_owned(), l);
+    assert_eq!(
+        kinds,
+        [
+            expect("//", ".", Language::Generic),
+            expect("api", "py/api", Language::Python),
+            expect("core-lib", "py/Core_Lib", Language::Python),
+            expect("legacy-svc", "services/Legacy_Svc", Language::Python),
+            expect("tool", "py/tool", Language::Python),
+            expect("vendored", "services/vendored", Language::Python),
+            expect("web", "web", Language::Node),
+        ]
+    );
+    assert_eq!(
+        edges(&graph),
+        [
+            "api -> core-lib",
+            "legacy-svc -> core-lib",
+            "tool -> api",
+            "tool -> vendored",
+            "web -> api",
+        ]
+    );
+    let python = |n: &str| graph.get(&name(n)).unwrap().python.clone().unwrap();
+    let core = python("core-lib");
+    assert!(core.uv && core.ruff && !core.has_tests);
+    let legacy = python("legacy-svc");
+    assert!(!legacy.uv && legacy.has_tests);
+    assert_eq!(
+        legacy.requirements,
+        [path("services/Legacy_Svc/requirements.txt")]
+    );
+    assert_eq!(
+        graph.get(&name("legacy-svc")).unwrap().manifest,
+        path("services/Legacy_Svc/requirements.txt")
+    );
+    assert!(!python("vendored").uv);
+}
+
+#[test]
+fn a_bad_python_requirement_is_an_error_at_its_line() {
+    let repo = Repo::new(&[
+        ("pyproject.toml", "[tool.uv.workspace]\nmembers = [\"a\"]\n"),
+        (
+            "a/pyproject.toml",
+            "[project]\nname = \"a\"\ndependencies = [\n  \"b[x\",\n]\n",
+        ),
+    ]);
+    let err = repo.discover().unwrap_err().to_string();
+    assert!(err.contains("a/pyproject.toml:4"), "{err}");
+    assert!(err.contains("never closed"), "{err}");
+}

@@ -1,0 +1,465 @@
+//! Python packages: `pyproject.toml` (PEP 621 `[project]`, PEP 735 `[dependency-groups]`,
+//! uv's `[tool.uv]`), `requirements*.txt`, PEP 508 requirement strings and PEP 503 names.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mono_paths::{AbsPath, RepoPath};
+use serde::Deserialize;
+
+use crate::error::ParseError;
+
+/// A project name as PEP 503 normalises it: lowercase, every run of `-`, `_` and `.` one `-`.
+pub(crate) fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
+/// One PEP 508 requirement: `name[extra,...] (specifier | @ url) ; marker`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Requirement {
+    /// The name, normalised (PEP 503).
+    pub name: String,
+    /// The extras, normalised.
+    pub extras: Vec<String>,
+    /// The version specifier as written (`>=1,<2`), when there is one.
+    pub specifier: Option<String>,
+    /// The URL of a direct reference (`name @ file:///...`).
+    pub url: Option<String>,
+    /// The environment marker after `;`, as written.
+    pub marker: Option<String>,
+}
+
+/// Why a requirement string is not PEP 508.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequirementError {
+    pub message: String,
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(is_name_char)
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// Parses a PEP 508 requirement string.
+pub(crate) fn parse_requirement(text: &str) -> Result<Requirement, RequirementError> {
+    let err = |message: String| RequirementError { message };
+    let text = text.trim();
+    let name_end = text.find(|c: char| !is_name_char(c)).unwrap_or(text.len());
+    let name = &text[..name_end];
+    if !valid_name(name) {
+        return Err(err(format!(
+            "`{text}` does not start with a project name (letters, digits, `-`, `_`, `.`)"
+        )));
+    }
+    let mut rest = text[name_end..].trim_start();
+    let mut extras = Vec::new();
+    if let Some(after) = rest.strip_prefix('[') {
+        let Some(close) = after.find(']') else {
+            return Err(err(format!("`{text}`: `[` of the extras is never closed")));
+        };
+        for extra in after[..close].split(',').map(str::trim) {
+            if extra.is_empty() {
+                continue;
+            }
+            if !valid_name(extra) {
+                return Err(err(format!(
+                    "`{text}`: `{extra}` is not a valid extra name"
+                )));
+            }
+            extras.push(normalize_name(extra));
+        }
+        rest = after[close + 1..].trim_start();
+    }
+    let (url, specifier, marker);
+    if let Some(after) = rest.strip_prefix('@') {
+        // A URL ends at whitespace; a marker may follow after ` ;`.
+        let after = after.trim_start();
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        if end == 0 {
+            return Err(err(format!("`{text}`: `@` is not followed by a URL")));
+        }
+        url = Some(after[..end].to_owned());
+        specifier = None;
+        let tail = after[end..].trim_start();
+        marker = match tail.strip_prefix(';') {
+            Some(m) => Some(m.trim().to_owned()),
+            None if tail.is_empty() => None,
+            None => return Err(err(format!("`{text}`: unexpected `{tail}` after the URL"))),
+        };
+    } else {
+        let (spec, mark) = match rest.split_once(';') {
+            Some((s, m)) => (s.trim(), Some(m.trim().to_owned())),
+            None => (rest.trim(), None),
+        };
+        let spec = spec
+            .strip_prefix('(')
+            .and_then(|s| s.strip_suffix(')'))
+            .unwrap_or(spec)
+            .trim();
+        if !spec.is_empty() && !spec.starts_with(['<', '>', '=', '!', '~']) {
+            return Err(err(format!(
+                "`{text}`: `{spec}` is not a version specifier (`>=1.0`, `==2.*`, `~=3.1`)"
+            )));
+        }
+        url = None;
+        specifier = (!spec.is_empty()).then(|| spec.to_owned());
+        marker = mark;
+    }
+    if marker.as_deref() == Some("") {
+        return Err(err(format!("`{text}`: `;` is not followed by a marker")));
+    }
+    Ok(Requirement {
+        name: normalize_name(name),
+        extras,
+        specifier,
+        url,
+        marker,
+    })
+}
+
+/// What mono reads of a Python package's manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PythonManifest {
+    /// `[project] name`, normalised; `None` for a requirements.txt folder or a virtual root.
+    pub name: Option<String>,
+    /// Every requirement: `[project] dependencies`, `optional-dependencies`,
+    /// `[dependency-groups]` and `[tool.uv] dev-dependencies` (or requirements.txt lines).
+    pub requirements: Vec<Requirement>,
+    /// The names in the development groups (`[dependency-groups]`, `[tool.uv]
+    /// dev-dependencies`, and the `dev`/`test`/`lint` extras).
+    pub dev_names: Vec<String>,
+    /// `[tool.uv.workspace]`: member globs and exclude globs.
+    pub workspace: Option<(Vec<String>, Vec<String>)>,
+    /// `[tool.uv.sources]`, by normalised name.
+    pub sources: BTreeMap<String, UvSource>,
+    /// Whether the file has a `[tool.uv]` table.
+    pub uses_uv: bool,
+    /// Local folders a requirements.txt installs (`-e ../lib`, `./lib`).
+    pub local_paths: Vec<String>,
+}
+
+/// One `[tool.uv.sources]` entry, as far as it names a workspace package.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UvSource {
+    /// `workspace = true`
+    pub workspace: bool,
+    /// `path = "..."`, relative to the manifest's folder.
+    pub path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawPyProject {
+    project: Option<RawProject>,
+    #[serde(default, rename = "dependency-groups")]
+    dependency_groups: BTreeMap<String, Vec<toml::Value>>,
+    tool: Option<RawTool>,
+}
+
+#[derive(Deserialize)]
+struct RawProject {
+    name: Option<String>,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    #[serde(default, rename = "optional-dependencies")]
+    optional_dependencies: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawTool {
+    uv: Option<RawUv>,
+}
+
+#[derive(Deserialize)]
+struct RawUv {
+    workspace: Option<RawUvWorkspace>,
+    #[serde(default)]
+    sources: BTreeMap<String, toml::Value>,
+    #[serde(default, rename = "dev-dependencies")]
+    dev_dependencies: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawUvWorkspace {
+    #[serde(default)]
+    members: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+/// The 1-based line of the first occurrence of `needle` in `text` (1 when absent).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map_or(1, |at| text[..at].matches('\n').count() + 1)
+}
+
+/// Parses a `pyproject.toml`.
+pub(crate) fn parse_pyproject(text: &str) -> Result<PythonManifest, ParseError> {
+    let raw: RawPyProject = toml::from_str(text).map_err(|e| match e.span() {
+        Some(span) => ParseError::at_span(e.message().to_owned(), text, span),
+        None => ParseError::at_line(e.message().to_owned(), 1),
+    })?;
+    let mut out = PythonManifest::default();
+    let add = |written: &str, dev: bool, out: &mut PythonManifest| {
+        let requirement = parse_requirement(written).map_err(|e| {
+            ParseError::at_line(e.message, line_of(text, &format!("\"{written}\"")))
+        })?;
+        if dev {
+            out.dev_names.push(requirement.name.clone());
+        }
+        out.requirements.push(requirement);
+        Ok::<(), ParseError>(())
+    };
+    if let Some(project) = &raw.project {
+        out.name = project.name.as_deref().map(normalize_name);
+        for dep in &project.dependencies {
+            add(dep, false, &mut out)?;
+        }
+        for (extra, deps) in &project.optional_dependencies {
+            let dev = matches!(extra.as_str(), "dev" | "test" | "tests" | "lint");
+            for dep in deps {
+                add(dep, dev, &mut out)?;
+            }
+        }
+    }
+    for deps in raw.dependency_groups.values() {
+        // `{ include-group = "..." }` tables include another group, listed on its own.
+        for dep in deps.iter().filter_map(toml::Value::as_str) {
+            add(dep, true, &mut out)?;
+        }
+    }
+    if let Some(uv) = raw.tool.and_then(|t| t.uv) {
+        out.uses_uv = true;
+        for dep in &uv.dev_dependencies {
+            add(dep, true, &mut out)?;
+        }
+        out.workspace = uv.workspace.map(|w| (w.members, w.exclude));
+        for (name, source) in &uv.sources {
+            let source = UvSource {
+                workspace: source
+                    .get("workspace")
+                    .and_then(toml::Value::as_bool)
+                    .unwrap_or(false),
+                path: source
+                    .get("path")
+                    .and_then(toml::Value::as_str)
+                    .map(str::to_owned),
+            };
+            out.sources.insert(normalize_name(name), source);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a `requirements.txt`: one requirement a line; comments, blank lines and options
+/// (`-r`, `-c`, `--index-url`, ...) skipped; `-e PATH` and bare local paths kept as local
+/// folders; trailing `--hash=...` options dropped.
+pub(crate) fn parse_requirements_txt(text: &str) -> Result<PythonManifest, ParseError> {
+    let mut out = PythonManifest::default();
+    for (i, line) in text.lines().enumerate() {
+        let line = match line.find(" #") {
+            Some(at) => &line[..at],
+            None if line.trim_start().starts_with('#') => "",
+            None => line,
+        };
+        let line = line.trim().trim_end_matches('\\').trim();
+        if line.is_empty() {
+            continue;
+        }
+        let editable = line
+            .strip_prefix("-e ")
+            .or_else(|| line.strip_prefix("--editable "))
+            .or_else(|| line.strip_prefix("--editable="))
+            .map(str::trim);
+        let local = editable.unwrap_or(line);
+        if local.starts_with("./") || local.starts_with("../") || local == "." {
+            out.local_paths.push(local.to_owned());
+            continue;
+        }
+        if line.starts_with('-') {
+            continue;
+        }
+        let requirement = match line.find(" --") {
+            Some(at) => &line[..at],
+            None => line,
+        };
+        let requirement =
+            parse_requirement(requirement).map_err(|e| ParseError::at_line(e.message, i + 1))?;
+        out.requirements.push(requirement);
+    }
+    Ok(out)
+}
+
+/// The `requirements*.txt` files directly in a package folder, sorted.
+pub(crate) fn requirements_files(root: &AbsPath, dir: &RepoPath) -> Vec<RepoPath> {
+    let Ok(entries) = std::fs::read_dir(root.join_repo(dir).as_path()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<RepoPath> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            (name.starts_with("requirements") && name.ends_with(".txt"))
+                .then(|| dir.join(&name).ok())
+                .flatten()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether a Python package folder has tests: a `tests/` or `test/` folder, or a
+/// `test_*.py` / `*_test.py` file anywhere below it (hidden folders, virtual environments,
+/// `dist`, `build` and `node_modules` not searched).
+pub(crate) fn has_tests(dir: &Path) -> bool {
+    if dir.join("tests").is_dir() || dir.join("test").is_dir() {
+        return true;
+    }
+    fn walk(dir: &Path, depth: usize) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                let skip = name.starts_with('.')
+                    || matches!(
+                        name.as_ref(),
+                        "venv" | "dist" | "build" | "node_modules" | "__pycache__"
+                    );
+                if !skip && depth < 8 && walk(&entry.path(), depth + 1) {
+                    return true;
+                }
+            } else if name.ends_with(".py")
+                && (name.starts_with("test_") || name.ends_with("_test.py"))
+            {
+                return true;
+            }
+        }
+        false
+    }
+    walk(dir, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    #[test_case("Foo_Bar", "foo-bar" ; "underscore and case")]
+    #[test_case("foo.._-bar", "foo-bar" ; "runs collapse")]
+    #[test_case("acme-lib", "acme-lib" ; "already normal")]
+    fn names_are_normalised(name: &str, expected: &str) {
+        assert_eq!(normalize_name(name), expected);
+    }
+
+    #[test]
+    fn requirements_with_extras_specifiers_and_markers() {
+        let r = parse_requirement(
+            "Requests[Security, socks] >=2.8.1, ==2.8.* ; python_version < \"2.7\"",
+        )
+        .unwrap();
+        assert_eq!(r.name, "requests");
+        assert_eq!(r.extras, ["security", "socks"]);
+        assert_eq!(r.specifier.as_deref(), Some(">=2.8.1, ==2.8.*"));
+        assert_eq!(r.marker.as_deref(), Some("python_version < \"2.7\""));
+
+        let r = parse_requirement("acme_lib").unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.specifier, r.marker),
+            ("acme-lib", None, None)
+        );
+
+        let r =
+            parse_requirement("pip @ file:///localbuilds/pip-1.3.1.zip ; sys_platform == 'linux'")
+                .unwrap();
+        assert_eq!(r.url.as_deref(), Some("file:///localbuilds/pip-1.3.1.zip"));
+        assert_eq!(r.marker.as_deref(), Some("sys_platform == 'linux'"));
+
+        let r = parse_requirement("name (>=1.0)").unwrap();
+        assert_eq!(r.specifier.as_deref(), Some(">=1.0"));
+    }
+
+    #[test_case("" ; "empty")]
+    #[test_case("-foo" ; "bad start")]
+    #[test_case("foo[bar" ; "unclosed extras")]
+    #[test_case("foo @" ; "missing url")]
+    #[test_case("foo 1.0" ; "bare version")]
+    #[test_case("foo ;" ; "empty marker")]
+    fn bad_requirements_are_errors(text: &str) {
+        assert!(parse_requirement(text).is_err(), "{text}");
+    }
+
+    #[test]
+    fn pyproject_lists_every_kind_of_dependency() {
+        let text = r#"
+[project]
+name = "Acme_Service"
+dependencies = ["acme-lib", "idna>=3"]
+[project.optional-dependencies]
+fast = ["orjson; python_version >= '3.11'"]
+[dependency-groups]
+dev = ["pytest>=8", "ruff", { include-group = "other" }]
+[tool.uv.sources]
+acme-lib = { workspace = true }
+Vendored = { path = "../vendored" }
+[tool.uv.workspace]
+members = ["python/*"]
+exclude = ["python/old"]
+"#;
+        let m = parse_pyproject(text).unwrap();
+        assert_eq!(m.name.as_deref(), Some("acme-service"));
+        let names: Vec<&str> = m.requirements.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["acme-lib", "idna", "orjson", "pytest", "ruff"]);
+        assert_eq!(m.dev_names, ["pytest", "ruff"]);
+        assert!(m.uses_uv);
+        assert!(m.sources["acme-lib"].workspace);
+        assert_eq!(m.sources["vendored"].path.as_deref(), Some("../vendored"));
+        assert_eq!(
+            m.workspace,
+            Some((vec!["python/*".to_owned()], vec!["python/old".to_owned()]))
+        );
+    }
+
+    #[test]
+    fn a_bad_requirement_names_its_line() {
+        let err = parse_pyproject("[project]\nname = \"x\"\ndependencies = [\n  \"foo[bar\",\n]\n")
+            .unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(err.message.contains("never closed"), "{}", err.message);
+    }
+
+    #[test]
+    fn requirements_txt_lines() {
+        let text = "# pinned\nflask==3.0 --hash=sha256:abc\n-r base.txt\n-e ../lib\nIDNA ; python_version>'3'  # why\n\n--index-url https://x\n";
+        let m = parse_requirements_txt(text).unwrap();
+        let names: Vec<&str> = m.requirements.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["flask", "idna"]);
+        assert_eq!(m.local_paths, ["../lib"]);
+        let err = parse_requirements_txt("ok\nfoo[\n").unwrap_err();
+        assert_eq!(err.line, 2);
+    }
+}
