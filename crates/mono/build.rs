@@ -31,9 +31,12 @@ fn main() {
         let git_dir = PathBuf::from(git_dir);
         watched.push(git_dir.join("HEAD"));
         // Absolute: git prints the common dir relative to the current folder otherwise.
-        let common = git(&dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"])
-            .map(PathBuf::from)
-            .unwrap_or_else(|| git_dir.clone());
+        let common = git(
+            &dir,
+            &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+        )
+        .map(PathBuf::from)
+        .unwrap_or_else(|| git_dir.clone());
         if let Some(head_ref) = git(&dir, &["symbolic-ref", "-q", "HEAD"]) {
             watched.push(common.join(head_ref));
         }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{build, fixture, git, mono};
+use common::{build, fixture, mono};
 
 /// Every entry of the local cache: task id → (key, archive checksum).
 fn entries(root: &Path) -> BTreeMap<String, (String, String)> {
@@ -85,14 +85,8 @@ fn four_runs_at_once_in_one_checkout_store_what_a_clean_build_stores() {
 
 #[test]
 fn no_wait_fails_clearly_while_another_run_holds_the_checkout() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
-        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
-    )
-    .unwrap();
+    let (_dir, root) =
+        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     // A task that says it started, then waits for the test to let it go.
     std::fs::write(
         root.join("svc/turbo.toml"),
@@ -104,9 +98,7 @@ fn no_wait_fails_clearly_while_another_run_holds_the_checkout() {
         "cache/\nsvc/started\nsvc/go\nsvc/out/\n",
     )
     .unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-qm", "svc"]);
+    common::commit_all(&root);
     let first = Command::new(assert_cmd::cargo::cargo_bin("mono"))
         .arg("build")
         .current_dir(&root)
@@ -159,14 +151,8 @@ fn no_wait_fails_clearly_while_another_run_holds_the_checkout() {
 
 #[test]
 fn a_task_whose_input_changed_while_it_ran_is_not_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
-        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
-    )
-    .unwrap();
+    let (_dir, root) =
+        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     // The task edits one of its own inputs as it runs, as a code generator or a
     // formatter would (or an editor, or another tool).
     std::fs::write(
@@ -176,9 +162,7 @@ fn a_task_whose_input_changed_while_it_ran_is_not_stored() {
     .unwrap();
     std::fs::write(root.join("svc/input.txt"), "input\n").unwrap();
     std::fs::write(root.join(".gitignore"), "cache/\nsvc/out/\n").unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-qm", "svc"]);
+    common::commit_all(&root);
     let out = mono(&root).arg("build").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -193,14 +177,9 @@ fn a_task_whose_input_changed_while_it_ran_is_not_stored() {
 
 #[test]
 fn a_mono_run_inside_a_task_does_not_wait_for_its_own_parent() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
+    let (_dir, root) = common::svc_repo(
         "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n[tasks.gen]\noutputs = [\"gen.txt\"]\n",
-    )
-    .unwrap();
+    );
     // A script that runs mono, as `turbo run` inside a package script does.
     std::fs::write(
         root.join("svc/turbo.toml"),
@@ -208,9 +187,7 @@ fn a_mono_run_inside_a_task_does_not_wait_for_its_own_parent() {
     )
     .unwrap();
     std::fs::write(root.join(".gitignore"), "cache/\nsvc/out/\nsvc/gen.txt\n").unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-qm", "svc"]);
+    common::commit_all(&root);
     let bin = assert_cmd::cargo::cargo_bin("mono");
     let mut child = Command::new(&bin)
         .arg("build")

@@ -204,14 +204,8 @@ fn wait_for(path: &Path) -> String {
 
 #[test]
 fn ctrl_c_stops_every_process_and_caches_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
-        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
-    )
-    .unwrap();
+    let (_dir, root) =
+        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     // A task whose shell starts a grandchild, records both pids, then waits forever.
     std::fs::write(
         root.join("svc/turbo.toml"),
@@ -258,14 +252,8 @@ fn ctrl_c_stops_every_process_and_caches_nothing() {
 
 /// A repository whose one task starts a grandchild, records both pids, then waits forever.
 fn hanging_repo() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
-        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
-    )
-    .unwrap();
+    let (dir, root) =
+        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     std::fs::write(
         root.join("svc/turbo.toml"),
         "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait\"\n",
@@ -385,14 +373,8 @@ fn sigquit_stops_every_process_of_the_run() {
 /// reran forever. It is refused at store time, with a warning; the task succeeds.
 #[test]
 fn an_output_symlink_loop_is_not_cached_and_the_task_succeeds() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
-        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
-    )
-    .unwrap();
+    let (_dir, root) =
+        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     std::fs::write(
         root.join("svc/turbo.toml"),
         "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && ln -sfn b out/a && ln -sfn a out/b\"\n",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{build, fixture, git, mono};
+use common::{build, fixture, mono};
 
 /// Every temporary file in the cache folder and its entries folder.
 fn temp_files(root: &Path) -> Vec<PathBuf> {
@@ -43,14 +43,8 @@ fn entry_count(root: &Path) -> usize {
 
 #[test]
 fn the_run_after_kill_9s_leaves_no_temporary_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
-        "workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n",
-    )
-    .unwrap();
+    let (_dir, root) =
+        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     // Large, incompressible outputs: packing them takes a while, so kills land in it too.
     std::fs::write(
         root.join("svc/turbo.toml"),
@@ -58,9 +52,7 @@ fn the_run_after_kill_9s_leaves_no_temporary_file() {
     )
     .unwrap();
     std::fs::write(root.join(".gitignore"), "cache/\nsvc/out/\nsvc/packing\n").unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-qm", "svc"]);
+    common::commit_all(&root);
     for round in 0..6u64 {
         let _ = std::fs::remove_file(root.join("svc/packing"));
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("mono"))

@@ -334,14 +334,9 @@ fn polyglot_builds_with_real_toolchains_then_comes_from_the_cache() {
 
 #[test]
 fn strict_env_mode_passes_only_listed_variables() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(root.join("svc")).unwrap();
-    std::fs::write(
-        root.join("turbo.toml"),
+    let (_dir, root) = common::svc_repo(
         "workspaces = [\"svc\"]\n[tasks.show]\ncache = false\nenv = [\"LISTED_*\"]\npassThroughEnv = [\"PASSED\"]\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         root.join("svc/turbo.toml"),
         "name = \"svc\"\n[tasks.show]\ncommand = 'echo \"listed=$LISTED_ONE passed=$PASSED other=$OTHER path=${PATH:+set}\"'\n",

@@ -166,3 +166,21 @@ pub fn expect_edges(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> 
 pub fn turbo_binary() -> PathBuf {
     mono_test_tools::path(mono_test_tools::Tool::Turbo)
 }
+
+/// A repository of one generic package `svc` below a root turbo.toml of `root_toml`, in a
+/// fresh temp dir (kept alive by the returned handle); the caller writes `svc/turbo.toml`
+/// and the rest, then calls [`commit_all`].
+pub fn svc_repo(root_toml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(root.join("turbo.toml"), root_toml).unwrap();
+    (dir, root)
+}
+
+/// `git init` and one commit of everything at `root`.
+pub fn commit_all(root: &Path) {
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "svc"]);
+}
