@@ -189,4 +189,17 @@ mod tests {
         let parsed: ImageConfiguration = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(config_bytes(&parsed), bytes);
     }
+
+    #[test]
+    fn a_docker_config_reads_and_drops_keys_outside_the_oci_spec() {
+        let docker = r#"{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00.123Z","config":{"Hostname":"","Env":["PATH=/bin"],"Cmd":null,"Healthcheck":{"Test":["CMD","true"]},"Labels":null,"OnBuild":null},"rootfs":{"type":"layers","diff_ids":[]},"history":[{"created_by":"x"}]}"#;
+        let config: ImageConfiguration = serde_json::from_str(docker).unwrap();
+        let inner = config.config().as_ref().unwrap();
+        assert_eq!(inner.env().as_deref(), Some(&["PATH=/bin".to_owned()][..]));
+        let text = String::from_utf8(config_bytes(&config)).unwrap();
+        assert!(
+            !text.contains("Healthcheck") && !text.contains("Hostname"),
+            "{text}"
+        );
+    }
 }

@@ -711,6 +711,27 @@ mod tests {
     }
 
     #[test]
+    fn a_docker_manifest_reads_as_an_oci_manifest_with_oci_media_types() {
+        let docker = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,"digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":3208942,"digest":"sha256:2b0d4c4a4b1a8d1e4e1c3f3b6f1b2a7c9e5d3e7f1a2b3c4d5e6f708192a3b4c5"}]}"#;
+        let manifest: ImageManifest = serde_json::from_str(docker).unwrap();
+        assert_eq!(
+            oci_media_type(manifest.media_type().as_ref().unwrap()),
+            MediaType::ImageManifest
+        );
+        assert_eq!(
+            oci_media_type(manifest.config().media_type()),
+            MediaType::ImageConfig
+        );
+        assert_eq!(
+            oci_media_type(manifest.layers()[0].media_type()),
+            MediaType::ImageLayerGzip
+        );
+        assert_eq!(manifest.layers()[0].size(), 3208942);
+        let other = MediaType::Other("application/vnd.example+json".into());
+        assert_eq!(oci_media_type(&other), other);
+    }
+
+    #[test]
     fn plain_http_only_on_loopback() {
         assert!(is_loopback("127.0.0.1:5000"));
         assert!(is_loopback("localhost:5000"));
