@@ -2,10 +2,17 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::error::ImageError;
 use crate::layout::{blob, manifest, BuiltImage};
+
+/// One entry of `manifest.json` (Docker's format, which `oci-spec` does not model).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerManifest<'a> {
+    config: &'a str,
+    repo_tags: [String; 1],
+    layers: &'a [String],
+}
 
 /// Writes the image of layout `dir` as a docker-archive tar at `out`, tagged
 /// `name:tag`. The archive is deterministic too: sorted, mtime 0, uid/gid 0.
@@ -13,17 +20,16 @@ pub fn write_docker_archive(dir: &Path, image: &BuiltImage, out: &Path) -> Resul
     let manifest = manifest(dir, Some(&image.tag))?;
     let hex = |d: &str| d.trim_start_matches("sha256:").to_owned();
     let config_name = format!("{}.json", hex(&image.config));
-    let layer_names: Vec<String> = manifest["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|l| format!("{}.tar", hex(l["digest"].as_str().unwrap_or_default())))
+    let layer_names: Vec<String> = manifest
+        .layers()
+        .iter()
+        .map(|l| format!("{}.tar", l.digest().digest()))
         .collect();
-    let docker_manifest = json!([{
-        "Config": config_name,
-        "RepoTags": [format!("{}:{}", image.name, image.tag)],
-        "Layers": layer_names,
-    }]);
+    let docker_manifest = [DockerManifest {
+        config: &config_name,
+        repo_tags: [format!("{}:{}", image.name, image.tag)],
+        layers: &layer_names,
+    }];
 
     let parent = out.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(ImageError::io("create", parent))?;
@@ -44,13 +50,8 @@ pub fn write_docker_archive(dir: &Path, image: &BuiltImage, out: &Path) -> Resul
     let config_path = blob(dir, &image.config)?;
     let config = std::fs::read(&config_path).map_err(ImageError::io("read", &config_path))?;
     add(&config_name, &config)?;
-    for (layer, name) in manifest["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .zip(&layer_names)
-    {
-        let path = blob(dir, layer["digest"].as_str().unwrap_or_default())?;
+    for (layer, name) in manifest.layers().iter().zip(&layer_names) {
+        let path = blob(dir, layer.digest().as_ref())?;
         let data = std::fs::read(&path).map_err(ImageError::io("read", &path))?;
         add(name, &data)?;
     }

@@ -65,29 +65,34 @@ fn add_parents(entries: &mut BTreeMap<String, Entry>, path: &str) {
     }
 }
 
+/// Adds the folder `dir` and everything below it, as `target/...`: sorted by name, symlinks
+/// kept as links (never followed below the folder itself), the executable bit of files.
 fn walk(entries: &mut BTreeMap<String, Entry>, dir: &Path, target: &str) -> Result<(), ImageError> {
-    entries.insert(target.to_owned(), Entry::Dir);
-    let mut children: Vec<_> = std::fs::read_dir(dir)
-        .map_err(ImageError::io("read", dir))?
-        .collect::<Result<_, _>>()
-        .map_err(ImageError::io("read", dir))?;
-    children.sort_by_key(|e| e.file_name());
-    for child in children {
-        let name = child.file_name();
-        let name = name.to_string_lossy();
-        let path = child.path();
-        let at = format!("{target}/{name}");
-        let meta = std::fs::symlink_metadata(&path).map_err(ImageError::io("read", &path))?;
-        if meta.file_type().is_symlink() {
-            let link = std::fs::read_link(&path).map_err(ImageError::io("read", &path))?;
+    for item in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let item = item.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_owned();
+            ImageError::io("read", path)(e.into())
+        })?;
+        let relative = item.path().strip_prefix(dir).unwrap_or(item.path());
+        let mut at = target.to_owned();
+        for part in relative.components() {
+            at.push('/');
+            at.push_str(&part.as_os_str().to_string_lossy());
+        }
+        let path = item.path();
+        if item.depth() > 0 && item.path_is_symlink() {
+            let link = std::fs::read_link(path).map_err(ImageError::io("read", path))?;
             entries.insert(at, Entry::Symlink(link));
-        } else if meta.is_dir() {
-            walk(entries, &path, &at)?;
+        } else if item.file_type().is_dir() {
+            entries.insert(at, Entry::Dir);
         } else {
+            let meta = item
+                .metadata()
+                .map_err(|e| ImageError::io("read", path)(e.into()))?;
             entries.insert(
                 at,
                 Entry::File {
-                    host: path,
+                    host: path.to_owned(),
                     executable: meta.permissions().mode() & 0o111 != 0,
                 },
             );
@@ -274,6 +279,40 @@ mod tests {
                 ("usr/".to_owned(), 0o755),
                 ("usr/bin/".to_owned(), 0o755),
                 ("usr/bin/tool".to_owned(), 0o755),
+            ]
+        );
+    }
+
+    #[test]
+    fn links_in_a_folder_stay_links() {
+        let dir = tempfile::tempdir().unwrap();
+        tree(dir.path());
+        std::os::unix::fs::symlink("a.txt", dir.path().join("dist/link")).unwrap();
+        std::os::unix::fs::symlink("../dist", dir.path().join("dist/sub/up")).unwrap();
+        let layer = build_layer(&source(dir.path())).unwrap();
+        let tar = flate2::read::GzDecoder::new(layer.blob.as_slice());
+        let mut archive = tar::Archive::new(tar);
+        let links: Vec<(String, String)> = archive
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|e| e.header().entry_type() == tar::EntryType::Symlink)
+            .map(|e| {
+                (
+                    e.path().unwrap().to_string_lossy().into_owned(),
+                    e.link_name()
+                        .unwrap()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("srv/static/link".to_owned(), "a.txt".to_owned()),
+                ("srv/static/sub/up".to_owned(), "../dist".to_owned()),
             ]
         );
     }

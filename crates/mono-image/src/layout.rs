@@ -1,19 +1,22 @@
 //! OCI image layouts: writing one from an [`ImageSpec`], reading one back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Map, Value};
+use oci_spec::image::{
+    Arch, Config, Descriptor, Digest, ImageConfiguration, ImageIndex, ImageManifest,
+    ImageManifestBuilder, MediaType, Os, RootFs,
+};
 
 use crate::error::ImageError;
 use crate::layer::{build_layer, sha256, LayerSource};
+use crate::oci;
 
-const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
-const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// The annotation naming the source of a layer (a package name, or `base`).
 pub const LAYER_SOURCE_ANNOTATION: &str = "dev.mono.layer.source";
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The annotation of a layout's index entry naming the image's repository.
+const IMAGE_NAME: &str = "dev.mono.image.name";
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// What an image starts from.
@@ -103,21 +106,27 @@ fn blob_path(dir: &Path, digest: &str) -> Result<PathBuf, ImageError> {
     Ok(dir.join("blobs/sha256").join(hex))
 }
 
-fn read_json(dir: &Path, path: &Path) -> Result<Value, ImageError> {
+/// Reads and parses one JSON document of a layout as its `oci-spec` type.
+fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, path: &Path) -> Result<T, ImageError> {
     let bytes = std::fs::read(path).map_err(ImageError::io("read", path))?;
     serde_json::from_slice(&bytes).map_err(|e| bad(dir, format!("{}: {e}", path.display())))
 }
 
-/// The manifest of a layout: the one whose ref name is `tag`, else the only one.
-fn find_manifest(dir: &Path, tag: Option<&str>) -> Result<(String, Value), ImageError> {
-    let index = read_json(dir, &dir.join("index.json"))?;
-    let manifests = index["manifests"]
-        .as_array()
-        .ok_or_else(|| bad(dir, "index.json has no `manifests`"))?;
+fn annotation<'a>(descriptor: &'a Descriptor, key: &str) -> Option<&'a str> {
+    descriptor
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .map(String::as_str)
+}
+
+/// The index entry of a layout's image: the one whose ref name is `tag`, else the only one.
+fn find_entry(dir: &Path, index: &ImageIndex, tag: Option<&str>) -> Result<Descriptor, ImageError> {
+    let manifests = index.manifests();
     let chosen = match tag {
         Some(tag) => manifests
             .iter()
-            .find(|m| m["annotations"][REF_NAME].as_str() == Some(tag))
+            .find(|m| annotation(m, REF_NAME) == Some(tag))
             .ok_or_else(|| bad(dir, format!("no image is tagged `{tag}`")))?,
         None if manifests.len() == 1 => &manifests[0],
         None => {
@@ -130,12 +139,15 @@ fn find_manifest(dir: &Path, tag: Option<&str>) -> Result<(String, Value), Image
             ))
         }
     };
-    let digest = chosen["digest"]
-        .as_str()
-        .ok_or_else(|| bad(dir, "a manifest entry has no digest"))?
-        .to_owned();
-    let manifest = read_json(dir, &blob_path(dir, &digest)?)?;
-    Ok((digest, manifest))
+    Ok(chosen.clone())
+}
+
+/// The manifest of a layout: the one whose ref name is `tag`, else the only one.
+fn find_manifest(dir: &Path, tag: Option<&str>) -> Result<(Descriptor, ImageManifest), ImageError> {
+    let index: ImageIndex = read_json(dir, &dir.join("index.json"))?;
+    let entry = find_entry(dir, &index, tag)?;
+    let manifest = read_json(dir, &blob_path(dir, entry.digest().as_ref())?)?;
+    Ok((entry, manifest))
 }
 
 fn write_blob(dir: &Path, bytes: &[u8]) -> Result<String, ImageError> {
@@ -143,6 +155,50 @@ fn write_blob(dir: &Path, bytes: &[u8]) -> Result<String, ImageError> {
     let path = blob_path(dir, &digest)?;
     std::fs::write(&path, bytes).map_err(ImageError::io("write", &path))?;
     Ok(digest)
+}
+
+/// A `sha256:` digest that mono computed, as `oci-spec`'s type.
+pub(crate) fn digest(text: &str) -> Digest {
+    text.parse()
+        .unwrap_or_else(|e| panic!("mono's own digest `{text}` is valid: {e}"))
+}
+
+/// A descriptor with annotations.
+fn described(
+    media_type: MediaType,
+    digest_text: &str,
+    size: usize,
+    annotations: &[(&str, &str)],
+) -> Descriptor {
+    let mut descriptor = Descriptor::new(media_type, size as u64, digest(digest_text));
+    if !annotations.is_empty() {
+        descriptor.set_annotations(Some(
+            annotations
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ));
+    }
+    descriptor
+}
+
+/// The index of a layout that holds one image.
+pub(crate) fn single_index(media_type: Option<MediaType>, manifest: Descriptor) -> ImageIndex {
+    let mut index = ImageIndex::default();
+    index.set_schema_version(2);
+    index.set_media_type(media_type);
+    index.set_manifests(vec![manifest]);
+    index
+}
+
+/// Writes `index.json` and `oci-layout` into the layout folder `dir`.
+pub(crate) fn write_index(dir: &Path, index: &ImageIndex) -> Result<(), ImageError> {
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(ImageError::io("write", &path))
+    };
+    write("index.json", &oci::index_bytes(index))?;
+    write("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)
 }
 
 /// The host's architecture in OCI's words (`amd64`, `arm64`).
@@ -177,46 +233,41 @@ pub fn build_image(spec: &ImageSpec, out: &Path) -> Result<BuiltImage, ImageErro
         .map_err(ImageError::io("create", dir.join("blobs/sha256")))?;
 
     // The base: its layers are reused as they are, its config is the starting point.
+    let mut config = Config::default();
     let mut config_env: Vec<String> = vec![DEFAULT_PATH.to_owned()];
-    let mut base_config = Map::new();
-    let mut diff_ids: Vec<Value> = Vec::new();
-    let mut layer_descriptors: Vec<Value> = Vec::new();
-    let mut os = "linux".to_owned();
-    let mut architecture = arch().to_owned();
+    let mut diff_ids: Vec<String> = Vec::new();
+    let mut layer_descriptors: Vec<Descriptor> = Vec::new();
+    let mut os = Os::Linux;
+    let mut architecture = Arch::from(arch());
     if let Base::Layout { dir: base_dir, tag } = &spec.base {
         let (_, manifest) = find_manifest(base_dir, tag.as_deref())?;
-        let config_digest = manifest["config"]["digest"]
-            .as_str()
-            .ok_or_else(|| bad(base_dir, "the manifest has no config"))?;
-        let config = read_json(base_dir, &blob_path(base_dir, config_digest)?)?;
-        if let Some(c) = config["config"].as_object() {
-            base_config = c.clone();
+        let base: ImageConfiguration = read_json(
+            base_dir,
+            &blob_path(base_dir, manifest.config().digest().as_ref())?,
+        )?;
+        if let Some(c) = base.config() {
+            config = c.clone();
         }
-        if let Some(env) = base_config.get("Env").and_then(Value::as_array) {
-            config_env = env
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect();
+        if let Some(env) = config.env() {
+            config_env = env.clone();
         }
-        os = config["os"].as_str().unwrap_or("linux").to_owned();
-        architecture = config["architecture"].as_str().unwrap_or(arch()).to_owned();
-        diff_ids = config["rootfs"]["diff_ids"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for layer in manifest["layers"].as_array().into_iter().flatten() {
-            let digest = layer["digest"]
-                .as_str()
-                .ok_or_else(|| bad(base_dir, "a layer has no digest"))?;
+        os = base.os().clone();
+        architecture = base.architecture().clone();
+        diff_ids = base.rootfs().diff_ids().clone();
+        for layer in manifest.layers() {
+            let digest = layer.digest().as_ref();
             let from = blob_path(base_dir, digest)?;
             let to = blob_path(dir, digest)?;
             std::fs::copy(&from, &to).map_err(ImageError::io("copy", &from))?;
-            let mut descriptor = json!({
-                "mediaType": layer["mediaType"].clone(),
-                "digest": digest,
-                "size": layer["size"].clone(),
-            });
-            descriptor["annotations"] = json!({ LAYER_SOURCE_ANNOTATION: "base" });
+            let mut descriptor = Descriptor::new(
+                layer.media_type().clone(),
+                layer.size(),
+                layer.digest().clone(),
+            );
+            descriptor.set_annotations(Some(HashMap::from([(
+                LAYER_SOURCE_ANNOTATION.to_owned(),
+                "base".to_owned(),
+            )])));
             layer_descriptors.push(descriptor);
         }
         if diff_ids.len() != layer_descriptors.len() {
@@ -230,13 +281,13 @@ pub fn build_image(spec: &ImageSpec, out: &Path) -> Result<BuiltImage, ImageErro
     for source in &spec.layers {
         let layer = build_layer(source)?;
         write_blob(dir, &layer.blob)?;
-        diff_ids.push(Value::String(layer.diff_id.clone()));
-        layer_descriptors.push(json!({
-            "mediaType": LAYER_TYPE,
-            "digest": layer.digest,
-            "size": layer.blob.len(),
-            "annotations": { LAYER_SOURCE_ANNOTATION: source.source },
-        }));
+        diff_ids.push(layer.diff_id.clone());
+        layer_descriptors.push(described(
+            MediaType::ImageLayerGzip,
+            &layer.digest,
+            layer.blob.len(),
+            &[(LAYER_SOURCE_ANNOTATION, &source.source)],
+        ));
     }
 
     // The config: the base's, with the spec's settings on top.
@@ -245,84 +296,78 @@ pub fn build_image(spec: &ImageSpec, out: &Path) -> Result<BuiltImage, ImageErro
         config_env.retain(|e| !e.starts_with(&prefix));
         config_env.push(format!("{name}={value}"));
     }
-    let mut config = base_config;
-    config.insert("Env".into(), json!(config_env));
+    config.set_env(Some(config_env));
     if let Some(entrypoint) = &spec.entrypoint {
-        config.insert("Entrypoint".into(), json!(entrypoint));
+        config.set_entrypoint(Some(entrypoint.clone()));
         if spec.cmd.is_none() {
             // As Docker: a new entrypoint drops the base's arguments.
-            config.remove("Cmd");
+            config.set_cmd(None);
         }
     }
     if let Some(cmd) = &spec.cmd {
-        config.insert("Cmd".into(), json!(cmd));
+        config.set_cmd(Some(cmd.clone()));
     }
     if let Some(workdir) = &spec.workdir {
-        config.insert("WorkingDir".into(), json!(workdir));
+        config.set_working_dir(Some(workdir.clone()));
     }
     if let Some(user) = &spec.user {
-        config.insert("User".into(), json!(user));
+        config.set_user(Some(user.clone()));
     }
     if !spec.expose.is_empty() {
-        let ports = config.entry("ExposedPorts").or_insert_with(|| json!({}));
+        let mut ports = config.exposed_ports().clone().unwrap_or_default();
         for port in &spec.expose {
-            ports[port] = json!({});
+            if !ports.contains(port) {
+                ports.push(port.clone());
+            }
         }
+        config.set_exposed_ports(Some(ports));
     }
     if !spec.labels.is_empty() {
-        let labels = config.entry("Labels").or_insert_with(|| json!({}));
+        let mut labels = config.labels().clone().unwrap_or_default();
         for (k, v) in &spec.labels {
-            labels[k] = json!(v);
+            labels.insert(k.clone(), v.clone());
         }
+        config.set_labels(Some(labels));
     }
-    let config_json = json!({
-        "created": "1970-01-01T00:00:00Z",
-        "architecture": architecture,
-        "os": os,
-        "config": sorted(Value::Object(config)),
-        "rootfs": { "type": "layers", "diff_ids": diff_ids },
-    });
-    let config_bytes = serde_json::to_vec(&config_json).expect("serializes");
+    let mut rootfs = RootFs::default();
+    rootfs.set_diff_ids(diff_ids);
+    let mut image_config = ImageConfiguration::default();
+    image_config.set_created(Some("1970-01-01T00:00:00Z".to_owned()));
+    image_config.set_architecture(architecture);
+    image_config.set_os(os);
+    image_config.set_config(Some(config));
+    image_config.set_rootfs(rootfs);
+    let config_bytes = oci::config_bytes(&image_config);
     let config_digest = write_blob(dir, &config_bytes)?;
 
-    let mut manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST_TYPE,
-        "config": {
-            "mediaType": CONFIG_TYPE,
-            "digest": config_digest,
-            "size": config_bytes.len(),
-        },
-        "layers": layer_descriptors,
-    });
+    let mut manifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(described(
+            MediaType::ImageConfig,
+            &config_digest,
+            config_bytes.len(),
+            &[],
+        ))
+        .layers(layer_descriptors)
+        .build()
+        .expect("a manifest with a config and layers is complete");
     if !spec.annotations.is_empty() {
-        manifest["annotations"] = json!(spec.annotations);
+        manifest.set_annotations(Some(spec.annotations.clone().into_iter().collect()));
     }
-    let manifest_bytes = serde_json::to_vec(&manifest).expect("serializes");
+    let manifest_bytes = oci::manifest_bytes(&manifest);
     let manifest_digest = write_blob(dir, &manifest_bytes)?;
 
-    let index = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": MANIFEST_TYPE,
-            "digest": manifest_digest,
-            "size": manifest_bytes.len(),
-            "annotations": {
-                REF_NAME: spec.tag,
-                "dev.mono.image.name": spec.name,
-            },
-        }],
-    });
-    let write = |name: &str, bytes: Vec<u8>| {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(ImageError::io("write", &path))
-    };
-    write(
-        "index.json",
-        serde_json::to_vec(&index).expect("serializes"),
-    )?;
-    write("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())?;
+    let index = single_index(
+        Some(MediaType::ImageIndex),
+        described(
+            MediaType::ImageManifest,
+            &manifest_digest,
+            manifest_bytes.len(),
+            &[(REF_NAME, &spec.tag), (IMAGE_NAME, &spec.name)],
+        ),
+    );
+    write_index(dir, &index)?;
 
     if out.exists() {
         std::fs::remove_dir_all(out).map_err(ImageError::io("remove", out))?;
@@ -332,61 +377,34 @@ pub fn build_image(spec: &ImageSpec, out: &Path) -> Result<BuiltImage, ImageErro
     read_layout(out, None)
 }
 
-/// Sorts object keys recursively, so the JSON bytes never depend on insertion order.
-fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let sorted: BTreeMap<String, Value> =
-                map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
-            Value::Object(sorted.into_iter().collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
-    }
-}
-
 /// Reads the image of an OCI layout folder (the one tagged `tag`, else the only one).
 pub fn read_layout(dir: &Path, tag: Option<&str>) -> Result<BuiltImage, ImageError> {
-    let index = read_json(dir, &dir.join("index.json"))?;
-    let (digest, manifest) = find_manifest(dir, tag)?;
-    let entry = index["manifests"]
-        .as_array()
-        .and_then(|m| m.iter().find(|m| m["digest"].as_str() == Some(&digest)))
-        .cloned()
-        .unwrap_or_default();
-    let manifest_size = std::fs::metadata(blob_path(dir, &digest)?)
-        .map_err(ImageError::io("read", blob_path(dir, &digest)?))?
+    let (entry, manifest) = find_manifest(dir, tag)?;
+    let digest = entry.digest().to_string();
+    let manifest_path = blob_path(dir, &digest)?;
+    let manifest_size = std::fs::metadata(&manifest_path)
+        .map_err(ImageError::io("read", &manifest_path))?
         .len();
-    let config = manifest["config"]["digest"]
-        .as_str()
-        .ok_or_else(|| bad(dir, "the manifest has no config"))?
-        .to_owned();
-    let config_size = manifest["config"]["size"].as_u64().unwrap_or(0);
-    let layers: Vec<LayerInfo> = manifest["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let layers: Vec<LayerInfo> = manifest
+        .layers()
+        .iter()
         .map(|l| LayerInfo {
-            source: l["annotations"][LAYER_SOURCE_ANNOTATION]
-                .as_str()
+            source: annotation(l, LAYER_SOURCE_ANNOTATION)
                 .unwrap_or("base")
                 .to_owned(),
-            digest: l["digest"].as_str().unwrap_or_default().to_owned(),
-            size: l["size"].as_u64().unwrap_or(0),
+            digest: l.digest().to_string(),
+            size: l.size(),
         })
         .collect();
-    let size = manifest_size + config_size + layers.iter().map(|l| l.size).sum::<u64>();
+    let size =
+        manifest_size + manifest.config().size() + layers.iter().map(|l| l.size).sum::<u64>();
     Ok(BuiltImage {
-        name: entry["annotations"]["dev.mono.image.name"]
-            .as_str()
+        name: annotation(&entry, IMAGE_NAME)
             .unwrap_or_default()
             .to_owned(),
-        tag: entry["annotations"][REF_NAME]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        tag: annotation(&entry, REF_NAME).unwrap_or_default().to_owned(),
         digest,
-        config,
+        config: manifest.config().digest().to_string(),
         layers,
         size,
     })
@@ -398,7 +416,7 @@ pub(crate) fn blob(dir: &Path, digest: &str) -> Result<PathBuf, ImageError> {
 }
 
 /// The manifest of the layout's image, parsed.
-pub(crate) fn manifest(dir: &Path, tag: Option<&str>) -> Result<Value, ImageError> {
+pub(crate) fn manifest(dir: &Path, tag: Option<&str>) -> Result<ImageManifest, ImageError> {
     find_manifest(dir, tag).map(|(_, m)| m)
 }
 

@@ -33,6 +33,7 @@ mod docker_archive;
 mod error;
 mod layer;
 mod layout;
+mod oci;
 mod prune;
 mod registry;
 

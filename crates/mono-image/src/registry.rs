@@ -1,12 +1,14 @@
 //! Pushing an image through the OCI distribution API: blobs the registry already has are
 //! not uploaded again; basic and bearer-token authentication.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use base64::Engine;
+use oci_spec::image::{Arch, Descriptor, ImageIndex, ImageManifest, MediaType, Os};
 
 use crate::error::ImageError;
-use crate::layout::{blob, manifest_bytes, BuiltImage};
+use crate::layout::{blob, manifest_bytes, single_index, write_index, BuiltImage, REF_NAME};
 
 /// Where to push: `HOST[:PORT]/REPOSITORY[:TAG]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,18 +74,64 @@ fn is_loopback(registry: &str) -> bool {
     matches!(host, "localhost" | "[::1]") || host.starts_with("127.")
 }
 
-/// A session with one repository of one registry.
+/// A session with one repository of one registry: one HTTP client (reqwest, the workspace's
+/// one) driven by one small current-thread runtime that the session owns, so that a push or
+/// a pull starts one runtime, not one per request (docs/decisions/006-one-http-client.md).
 struct Session {
-    agent: ureq::Agent,
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    registry: String,
     base: String,
     scope: String,
     credentials: Option<Credentials>,
     authorization: Option<String>,
 }
 
-fn registry_error(target: &ImageRef, problem: String) -> ImageError {
+/// A registry's answer, read whole.
+struct Response {
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One request: method, URL, headers and body; [`Session::send`] may send it twice.
+struct Request<'a> {
+    method: reqwest::Method,
+    url: &'a str,
+    headers: Vec<(&'static str, &'a str)>,
+    body: Option<&'a [u8]>,
+}
+
+impl<'a> Request<'a> {
+    fn new(method: reqwest::Method, url: &'a str) -> Request<'a> {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: &'a str) -> Request<'a> {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn body(mut self, body: &'a [u8]) -> Request<'a> {
+        self.body = Some(body);
+        self
+    }
+}
+
+fn registry_error(registry: &str, problem: String) -> ImageError {
     ImageError::Registry {
-        registry: target.registry.clone(),
+        registry: registry.to_owned(),
         problem,
     }
 }
@@ -111,6 +159,58 @@ fn challenge_params(header: &str) -> (String, Vec<(String, String)>) {
 }
 
 impl Session {
+    /// A session for `repository` of `target`'s registry over `scheme`, asking tokens for
+    /// `actions` (`pull`, `pull,push`). `follow_redirects`: blob downloads may be sent
+    /// elsewhere (a CDN); uploads are not.
+    fn open(
+        target: &ImageRef,
+        scheme: &str,
+        actions: &str,
+        credentials: Option<Credentials>,
+        follow_redirects: bool,
+    ) -> Result<Session, ImageError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                registry_error(
+                    &target.registry,
+                    format!("cannot start the HTTP runtime: {e}"),
+                )
+            })?;
+        let redirects = if follow_redirects {
+            reqwest::redirect::Policy::limited(5)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let client = {
+            let _entered = runtime.enter();
+            reqwest::Client::builder()
+                .redirect(redirects)
+                .connect_timeout(std::time::Duration::from_secs(30))
+                .build()
+                .map_err(|e| {
+                    registry_error(
+                        &target.registry,
+                        format!("cannot build the HTTP client: {e}"),
+                    )
+                })?
+        };
+        Ok(Session {
+            runtime,
+            client,
+            registry: target.registry.clone(),
+            base: format!("{scheme}://{}/v2/{}", target.registry, target.repository),
+            scope: format!("repository:{}:{actions}", target.repository),
+            credentials,
+            authorization: None,
+        })
+    }
+
+    fn error(&self, problem: String) -> ImageError {
+        registry_error(&self.registry, problem)
+    }
+
     fn basic(&self) -> Option<String> {
         self.credentials.as_ref().map(|c| {
             let raw = format!("{}:{}", c.username, c.password);
@@ -121,8 +221,23 @@ impl Session {
         })
     }
 
+    /// Sends one request and reads its answer whole, whatever its status.
+    fn execute(&self, request: reqwest::RequestBuilder) -> Result<Response, reqwest::Error> {
+        self.runtime.block_on(async {
+            let response = request.send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?.to_vec();
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        })
+    }
+
     /// Answers a 401's challenge: basic credentials, or a bearer token from the realm.
-    fn authenticate(&mut self, challenge: &str, target: &ImageRef) -> Result<(), ImageError> {
+    fn authenticate(&mut self, challenge: &str) -> Result<(), ImageError> {
         let (scheme, params) = challenge_params(challenge);
         let get = |key: &str| {
             params
@@ -132,110 +247,119 @@ impl Session {
         };
         match scheme.as_str() {
             "basic" => {
-                self.authorization = Some(self.basic().ok_or_else(|| {
-                    registry_error(
-                        target,
-                        "it asks for a user name and password: set MONO_REGISTRY_USERNAME and MONO_REGISTRY_PASSWORD".to_owned(),
-                    )
-                })?);
+                let basic = self.basic().ok_or_else(|| {
+                    self.error("it asks for a user name and password: set MONO_REGISTRY_USERNAME and MONO_REGISTRY_PASSWORD".to_owned())
+                })?;
+                self.authorization = Some(basic);
                 Ok(())
             }
             "bearer" => {
-                let realm = get("realm").ok_or_else(|| {
-                    registry_error(target, "its bearer challenge has no realm".to_owned())
-                })?;
-                let mut request = self.agent.get(&realm).query("scope", &self.scope);
+                let realm = get("realm")
+                    .ok_or_else(|| self.error("its bearer challenge has no realm".to_owned()))?;
+                let mut query = vec![("scope", self.scope.clone())];
                 if let Some(service) = get("service") {
-                    request = request.query("service", &service);
+                    query.push(("service", service));
                 }
+                let mut request = self.client.get(&realm).query(&query);
                 if let Some(basic) = self.basic() {
-                    request = request.set("Authorization", &basic);
+                    request = request.header("Authorization", basic);
                 }
-                let response = request.call().map_err(|e| {
-                    registry_error(target, format!("the token service {realm} refused: {e}"))
-                })?;
-                let text = response.into_string().map_err(|e| {
-                    registry_error(target, format!("the token service's answer: {e}"))
-                })?;
-                let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                    registry_error(target, format!("the token service answered no JSON: {e}"))
-                })?;
-                let token = body["token"]
-                    .as_str()
-                    .or_else(|| body["access_token"].as_str())
-                    .ok_or_else(|| {
-                        registry_error(target, "the token service answered no token".to_owned())
-                    })?;
+                let response = self
+                    .execute(request)
+                    .map_err(|e| self.error(format!("the token service {realm} failed: {e}")))?;
+                if !response.status.is_success() {
+                    return Err(self.error(format!(
+                        "the token service {realm} refused: {} {}",
+                        response.status,
+                        String::from_utf8_lossy(&response.body).trim()
+                    )));
+                }
+                #[derive(serde::Deserialize)]
+                struct Token {
+                    token: Option<String>,
+                    access_token: Option<String>,
+                }
+                let body: Token = serde_json::from_slice(&response.body)
+                    .map_err(|e| self.error(format!("the token service answered no JSON: {e}")))?;
+                let token = body
+                    .token
+                    .or(body.access_token)
+                    .ok_or_else(|| self.error("the token service answered no token".to_owned()))?;
                 self.authorization = Some(format!("Bearer {token}"));
                 Ok(())
             }
-            other => Err(registry_error(
-                target,
-                format!("it asks for `{other}` authentication, which mono does not speak"),
-            )),
+            other => Err(self.error(format!(
+                "it asks for `{other}` authentication, which mono does not speak"
+            ))),
         }
     }
 
-    /// Sends a request, authenticating once on a 401.
-    fn send(
-        &mut self,
-        target: &ImageRef,
-        method: &str,
-        url: &str,
-        content_type: Option<&str>,
-        body: Option<&[u8]>,
-    ) -> Result<ureq::Response, ImageError> {
+    /// Sends `request`; on a 401, answers the challenge (basic credentials or a bearer
+    /// token) and sends it once more. Returns the answer whatever its status, except a
+    /// second 401, which is an error.
+    fn send(&mut self, request: &Request<'_>) -> Result<Response, ImageError> {
+        let describe =
+            |e: &dyn std::fmt::Display| format!("{} {}: {e}", request.method, request.url);
         for attempt in 0..2 {
-            let mut request = self.agent.request(method, url);
+            let mut builder = self.client.request(request.method.clone(), request.url);
             if let Some(auth) = &self.authorization {
-                request = request.set("Authorization", auth);
+                builder = builder.header("Authorization", auth);
             }
-            if let Some(ct) = content_type {
-                request = request.set("Content-Type", ct);
+            for (name, value) in &request.headers {
+                builder = builder.header(*name, *value);
             }
-            let result = match body {
-                Some(bytes) => request.send_bytes(bytes),
-                None => request.call(),
-            };
-            match result {
-                Ok(response) => return Ok(response),
-                Err(ureq::Error::Status(401, response)) if attempt == 0 => {
-                    let challenge = response
-                        .header("WWW-Authenticate")
-                        .unwrap_or("Basic realm=\"registry\"")
-                        .to_owned();
-                    self.authenticate(&challenge, target)?;
-                }
-                Err(ureq::Error::Status(code, response)) => {
-                    let text = response.into_string().unwrap_or_default();
-                    return Err(registry_error(
-                        target,
-                        format!("{method} {url}: {code} {}", text.trim()),
-                    ));
-                }
-                Err(err) => {
-                    return Err(registry_error(target, format!("{method} {url}: {err}")));
-                }
+            if let Some(body) = request.body {
+                builder = builder.body(body.to_vec());
+            }
+            let response = self
+                .execute(builder)
+                .map_err(|e| self.error(describe(&e)))?;
+            if response.status != reqwest::StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            if attempt == 0 {
+                let challenge = response
+                    .header("WWW-Authenticate")
+                    .unwrap_or("Basic realm=\"registry\"")
+                    .to_owned();
+                self.authenticate(&challenge)?;
             }
         }
-        unreachable!("the second attempt returns")
+        Err(self.error(describe(&"401 Unauthorized: the credentials were refused")))
     }
 
-    fn has_blob(&mut self, target: &ImageRef, digest: &str) -> Result<bool, ImageError> {
+    /// [`Session::send`], with any status but a success an error.
+    fn send_ok(&mut self, request: &Request<'_>) -> Result<Response, ImageError> {
+        let response = self.send(request)?;
+        if response.status.is_success() {
+            return Ok(response);
+        }
+        Err(self.error(format!(
+            "{} {}: {} {}",
+            request.method,
+            request.url,
+            response.status,
+            String::from_utf8_lossy(&response.body).trim()
+        )))
+    }
+
+    fn has_blob(&mut self, digest: &str) -> Result<bool, ImageError> {
         let url = format!("{}/blobs/{digest}", self.base);
-        match self.send(target, "HEAD", &url, None, None) {
-            Ok(_) => Ok(true),
-            Err(ImageError::Registry { problem, .. }) if problem.contains(": 404") => Ok(false),
-            Err(err) => Err(err),
+        let request = Request::new(reqwest::Method::HEAD, &url);
+        let response = self.send(&request)?;
+        match response.status {
+            status if status.is_success() || status.is_redirection() => Ok(true),
+            reqwest::StatusCode::NOT_FOUND => Ok(false),
+            status => Err(self.error(format!("HEAD {url}: {status}"))),
         }
     }
 
-    fn upload(&mut self, target: &ImageRef, digest: &str, bytes: &[u8]) -> Result<(), ImageError> {
+    fn upload(&mut self, digest: &str, bytes: &[u8]) -> Result<(), ImageError> {
         let start = format!("{}/blobs/uploads/", self.base);
-        let response = self.send(target, "POST", &start, None, Some(&[]))?;
-        let location = response.header("Location").ok_or_else(|| {
-            registry_error(target, "an upload started without a Location".to_owned())
-        })?;
+        let response = self.send_ok(&Request::new(reqwest::Method::POST, &start).body(&[]))?;
+        let location = response
+            .header("Location")
+            .ok_or_else(|| self.error("an upload started without a Location".to_owned()))?;
         let location = if location.starts_with('/') {
             let origin = self.base.split("/v2/").next().unwrap_or_default();
             format!("{origin}{location}")
@@ -244,14 +368,43 @@ impl Session {
         };
         let separator = if location.contains('?') { '&' } else { '?' };
         let url = format!("{location}{separator}digest={digest}");
-        self.send(
-            target,
-            "PUT",
-            &url,
-            Some("application/octet-stream"),
-            Some(bytes),
+        self.send_ok(
+            &Request::new(reqwest::Method::PUT, &url)
+                .header("Content-Type", "application/octet-stream")
+                .body(bytes),
         )?;
         Ok(())
+    }
+
+    /// A manifest or an index, as bytes.
+    fn get_manifest(&mut self, reference: &str) -> Result<Vec<u8>, ImageError> {
+        let url = format!("{}/manifests/{reference}", self.base);
+        Ok(self
+            .send_ok(&Request::new(reqwest::Method::GET, &url).header("Accept", ACCEPT))?
+            .body)
+    }
+
+    /// A blob, checked against its digest.
+    fn get_blob(&mut self, digest: &str) -> Result<Vec<u8>, ImageError> {
+        let url = format!("{}/blobs/{digest}", self.base);
+        let bytes = self
+            .send_ok(&Request::new(reqwest::Method::GET, &url))?
+            .body;
+        if crate::layer::sha256(&bytes) != digest {
+            return Err(self.error(format!("blob {digest} does not match its digest")));
+        }
+        Ok(bytes)
+    }
+}
+
+/// `https`, or `http` with `insecure` on a loopback registry.
+fn scheme(target: &ImageRef, insecure: bool) -> Result<&'static str, ImageError> {
+    match (insecure, is_loopback(&target.registry)) {
+        (true, true) => Ok("http"),
+        (true, false) => Err(ImageError::InsecureNotLoopback {
+            registry: target.registry.clone(),
+        }),
+        (false, _) => Ok("https"),
     }
 }
 
@@ -264,37 +417,19 @@ pub fn push(
     credentials: Option<Credentials>,
     insecure: bool,
 ) -> Result<PushReport, ImageError> {
-    let scheme = match (insecure, is_loopback(&target.registry)) {
-        (true, true) => "http",
-        (true, false) => {
-            return Err(ImageError::InsecureNotLoopback {
-                registry: target.registry.clone(),
-            })
-        }
-        (false, _) => "https",
-    };
+    let scheme = scheme(target, insecure)?;
     let tag = target.tag.clone().unwrap_or_else(|| image.tag.clone());
-    let mut session = Session {
-        agent: ureq::AgentBuilder::new()
-            .redirects(0)
-            .timeout_connect(std::time::Duration::from_secs(30))
-            .build(),
-        base: format!("{scheme}://{}/v2/{}", target.registry, target.repository),
-        scope: format!("repository:{}:pull,push", target.repository),
-        credentials,
-        authorization: None,
-    };
-    let manifest = manifest_bytes(dir, &image.digest)?;
-    let parsed: serde_json::Value =
-        serde_json::from_slice(&manifest).map_err(|e| ImageError::BadLayout {
+    let mut session = Session::open(target, scheme, "pull,push", credentials, false)?;
+    let manifest_bytes = manifest_bytes(dir, &image.digest)?;
+    let manifest: ImageManifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| ImageError::BadLayout {
             dir: dir.to_owned(),
             problem: e.to_string(),
         })?;
-    let mut digests: Vec<String> = parsed["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|l| l["digest"].as_str().map(str::to_owned))
+    let mut digests: Vec<String> = manifest
+        .layers()
+        .iter()
+        .map(|l| l.digest().to_string())
         .collect();
     digests.push(image.config.clone());
     let mut report = PushReport {
@@ -303,38 +438,38 @@ pub fn push(
         ..PushReport::default()
     };
     for digest in digests {
-        if session.has_blob(target, &digest)? {
+        if session.has_blob(&digest)? {
             report.skipped += 1;
             continue;
         }
         let path = blob(dir, &digest)?;
         let bytes = std::fs::read(&path).map_err(ImageError::io("read", &path))?;
-        session.upload(target, &digest, &bytes)?;
+        session.upload(&digest, &bytes)?;
         report.uploaded += 1;
     }
     let url = format!("{}/manifests/{tag}", session.base);
-    let media_type = parsed["mediaType"]
-        .as_str()
-        .unwrap_or("application/vnd.oci.image.manifest.v1+json")
-        .to_owned();
-    session.send(target, "PUT", &url, Some(&media_type), Some(&manifest))?;
+    let media_type = manifest
+        .media_type()
+        .clone()
+        .unwrap_or(MediaType::ImageManifest)
+        .to_string();
+    session.send_ok(
+        &Request::new(reqwest::Method::PUT, &url)
+            .header("Content-Type", &media_type)
+            .body(&manifest_bytes),
+    )?;
     Ok(report)
 }
 
 const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
-fn oci_media_type(docker: &str) -> &str {
-    match docker {
-        "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
-            "application/vnd.oci.image.layer.v1.tar+gzip"
-        }
-        "application/vnd.docker.container.image.v1+json" => {
-            "application/vnd.oci.image.config.v1+json"
-        }
-        "application/vnd.docker.distribution.manifest.v2+json" => {
-            "application/vnd.oci.image.manifest.v1+json"
-        }
-        other => other,
+/// Docker's schema 2 media types in OCI's words; OCI's stay as they are.
+fn oci_media_type(media_type: &MediaType) -> MediaType {
+    match media_type.to_string().as_str() {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => MediaType::ImageLayerGzip,
+        "application/vnd.docker.container.image.v1+json" => MediaType::ImageConfig,
+        "application/vnd.docker.distribution.manifest.v2+json" => MediaType::ImageManifest,
+        _ => media_type.clone(),
     }
 }
 
@@ -347,79 +482,34 @@ pub fn pull(
     insecure: bool,
     into: &Path,
 ) -> Result<(), ImageError> {
-    let scheme = match (insecure, is_loopback(&source.registry)) {
-        (true, true) => "http",
-        (true, false) => {
-            return Err(ImageError::InsecureNotLoopback {
-                registry: source.registry.clone(),
-            })
-        }
-        (false, _) => "https",
-    };
+    let scheme = scheme(source, insecure)?;
     let tag = source.tag.clone().unwrap_or_else(|| "latest".to_owned());
-    let mut session = Session {
-        agent: ureq::AgentBuilder::new()
-            .timeout_connect(std::time::Duration::from_secs(30))
-            .build(),
-        base: format!("{scheme}://{}/v2/{}", source.registry, source.repository),
-        scope: format!("repository:{}:pull", source.repository),
-        credentials,
-        authorization: None,
+    let mut session = Session::open(source, scheme, "pull", credentials, true)?;
+    let mut manifest_bytes = session.get_manifest(&tag)?;
+    let not_json = |e: serde_json::Error| {
+        registry_error(
+            &source.registry,
+            format!("its manifest is not an OCI manifest or index: {e}"),
+        )
     };
-    let get = |session: &mut Session, url: &str, accept: bool| -> Result<Vec<u8>, ImageError> {
-        let mut last = None;
-        for attempt in 0..2 {
-            let mut request = session.agent.get(url);
-            if accept {
-                request = request.set("Accept", ACCEPT);
-            }
-            if let Some(auth) = &session.authorization {
-                request = request.set("Authorization", auth);
-            }
-            match request.call() {
-                Ok(response) => {
-                    let mut bytes = Vec::new();
-                    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)
-                        .map_err(|e| registry_error(source, format!("GET {url}: {e}")))?;
-                    return Ok(bytes);
-                }
-                Err(ureq::Error::Status(401, response)) if attempt == 0 => {
-                    let challenge = response
-                        .header("WWW-Authenticate")
-                        .unwrap_or("Basic realm=\"registry\"")
-                        .to_owned();
-                    session.authenticate(&challenge, source)?;
-                }
-                Err(err) => last = Some(registry_error(source, format!("GET {url}: {err}"))),
-            }
-            if last.is_some() {
-                break;
-            }
-        }
-        Err(last.unwrap_or_else(|| registry_error(source, format!("GET {url}: unauthorized"))))
-    };
-    let base_url = session.base.clone();
-    let mut manifest_bytes = get(&mut session, &format!("{base_url}/manifests/{tag}"), true)?;
-    let mut manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes)
-        .map_err(|e| registry_error(source, format!("its manifest is not JSON: {e}")))?;
-    if manifest["manifests"].is_array() {
-        let arch = crate::layout::host_arch();
-        let chosen = manifest["manifests"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == arch)
-            .and_then(|m| m["digest"].as_str())
-            .ok_or_else(|| registry_error(source, format!("it has no linux/{arch} image")))?
-            .to_owned();
-        manifest_bytes = get(
-            &mut session,
-            &format!("{base_url}/manifests/{chosen}"),
-            true,
-        )?;
-        manifest = serde_json::from_slice(&manifest_bytes)
-            .map_err(|e| registry_error(source, format!("its manifest is not JSON: {e}")))?;
+    let probe: ManifestKind = serde_json::from_slice(&manifest_bytes).map_err(not_json)?;
+    if probe.manifests.is_some() {
+        let index: ImageIndex = serde_json::from_slice(&manifest_bytes).map_err(not_json)?;
+        let arch = Arch::from(crate::layout::host_arch());
+        let chosen = index
+            .manifests()
+            .iter()
+            .find(|m| {
+                m.platform()
+                    .as_ref()
+                    .is_some_and(|p| *p.os() == Os::Linux && *p.architecture() == arch)
+            })
+            .ok_or_else(|| session.error(format!("it has no linux/{arch} image")))?
+            .digest()
+            .to_string();
+        manifest_bytes = session.get_manifest(&chosen)?;
     }
+    let mut manifest: ImageManifest = serde_json::from_slice(&manifest_bytes).map_err(not_json)?;
 
     let parent = into.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(ImageError::io("create", parent))?;
@@ -430,69 +520,52 @@ pub fn pull(
     let dir = staging.path();
     std::fs::create_dir_all(dir.join("blobs/sha256"))
         .map_err(ImageError::io("create", dir.join("blobs/sha256")))?;
-    let fetch =
-        |session: &mut Session, descriptor: &mut serde_json::Value| -> Result<(), ImageError> {
-            let digest = descriptor["digest"]
-                .as_str()
-                .ok_or_else(|| registry_error(source, "a descriptor has no digest".to_owned()))?
-                .to_owned();
-            let bytes = get(session, &format!("{base_url}/blobs/{digest}"), false)?;
-            if crate::layer::sha256(&bytes) != digest {
-                return Err(registry_error(
-                    source,
-                    format!("blob {digest} does not match its digest"),
-                ));
-            }
-            let path = blob(dir, &digest)?;
-            std::fs::write(&path, &bytes).map_err(ImageError::io("write", &path))?;
-            let media = descriptor["mediaType"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            descriptor["mediaType"] = serde_json::Value::String(oci_media_type(&media).to_owned());
-            Ok(())
-        };
-    fetch(&mut session, &mut manifest["config"])?;
-    if let Some(layers) = manifest["layers"].as_array_mut() {
-        for layer in layers {
-            fetch(&mut session, layer)?;
-        }
-    }
     // Docker's schema 2 becomes OCI: the same blobs under OCI media types.
-    manifest["mediaType"] = serde_json::Value::String(
-        oci_media_type(
-            manifest["mediaType"]
-                .as_str()
-                .unwrap_or("application/vnd.oci.image.manifest.v1+json"),
-        )
-        .to_owned(),
-    );
-    let bytes = serde_json::to_vec(&manifest).expect("serializes");
+    let fetch = |session: &mut Session, descriptor: &mut Descriptor| -> Result<(), ImageError> {
+        let digest = descriptor.digest().to_string();
+        let bytes = session.get_blob(&digest)?;
+        let path = blob(dir, &digest)?;
+        std::fs::write(&path, &bytes).map_err(ImageError::io("write", &path))?;
+        descriptor.set_media_type(oci_media_type(descriptor.media_type()));
+        Ok(())
+    };
+    let mut config = manifest.config().clone();
+    fetch(&mut session, &mut config)?;
+    manifest.set_config(config);
+    let mut layers = manifest.layers().clone();
+    for layer in &mut layers {
+        fetch(&mut session, layer)?;
+    }
+    manifest.set_layers(layers);
+    manifest.set_media_type(Some(oci_media_type(
+        &manifest
+            .media_type()
+            .clone()
+            .unwrap_or(MediaType::ImageManifest),
+    )));
+    let bytes = crate::oci::manifest_bytes(&manifest);
     let digest = crate::layer::sha256(&bytes);
     let path = blob(dir, &digest)?;
     std::fs::write(&path, &bytes).map_err(ImageError::io("write", &path))?;
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": digest,
-            "size": bytes.len(),
-            "annotations": { "org.opencontainers.image.ref.name": tag },
-        }],
-    });
-    std::fs::write(
-        dir.join("index.json"),
-        serde_json::to_vec(&index).expect("serializes"),
-    )
-    .map_err(ImageError::io("write", dir.join("index.json")))?;
-    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
-        .map_err(ImageError::io("write", dir.join("oci-layout")))?;
+    let mut entry = Descriptor::new(
+        MediaType::ImageManifest,
+        bytes.len() as u64,
+        crate::layout::digest(&digest),
+    );
+    entry.set_annotations(Some(HashMap::from([(REF_NAME.to_owned(), tag)])));
+    write_index(dir, &single_index(None, entry))?;
     if into.exists() {
         std::fs::remove_dir_all(into).map_err(ImageError::io("remove", into))?;
     }
     let staged = staging.keep();
     std::fs::rename(&staged, into).map_err(ImageError::io("create", into))?;
     Ok(())
+}
+
+/// Tells an index (it has `manifests`) from a manifest before parsing either.
+#[derive(serde::Deserialize)]
+struct ManifestKind {
+    manifests: Option<serde::de::IgnoredAny>,
 }
 
 #[cfg(test)]
@@ -529,6 +602,133 @@ mod tests {
             ]
         );
         assert_eq!(challenge_params("Basic realm=\"x\"").0, "basic");
+    }
+
+    /// A registry on 127.0.0.1 that answers `connections` requests (one per connection):
+    /// the token service at `/token` hands out `good`; `/v2/...` wants `Bearer good` and
+    /// challenges anything else. Returns its address and the log of requests
+    /// (`METHOD PATH AUTHORIZATION`).
+    fn registry(
+        connections: usize,
+        good: &'static str,
+        token: &'static str,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (realm, seen) = (format!("http://{address}/token"), log.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(connections) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let mut parts = line.split_whitespace();
+                let (method, path) = (
+                    parts.next().unwrap_or("").to_owned(),
+                    parts.next().unwrap_or("").to_owned(),
+                );
+                let mut authorization = String::from("-");
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':') {
+                        if name.eq_ignore_ascii_case("authorization") {
+                            authorization = value.trim().to_owned();
+                        }
+                    }
+                }
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{method} {path} {authorization}"));
+                let (status, extra, body) = if path.starts_with("/token") {
+                    ("200 OK", String::new(), format!(r#"{{"token":"{token}"}}"#))
+                } else if authorization == format!("Bearer {good}") {
+                    ("200 OK", String::new(), "the manifest".to_owned())
+                } else {
+                    (
+                        "401 Unauthorized",
+                        format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"test\"\r\n"),
+                        String::new(),
+                    )
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        (address, log)
+    }
+
+    fn session(address: &str) -> Session {
+        let target = ImageRef::parse(&format!("{address}/team/app:v1")).unwrap();
+        Session::open(&target, "http", "pull", None, true).unwrap()
+    }
+
+    #[test]
+    fn a_bearer_challenge_is_answered_once_and_the_request_sent_again() {
+        let (address, log) = registry(4, "t0k", "t0k");
+        let mut session = session(&address);
+        assert_eq!(session.get_manifest("v1").unwrap(), b"the manifest");
+        // The token is kept: the next request needs no challenge.
+        assert_eq!(session.get_manifest("v2").unwrap(), b"the manifest");
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                "GET /v2/team/app/manifests/v1 -".to_owned(),
+                "GET /token?scope=repository%3Ateam%2Fapp%3Apull&service=test -".to_owned(),
+                "GET /v2/team/app/manifests/v1 Bearer t0k".to_owned(),
+                "GET /v2/team/app/manifests/v2 Bearer t0k".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_token_is_an_error_after_one_retry() {
+        let (address, log) = registry(3, "good", "bad");
+        let err = session(&address).get_manifest("v1").err().unwrap();
+        assert!(err.to_string().contains("401"), "{err}");
+        assert_eq!(log.lock().unwrap().len(), 3, "request, token, retry");
+    }
+
+    #[test]
+    fn a_basic_challenge_without_credentials_names_the_variables() {
+        let mut session = session("127.0.0.1:9");
+        let err = session.authenticate("Basic realm=\"r\"").err().unwrap();
+        assert!(err.to_string().contains("MONO_REGISTRY_USERNAME"), "{err}");
+        session.credentials = Some(Credentials {
+            username: "u".into(),
+            password: "p".into(),
+        });
+        session.authenticate("Basic realm=\"r\"").unwrap();
+        assert_eq!(session.authorization.as_deref(), Some("Basic dTpw"));
+    }
+
+    #[test]
+    fn a_docker_manifest_reads_as_an_oci_manifest_with_oci_media_types() {
+        let docker = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,"digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":3208942,"digest":"sha256:2b0d4c4a4b1a8d1e4e1c3f3b6f1b2a7c9e5d3e7f1a2b3c4d5e6f708192a3b4c5"}]}"#;
+        let manifest: ImageManifest = serde_json::from_str(docker).unwrap();
+        assert_eq!(
+            oci_media_type(manifest.media_type().as_ref().unwrap()),
+            MediaType::ImageManifest
+        );
+        assert_eq!(
+            oci_media_type(manifest.config().media_type()),
+            MediaType::ImageConfig
+        );
+        assert_eq!(
+            oci_media_type(manifest.layers()[0].media_type()),
+            MediaType::ImageLayerGzip
+        );
+        assert_eq!(manifest.layers()[0].size(), 3208942);
+        let other = MediaType::Other("application/vnd.example+json".into());
+        assert_eq!(oci_media_type(&other), other);
     }
 
     #[test]
