@@ -25,7 +25,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use mono_config::{did_you_mean, DependsOn, RawTaskDefinition, RootConfig, Spanned};
+use mono_config::{did_you_mean, ConfigFormat, DependsOn, RawTaskDefinition, RootConfig, Spanned};
 use mono_paths::RepoPath;
 use mono_task_id::{PackageName, TaskId, TaskName};
 use mono_workspace::{Language, Package, PackageGraph};
@@ -297,11 +297,21 @@ impl<'a> Definitions<'a> {
     }
 
     fn suggest(&self, task: &str) -> String {
+        // Said in the syntax of the file the repository has: turbo.json users add a key
+        // under `"tasks"`, turbo.toml users a `[tasks.NAME]` table.
+        let (file, define) = match self.root.source.as_ref().map(|s| (s.format(), s.path())) {
+            Some((ConfigFormat::Json, path)) => (
+                path.to_string(),
+                format!("`\"{task}\": {{}}` under `\"tasks\"`"),
+            ),
+            Some((ConfigFormat::Toml, path)) => (path.to_string(), format!("`[tasks.{task}]`")),
+            None => ("turbo.toml".to_owned(), format!("`[tasks.{task}]`")),
+        };
         match did_you_mean(task, &self.known.iter().copied().collect::<Vec<_>>()) {
             Some(close) => format!("did you mean `{close}`?"),
-            None if self.known.is_empty() => "define it under `[tasks]` in turbo.toml".to_owned(),
+            None if self.known.is_empty() => format!("add {define} to {file} to define it"),
             None => format!(
-                "defined tasks: {}; add `[tasks.{task}]` to turbo.toml to define it",
+                "defined tasks: {}; add {define} to {file} to define it",
                 self.known.iter().copied().collect::<Vec<_>>().join(", ")
             ),
         }

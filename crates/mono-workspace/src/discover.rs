@@ -316,14 +316,9 @@ impl Discovery<'_> {
         };
 
         let node_globs = match (&pnpm, &root_package_json) {
-            (Some(globs), Some(package_json)) => {
-                if package_json.workspaces.is_some() {
-                    self.warnings
-                        .push(WorkspaceWarning::PackageJsonWorkspacesIgnored);
-                }
-                Some((file("pnpm-workspace.yaml"), globs.clone()))
-            }
-            (Some(globs), None) => Some((file("pnpm-workspace.yaml"), globs.clone())),
+            // As pnpm (and turbo, silently): pnpm-workspace.yaml wins over package.json's
+            // `workspaces`, which repositories often keep for other tools.
+            (Some(globs), _) => Some((file("pnpm-workspace.yaml"), globs.clone())),
             (None, Some(package_json)) => package_json
                 .workspaces
                 .clone()

@@ -399,11 +399,6 @@ pub enum WorkspaceWarning {
         /// The pattern.
         pattern: String,
     },
-
-    /// pnpm-workspace.yaml and package.json `workspaces` both exist; as pnpm does, mono reads
-    /// only pnpm-workspace.yaml.
-    #[error("package.json `workspaces` is ignored because pnpm-workspace.yaml exists")]
-    PackageJsonWorkspacesIgnored,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use mono_paths::{AbsPath, RepoPath};
 use mono_task_id::PackageName;
-use mono_workspace::{discover, Language, PackageGraph, WorkspaceError, WorkspaceWarning};
+use mono_workspace::{discover, Language, PackageGraph, WorkspaceError};
 
 struct Repo {
     tmp: tempfile::TempDir,
@@ -429,10 +429,8 @@ fn pnpm_workspace_with_exclusions() {
     let graph = repo.discover().unwrap();
     assert_eq!(names(graph.packages().map(|p| &p.name)), ["//", "a", "b"]);
     assert_eq!(edges(&graph), ["a -> b"]);
-    assert_eq!(
-        graph.warnings(),
-        [WorkspaceWarning::PackageJsonWorkspacesIgnored]
-    );
+    // pnpm ignores package.json `workspaces` here without a word, and so do turbo and mono.
+    assert!(graph.warnings().is_empty(), "{:?}", graph.warnings());
 }
 
 #[test]
