@@ -42,7 +42,7 @@ fn four_runs_at_once_in_one_checkout_store_what_a_clean_build_stores() {
 
     let repo = fixture("node-only");
     let root = &repo.root;
-    for round in 0..5 {
+    for round in 0..20 {
         let _ = std::fs::remove_dir_all(root.join("cache"));
         for package in [
             "apps/web",
