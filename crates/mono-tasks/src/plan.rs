@@ -99,6 +99,9 @@ pub struct PlannedTask {
     pub dependencies: Vec<TaskId>,
     /// Tasks that wait for this one.
     pub dependents: Vec<TaskId>,
+    /// Tasks that run alongside this one: `with` as its definition writes it (`build`,
+    /// `api#dev`), as Turborepo lists it.
+    pub with: Vec<String>,
     /// The merged definition, with defaults.
     pub resolved_task_definition: serde_json::Value,
     /// The variables, in Turborepo's shape: what `env` and `passThroughEnv` specify, and
@@ -257,6 +260,12 @@ impl Plan {
                     language: node.language.to_string(),
                     dependencies: graph.dependencies(&node.id).into_iter().cloned().collect(),
                     dependents: graph.dependents(&node.id).into_iter().cloned().collect(),
+                    with: node
+                        .definition
+                        .with
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
                     resolved_task_definition: canonical_task_definition(&node.raw),
                     environment_variables: EnvironmentVariables {
                         specified: SpecifiedEnv {

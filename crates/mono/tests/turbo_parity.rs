@@ -336,6 +336,20 @@ fn issue_14_with() {
         ),
     ]);
     assert_same_plan(&turbo, &repo.root, &["dev", "--filter=web"]);
+    // Point 14: `--dry=json` lists each task's `with`, as turbo does.
+    let with = |plan: &Value| -> Value {
+        plan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["taskId"] == "web#dev")
+            .map(|t| t["with"].clone())
+            .unwrap()
+    };
+    let theirs = turbo_dry_json(&turbo, &repo.root, &["dev", "--filter=web"]);
+    let ours = dry_json(&repo.root, &["dev", "--filter=web"]);
+    assert_eq!(with(&ours), serde_json::json!(["api#dev", "build"]));
+    assert_eq!(with(&ours), with(&theirs));
 }
 
 /// Points 9, 10 and 12: the root package's dependencies are everyone's; `./dir/*` is the
