@@ -284,7 +284,11 @@ impl Run {
         };
         Ok(Plan::new(
             &prepared.graph,
-            packages_in_scope(&prepared.selected, &prepared.graph),
+            packages_in_scope(
+                &prepared.selected,
+                &prepared.graph,
+                self.selects_explicitly(),
+            ),
             &self.workspace.config,
             self.env_mode,
             prepared.hashes.global.to_string(),
@@ -292,11 +296,21 @@ impl Run {
         ))
     }
 
+    /// Whether a filter names packages (not only excludes some): a root package it selects
+    /// is then in scope though none of its tasks runs, as in Turborepo.
+    fn selects_explicitly(&self) -> bool {
+        self.filters.iter().any(|f| !f.as_str().starts_with('!'))
+    }
+
     /// The plan document of `prepared` with `details` (hashes, cache states, scm).
     pub(crate) fn plan_document(&self, prepared: &Prepared, details: &dyn PlanDetails) -> Plan {
         Plan::new(
             &prepared.graph,
-            packages_in_scope(&prepared.selected, &prepared.graph),
+            packages_in_scope(
+                &prepared.selected,
+                &prepared.graph,
+                self.selects_explicitly(),
+            ),
             &self.workspace.config,
             self.env_mode,
             prepared.hashes.global.to_string(),
@@ -474,12 +488,17 @@ impl PlanDetails for Hashed<'_> {
 }
 
 /// The packages a run is about, as Turborepo reports them: the selected ones, with the root
-/// package only when one of its tasks is in the graph.
-fn packages_in_scope(selected: &BTreeSet<PackageName>, graph: &TaskGraph) -> Vec<PackageName> {
+/// package only when one of its tasks is in the graph or a filter that names packages
+/// selected it (`--filter=.` at the root, `--filter=//`), as turbo 2.11 does.
+fn packages_in_scope(
+    selected: &BTreeSet<PackageName>,
+    graph: &TaskGraph,
+    filtered: bool,
+) -> Vec<PackageName> {
     let root_runs = graph.tasks().any(|t| t.id.package().is_root());
     selected
         .iter()
-        .filter(|p| !p.is_root() || root_runs)
+        .filter(|p| !p.is_root() || root_runs || filtered)
         .cloned()
         .collect()
 }

@@ -55,6 +55,10 @@ fn same_task_graph_as_turbo() {
         &["build", "--filter=@repo/*", "--filter=!@repo/ui"],
         &["build", "--filter=docs", "--filter=web"],
         &["lint", "--filter=//"],
+        // Issue 14, point 14: the root is in scope when a filter selects it, though none of
+        // its tasks runs.
+        &["build", "--filter=//"],
+        &["build", "--filter=."],
         &["web#build"],
     ];
     for args in cases {
