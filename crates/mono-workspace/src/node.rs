@@ -106,7 +106,7 @@ pub(crate) fn parse_pnpm_workspace(text: &str) -> Result<Vec<String>, ParseError
     {
         return Ok(Vec::new());
     }
-    let raw: RawPnpm = serde_yaml::from_str(text).map_err(|e| match e.location() {
+    let raw: RawPnpm = serde_norway::from_str(text).map_err(|e| match e.location() {
         Some(at) => ParseError::at_line_col(e.to_string(), at.line(), at.column()),
         None => ParseError::at_line(e.to_string(), 1),
     })?;
@@ -227,18 +227,18 @@ pub(crate) struct PnpmSettings {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawPnpmSettings {
-    link_workspace_packages: Option<serde_yaml::Value>,
+    link_workspace_packages: Option<serde_norway::Value>,
 }
 
 impl PnpmSettings {
     /// Reads the settings; anything unreadable counts as unset.
     pub(crate) fn read(workspace_yaml: &str, lockfile: Option<&str>) -> PnpmSettings {
-        let link_workspace_packages = serde_yaml::from_str::<RawPnpmSettings>(workspace_yaml)
+        let link_workspace_packages = serde_norway::from_str::<RawPnpmSettings>(workspace_yaml)
             .ok()
             .and_then(|raw| raw.link_workspace_packages)
             .and_then(|value| match value {
-                serde_yaml::Value::Bool(b) => Some(b),
-                serde_yaml::Value::String(s) => Some(s != "false"),
+                serde_norway::Value::Bool(b) => Some(b),
+                serde_norway::Value::String(s) => Some(s != "false"),
                 _ => None,
             });
         let lockfile_major = lockfile.and_then(|text| {
