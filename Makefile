@@ -9,7 +9,12 @@ export MONO_TOOLS ?= $(HOME)/.cache/mono-tools
 .PHONY: demo test lint build fmt bench bench-quick npm-pack
 
 ## Build mono and show it on the bundled polyglot example (Node, Rust, Go, a plain folder).
+## The example's Go service needs Go: installed from Debian (golang-go) when missing.
 demo: build
+	@command -v go >/dev/null 2>&1 || { \
+		echo "installing Go (Debian's golang-go): the example has a Go service"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq golang-go >/dev/null; }
 	@rm -rf "$(DEMO_DIR)" && mkdir -p "$(DEMO_DIR)"
 	@cp -R fixtures/polyglot/. "$(DEMO_DIR)/"
 	@cd "$(DEMO_DIR)" && git init -q -b main && git add -A \
