@@ -99,7 +99,7 @@ pub struct Storage {
 }
 
 /// An upload in progress: the artifact is written part by part and becomes visible only
-/// at [`Upload::finish`]. Dropped unfinished (refused, cut off), it is aborted.
+/// at [`Storage::finish`]. Dropped unfinished (refused, cut off), it is aborted.
 pub struct Upload {
     writer: Option<WriteMultipart>,
     path: ObjectPath,
