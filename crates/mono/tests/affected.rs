@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
-use common::{fixture, git, mono};
+use common::{affected, fixture, git, mono};
 use mono_test_tools::Tool;
 use serde_json::Value;
 
@@ -22,36 +22,6 @@ fn write(root: &Path, path: &str, contents: &str) {
 fn commit(root: &Path, message: &str) {
     git(root, &["add", "-A"]);
     git(root, &["commit", "-q", "-m", message]);
-}
-
-/// `mono ls --affected --json` (plus `args`): affected package → its reason.
-fn affected(root: &Path, args: &[&str], env: &[(&str, &str)]) -> BTreeMap<String, Value> {
-    let mut cmd = mono(root);
-    cmd.args(["ls", "--affected", "--json"]).args(args);
-    for var in [
-        "MONO_SCM_BASE",
-        "MONO_SCM_HEAD",
-        "TURBO_SCM_BASE",
-        "TURBO_SCM_HEAD",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "mono ls --affected failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["reason"].clone()))
-        .collect()
 }
 
 fn names(map: &BTreeMap<String, Value>) -> Vec<&str> {

@@ -85,14 +85,10 @@ fn four_runs_at_once_in_one_checkout_store_what_a_clean_build_stores() {
 
 #[test]
 fn no_wait_fails_clearly_while_another_run_holds_the_checkout() {
-    let (_dir, root) =
-        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     // A task that says it started, then waits for the test to let it go.
-    std::fs::write(
-        root.join("svc/turbo.toml"),
-        "name = \"svc\"\n[tasks.build]\ncommand = \"touch started; while [ ! -e go ]; do sleep 0.05; done; mkdir -p out && echo built > out/x\"\n",
-    )
-    .unwrap();
+    let (_dir, root) = common::build_repo(
+        "touch started; while [ ! -e go ]; do sleep 0.05; done; mkdir -p out && echo built > out/x",
+    );
     std::fs::write(
         root.join(".gitignore"),
         "cache/\nsvc/started\nsvc/go\nsvc/out/\n",
@@ -151,15 +147,10 @@ fn no_wait_fails_clearly_while_another_run_holds_the_checkout() {
 
 #[test]
 fn a_task_whose_input_changed_while_it_ran_is_not_stored() {
-    let (_dir, root) =
-        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     // The task edits one of its own inputs as it runs, as a code generator or a
     // formatter would (or an editor, or another tool).
-    std::fs::write(
-        root.join("svc/turbo.toml"),
-        "name = \"svc\"\n[tasks.build]\ncommand = \"echo more >> input.txt && mkdir -p out && echo built > out/x\"\n",
-    )
-    .unwrap();
+    let (_dir, root) =
+        common::build_repo("echo more >> input.txt && mkdir -p out && echo built > out/x");
     std::fs::write(root.join("svc/input.txt"), "input\n").unwrap();
     std::fs::write(root.join(".gitignore"), "cache/\nsvc/out/\n").unwrap();
     common::commit_all(&root);

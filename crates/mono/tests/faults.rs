@@ -204,32 +204,9 @@ fn wait_for(path: &Path) -> String {
 
 #[test]
 fn ctrl_c_stops_every_process_and_caches_nothing() {
-    let (_dir, root) =
-        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
-    // A task whose shell starts a grandchild, records both pids, then waits forever.
-    std::fs::write(
-        root.join("svc/turbo.toml"),
-        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait\"\n",
-    )
-    .unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    let bin = assert_cmd::cargo::cargo_bin("mono");
-    let mut child = std::process::Command::new(bin)
-        .arg("build")
-        .current_dir(&root)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let shell: i32 = wait_for(&root.join("svc/child.pid"))
-        .trim()
-        .parse()
-        .unwrap();
-    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
-        .trim()
-        .parse()
-        .unwrap();
+    let (_dir, root) = hanging_repo();
+    let mut child = spawn_build(&root);
+    let (shell, grandchild) = task_pids(&root);
     assert!(alive(shell) && alive(grandchild));
     let mono_pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     rustix::process::kill_process(mono_pid, rustix::process::Signal::INT).unwrap();
@@ -252,15 +229,27 @@ fn ctrl_c_stops_every_process_and_caches_nothing() {
 
 /// A repository whose one task starts a grandchild, records both pids, then waits forever.
 fn hanging_repo() -> (tempfile::TempDir, PathBuf) {
-    let (dir, root) =
-        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
-    std::fs::write(
-        root.join("svc/turbo.toml"),
-        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait\"\n",
-    )
-    .unwrap();
+    let (dir, root) = common::build_repo(
+        "mkdir -p out && sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait",
+    );
     git(&root, &["init", "-q", "-b", "main"]);
     (dir, root)
+}
+
+/// `mono build` in `root`, its output discarded.
+fn spawn_build(root: &Path) -> std::process::Child {
+    mono_std(root)
+        .arg("build")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The pids the [`hanging_repo`] task records: its shell's and its grandchild's.
+fn task_pids(root: &Path) -> (i32, i32) {
+    let pid = |file: &str| -> i32 { wait_for(&root.join(file)).trim().parse().unwrap() };
+    (pid("svc/child.pid"), pid("svc/grandchild.pid"))
 }
 
 /// The parent of `pid`, from /proc/PID/stat.
@@ -309,14 +298,7 @@ fn closing_the_terminal_stops_every_process_of_the_run() {
         .spawn();
     let mut script =
         script.expect("`script` (util-linux: apt-get install bsdutils) runs mono under a pty");
-    let shell: i32 = wait_for(&root.join("svc/child.pid"))
-        .trim()
-        .parse()
-        .unwrap();
-    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
-        .trim()
-        .parse()
-        .unwrap();
+    let (shell, grandchild) = task_pids(&root);
     let mono_pid = parent_of(shell);
     assert!(
         std::fs::read_to_string(format!("/proc/{mono_pid}/cmdline"))
@@ -342,23 +324,8 @@ fn closing_the_terminal_stops_every_process_of_the_run() {
 #[test]
 fn sigquit_stops_every_process_of_the_run() {
     let (_dir, root) = hanging_repo();
-    let bin = assert_cmd::cargo::cargo_bin("mono");
-    let mut child = std::process::Command::new(bin)
-        .arg("build")
-        .current_dir(&root)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let shell: i32 = wait_for(&root.join("svc/child.pid"))
-        .trim()
-        .parse()
-        .unwrap();
-    let grandchild: i32 = wait_for(&root.join("svc/grandchild.pid"))
-        .trim()
-        .parse()
-        .unwrap();
+    let mut child = spawn_build(&root);
+    let (shell, grandchild) = task_pids(&root);
     let mono_pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     rustix::process::kill_process(mono_pid, rustix::process::Signal::QUIT).unwrap();
     let status = child.wait().unwrap();
@@ -373,13 +340,7 @@ fn sigquit_stops_every_process_of_the_run() {
 /// reran forever. It is refused at store time, with a warning; the task succeeds.
 #[test]
 fn an_output_symlink_loop_is_not_cached_and_the_task_succeeds() {
-    let (_dir, root) =
-        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
-    std::fs::write(
-        root.join("svc/turbo.toml"),
-        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && ln -sfn b out/a && ln -sfn a out/b\"\n",
-    )
-    .unwrap();
+    let (_dir, root) = common::build_repo("mkdir -p out && ln -sfn b out/a && ln -sfn a out/b");
     git(&root, &["init", "-q", "-b", "main"]);
     let out = mono(&root).arg("build").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -43,14 +43,10 @@ fn entry_count(root: &Path) -> usize {
 
 #[test]
 fn the_run_after_kill_9s_leaves_no_temporary_file() {
-    let (_dir, root) =
-        common::svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
     // Large, incompressible outputs: packing them takes a while, so kills land in it too.
-    std::fs::write(
-        root.join("svc/turbo.toml"),
-        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && head -c 30000000 /dev/urandom > out/big && touch packing\"\n",
-    )
-    .unwrap();
+    let (_dir, root) = common::build_repo(
+        "mkdir -p out && head -c 30000000 /dev/urandom > out/big && touch packing",
+    );
     std::fs::write(root.join(".gitignore"), "cache/\nsvc/out/\nsvc/packing\n").unwrap();
     common::commit_all(&root);
     for round in 0..6u64 {

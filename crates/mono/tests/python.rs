@@ -67,29 +67,6 @@ fn hashes(plan: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn affected(root: &Path) -> BTreeMap<String, Value> {
-    let out = mono(root)
-        .args(["ls", "--affected", "--json"])
-        .env_remove("MONO_SCM_BASE")
-        .env_remove("MONO_SCM_HEAD")
-        .env_remove("TURBO_SCM_BASE")
-        .env_remove("TURBO_SCM_HEAD")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mono ls --affected failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["reason"].clone()))
-        .collect()
-}
-
 /// The fixture on `main`, with a branch `feature` checked out.
 fn on_a_branch() -> common::Fixture {
     let repo = fixture("python");
@@ -151,7 +128,7 @@ fn a_library_change_affects_the_service_and_the_cli() {
         "def greet(name: str) -> str:\n    return f\"hi, {name}\"\n",
     )
     .unwrap();
-    let got = affected(&repo.root);
+    let got = common::affected(&repo.root, &[], &[]);
     let names: Vec<&str> = got.keys().map(String::as_str).collect();
     assert_eq!(names, ["acme-cli", "acme-lib", "acme-service"]);
     assert_eq!(
@@ -185,7 +162,7 @@ fn a_uv_lock_change_to_one_external_dependency_affects_only_its_member() {
     assert_ne!(entry, moved, "the fixture's uv.lock pins idna 3.20");
     std::fs::write(&lock_path, lock.replace(entry, &moved)).unwrap();
 
-    let got = affected(&repo.root);
+    let got = common::affected(&repo.root, &[], &[]);
     let names: Vec<&str> = got.keys().map(String::as_str).collect();
     assert_eq!(names, ["acme-service"]);
     assert_eq!(

@@ -178,9 +178,51 @@ pub fn svc_repo(root_toml: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
+/// [`svc_repo`] whose root config caches `build`'s `out/`, and whose `svc` package's
+/// `build` runs `command`.
+pub fn build_repo(command: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, root) = svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        format!("name = \"svc\"\n[tasks.build]\ncommand = \"{command}\"\n"),
+    )
+    .unwrap();
+    (dir, root)
+}
+
 /// `git init` and one commit of everything at `root`.
 pub fn commit_all(root: &Path) {
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "svc"]);
+}
+
+/// `mono ls --affected --json` (plus `args`): affected package → its reason.
+pub fn affected(root: &Path, args: &[&str], env: &[(&str, &str)]) -> BTreeMap<String, Value> {
+    let mut cmd = mono(root);
+    cmd.args(["ls", "--affected", "--json"]).args(args);
+    for var in [
+        "MONO_SCM_BASE",
+        "MONO_SCM_HEAD",
+        "TURBO_SCM_BASE",
+        "TURBO_SCM_HEAD",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "mono ls --affected failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["reason"].clone()))
+        .collect()
 }
