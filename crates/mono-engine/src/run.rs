@@ -280,7 +280,7 @@ impl Run {
                 .filter(|_| access.remote_read && !self.options.force)
                 .map(|remote| &remote.store),
             reporter: &*self.reporter,
-            scm: &self.workspace.scm(),
+            scm: self.workspace.scm(),
         };
         Ok(Plan::new(
             &prepared.graph,

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mono_paths::AbsPath;
-use mono_scm::Scm;
 use mono_task_id::PackageName;
 use mono_tasks::{select_packages, AffectedReason, ChangeDetector, ChangedByRange, Filter};
 
@@ -60,8 +59,8 @@ pub fn select(
             affected: None,
         });
     }
-    let scm = Scm::discover(&repo.root);
-    let mut detector = ChangeDetector::new(&scm, &repo.packages, &repo.config)?;
+    let scm = repo.scm();
+    let mut detector = ChangeDetector::new(scm, &repo.packages, &repo.config)?;
     if let Some(cache) = cache_dir.strip_root(&repo.root) {
         detector = detector.ignoring(cache);
     }

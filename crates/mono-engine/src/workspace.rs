@@ -33,6 +33,8 @@ pub struct Workspace {
     /// The repository's files, being listed by git on another thread since the root was
     /// found ([`Workspace::load_listing_files`]); taken once, by hashing.
     listing: Option<std::thread::JoinHandle<Result<Vec<RepoPath>, mono_scm::ScmError>>>,
+    /// Source control as seen from the root, discovered once (each discovery runs git).
+    scm: std::sync::OnceLock<Scm>,
 }
 
 /// The repository root for a start directory: the nearest ancestor whose turbo.toml or
@@ -94,9 +96,9 @@ impl Workspace {
         }
     }
 
-    /// Source control as seen from the root.
-    pub fn scm(&self) -> Scm {
-        Scm::discover(&self.root)
+    /// Source control as seen from the root, discovered on first use.
+    pub fn scm(&self) -> &Scm {
+        self.scm.get_or_init(|| Scm::discover(&self.root))
     }
 
     /// The folder mono was started in: what relative paths on the command line are
@@ -149,6 +151,7 @@ impl Workspace {
             config,
             packages,
             listing,
+            scm: std::sync::OnceLock::new(),
         })
     }
 }
