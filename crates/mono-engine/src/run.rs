@@ -415,6 +415,19 @@ struct Hashed<'a> {
     scm: &'a mono_scm::Scm,
 }
 
+/// The plan's `scm` field: git or a walk, the commit and the branch.
+pub(crate) fn scm_info(scm: &mono_scm::Scm) -> ScmInfo {
+    let kind = match scm.kind() {
+        mono_scm::ScmKind::Git => "git",
+        mono_scm::ScmKind::Manual => "manual",
+    };
+    ScmInfo {
+        kind: kind.to_owned(),
+        sha: scm.head_revision(),
+        branch: scm.branch(),
+    }
+}
+
 /// What the plan shows of a task's hash.
 pub(crate) fn hash_details(hashes: &TaskHashes, id: &TaskId) -> TaskHashDetails {
     let facts = &hashes.tasks[id];
@@ -436,15 +449,7 @@ impl PlanDetails for Hashed<'_> {
     }
 
     fn scm(&self) -> ScmInfo {
-        let kind = match self.scm.kind() {
-            mono_scm::ScmKind::Git => "git",
-            mono_scm::ScmKind::Manual => "manual",
-        };
-        ScmInfo {
-            kind: kind.to_owned(),
-            sha: self.scm.head_revision(),
-            branch: self.scm.branch(),
-        }
+        scm_info(self.scm)
     }
 
     fn cache_state(&self, _: &TaskId, hash: &str) -> CacheState {

@@ -102,18 +102,10 @@ pub(crate) fn write(
     exit_code: i32,
 ) -> Result<AbsPath, EngineError> {
     let workspace = run.workspace();
-    let scm = workspace.scm();
     let details = Ran {
         prepared,
         outcome,
-        scm: ScmInfo {
-            kind: match scm.kind() {
-                mono_scm::ScmKind::Git => "git".to_owned(),
-                mono_scm::ScmKind::Manual => "manual".to_owned(),
-            },
-            sha: scm.head_revision(),
-            branch: scm.branch(),
-        },
+        scm: crate::run::scm_info(workspace.scm()),
     };
     let plan = run.plan_document(prepared, &details);
     let mut doc = serde_json::to_value(&plan).expect("the plan serializes");
