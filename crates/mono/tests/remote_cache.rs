@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -223,19 +222,7 @@ impl Server {
             cmd.env(name, value);
         }
         let mut child = cmd.spawn().unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .unwrap();
-            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-            if value["message"] == "listening" {
-                break value["addr"].as_str().unwrap().to_owned();
-            }
-        };
-        // Keep reading its log so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let addr = common::server_address(&mut child);
         Server {
             child,
             url: format!("http://{addr}"),

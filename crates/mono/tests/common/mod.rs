@@ -226,3 +226,22 @@ pub fn affected(root: &Path, args: &[&str], env: &[(&str, &str)]) -> BTreeMap<St
         .map(|p| (p["name"].as_str().unwrap().to_owned(), p["reason"].clone()))
         .collect()
 }
+
+/// The address a `mono-cache-server` child listens on, from its JSON log's "listening"
+/// line; its log is read on from then on, so that it never blocks on a full pipe.
+pub fn server_address(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server exited before listening")
+            .unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap();
+        if value["message"] == "listening" {
+            break value["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    addr
+}
