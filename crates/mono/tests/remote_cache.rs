@@ -312,6 +312,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The objects under `dir` of a `mono-cache-server` that are artifacts (mono's envelope),
+/// not side files (input manifests, recent-entries indexes: docs/cache.md).
+fn artifacts(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|object| {
+            let bytes = std::fs::read(object).unwrap();
+            bytes.windows(8).take(8192).any(|w| w == b"MONOART1")
+        })
+        .collect()
+}
+
 fn remote_warnings(stderr: &str) -> usize {
     stderr
         .lines()
@@ -429,6 +441,7 @@ fn cache_server_with_disk_storage_serves_a_second_clone() {
     second_clone_gets_everything(&env);
     // Stored under the shared team space: per task, its artifact, its input manifest and
     // its recent-entries index, each an artifact (docs/cache.md, "Side files in a remote").
+    assert_eq!(artifacts(&server.store.join("_")).len(), 4);
     assert_eq!(walk(&server.store.join("_")).len(), 12);
 }
 
@@ -471,7 +484,7 @@ fn remote_cache_from_turbo_toml_and_cache_flag_control() {
     assert!(!server.store.join("from-config").exists());
     // The default writes both.
     build_with(&first.root, &["build", "--force"], &token);
-    assert_eq!(walk(&server.store.join("from-config")).len(), 4);
+    assert_eq!(artifacts(&server.store.join("from-config")).len(), 4);
 
     let second = node_clone();
     configure(&second);
@@ -767,7 +780,7 @@ fn a_server_error_on_one_artifact_is_a_miss_for_that_artifact_only() {
     let first = node_clone();
     build(&first.root, &env);
     // One object the server cannot read: it answers 500 for that hash alone.
-    let objects = walk(&server.store);
+    let objects = artifacts(&server.store);
     assert_eq!(objects.len(), 4);
     std::fs::write(&objects[0], b"not a stored artifact").unwrap();
     let second = node_clone();
