@@ -51,6 +51,7 @@ mod remote;
 mod reporter;
 mod run;
 mod selection;
+pub mod shards;
 mod summary;
 mod task_env;
 mod workspace;

@@ -2,6 +2,7 @@
 
 mod cache;
 mod cache_prune;
+mod ci;
 mod completion;
 mod hook;
 pub(crate) mod image;
@@ -12,7 +13,7 @@ mod run;
 
 use std::process::ExitCode;
 
-use crate::cli::{CacheCommand, Cli, Command};
+use crate::cli::{CacheCommand, CiCommand, Cli, Command};
 use crate::error::Error;
 
 /// Runs the parsed command.
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
         Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
         Command::Cache(CacheCommand::Prune(args)) => cache_prune::prune(cwd, &args),
+        Command::Ci(CiCommand::Plan(args)) => ci::plan(cwd, &cli.turbo, args),
         Command::Completion { shell } => completion::completion(shell),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }
