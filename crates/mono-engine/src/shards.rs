@@ -169,6 +169,8 @@ pub struct CiPlan {
     pub longest_chain_ms: u64,
     /// max(total / (shards × concurrency), longest chain): no split ends sooner.
     pub lower_bound_ms: u64,
+    /// The same, counting the first transfer of the shards with nothing to start with.
+    pub lower_bound_with_transfers_ms: u64,
     /// The longest shard's estimate.
     pub makespan_ms: u64,
     /// GitHub Actions: `strategy.matrix: ${{ fromJSON(...) }}`.
@@ -256,11 +258,16 @@ impl CiPlan {
                 k => format!(" × {k} at once"),
             },
             secs(self.longest_chain_ms),
-            match self.lower_bound_ms {
-                0 => 0.0,
-                lb => (self.makespan_ms as f64 / lb as f64 - 1.0) * 100.0,
-            }
+            over(self.makespan_ms, self.lower_bound_ms)
         );
+        if self.lower_bound_with_transfers_ms > self.lower_bound_ms {
+            let _ = writeln!(
+                out,
+                "shards with nothing to start with wait for a first transfer: {} counting it ({:.1}% over)",
+                secs(self.lower_bound_with_transfers_ms),
+                over(self.makespan_ms, self.lower_bound_with_transfers_ms)
+            );
+        }
         out
     }
 
@@ -270,6 +277,14 @@ impl CiPlan {
             .iter()
             .map(|t| (t.task_id.clone(), (t.shard, t.start_ms)))
             .collect()
+    }
+}
+
+/// How far `value` is over `bound`, in percent.
+fn over(value: u64, bound: u64) -> f64 {
+    match bound {
+        0 => 0.0,
+        bound => (value as f64 / bound as f64 - 1.0) * 100.0,
     }
 }
 
@@ -447,6 +462,7 @@ pub(crate) fn compute(
         total_ms: split.total_ms,
         longest_chain_ms: split.longest_chain_ms,
         lower_bound_ms: split.lower_bound_ms,
+        lower_bound_with_transfers_ms: split.lower_bound_with_transfers_ms,
         makespan_ms: split.makespan_ms(),
         matrix: GithubMatrix {
             include: names
@@ -978,9 +994,16 @@ impl StoreDurations {
         ids: Vec<TaskId>,
     ) -> StoreDurations {
         let read = |id: &TaskId| -> Vec<(CacheKey, u64)> {
-            // INTERIM until the durations index (branch i15a) is merged.
-            let _ = (local, remote, id);
-            Vec::new()
+            let task_id = id.to_string();
+            let entries = match remote {
+                Some(remote) => remote.recent(&task_id),
+                None => local.recent(&task_id),
+            };
+            entries
+                .unwrap_or_default()
+                .into_iter()
+                .map(|entry| (entry.key, entry.duration_ms))
+                .collect()
         };
         let next = std::sync::atomic::AtomicUsize::new(0);
         let found = Mutex::new(HashMap::new());

@@ -81,6 +81,10 @@ pub struct Split {
     pub longest_chain_ms: u64,
     /// No split can end sooner: max(total / (shards × concurrency), longest chain).
     pub lower_bound_ms: u64,
+    /// A bound that also counts the first wait of the shards that have no task without
+    /// dependencies to start with: they wait at least for the shortest such task and one
+    /// transfer. At least [`Split::lower_bound_ms`].
+    pub lower_bound_with_transfers_ms: u64,
     /// The candidate kept.
     pub strategy: SplitStrategy,
 }
@@ -105,12 +109,18 @@ pub fn split(tasks: &[SplitTask], options: &SplitOptions) -> Split {
         }
     }
     let order = topological_order(tasks, &dependents);
-    // The bottom level: the task's time plus the longest path below it.
+    // The bottom level: the task's time plus the longest path below it, each edge counted
+    // as a transfer (which it may become): deep chains start first, so their waits for
+    // other shards hide behind other work.
     let mut bottom = vec![0u64; n];
     for &index in order.iter().rev() {
+        let edge = match tasks[index].cost_ms {
+            0 => 0,
+            _ => options.transfer_ms,
+        };
         let below = dependents[index]
             .iter()
-            .map(|&d| bottom[d])
+            .map(|&d| bottom[d] + edge)
             .max()
             .unwrap_or(0);
         bottom[index] = tasks[index].cost_ms + below;
@@ -130,6 +140,19 @@ pub fn split(tasks: &[SplitTask], options: &SplitOptions) -> Split {
     let longest_chain_ms = top.iter().copied().max().unwrap_or(0);
     let capacity = (shards * concurrency) as u64;
     let lower_bound_ms = total_ms.div_ceil(capacity).max(longest_chain_ms);
+    let sources: Vec<u64> = tasks
+        .iter()
+        .filter(|t| t.dependencies.is_empty())
+        .map(|t| t.cost_ms)
+        .collect();
+    let first_wait = match sources.iter().min() {
+        Some(0) | None => 0,
+        Some(&shortest) => shortest + options.transfer_ms,
+    };
+    let idle_slots = (shards - shards.min(sources.len())) * concurrency;
+    let lower_bound_with_transfers_ms = (total_ms + idle_slots as u64 * first_wait)
+        .div_ceil(capacity)
+        .max(lower_bound_ms);
 
     // Tasks that must share a shard: a kept task with each of its dependents.
     let mut kept = UnionFind::new(n);
@@ -180,6 +203,7 @@ pub fn split(tasks: &[SplitTask], options: &SplitOptions) -> Split {
         total_ms,
         longest_chain_ms,
         lower_bound_ms,
+        lower_bound_with_transfers_ms,
         strategy,
     }
 }
@@ -277,8 +301,25 @@ impl Simulated {
 }
 
 impl Schedule<'_> {
-    /// List scheduling: the ready task with the highest bottom level first, on the shard
-    /// where it starts earliest (or on `fixed`'s shard).
+    /// When `task`'s inputs are on shard `s`: its dependencies' ends, plus the transfer for
+    /// those that ran elsewhere (a hit is in the cache already: no transfer).
+    fn available(&self, task: usize, s: usize, shard: &[usize], end: &[u64]) -> u64 {
+        self.tasks[task]
+            .dependencies
+            .iter()
+            .map(|&d| {
+                let crosses = shard[d] != s && self.tasks[d].cost_ms > 0;
+                end[d] + if crosses { self.transfer_ms } else { 0 }
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// List scheduling in time: whenever a slot of a shard is free, it takes the task with
+    /// the highest bottom level among those whose inputs are there by then (so a slot
+    /// never idles while another task could run); a task that several shards could take
+    /// goes to the one holding most of its dependencies' time. With `fixed`, each task's
+    /// shard is given and only the order is decided.
     fn run(&self, fixed: Option<&[usize]>) -> Simulated {
         let n = self.tasks.len();
         let mut slots = vec![vec![0u64; self.concurrency]; self.shards];
@@ -288,60 +329,102 @@ impl Schedule<'_> {
         let mut group_shard: std::collections::HashMap<usize, usize> =
             std::collections::HashMap::new();
         let mut waiting: Vec<usize> = self.tasks.iter().map(|t| t.dependencies.len()).collect();
-        let mut ready: BinaryHeap<(u64, Reverse<usize>)> = (0..n)
-            .filter(|&i| waiting[i] == 0)
-            .map(|i| (self.bottom[i], Reverse(i)))
-            .collect();
-        while let Some((_, Reverse(index))) = ready.pop() {
-            let task = &self.tasks[index];
-            let forced = fixed
-                .map(|f| f[index])
-                .or_else(|| group_shard.get(&self.groups[index]).copied());
-            let candidates: Vec<usize> = match forced {
-                Some(s) => vec![s],
-                None => (0..self.shards).collect(),
+        // Tasks whose dependencies are all placed (their ends known), by index, with when
+        // their inputs are on each shard and how much of their dependencies' time each holds.
+        let mut ready: std::collections::BTreeSet<(Reverse<u64>, usize)> =
+            std::collections::BTreeSet::new();
+        let mut available = vec![Vec::new(); n];
+        let mut affinity = vec![Vec::new(); n];
+        let prepare = |task: usize,
+                       shard: &[usize],
+                       end: &[u64],
+                       available: &mut Vec<Vec<u64>>,
+                       affinity: &mut Vec<Vec<u64>>| {
+            available[task] = (0..self.shards)
+                .map(|s| self.available(task, s, shard, end))
+                .collect();
+            affinity[task] = (0..self.shards)
+                .map(|s| {
+                    self.tasks[task]
+                        .dependencies
+                        .iter()
+                        .filter(|&&d| shard[d] == s)
+                        .map(|&d| self.tasks[d].cost_ms + 1)
+                        .sum()
+                })
+                .collect();
+        };
+        for task in (0..n).filter(|&i| waiting[i] == 0) {
+            prepare(task, &shard, &end, &mut available, &mut affinity);
+            ready.insert((Reverse(self.bottom[task]), task));
+        }
+        let allowed =
+            |task: usize, group_shard: &std::collections::HashMap<usize, usize>| match fixed
+                .map(|f| f[task])
+                .or_else(|| group_shard.get(&self.groups[task]).copied())
+            {
+                Some(s) => s..s + 1,
+                None => 0..self.shards,
             };
-            let mut best: Option<(u64, Reverse<u64>, usize, usize)> = None;
-            for s in candidates {
-                let data = task
-                    .dependencies
+        let mut now = 0u64;
+        let mut placed = 0;
+        while placed < n {
+            loop {
+                // The best (task, shard) that can start now.
+                let free: Vec<bool> = slots
                     .iter()
-                    .map(|&d| {
-                        let crosses = shard[d] != s && self.tasks[d].cost_ms > 0;
-                        end[d] + if crosses { self.transfer_ms } else { 0 }
-                    })
-                    .max()
-                    .unwrap_or(0);
-                let (slot, free) = slots[s]
+                    .map(|slots| slots.iter().any(|&free| free <= now))
+                    .collect();
+                if !free.contains(&true) {
+                    break;
+                }
+                // Ready tasks in priority order: the first that can start somewhere now.
+                let picked = ready.iter().find_map(|&(_, task)| {
+                    allowed(task, &group_shard)
+                        .filter(|&s| free[s] && available[task][s] <= now)
+                        .max_by_key(|&s| (affinity[task][s], Reverse(s)))
+                        .map(|s| (task, s))
+                });
+                let Some((task, s)) = picked else { break };
+                let slot = slots[s]
                     .iter()
-                    .enumerate()
-                    .min_by_key(|&(j, &free)| (free, j))
-                    .map(|(j, &free)| (j, free))
-                    .expect("at least one slot");
-                let at = data.max(free);
-                let affinity: u64 = task
-                    .dependencies
-                    .iter()
-                    .filter(|&&d| shard[d] == s)
-                    .map(|&d| self.tasks[d].cost_ms + 1)
-                    .sum();
-                let candidate = (at, Reverse(affinity), s, slot);
-                if best.is_none_or(|b| candidate < b) {
-                    best = Some(candidate);
+                    .position(|&free| free <= now)
+                    .expect("a free slot");
+                ready.remove(&(Reverse(self.bottom[task]), task));
+                shard[task] = s;
+                start[task] = now;
+                end[task] = now + self.tasks[task].cost_ms;
+                slots[s][slot] = end[task];
+                group_shard.entry(self.groups[task]).or_insert(s);
+                placed += 1;
+                for &dependent in &self.dependents[task] {
+                    waiting[dependent] -= 1;
+                    if waiting[dependent] == 0 {
+                        prepare(dependent, &shard, &end, &mut available, &mut affinity);
+                        ready.insert((Reverse(self.bottom[dependent]), dependent));
+                    }
                 }
             }
-            let (at, _, s, slot) = best.expect("a candidate shard");
-            shard[index] = s;
-            start[index] = at;
-            end[index] = at + task.cost_ms;
-            slots[s][slot] = end[index];
-            group_shard.entry(self.groups[index]).or_insert(s);
-            for &dependent in &self.dependents[index] {
-                waiting[dependent] -= 1;
-                if waiting[dependent] == 0 {
-                    ready.push((self.bottom[dependent], Reverse(dependent)));
+            if placed == n {
+                break;
+            }
+            // The next moment something changes: a slot frees, or inputs arrive.
+            let mut next = u64::MAX;
+            for free in slots.iter().flatten() {
+                if *free > now {
+                    next = next.min(*free);
                 }
             }
+            for &(_, task) in &ready {
+                for s in allowed(task, &group_shard) {
+                    let at = available[task][s];
+                    if at > now {
+                        next = next.min(at);
+                    }
+                }
+            }
+            debug_assert!(next != u64::MAX, "a task can always start later");
+            now = next;
         }
         Simulated { shard, start, end }
     }
@@ -526,6 +609,26 @@ mod tests {
         let split = split(&tasks, &options(3));
         assert_eq!(split.shard_of[0], split.shard_of[1]);
         assert_eq!(split.shard_of[0], split.shard_of[2]);
+    }
+
+    #[test]
+    fn shards_without_a_start_wait_for_one_transfer() {
+        // Everything depends on one root: three of four shards wait for it and a transfer.
+        let mut tasks = vec![task(10, &[])];
+        tasks.extend((0..40).map(|_| task(10, &[0])));
+        let split = split(
+            &tasks,
+            &SplitOptions {
+                shards: 4,
+                concurrency: 1,
+                transfer_ms: 20,
+            },
+        );
+        assert_eq!(split.lower_bound_ms, 103);
+        // (410 + 3 × (10 + 20)) / 4
+        assert_eq!(split.lower_bound_with_transfers_ms, 125);
+        assert!(split.makespan_ms() >= split.lower_bound_with_transfers_ms);
+        assert!(split.makespan_ms() <= split.lower_bound_with_transfers_ms * 11 / 10);
     }
 
     #[test]
