@@ -824,41 +824,6 @@ impl ShardReport {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shard_specs_parse_and_reject() {
-        assert_eq!(
-            "2/4".parse::<ShardSpec>().unwrap(),
-            ShardSpec::new(2, 4).unwrap()
-        );
-        assert_eq!(" 1 / 1 ".parse::<ShardSpec>().unwrap().to_string(), "1/1");
-        for bad in ["0/4", "5/4", "4", "a/4", "1/0", ""] {
-            let err = bad.parse::<ShardSpec>().unwrap_err();
-            assert!(err.to_string().contains("i/N"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn the_median_takes_the_lower_middle() {
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[5]), Some(5));
-        assert_eq!(median(&[9, 1, 5]), Some(5));
-        assert_eq!(median(&[4, 1, 3, 2]), Some(2));
-    }
-
-    #[test]
-    fn waits_read_as_people_write_them() {
-        assert_eq!(humanize(Duration::from_secs(1800)), "30m");
-        assert_eq!(humanize(Duration::from_secs(90)), "1m30s");
-        assert_eq!(humanize(Duration::from_secs(5)), "5s");
-        assert_eq!(humanize(Duration::from_secs(3600)), "1h");
-        assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
-    }
-}
-
 impl crate::cache_policy::CacheHooks {
     /// Whether `id` is a task of another shard that this one waits for.
     pub(crate) fn waits_elsewhere(&self, id: &TaskId) -> bool {
@@ -1029,5 +994,40 @@ impl StoreDurations {
 impl Durations for StoreDurations {
     fn recent(&self, task_id: &TaskId) -> Vec<(CacheKey, u64)> {
         self.recent.get(task_id).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_specs_parse_and_reject() {
+        assert_eq!(
+            "2/4".parse::<ShardSpec>().unwrap(),
+            ShardSpec::new(2, 4).unwrap()
+        );
+        assert_eq!(" 1 / 1 ".parse::<ShardSpec>().unwrap().to_string(), "1/1");
+        for bad in ["0/4", "5/4", "4", "a/4", "1/0", ""] {
+            let err = bad.parse::<ShardSpec>().unwrap_err();
+            assert!(err.to_string().contains("i/N"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_median_takes_the_lower_middle() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[5]), Some(5));
+        assert_eq!(median(&[9, 1, 5]), Some(5));
+        assert_eq!(median(&[4, 1, 3, 2]), Some(2));
+    }
+
+    #[test]
+    fn waits_read_as_people_write_them() {
+        assert_eq!(humanize(Duration::from_secs(1800)), "30m");
+        assert_eq!(humanize(Duration::from_secs(90)), "1m30s");
+        assert_eq!(humanize(Duration::from_secs(5)), "5s");
+        assert_eq!(humanize(Duration::from_secs(3600)), "1h");
+        assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
     }
 }

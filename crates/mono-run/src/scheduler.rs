@@ -479,9 +479,9 @@ async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobR
         return JobResult::Cached { time_saved };
     }
     if let Before::Failed { reason } = before {
-        let log = format!("{reason}\n");
+        // The error line says why; there is no log, since nothing ran.
         let failure = Failure::Refused(reason.into());
-        return failed(&mut output, failure, log.as_bytes(), Duration::ZERO);
+        return failed(&mut output, failure, b"", Duration::ZERO);
     }
     if *context.cancel.borrow() != Cancel::No || context.stopped.load(Ordering::Relaxed) {
         return JobResult::Skipped {

@@ -252,10 +252,10 @@ fn components_by_lpt(
     }
     let mut members: std::collections::BTreeMap<usize, (u64, usize, Vec<usize>)> =
         std::collections::BTreeMap::new();
-    for index in 0..n {
+    for (index, task) in tasks.iter().enumerate() {
         let root = components.find(index);
         let entry = members.entry(root).or_insert((0, index, Vec::new()));
-        entry.0 += tasks[index].cost_ms;
+        entry.0 += task.cost_ms;
         entry.1 = entry.1.min(index);
         entry.2.push(index);
     }

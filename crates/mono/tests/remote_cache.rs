@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::garage::{free_port, Garage};
 use common::{fixture, mono, turbo_binary, Fixture};
