@@ -12,6 +12,67 @@ use std::time::{Duration, Instant};
 use common::garage::Garage;
 use serde_json::Value;
 
+/// The shared cache the shards use: Garage (S3) or `mono-cache-server` (the Turborepo HTTP
+/// API).
+enum Remote {
+    Garage(Garage),
+    Server { child: Child, url: String },
+}
+
+impl Remote {
+    fn garage() -> Remote {
+        Remote::Garage(Garage::start())
+    }
+
+    fn cache_server(dir: &Path) -> Remote {
+        let bin = assert_cmd::cargo::cargo_bin("mono").with_file_name("mono-cache-server");
+        if !bin.exists() {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-p", "mono-cache-server"])
+                .status()
+                .unwrap();
+            assert!(status.success(), "cannot build mono-cache-server");
+        }
+        let mut child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--token", "shards"])
+            .arg("--dir")
+            .arg(dir.join("server-store"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let addr = common::server_address(&mut child);
+        Remote::Server {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    fn url(&self, prefix: &str) -> String {
+        match self {
+            Remote::Garage(garage) => garage.url(prefix),
+            // One server per test: the prefix is not needed.
+            Remote::Server { url, .. } => url.clone(),
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Remote::Garage(garage) => garage.aws_env(),
+            Remote::Server { .. } => vec![("TURBO_TOKEN", "shards".to_owned())],
+        }
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if let Remote::Server { child, .. } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// The generated repository: package, seconds its build sleeps, dependencies. Three chains
 /// (a, b, c) that `app` joins, leaves under `core` and `a1`, and two lone packages.
 const PACKAGES: &[(&str, f64, &[&str])] = &[
@@ -102,16 +163,16 @@ fn clone(template: &Path, dir: &Path, name: &str) -> PathBuf {
     target
 }
 
-/// The `mono` binary with the remote cache on `garage`, prefix `prefix`.
-fn mono(root: &Path, garage: &Garage, prefix: &str, env: &[(&str, &str)]) -> Command {
+/// The `mono` binary with the remote cache on `remote`, prefix `prefix`.
+fn mono(root: &Path, remote: &Remote, prefix: &str, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("mono"));
     cmd.current_dir(root)
         .env("NO_COLOR", "1")
-        .env("MONO_REMOTE_CACHE", garage.url(prefix))
+        .env("MONO_REMOTE_CACHE", remote.url(prefix))
         .env_remove("TURBO_TOKEN")
         .env_remove("MONO_SHARD")
         .stdin(Stdio::null());
-    for (name, value) in garage.aws_env() {
+    for (name, value) in remote.env() {
         cmd.env(name, value);
     }
     for (name, value) in env {
@@ -189,7 +250,7 @@ fn all_once() -> BTreeMap<String, usize> {
 /// that the sharded builds all miss), and returns the one-machine build of `build_id` and
 /// its time.
 fn record_and_build_alone(
-    garage: &Garage,
+    remote: &Remote,
     dir: &Path,
     template: &Path,
     prefix: &str,
@@ -201,14 +262,14 @@ fn record_and_build_alone(
         ("BUILD_ID", "recorded"),
         ("SHARD_LOG", log.to_str().unwrap()),
     ];
-    let mut cmd = mono(&record, garage, prefix, &env);
+    let mut cmd = mono(&record, remote, prefix, &env);
     cmd.args(["build", "--concurrency", "1"]);
     run(cmd);
     // One machine, local cache only: the reference outputs and time.
     let alone = clone(template, dir, &format!("alone-{prefix}"));
     let log = dir.join(format!("alone-{prefix}.log"));
     let env = [("BUILD_ID", build_id), ("SHARD_LOG", log.to_str().unwrap())];
-    let mut cmd = mono(&alone, garage, prefix, &env);
+    let mut cmd = mono(&alone, remote, prefix, &env);
     cmd.args(["build", "--concurrency", "1", "--cache=local:rw"]);
     let finished = run(cmd);
     assert_eq!(executions(&[log]), all_once());
@@ -217,8 +278,8 @@ fn record_and_build_alone(
     (reference, finished.took)
 }
 
-fn plan(root: &Path, garage: &Garage, prefix: &str, build_id: &str) -> Value {
-    let mut cmd = mono(root, garage, prefix, &[("BUILD_ID", build_id)]);
+fn plan(root: &Path, remote: &Remote, prefix: &str, build_id: &str) -> Value {
+    let mut cmd = mono(root, remote, prefix, &[("BUILD_ID", build_id)]);
     cmd.args([
         "ci",
         "plan",
@@ -253,15 +314,23 @@ fn shard_of(plan: &Value) -> BTreeMap<String, u64> {
 }
 
 #[test]
-fn four_shards_build_every_task_once_with_one_machines_outputs() {
-    let garage = Garage::start();
+fn four_shards_on_garage_build_every_task_once_with_one_machines_outputs() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+    four_shards(&Remote::garage(), tmp.path());
+}
+
+#[test]
+fn four_shards_on_the_cache_server_build_every_task_once_with_one_machines_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    four_shards(&Remote::cache_server(tmp.path()), tmp.path());
+}
+
+fn four_shards(remote: &Remote, dir: &Path) {
     let template = generate(dir);
-    let (reference, alone) = record_and_build_alone(&garage, dir, &template, "four", "2");
+    let (reference, alone) = record_and_build_alone(remote, dir, &template, "four", "2");
 
     // The plan uses the recorded times, and every chain that `app` joins crosses shards.
-    let planned = plan(&template, &garage, "four", "2");
+    let planned = plan(&template, remote, "four", "2");
     assert_eq!(planned["matrix"]["include"].as_array().unwrap().len(), 4);
     assert_eq!(planned["matrix"]["include"][1]["shard"], "2/4");
     for task in planned["tasks"].as_array().unwrap() {
@@ -283,7 +352,7 @@ fn four_shards_build_every_task_once_with_one_machines_outputs() {
             let root = clone(&template, dir, &format!("shard-{i}"));
             let log = dir.join(format!("shard-{i}.log"));
             let env = [("BUILD_ID", "2"), ("SHARD_LOG", log.to_str().unwrap())];
-            let mut cmd = mono(&root, &garage, "four", &env);
+            let mut cmd = mono(&root, remote, "four", &env);
             cmd.args(["build", "--concurrency", "1", &format!("--shard={i}/4")]);
             (root, log, spawn(cmd))
         })
@@ -340,7 +409,7 @@ fn four_shards_build_every_task_once_with_one_machines_outputs() {
     let log = dir.join("check.log");
     let mut cmd = mono(
         &check,
-        &garage,
+        remote,
         "four",
         &[("BUILD_ID", "2"), ("SHARD_LOG", log.to_str().unwrap())],
     );
@@ -400,12 +469,20 @@ fn kill_machine(child: &Child) {
 
 #[test]
 fn a_dead_shard_stops_its_waiters_and_its_retry_completes_the_build() {
-    let garage = Garage::start();
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+    dead_shard(&Remote::garage(), tmp.path());
+}
+
+#[test]
+fn a_dead_shard_on_the_cache_server_stops_its_waiters_and_its_retry_completes_the_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    dead_shard(&Remote::cache_server(tmp.path()), tmp.path());
+}
+
+fn dead_shard(remote: &Remote, dir: &Path) {
     let template = generate(dir);
-    let (reference, _) = record_and_build_alone(&garage, dir, &template, "dead", "3");
-    let planned = plan(&template, &garage, "dead", "3");
+    let (reference, _) = record_and_build_alone(remote, dir, &template, "dead", "3");
+    let planned = plan(&template, remote, "dead", "3");
     let shards = shard_of(&planned);
     // The victim: a task that a task of another shard depends on.
     let (victim, dying) = PACKAGES
@@ -440,7 +517,7 @@ fn a_dead_shard_stops_its_waiters_and_its_retry_completes_the_build() {
             ("SHARD_LOG", log.to_str().unwrap()),
             ("VICTIM", victim),
         ];
-        let mut cmd = mono(&roots[i as usize - 1], &garage, "dead", &env);
+        let mut cmd = mono(&roots[i as usize - 1], remote, "dead", &env);
         cmd.args([
             "build",
             "--concurrency",
@@ -517,7 +594,7 @@ fn a_dead_shard_stops_its_waiters_and_its_retry_completes_the_build() {
     let check = clone(&template, dir, "check");
     let mut cmd = mono(
         &check,
-        &garage,
+        remote,
         "dead",
         &[("BUILD_ID", "3"), ("SHARD_LOG", "/dev/null")],
     );
