@@ -449,6 +449,9 @@ impl Run {
         let remote = remote.map(|r| &r.store);
         let key = crate::shards::plan_key(prepared, shards, concurrency);
         if let Some(stored) = remote.and_then(|r| crate::shards::stored_plan(r, &key)) {
+            self.reporter.note(&format!(
+                "the split of these {shards} shards was computed before, by a shard or `mono ci plan`: using the one stored in the remote cache"
+            ));
             return Ok(stored);
         }
         let durations = crate::shards::StoreDurations::load(
