@@ -384,6 +384,8 @@ impl Run {
             log_order: self.log_order,
             cache: self.options.cache,
             env_mode: self.env_mode,
+            per_task_output: self.options.per_task_output,
+            interrupt: self.options.interrupt.clone(),
         };
         let outcome = crate::execute::execute(
             &self.workspace,
