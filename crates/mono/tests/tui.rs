@@ -74,7 +74,7 @@ impl Tmux {
             tmux,
             after,
         };
-        session.run(&[
+        let args = [
             "-f",
             "/dev/null",
             "new-session",
@@ -86,7 +86,21 @@ impl Tmux {
             "-y",
             &height.to_string(),
             &script,
-        ]);
+        ];
+        // A new server now and then exits at once ("server exited unexpectedly") while
+        // another test's server shuts down: start it again.
+        for attempt in 1.. {
+            let out = session.command().args(args).output().unwrap();
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                attempt < 5,
+                "tmux new-session failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
         session
     }
 
@@ -342,6 +356,57 @@ fn without_a_terminal_tui_falls_back_to_the_stream() {
         assert!(!stdout.contains('\x1b'), "{stdout:?}");
         assert!(!stderr.contains("warning"), "{stderr}");
     }
+}
+
+/// The parent of process `pid`, from /proc.
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = stat.rsplit(')').next().unwrap();
+    after.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// SIGTERM from elsewhere (the UI has the terminal, so Ctrl-C is a key, but `kill` is not)
+/// stops the run as `q` does and gives the terminal back.
+#[test]
+fn a_signal_stops_the_run_and_gives_the_terminal_back() {
+    let (_dir, root) = repo("");
+    let tmux = Tmux::start(&root, "build --ui=tui", 110, 24);
+    tmux.wait_for("app running", |s| row(s, "»", "app#build"));
+    let app = app_pid(&root);
+    let mono = rustix::process::Pid::from_raw(parent_of(app)).unwrap();
+    rustix::process::kill_process(mono, rustix::process::Signal::TERM).unwrap();
+    let (code, stty) = tmux.wait_exit();
+    assert_eq!(code, 130, "{}", tmux.history());
+    assert!(!is_running(app), "app#build's shell {app} survived");
+    assert!(!tmux.alternate_screen());
+    let modes: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        modes.contains(&"icanon") && modes.contains(&"echo"),
+        "{stty}"
+    );
+}
+
+/// An error found after the UI opened (a task that does not exist, found when the run is
+/// planned) closes it first: the terminal is given back and the error is readable.
+#[test]
+fn an_error_after_the_ui_opened_is_reported_on_a_restored_terminal() {
+    let (_dir, root) = repo("");
+    std::fs::write(
+        root.join("app/turbo.toml"),
+        "name = \"app\"\n[tasks.build]\ndependsOn = [\"nope#build\"]\ncommand = \"echo x\"\n",
+    )
+    .unwrap();
+    let tmux = Tmux::start(&root, "build --ui=tui", 110, 24);
+    let (code, stty) = tmux.wait_exit();
+    assert_eq!(code, 2, "{}", tmux.history());
+    assert!(!tmux.alternate_screen());
+    let modes: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        modes.contains(&"icanon") && modes.contains(&"echo"),
+        "{stty}"
+    );
+    let history = common::report_words(&tmux.history());
+    assert!(history.contains("nope"), "{history}");
 }
 
 /// A wrong `ui` in turbo.toml is an error that names the file, the line and the values.

@@ -3,7 +3,9 @@
 //! on an error, or on a panic.
 
 use std::io::{self, IsTerminal};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -48,6 +50,43 @@ impl Feed {
     }
 }
 
+/// The signals that would end mono (Ctrl-C from another terminal, `kill`, the terminal
+/// closing), caught while the UI holds the terminal: before the scheduler listens for them
+/// (while the run plans and hashes) their default action would kill mono and leave the
+/// terminal in raw mode. Caught, they stop the run as `q` does.
+struct Signals {
+    caught: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Signals {
+    fn catch() -> Signals {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        let caught = Arc::new(AtomicBool::new(false));
+        // A signal that cannot be caught keeps its default action.
+        let ids = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+            .into_iter()
+            .filter_map(|signal| signal_hook::flag::register(signal, caught.clone()).ok())
+            .collect();
+        Signals { caught, ids }
+    }
+
+    /// Whether a signal came since the last call.
+    fn take(&self) -> bool {
+        self.caught.swap(false, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Signals {
+    /// As after a stream run, whose scheduler's handlers stay: the signals are no longer
+    /// acted on here.
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
 /// Gives the terminal back however the thread ends.
 struct Restore;
 
@@ -62,14 +101,16 @@ impl Session {
     /// `handle`'s run: the first press gracefully, the next at once.
     pub fn start(handle: RunHandle) -> io::Result<Session> {
         let terminal = ratatui::try_init().inspect_err(|_| ratatui::restore())?;
+        let signals = Signals::catch();
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("mono-tui".to_owned())
             .spawn(move || {
                 let restore = Restore;
                 let mut app = App::new();
-                let error = event_loop(terminal, &mut app, &receiver, &handle).err();
+                let error = event_loop(terminal, &mut app, &receiver, &handle, &signals).err();
                 drop(restore);
+                drop(signals);
                 (app, error)
             });
         let thread = match thread {
@@ -121,8 +162,20 @@ fn event_loop(
     app: &mut App,
     receiver: &Receiver<Message>,
     handle: &RunHandle,
+    signals: &Signals,
 ) -> io::Result<()> {
     let mut interrupts = 0;
+    let mut interrupt = |app: &mut App| {
+        interrupts += 1;
+        if interrupts == 1 {
+            handle.cancel();
+            app.apply(Event::Message(
+                "stopping: the tasks get SIGTERM (q or Ctrl-C again: SIGKILL)".to_owned(),
+            ));
+        } else {
+            handle.kill();
+        }
+    };
     let mut drawn = Instant::now() - TICK;
     let mut dirty = true;
     loop {
@@ -142,20 +195,15 @@ fn event_loop(
             drawn = Instant::now();
             dirty = false;
         }
+        if signals.take() {
+            interrupt(app);
+            dirty = true;
+        }
         if event::poll(TICK)? {
             match event::read()? {
                 TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
                     if app.key(key) == Action::Interrupt {
-                        interrupts += 1;
-                        if interrupts == 1 {
-                            handle.cancel();
-                            app.apply(Event::Message(
-                                "stopping: the tasks get SIGTERM (q or Ctrl-C again: SIGKILL)"
-                                    .to_owned(),
-                            ));
-                        } else {
-                            handle.kill();
-                        }
+                        interrupt(app);
                     }
                     dirty = true;
                 }

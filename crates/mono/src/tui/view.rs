@@ -184,12 +184,20 @@ fn render_pane(app: &mut App, frame: &mut Frame<'_>, area: Rect) {
 }
 
 fn render_help(frame: &mut Frame<'_>, area: Rect) {
-    let width = KEYS
+    let key_width = KEYS
         .iter()
-        .map(|(k, d)| k.chars().count() + d.chars().count() + 5)
+        .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
-    let width = u16::try_from(width + 2).unwrap_or(u16::MAX).min(area.width);
+    let what_width = KEYS
+        .iter()
+        .map(|(_, w)| w.chars().count())
+        .max()
+        .unwrap_or(0);
+    // A space, the key column, two spaces, the description, a space, and the borders.
+    let width = u16::try_from(key_width + what_width + 6)
+        .unwrap_or(u16::MAX)
+        .min(area.width);
     let height = u16::try_from(KEYS.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height);
@@ -199,11 +207,6 @@ fn render_help(frame: &mut Frame<'_>, area: Rect) {
         width,
         height,
     };
-    let key_width = KEYS
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
     let lines: Vec<Line<'_>> = KEYS
         .iter()
         .map(|(key, what)| {
@@ -298,8 +301,9 @@ mod tests {
         );
         app.help = true;
         let screen_text = screen(&mut app, 100, 16);
-        for (key, _) in KEYS {
+        for (key, what) in KEYS {
             assert!(screen_text.contains(key), "{key} missing:\n{screen_text}");
+            assert!(screen_text.contains(what), "{what} missing:\n{screen_text}");
         }
     }
 }
