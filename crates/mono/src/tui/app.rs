@@ -291,6 +291,13 @@ impl App {
                 }
                 _ => {}
             }
+            // The selection follows the filter: the first task it lets through.
+            let visible = self.visible();
+            if self.selected.is_none_or(|s| !visible.contains(&s)) {
+                if let Some(&first) = visible.first() {
+                    self.select(first);
+                }
+            }
             return Action::None;
         }
         match key.code {
@@ -406,7 +413,6 @@ mod tests {
         press(&mut app, KeyCode::Backspace);
         press(&mut app, KeyCode::Enter);
         assert_eq!(app.visible(), vec![2]);
-        press(&mut app, KeyCode::Char('j'));
         assert_eq!(selected(&app), "web#build");
         press(&mut app, KeyCode::Esc);
         assert_eq!(app.visible(), vec![0, 1, 2]);
