@@ -47,7 +47,7 @@ pub use limits::{parse_age, parse_size, LimitError};
 pub use migrate::{turbo_json_to_toml, MigrateError};
 pub use model::{
     DependsOn, EnvMode, ImageConfig, ImageFile, ListField, OutputLogs, PackageConfig,
-    RawTaskDefinition, RemoteCacheConfig, RootConfig, TaskDefinition, TaskEntry, TURBO_EXTENDS,
+    RawTaskDefinition, RemoteCacheConfig, RootConfig, TaskDefinition, TaskEntry, Ui, TURBO_EXTENDS,
 };
 pub use schema::did_you_mean;
 pub use source::{ConfigFormat, SourceFile, Span, Spanned};

@@ -108,6 +108,27 @@ impl OutputLogs {
     }
 }
 
+/// `ui`: how a run shows its tasks, when `--ui` does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ui {
+    /// Output lines as tasks print them (`stream`; also
+    /// `stream-with-experimental-timestamps`, which mono streams without timestamps).
+    Stream,
+    /// The terminal UI (`tui`): the tasks and the selected task's log.
+    Tui,
+}
+
+impl Ui {
+    /// Parses the config spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "stream" | "stream-with-experimental-timestamps" => Some(Self::Stream),
+            "tui" => Some(Self::Tui),
+            _ => None,
+        }
+    }
+}
+
 /// `envMode`: which environment variables a task sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -415,6 +436,8 @@ pub struct RootConfig {
     pub cache_max_age: Option<Spanned<Option<std::time::Duration>>>,
     /// `envMode`
     pub env_mode: Option<EnvMode>,
+    /// `ui`; never hashed.
+    pub ui: Option<Ui>,
     /// `concurrency`, as written (`4` or `"50%"`).
     pub concurrency: Option<Spanned<String>>,
     /// `remoteCache`

@@ -442,6 +442,7 @@ fn accepts_every_root_key_of_turborepo_2_11() {
         Some(std::time::Duration::from_secs(7 * 86_400))
     );
     assert_eq!(config.tags[0].value, "root");
+    assert_eq!(config.ui, Some(crate::Ui::Stream));
     let build = config.tasks[0].definition.resolve();
     assert_eq!(build.tags, ["ci", "slow"]);
     assert_eq!(
@@ -469,6 +470,7 @@ fn global_needs_its_future_flag_and_then_owns_the_global_keys() {
     assert_eq!(config.global_dependencies[0].value, "tsconfig.json");
     assert_eq!(config.global_env[0].value, "CI");
     assert_eq!(config.global_pass_through_env.unwrap()[0].value, "HOME");
+    assert_eq!(config.ui, Some(crate::Ui::Tui));
 
     let text = r#"{ "futureFlags": { "globalConfiguration": true }, "globalEnv": ["CI"], "global": { "nope": 1 } }"#;
     let source = json_source(text);
@@ -482,6 +484,21 @@ fn global_needs_its_future_flag_and_then_owns_the_global_keys() {
     assert!(
         all[1].3.contains("unknown key `nope` in `global`"),
         "{all:?}"
+    );
+}
+
+#[test]
+fn ui_picks_the_default_and_an_unknown_one_is_an_error() {
+    let config = parse_root(toml_source("ui = \"tui\"\n")).unwrap();
+    assert_eq!(config.ui, Some(crate::Ui::Tui));
+    let config = parse_root(toml_source("ui = \"stream\"\n")).unwrap();
+    assert_eq!(config.ui, Some(crate::Ui::Stream));
+    assert_eq!(parse_root(toml_source("")).unwrap().ui, None);
+    let errors = parse_root(toml_source("ui = \"tiu\"\n")).unwrap_err();
+    let message = errors.errors[0].to_string();
+    assert!(
+        message.contains("`tiu` is not one of tui, stream"),
+        "{message}"
     );
 }
 

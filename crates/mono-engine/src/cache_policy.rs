@@ -385,7 +385,7 @@ impl Hooks for CacheHooks {
         self.warnings.reporter().task_started(&job.id);
     }
 
-    fn finished(&self, job: &Job, _result: &mono_run::JobResult) {
+    fn finished(&self, job: &Job, result: &mono_run::JobResult) {
         if let Some(timing) = self
             .timings
             .lock()
@@ -394,7 +394,12 @@ impl Hooks for CacheHooks {
         {
             timing.end = std::time::SystemTime::now();
         }
+        self.warnings.reporter().task_result(&job.id, result);
         self.warnings.reporter().task_finished(&job.id);
+    }
+
+    fn output(&self, job: &Job, bytes: &[u8]) {
+        self.warnings.reporter().task_output(&job.id, bytes);
     }
 
     fn after_success(&self, job: &Job, log: &[u8], duration: Duration) {

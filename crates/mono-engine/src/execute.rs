@@ -39,6 +39,9 @@ pub(crate) struct ExecOptions {
     pub(crate) env_mode: EnvMode,
     /// `--shard i/N`: this shard's tasks and those it takes from other shards.
     pub(crate) shard: Option<crate::shards::ShardJobs>,
+    /// Task output to the reporter, task by task (the terminal UI).
+    pub(crate) per_task_output: bool,
+    pub(crate) interrupt: Option<mono_run::RunHandle>,
 }
 
 /// How a run ended.
@@ -331,9 +334,17 @@ pub(crate) fn execute(
         output_logs: options.output_logs.unwrap_or_default(),
         color,
         handle_signals: true,
+        output_target: match options.per_task_output {
+            true => mono_run::OutputTarget::PerJob,
+            false => mono_run::OutputTarget::Shared,
+        },
         ..mono_run::RunOptions::default()
     };
-    let summary = mono_run::run(jobs, hooks.clone(), run_options, out)?;
+    let mut scheduler = mono_run::Scheduler::new(jobs, hooks.clone(), run_options)?;
+    if let Some(handle) = &options.interrupt {
+        scheduler = scheduler.with_handle(handle);
+    }
+    let summary = scheduler.run(out)?;
     // Losing the records only costs the next run time.
     let _ = hooks.records.save();
     if let Some(remote) = &remote {

@@ -80,11 +80,11 @@ pub use workspace::{find_root, start_dir, Workspace, DEFAULT_CACHE_DIR, TURBO_JS
 
 pub use mono_config::windowed;
 /// The values options are made of, re-exported so that the binary needs no other crate.
-pub use mono_config::{EnvMode, OutputLogs as ConfiguredOutputLogs};
+pub use mono_config::{EnvMode, OutputLogs as ConfiguredOutputLogs, Ui as ConfiguredUi};
 /// The input manifest and its causes, as `mono why` shows them (docs/why.md).
 pub use mono_hash::{Cause, Change, ExternalManifest, TaskManifest};
 pub use mono_paths::AbsPath;
-pub use mono_run::{JobResult, LogOrder, OutputLogs};
+pub use mono_run::{JobResult, LogOrder, OutputLogs, RunHandle};
 pub use mono_task_id::{PackageName, TaskId};
 pub use mono_tasks::{Plan, TaskGraph};
 

@@ -226,6 +226,13 @@ pub struct RunOptions {
     pub color: Option<bool>,
     /// `--shard i/N`: run one CI shard's part of the plan (docs/ci.md).
     pub shard: Option<crate::shards::ShardOptions>,
+    /// The terminal UI (`--ui=tui`): each task's output goes to
+    /// [`Reporter::task_output`](crate::Reporter::task_output), not to the writer
+    /// [`Run::execute`](crate::Run::execute) gets.
+    pub per_task_output: bool,
+    /// A handle the caller keeps to interrupt the run as Ctrl-C does (the terminal UI reads
+    /// Ctrl-C as a key). Signals interrupt the run either way.
+    pub interrupt: Option<mono_run::RunHandle>,
 }
 
 #[cfg(test)]

@@ -21,6 +21,14 @@ pub trait Reporter: Send + Sync {
 
     /// A task ended, however it ended.
     fn task_finished(&self, _task: &TaskId) {}
+
+    /// How a task that started ended; called just before [`task_finished`](Self::task_finished).
+    fn task_result(&self, _task: &TaskId, _result: &mono_run::JobResult) {}
+
+    /// With [`RunOptions::per_task_output`](crate::RunOptions::per_task_output): what a task
+    /// prints, chunk by chunk and unprefixed (its status line, its output or replayed log,
+    /// its error line). It must return at once.
+    fn task_output(&self, _task: &TaskId, _bytes: &[u8]) {}
 }
 
 /// Passes each distinct warning to a [`Reporter`] once: a cache or remote problem that

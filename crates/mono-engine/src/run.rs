@@ -395,6 +395,8 @@ impl Run {
             cache: self.options.cache,
             env_mode: self.env_mode,
             shard,
+            per_task_output: self.options.per_task_output,
+            interrupt: self.options.interrupt.clone(),
         };
         let outcome = crate::execute::execute(
             &self.workspace,

@@ -117,6 +117,11 @@ pub trait Hooks: Send + Sync + 'static {
     /// Called on the scheduler when a job with a command has a result, whatever it is. For
     /// progress displays: it must return at once.
     fn finished(&self, _job: &Job, _result: &crate::JobResult) {}
+
+    /// With [`OutputTarget::PerJob`](crate::OutputTarget::PerJob): what the job prints, in
+    /// order (its status line, its command's output as read or its replayed log, its error
+    /// line), unprefixed. Called on the scheduler's threads: it must return at once.
+    fn output(&self, _job: &Job, _bytes: &[u8]) {}
 }
 
 /// Hooks that run every command and store nothing.

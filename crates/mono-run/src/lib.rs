@@ -12,7 +12,8 @@
 //!    to store. Both run on tokio's blocking pool.
 //! 3. Each command runs as `/bin/sh -c` in its own process group, with stdout and stderr
 //!    captured through one pipe and printed with a `package:task: ` prefix, as
-//!    [`LogOrder`] and [`OutputLogs`] say.
+//!    [`LogOrder`] and [`OutputLogs`] say; or, with [`OutputTarget::PerJob`], handed to
+//!    [`Hooks::output`] job by job (a terminal UI).
 //! 4. A failure stops new jobs from starting (unless `continue_on_error`: then only its
 //!    dependents are skipped); running commands finish.
 //! 5. Interruption ([`RunHandle::cancel`], or SIGINT/SIGTERM/SIGHUP/SIGQUIT with
@@ -54,8 +55,8 @@ use std::sync::Arc;
 
 pub use job::{Before, Hooks, Job, NoHooks};
 pub use options::{
-    default_concurrency, parse_concurrency, ConcurrencyError, LogOrder, OutputLogs, RunOptions,
-    UnknownValue, DEFAULT_GRACE_PERIOD,
+    default_concurrency, parse_concurrency, ConcurrencyError, LogOrder, OutputLogs, OutputTarget,
+    RunOptions, UnknownValue, DEFAULT_GRACE_PERIOD,
 };
 pub use scheduler::{RunError, RunHandle, Scheduler};
 pub use summary::{Failure, JobResult, RunSummary, SkipReason};

@@ -31,6 +31,23 @@ pub struct RunOptions {
     /// [`RunHandle::kill`](crate::RunHandle::kill)). Off by default, so that a library
     /// caller or a test keeps its own signal handling; the binary turns it on.
     pub handle_signals: bool,
+    /// Where each job's output goes: the one writer of the run (the default), or each job's
+    /// own [`Hooks::output`](crate::Hooks::output) (a terminal UI's panes).
+    pub output_target: OutputTarget,
+}
+
+/// Where the jobs' output goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// Every job's lines to the run's one writer, each line with its prefix, as
+    /// [`LogOrder`] and [`OutputLogs`] say.
+    #[default]
+    Shared,
+    /// Each job's output to [`Hooks::output`](crate::Hooks::output) of that job, without
+    /// prefix and chunk by chunk as the command prints it: its status line, its output or
+    /// replayed log, its error line. [`OutputLogs`] still applies; [`LogOrder`] does not
+    /// (nothing interleaves). The run's writer gets nothing.
+    PerJob,
 }
 
 /// The grace period between SIGTERM and SIGKILL.
@@ -48,6 +65,7 @@ impl Default for RunOptions {
             color: false,
             grace_period: DEFAULT_GRACE_PERIOD,
             handle_signals: false,
+            output_target: OutputTarget::Shared,
         }
     }
 }

@@ -2,12 +2,12 @@
 //! sink by one writer thread so that a slow terminal or pipe never stalls the scheduler.
 
 use std::io::Write;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use mono_task_id::TaskId;
 
-use crate::job::Before;
+use crate::job::{Before, Hooks, Job};
 use crate::options::{LogOrder, OutputLogs};
 use crate::summary::Failure;
 
@@ -46,6 +46,30 @@ impl PrintSender {
         if !bytes.is_empty() {
             // The writer thread lives until every sender is gone; a send cannot fail.
             let _ = self.0.send(bytes);
+        }
+    }
+}
+
+/// Where one job's printed bytes go: the shared writer thread, or the job's own
+/// [`Hooks::output`] (`OutputTarget::PerJob`).
+pub(crate) enum Sink {
+    Shared(PrintSender),
+    PerJob {
+        hooks: Arc<dyn Hooks>,
+        jobs: Arc<[Job]>,
+        index: usize,
+    },
+}
+
+impl Sink {
+    fn send(&self, bytes: Vec<u8>) {
+        match self {
+            Sink::Shared(sender) => sender.send(bytes),
+            Sink::PerJob { hooks, jobs, index } => {
+                if !bytes.is_empty() {
+                    hooks.output(&jobs[*index], &bytes);
+                }
+            }
         }
     }
 }
@@ -108,7 +132,7 @@ pub(crate) struct JobOutput {
     hash: Option<String>,
     mode: OutputLogs,
     order: LogOrder,
-    sender: PrintSender,
+    sender: Sink,
     /// The status line, held until the end in grouped and errors-only modes.
     status: Vec<u8>,
     /// A streamed line not yet ended by a newline.
@@ -121,7 +145,7 @@ impl JobOutput {
         hash: Option<String>,
         mode: OutputLogs,
         order: LogOrder,
-        sender: PrintSender,
+        sender: Sink,
     ) -> Self {
         Self {
             prefix,
@@ -201,6 +225,11 @@ impl JobOutput {
     /// A chunk of the command's output, as read.
     pub(crate) fn output(&mut self, chunk: &[u8]) {
         if !self.streams_logs() {
+            return;
+        }
+        if matches!(self.sender, Sink::PerJob { .. }) {
+            // No prefix to put before each line: a pane shows a line as it grows.
+            self.sender.send(chunk.to_vec());
             return;
         }
         let Some(last_newline) = chunk.iter().rposition(|&b| b == b'\n') else {
@@ -331,7 +360,7 @@ mod tests {
             None,
             OutputLogs::Full,
             LogOrder::Stream,
-            PrintSender(tx),
+            Sink::Shared(PrintSender(tx)),
         );
         output.output(b"one\ntw");
         output.output(b"o");

@@ -13,8 +13,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::job::{Before, Hooks, Job};
-use crate::options::{LogOrder, OutputLogs, RunOptions};
-use crate::output::{prefix, Ending, JobOutput, PrintSender, Printer};
+use crate::options::{LogOrder, OutputLogs, OutputTarget, RunOptions};
+use crate::output::{prefix, Ending, JobOutput, PrintSender, Printer, Sink};
 use crate::process::{exit_failure, run_command, Cancel, End};
 use crate::summary::{Failure, JobResult, RunSummary, SkipReason};
 
@@ -59,7 +59,23 @@ pub struct RunHandle {
     cancel: Arc<watch::Sender<Cancel>>,
 }
 
+impl Default for RunHandle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RunHandle {
+    /// A handle made before its run, given to it with [`Scheduler::with_handle`]: the
+    /// caller can interrupt a run that a library starts for it. Cancelling it before the
+    /// run starts makes the run start nothing.
+    pub fn new() -> Self {
+        let (cancel, _) = watch::channel(Cancel::No);
+        RunHandle {
+            cancel: Arc::new(cancel),
+        }
+    }
+
     /// Interrupts the run as Ctrl-C does: no job starts any more, running commands' process
     /// groups get SIGTERM and, after the grace period, SIGKILL. The summary says
     /// `interrupted`.
@@ -144,6 +160,14 @@ impl Scheduler {
         })
     }
 
+    /// Makes `handle` (from [`RunHandle::new`]) the one that interrupts this run, instead of
+    /// the run's own.
+    #[must_use]
+    pub fn with_handle(mut self, handle: &RunHandle) -> Self {
+        self.cancel = handle.cancel.clone();
+        self
+    }
+
     /// A handle that interrupts this run.
     pub fn handle(&self) -> RunHandle {
         RunHandle {
@@ -198,6 +222,7 @@ impl Scheduler {
             log_prefix: options.log_prefix,
             output_logs: options.output_logs,
             log_order: options.log_order,
+            output_target: options.output_target,
             printer: printer.sender(),
             cancel: cancel.clone(),
             stopped: AtomicBool::new(false),
@@ -434,6 +459,7 @@ struct Context {
     log_prefix: bool,
     output_logs: OutputLogs,
     log_order: LogOrder,
+    output_target: OutputTarget,
     printer: PrintSender,
     cancel: Arc<watch::Sender<Cancel>>,
     /// The run stopped (a failure without `--continue`, or an interruption) while this job
@@ -449,16 +475,31 @@ async fn execute(index: usize, jobs: Arc<[Job]>, context: Arc<Context>) -> (usiz
 /// One job with a command: `before` hook, then replay or run, then `after_success` hook.
 async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobResult {
     let job = &jobs[index];
-    let mut output = JobOutput::new(
-        match context.log_prefix {
-            true => prefix(&job.id, index, context.color),
-            false => Vec::new(),
-        },
-        job.hash.clone(),
-        job.output_logs.unwrap_or(context.output_logs),
-        context.log_order,
-        context.printer.clone(),
-    );
+    let mode = job.output_logs.unwrap_or(context.output_logs);
+    let mut output = match context.output_target {
+        OutputTarget::Shared => JobOutput::new(
+            match context.log_prefix {
+                true => prefix(&job.id, index, context.color),
+                false => Vec::new(),
+            },
+            job.hash.clone(),
+            mode,
+            context.log_order,
+            Sink::Shared(context.printer.clone()),
+        ),
+        // A job's own pane: no prefix, and lines as they come.
+        OutputTarget::PerJob => JobOutput::new(
+            Vec::new(),
+            job.hash.clone(),
+            mode,
+            LogOrder::Stream,
+            Sink::PerJob {
+                hooks: context.hooks.clone(),
+                jobs: jobs.clone(),
+                index,
+            },
+        ),
+    };
     let failed = |output: &mut JobOutput, failure: Failure, log: &[u8], duration| {
         output.finished(&Ending::Failed(&failure), log);
         JobResult::Failed { failure, duration }

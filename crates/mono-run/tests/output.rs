@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::{job, options, run, Recorder, Sink};
-use mono_run::{LogOrder, NoHooks, OutputLogs, Scheduler};
+use mono_run::{LogOrder, NoHooks, OutputLogs, OutputTarget, Scheduler};
 use test_case::test_matrix;
 
 const FULL: &str = "\
@@ -75,6 +75,49 @@ fn output_logs_modes(mode: OutputLogs, order: LogOrder) {
         OutputLogs::None => "",
     };
     assert_eq!(out, expected);
+}
+
+/// `OutputTarget::PerJob`: each job's status line, output (or replayed log) and error line
+/// go to its own `Hooks::output`, unprefixed; the shared writer gets nothing.
+#[test_matrix([LogOrder::Stream, LogOrder::Grouped])]
+fn per_job_output_goes_to_each_jobs_hook(order: LogOrder) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut jobs = vec![
+        job("hit#build", dir.path(), Some("echo not run"), &[]),
+        job(
+            "ran#build",
+            dir.path(),
+            Some("echo one; printf 'two '; echo three >&2"),
+            &[],
+        ),
+        job("bad#build", dir.path(), Some("echo broke; exit 2"), &[]),
+    ];
+    for (i, job) in jobs.iter_mut().enumerate() {
+        job.hash = Some(format!("h{i}"));
+    }
+    let hooks = Arc::new(Recorder {
+        cached: vec![("hit#build".into(), b"from cache\n".to_vec())],
+        ..Recorder::default()
+    });
+    let mut options = options(2);
+    options.continue_on_error = true;
+    options.log_order = order;
+    options.output_target = OutputTarget::PerJob;
+    let (summary, shared) = run(jobs, hooks.clone(), options);
+    assert_eq!(summary.failed(), vec![2]);
+    assert_eq!(shared, "");
+    assert_eq!(
+        hooks.output_of("hit#build"),
+        "cache hit, replaying logs h0\nfrom cache\n"
+    );
+    assert_eq!(
+        hooks.output_of("ran#build"),
+        "cache miss, executing h1\none\ntwo three\n"
+    );
+    assert_eq!(
+        hooks.output_of("bad#build"),
+        "cache miss, executing h2\nbroke\nERROR: command finished with error: exited (2)\n"
+    );
 }
 
 #[test]

@@ -145,6 +145,32 @@ fn cancel_before_the_run_starts_runs_nothing() {
 }
 
 #[test]
+fn a_handle_made_before_the_run_interrupts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = vec![
+        job(
+            "a#build",
+            dir.path(),
+            Some("echo $$ > a.pid; sleep 300"),
+            &[],
+        ),
+        job("b#build", dir.path(), Some("touch b.ran"), &[0]),
+    ];
+    let handle = mono_run::RunHandle::new();
+    let scheduler = Scheduler::new(jobs, Arc::new(Recorder::default()), options(1))
+        .unwrap()
+        .with_handle(&handle);
+    let run = std::thread::spawn(move || scheduler.run(Box::new(Sink::default())).unwrap());
+    let pid: i32 = wait_for_file(&dir.path().join("a.pid")).parse().unwrap();
+    handle.cancel();
+    let summary = run.join().unwrap();
+    assert!(summary.interrupted);
+    assert!(matches!(summary.results[0], JobResult::Interrupted { .. }));
+    assert!(wait_gone(pid), "a#build's shell still runs");
+    assert!(!dir.path().join("b.ran").exists());
+}
+
+#[test]
 fn processes_left_behind_by_a_finished_command_are_terminated() {
     let dir = tempfile::tempdir().unwrap();
     // One holds the output pipe open, one does not; the command itself succeeds.

@@ -1,5 +1,5 @@
 //! Where mono's tests find the external tools they run: Go, the OCI tools, the real turbo,
-//! pnpm and yarn, uv, Garage, ...
+//! pnpm and yarn, uv, Garage, tmux, ...
 //!
 //! `scripts/bootstrap-tools` (which `make test` runs first) installs them into one folder,
 //! `$MONO_TOOLS` (default `~/.cache/mono-tools`), and writes `tools.env` there: one
@@ -40,6 +40,8 @@ pub enum Tool {
     Registry,
     /// `chromium` (Debian): renders pages in a headless browser.
     Chromium,
+    /// `tmux` (Debian): a terminal for the terminal UI's tests (`--ui=tui`).
+    Tmux,
     /// The real Turborepo, `turbo` 2.11 from npm, for the parity tests.
     Turbo,
     /// pnpm 9 from npm.
@@ -62,7 +64,7 @@ pub enum Tool {
 
 impl Tool {
     /// Every tool, in the order of this enum.
-    pub const ALL: [Tool; 16] = [
+    pub const ALL: [Tool; 17] = [
         Tool::Node,
         Tool::Npm,
         Tool::Go,
@@ -70,6 +72,7 @@ impl Tool {
         Tool::Umoci,
         Tool::Registry,
         Tool::Chromium,
+        Tool::Tmux,
         Tool::Turbo,
         Tool::Pnpm,
         Tool::Yarn,
@@ -91,6 +94,7 @@ impl Tool {
             Tool::Umoci => "MONO_TEST_UMOCI",
             Tool::Registry => "MONO_TEST_REGISTRY",
             Tool::Chromium => "MONO_TEST_CHROMIUM",
+            Tool::Tmux => "MONO_TEST_TMUX",
             Tool::Turbo => "MONO_TEST_TURBO",
             Tool::Pnpm => "MONO_TEST_PNPM",
             Tool::Yarn => "MONO_TEST_YARN",
@@ -113,6 +117,7 @@ impl Tool {
             Tool::Umoci => "umoci",
             Tool::Registry => "docker-registry",
             Tool::Chromium => "chromium",
+            Tool::Tmux => "tmux",
             Tool::Turbo => "turbo",
             Tool::Pnpm => "pnpm",
             Tool::Yarn => "yarn (classic)",

@@ -142,7 +142,9 @@ pub struct TurboGlobalArgs {
     #[arg(long, global = true, help_heading = "Turborepo")]
     pub no_color: bool,
 
-    /// `stream` (mono's output); `tui` is not available yet and falls back to `stream`.
+    /// `stream`: task output as lines; `tui`: the terminal UI, each task's log in a pane
+    /// (docs/tui.md; streams where stdout is not a terminal). Default: `ui` in the root
+    /// config, else `stream`.
     #[arg(
         long,
         global = true,
@@ -183,7 +185,7 @@ pub struct TurboGlobalArgs {
 pub enum UiMode {
     /// Lines as tasks print them (mono's output).
     Stream,
-    /// Turborepo's terminal UI: not in mono yet; mono streams instead.
+    /// The terminal UI: the tasks and their states, the selected task's live log.
     Tui,
 }
 

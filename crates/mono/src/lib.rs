@@ -16,6 +16,7 @@ mod commands;
 mod error;
 mod progress;
 mod report;
+mod tui;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -70,7 +70,7 @@ static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `text` to stderr; a failure (a full disk, a closed terminal) is recorded, not a
 /// panic as with `eprintln!`, and [`stderr_failed`] makes the exit code non-zero.
-fn write_stderr(text: &str) {
+pub(crate) fn write_stderr(text: &str) {
     let mut err = std::io::stderr().lock();
     if err
         .write_all(text.as_bytes())
@@ -101,10 +101,14 @@ pub fn stdout(text: &str) -> Result<(), Error> {
 }
 
 /// Warnings, notes and task events for people, on stderr, with the progress line when
-/// there is one.
+/// there is one; or, while the terminal UI is open, to the UI.
 #[derive(Default)]
 pub struct Terminal {
     progress: std::sync::Mutex<Option<Arc<Progress>>>,
+    /// The terminal UI, while it is open.
+    tui: std::sync::Mutex<Option<crate::tui::Session>>,
+    /// Where the UI's events go, while it is open.
+    feed: std::sync::Mutex<Option<crate::tui::Feed>>,
 }
 
 impl Terminal {
@@ -133,6 +137,45 @@ impl Terminal {
         }
     }
 
+    /// From now on, messages and task events go to the terminal UI `session`.
+    pub fn attach_tui(&self, session: crate::tui::Session) {
+        *self.feed.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.feed());
+        *self.tui.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+    }
+
+    /// Tells the terminal UI, if one is open, which tasks the run has; whether one is.
+    pub fn tui_tasks(&self, tasks: Vec<TaskId>) -> bool {
+        self.to_tui(crate::tui::Event::Tasks(tasks))
+    }
+
+    /// Closes the terminal UI, if one is open, giving the terminal back; messages go to
+    /// stderr again. Returns the UI's state, for the logs it leaves on the terminal.
+    pub fn close_tui(&self) -> Option<crate::tui::App> {
+        self.feed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let session = self.tui.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        let (app, error) = session.close();
+        for message in &app.messages {
+            write_stderr(&format!("{message}\n"));
+        }
+        if let Some(error) = error {
+            write_stderr(&format!(
+                "warning: the terminal UI stopped early: {error}; the run went on\n"
+            ));
+        }
+        Some(app)
+    }
+
+    /// Sends `event` to the terminal UI; whether one is open.
+    fn to_tui(&self, event: crate::tui::Event) -> bool {
+        match &*self.feed.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(feed) => {
+                feed.send(event);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn progress(&self) -> Option<Arc<Progress>> {
         self.progress
             .lock()
@@ -141,6 +184,9 @@ impl Terminal {
     }
 
     fn line(&self, line: &str) {
+        if self.to_tui(crate::tui::Event::Message(line.to_owned())) {
+            return;
+        }
         let write = || write_stderr(&format!("{line}\n"));
         match self.progress() {
             Some(progress) => progress.suspend(write),
@@ -159,6 +205,7 @@ impl Reporter for Terminal {
     }
 
     fn task_started(&self, task: &TaskId) {
+        self.to_tui(crate::tui::Event::Started(task.clone()));
         if let Some(progress) = self.progress() {
             progress.start(task);
         }
@@ -168,5 +215,15 @@ impl Reporter for Terminal {
         if let Some(progress) = self.progress() {
             progress.finish(task);
         }
+    }
+
+    fn task_result(&self, task: &TaskId, result: &mono_engine::JobResult) {
+        if let Some(state) = crate::tui::TaskState::from_result(result) {
+            self.to_tui(crate::tui::Event::Ended(task.clone(), state));
+        }
+    }
+
+    fn task_output(&self, task: &TaskId, bytes: &[u8]) {
+        self.to_tui(crate::tui::Event::Output(task.clone(), bytes.to_vec()));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{EnvMode, PackageConfig, RemoteCacheConfig, RootConfig};
+use crate::model::{EnvMode, PackageConfig, RemoteCacheConfig, RootConfig, Ui};
 use crate::node::{Key, Node, NodeKind};
 use crate::source::Span;
 
@@ -213,11 +213,7 @@ impl Checker<'_> {
                 config.env_mode = self.choice(shown, value, &["strict", "loose"], EnvMode::parse)
             }
             "concurrency" => config.concurrency = self.number_or_string(shown, value),
-            "ui" => {
-                self.choice(shown, value, UI_NAMES, |s| {
-                    UI_NAMES.contains(&s).then_some(())
-                });
-            }
+            "ui" => config.ui = self.choice(shown, value, UI_NAMES, Ui::parse),
             "daemon" | "dangerouslyDisablePackageManagerCheck" | "noUpdateNotifier" => {
                 self.bool(shown, value);
             }

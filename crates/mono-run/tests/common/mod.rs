@@ -67,6 +67,8 @@ pub struct Recorder {
     pub in_flight: Mutex<(usize, usize)>,
     /// `started:ID` and `finished:ID:RESULT` in the order the scheduler reported them.
     pub events: Mutex<Vec<String>>,
+    /// What `Hooks::output` got, job by job (`OutputTarget::PerJob`).
+    pub outputs: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 impl Recorder {
@@ -82,6 +84,11 @@ impl Recorder {
     }
     pub fn befores(&self) -> Vec<String> {
         self.befores.lock().unwrap().clone()
+    }
+    /// What `Hooks::output` got for `id`, as text.
+    pub fn output_of(&self, id: &str) -> String {
+        let outputs = self.outputs.lock().unwrap();
+        String::from_utf8_lossy(outputs.get(id).map_or(&[][..], Vec::as_slice)).into_owned()
     }
 }
 
@@ -140,6 +147,15 @@ impl Hooks for Recorder {
             .lock()
             .unwrap()
             .push(format!("finished:{}:{kind}", job.id));
+    }
+
+    fn output(&self, job: &Job, bytes: &[u8]) {
+        self.outputs
+            .lock()
+            .unwrap()
+            .entry(job.id.to_string())
+            .or_default()
+            .extend_from_slice(bytes);
     }
 }
 

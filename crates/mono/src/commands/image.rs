@@ -38,6 +38,7 @@ pub fn image(
     let output = crate::commands::run::Output {
         to_stderr: args.json,
         summarize: false,
+        prefix: true,
     };
     let selected = match execute(&mut run, &args.plan, output, &reporter)? {
         Executed::Planned(code) => return Ok(code),

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use mono_engine::shards::ShardOptions;
 use mono_engine::{
-    CacheAccess, PackageName, RemoteAccess, Run, RunOptions, RunStatus, Selector, TaskGraph,
-    Workspace,
+    CacheAccess, ConfiguredUi, PackageName, RemoteAccess, Run, RunHandle, RunOptions, RunStatus,
+    Selector, TaskGraph, TaskId, Workspace,
 };
 
 use crate::cli::{CacheLocationArgs, DryFormat, PlanOutputArgs, RunArgs, TurboGlobalArgs, UiMode};
@@ -43,13 +43,10 @@ pub fn remote_settings(
 }
 
 /// Says, once per run, which accepted flags do nothing in mono.
-fn warn_no_effect(args: &RunArgs, turbo: &TurboGlobalArgs, reporter: &Terminal) {
+fn warn_no_effect(args: &RunArgs, reporter: &Terminal) {
     let mut ignored = Vec::new();
     if args.profile.is_some() || args.anon_profile.is_some() {
         ignored.push("--profile (traces are not written yet)");
-    }
-    if turbo.ui == Some(UiMode::Tui) {
-        ignored.push("--ui=tui (mono streams the output)");
     }
     for flag in ignored {
         mono_engine::Reporter::warn(reporter, &format!("{flag}: ignored"));
@@ -90,20 +87,51 @@ fn run_options(args: RunArgs, turbo: &TurboGlobalArgs) -> (RunOptions, PlanOutpu
             shard,
             wait: args.shard.shard_wait,
         }),
+        // Set once the terminal UI is open.
+        per_task_output: false,
+        interrupt: None,
     };
     (options, args.plan)
 }
 
+/// Whether this run shows the terminal UI: `--ui` (or `TURBO_UI`), else `ui` in the root
+/// config, else `stream`; `tui` only where it can run (a terminal, outside CI) and when the
+/// tasks run (not `--dry` or `--graph`). Elsewhere mono streams, as Turborepo does.
+fn wants_tui(flag: Option<UiMode>, config: Option<ConfiguredUi>, plan: &PlanOutputArgs) -> bool {
+    let tui = match (flag, config) {
+        (Some(flag), _) => flag == UiMode::Tui,
+        (None, Some(config)) => config == ConfiguredUi::Tui,
+        (None, None) => false,
+    };
+    tui && plan.dry.is_none() && plan.graph.is_none() && crate::tui::available()
+}
+
 pub fn run(cwd: Option<&Path>, turbo: &TurboGlobalArgs, args: RunArgs) -> Result<ExitCode, Error> {
     let reporter = Terminal::new();
-    warn_no_effect(&args, turbo, &reporter);
+    warn_no_effect(&args, &reporter);
     let summarize = args.summarize == Some(true);
-    let (options, plan) = run_options(args, turbo);
+    let prefix = args.log_prefix != mono_engine::LogPrefix::None;
+    let (mut options, plan) = run_options(args, turbo);
     let workspace = Workspace::load_listing_files(cwd, &*reporter)?;
+    if wants_tui(turbo.ui, workspace.config.ui, &plan) {
+        let handle = RunHandle::new();
+        match crate::tui::Session::start(handle.clone()) {
+            Ok(session) => {
+                reporter.attach_tui(session);
+                options.per_task_output = true;
+                options.interrupt = Some(handle);
+            }
+            Err(err) => mono_engine::Reporter::warn(
+                &*reporter,
+                &format!("--ui=tui: cannot take the terminal over ({err}); streaming instead"),
+            ),
+        }
+    }
     let mut run = Run::new(workspace, options, reporter.clone())?;
     let output = Output {
         to_stderr: false,
         summarize,
+        prefix,
     };
     match execute(&mut run, &plan, output, &reporter)? {
         Executed::Ran { code, .. } | Executed::Planned(code) => Ok(code),
@@ -130,6 +158,9 @@ pub struct Output {
     pub to_stderr: bool,
     /// `--summarize`: also write the run summary file.
     pub summarize: bool,
+    /// The logs the terminal UI leaves behind have the `package:task: ` prefix (not with
+    /// `--log-prefix=none`).
+    pub prefix: bool,
 }
 
 /// Plans, then prints the plan or the graph, or runs and prints the summary.
@@ -162,15 +193,35 @@ pub fn execute(
         .filter(|t| t.command.is_some())
         .count();
     let to_stderr = output.to_stderr;
-    let progress = reporter.start_progress(with_commands as u64);
+    let tasks: Vec<TaskId> = prepared
+        .graph
+        .in_dependency_order()
+        .filter(|t| t.command.is_some())
+        .map(|t| t.id.clone())
+        .collect();
+    let progress = match reporter.tui_tasks(tasks) {
+        true => None,
+        false => reporter.start_progress(with_commands as u64),
+    };
     let out: Box<dyn Write + Send> = match &progress {
         Some(progress) => Box::new(progress.writer()),
         None if to_stderr => Box::new(std::io::stderr()),
         None => Box::new(std::io::stdout()),
     };
     let outcome = run.execute(&prepared, out);
+    let tui = reporter.close_tui();
     reporter.clear_progress();
     let outcome = outcome?;
+    if let Some(tui) = tui {
+        // What the UI showed stays on the terminal, as a stream would have left it.
+        let logs = crate::tui::print_logs(&tui, output.prefix);
+        match to_stderr {
+            true => {
+                let _ = std::io::stderr().lock().write_all(logs.as_bytes());
+            }
+            false => crate::report::stdout(&logs)?,
+        }
+    }
     let mut summary = outcome.summary_text(crate::elapsed());
     if let Some(shard) = &outcome.shard {
         summary.push_str(&format!("\n{}\n", shard.text()));
