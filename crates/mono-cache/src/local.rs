@@ -460,7 +460,9 @@ impl LocalStore {
     }
 
     /// Writes the side file `name` atomically (a temporary file in the entries folder,
-    /// fsynced, renamed into place).
+    /// renamed into place). Not fsynced, unlike entries: a side file lost or torn by a crash
+    /// is read as absent or corrupt, which costs an explanation, never a wrong hit, and
+    /// skipping the two fsyncs keeps a cold run's cost of manifests and indexes small.
     pub(crate) fn write_side(&self, name: &SideName, bytes: &[u8]) -> Result<(), SideError> {
         let path = self.side_path(name);
         let parent = path.parent().unwrap_or(&self.entries_dir).to_path_buf();
@@ -475,13 +477,12 @@ impl LocalStore {
             .tempfile_in(&self.entries_dir)
             .map_err(io(&self.entries_dir))?;
         temp.write_all(bytes).map_err(io(temp.path()))?;
-        temp.as_file().sync_all().map_err(io(temp.path()))?;
         make_readable(temp.path()).map_err(io(temp.path()))?;
         temp.persist(&path).map_err(|err| SideError::Io {
             path: path.clone(),
             source: err.error,
         })?;
-        sync_dir(&parent).map_err(io(&parent))
+        Ok(())
     }
 
     /// Stores the input manifest (its JSON, as the hashing crate writes it) of `key`'s

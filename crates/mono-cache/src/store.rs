@@ -34,7 +34,7 @@ impl Lookup {
 pub struct CacheStatus {
     /// Number of entries (metadata files; an archive without one is not an entry).
     pub entries: u64,
-    /// Bytes used by entries: archives and metadata.
+    /// Bytes used by entries: archives, metadata and input manifests.
     pub total_bytes: u64,
 }
 
