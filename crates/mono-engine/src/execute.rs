@@ -17,6 +17,7 @@ use mono_tasks::{TaskGraph, TaskNode};
 use crate::cache_policy::{CacheHooks, CachedTask};
 use crate::error::EngineError;
 use crate::options::CacheAccess;
+use crate::profile::Profile;
 use crate::remote::Remote;
 use crate::reporter::{Reporter, WarnOnce};
 use crate::run::Prepared;
@@ -295,8 +296,12 @@ pub(crate) fn execute(
         ahead: Mutex::new(HashMap::new()),
         timings: Mutex::new(HashMap::new()),
         stamps: Mutex::new(HashMap::new()),
+        profile: workspace.profile().cloned(),
     });
-    hooks.look_ahead();
+    let profile = workspace.profile().map(|p| &**p);
+    Profile::measure(profile, "cache: find warm hits", "cache", || {
+        hooks.look_ahead();
+    });
     let color = options.color.unwrap_or_else(|| {
         std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
     });
@@ -311,11 +316,27 @@ pub(crate) fn execute(
         handle_signals: true,
         ..mono_run::RunOptions::default()
     };
-    let summary = mono_run::run(jobs, hooks.clone(), run_options, out)?;
+    // What the profile needs to tell each job's wait: what it waits for.
+    let waits_for: Option<Vec<(TaskId, Vec<usize>)>> = profile.map(|_| {
+        jobs.iter()
+            .map(|job| (job.id.clone(), job.dependencies.clone()))
+            .collect()
+    });
+    let scheduled = std::time::Instant::now();
+    let summary = Profile::measure(profile, "run tasks", "run", || {
+        mono_run::run(jobs, hooks.clone(), run_options, out)
+    })?;
+    if let (Some(profile), Some(waits_for)) = (profile, &waits_for) {
+        profile.record_waits(scheduled, waits_for);
+    }
     // Losing the records only costs the next run time.
-    let _ = hooks.records.save();
+    let _ = Profile::measure(profile, "save output records", "cache", || {
+        hooks.records.save()
+    });
     if let Some(remote) = &remote {
-        wait_for_uploads(&*reporter, remote, upload_bound);
+        Profile::measure(profile, "wait for remote uploads", "upload", || {
+            wait_for_uploads(&*reporter, remote, upload_bound);
+        });
     }
 
     let results: Vec<(TaskId, JobResult)> = order

@@ -19,6 +19,7 @@ use mono_tasks::{
 use crate::error::EngineError;
 use crate::execute::{ExecOptions, RunOutcome};
 use crate::options::RunOptions;
+use crate::profile::Profile;
 use crate::remote::Remote;
 use crate::reporter::Reporter;
 use crate::workspace::Workspace;
@@ -148,13 +149,16 @@ impl Run {
     pub fn plan(&self) -> Result<Planned, EngineError> {
         let selector = &self.options.selector;
         let reporter = &*self.reporter;
-        let mut selected = crate::selection::select(
-            &self.workspace,
-            &self.filters,
-            selector.affected,
-            &self.cache_dir,
-            reporter,
-        )?
+        let profile = self.workspace.profile().map(|p| &**p);
+        let mut selected = Profile::measure(profile, "select packages", "plan", || {
+            crate::selection::select(
+                &self.workspace,
+                &self.filters,
+                selector.affected,
+                &self.cache_dir,
+                reporter,
+            )
+        })?
         .packages;
         // `mono run web#build` is about `web`, as in Turborepo.
         let named: Option<BTreeSet<PackageName>> = selector
@@ -187,8 +191,9 @@ impl Run {
             only: selector.only,
             revision: self.workspace.scm().head_revision(),
         };
-        let mut graph =
-            build_task_graph(&request, &self.workspace.config, &self.workspace.packages)?;
+        let mut graph = Profile::measure(profile, "build the task graph", "plan", || {
+            build_task_graph(&request, &self.workspace.config, &self.workspace.packages)
+        })?;
         for warning in graph.warnings() {
             reporter.warn(&warning.to_string());
         }
@@ -223,15 +228,20 @@ impl Run {
             false => None,
         };
         let files = self.workspace.take_files();
-        let hashes = hash_tasks_with_files(
-            files,
-            &self.workspace.root,
-            &self.workspace.config,
-            &self.workspace.packages,
-            full_graph.as_ref().unwrap_or(&planned.graph),
-            &process_env,
-            Some(&self.cache_dir),
-        )?;
+        let profile = self.workspace.profile();
+        let hashes = Profile::collect(profile, || {
+            Profile::measure(profile.map(|p| &**p), "hash", "hash", || {
+                hash_tasks_with_files(
+                    files,
+                    &self.workspace.root,
+                    &self.workspace.config,
+                    &self.workspace.packages,
+                    full_graph.as_ref().unwrap_or(&planned.graph),
+                    &process_env,
+                    Some(&self.cache_dir),
+                )
+            })
+        })?;
         for warning in &hashes.warnings {
             self.reporter.warn(&warning.to_string());
         }
@@ -294,6 +304,13 @@ impl Run {
             prepared.hashes.global.to_string(),
             &details,
         ))
+    }
+
+    /// `--graph=FILE.html`: the plan (with cache states, as `--dry` knows them) drawn as one
+    /// self-contained web page (docs/graph.md).
+    pub fn graph_page(&self, prepared: &Prepared) -> Result<String, EngineError> {
+        let plan = self.dry(prepared)?;
+        Ok(mono_tasks::graph_page(&plan, &self.workspace.packages))
     }
 
     /// Whether a filter names packages (not only excludes some): a root package it selects
@@ -395,11 +412,14 @@ impl Run {
             Arc::clone(&self.reporter),
         )?;
         if self.options.cache.write {
-            crate::housekeeping::evict_after_run(
-                &self.cache_dir,
-                &self.workspace.config,
-                &*self.reporter,
-            );
+            let profile = self.workspace.profile().map(|p| &**p);
+            Profile::measure(profile, "cache: evict", "cache", || {
+                crate::housekeeping::evict_after_run(
+                    &self.cache_dir,
+                    &self.workspace.config,
+                    &*self.reporter,
+                );
+            });
         }
         Ok(outcome)
     }

@@ -134,11 +134,23 @@ impl RemoteStore {
     /// Starts uploading `artifact` and returns at once; [`RemoteStore::wait_for_uploads`]
     /// waits for it. Nothing happens when the remote is down.
     pub fn put_in_background(&self, artifact: Artifact) {
+        self.put_in_background_then(artifact, |_| {});
+    }
+
+    /// [`RemoteStore::put_in_background`], then `done` with whether the upload succeeded,
+    /// on the upload's thread (`--profile` measures uploads with it). `done` is not called
+    /// when the remote is down before the upload starts, or when the upload is abandoned.
+    pub fn put_in_background_then(
+        &self,
+        artifact: Artifact,
+        done: impl FnOnce(bool) + Send + 'static,
+    ) {
         if self.is_down() {
             return;
         }
         let inner = Arc::clone(&self.inner);
         let handle = self.runtime().spawn(async move {
+            let mut succeeded = false;
             let key = artifact.key();
             let duration = artifact.meta().task.duration_ms;
             let prepared = tokio::task::spawn_blocking(move || {
@@ -146,6 +158,7 @@ impl RemoteStore {
             })
             .await;
             let Ok(Ok(((body, tag), inner))) = prepared else {
+                done(false);
                 return;
             };
             let len = body.len() as u64;
@@ -153,6 +166,7 @@ impl RemoteStore {
                 Ok(()) => {
                     inner.uploaded.fetch_add(1, Ordering::SeqCst);
                     inner.uploaded_bytes.fetch_add(len, Ordering::SeqCst);
+                    succeeded = true;
                 }
                 Err(err) if err.is_server_error() => {
                     // This artifact failed; the remote is up. Reported once.
@@ -167,6 +181,7 @@ impl RemoteStore {
                     }
                 }
             }
+            done(succeeded);
         });
         self.uploads.lock().expect("not poisoned").push(handle);
     }

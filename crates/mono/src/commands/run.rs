@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use mono_engine::{
-    CacheAccess, PackageName, RemoteAccess, Run, RunOptions, RunStatus, Selector, TaskGraph,
-    Workspace,
+    CacheAccess, PackageName, Profile, RemoteAccess, Run, RunOptions, RunStatus, Selector,
+    TaskGraph, Workspace,
 };
 
 use crate::cli::{CacheLocationArgs, DryFormat, PlanOutputArgs, RunArgs, TurboGlobalArgs, UiMode};
@@ -44,8 +44,8 @@ pub fn remote_settings(
 /// Says, once per run, which accepted flags do nothing in mono.
 fn warn_no_effect(args: &RunArgs, turbo: &TurboGlobalArgs, reporter: &Terminal) {
     let mut ignored = Vec::new();
-    if args.profile.is_some() || args.anon_profile.is_some() {
-        ignored.push("--profile (traces are not written yet)");
+    if args.anon_profile.is_some() {
+        ignored.push("--anon-profile (use --profile: mono's trace has no user data but task names and commands)");
     }
     if turbo.ui == Some(UiMode::Tui) {
         ignored.push("--ui=tui (mono streams the output)");
@@ -93,16 +93,30 @@ pub fn run(cwd: Option<&Path>, turbo: &TurboGlobalArgs, args: RunArgs) -> Result
     let reporter = Terminal::new();
     warn_no_effect(&args, turbo, &reporter);
     let summarize = args.summarize == Some(true);
+    let profile = args
+        .profile
+        .clone()
+        .map(|file| (file, Arc::new(Profile::new())));
     let (options, plan) = run_options(args, turbo);
-    let workspace = Workspace::load_listing_files(cwd, &*reporter)?;
-    let mut run = Run::new(workspace, options, reporter.clone())?;
-    let output = Output {
-        to_stderr: false,
-        summarize,
-    };
-    match execute(&mut run, &plan, output, &reporter)? {
-        Executed::Ran { code, .. } | Executed::Planned(code) => Ok(code),
+    let recorder = profile.as_ref().map(|(_, p)| Arc::clone(p));
+    let result = (|| {
+        let workspace = Workspace::load_profiled(cwd, &*reporter, recorder)?;
+        let mut run = Run::new(workspace, options, reporter.clone())?;
+        let output = Output {
+            to_stderr: false,
+            summarize,
+        };
+        match execute(&mut run, &plan, output, &reporter)? {
+            Executed::Ran { code, .. } | Executed::Planned(code) => Ok(code),
+        }
+    })();
+    // The trace of a run that failed early is still worth reading.
+    if let Some((file, profile)) = profile {
+        let path = mono_engine::start_dir(cwd)?.join(&file);
+        profile.write(&path)?;
+        mono_engine::Reporter::note(&*reporter, &format!("wrote the profile to {path}"));
     }
+    result
 }
 
 /// What [`execute`] did.
@@ -135,6 +149,13 @@ pub fn execute(
     reporter: &Arc<Terminal>,
 ) -> Result<Executed, Error> {
     let planned = run.plan()?;
+    if let Some(target) = plan.graph.as_deref().filter(|t| is_html(t)) {
+        let prepared = run.hash(planned)?;
+        let page = run.graph_page(&prepared)?;
+        let path = write_file(run.workspace(), target, &page)?;
+        mono_engine::Reporter::note(&**reporter, &format!("wrote the task graph page to {path}"));
+        return Ok(Executed::Planned(ExitCode::SUCCESS));
+    }
     if let Some(target) = &plan.graph {
         write_graph(&planned.graph, target, run.workspace(), reporter)?;
         return Ok(Executed::Planned(ExitCode::SUCCESS));
@@ -271,14 +292,28 @@ fn write_graph(
     let format = graph_format(ext).ok_or_else(|| mono_engine::EngineError::GraphTarget {
         value: target.to_owned(),
     })?;
-    let path = workspace.base_dir().join(&path);
-    std::fs::write(path.as_path(), render(format)).map_err(|source| {
-        mono_engine::EngineError::Io {
-            action: "write",
-            path: path.clone(),
-            source,
-        }
-    })?;
+    let path = write_file(workspace, target, &render(format))?;
     mono_engine::Reporter::note(reporter, &format!("wrote the task graph to {path}"));
     Ok(())
+}
+
+/// Whether `--graph`'s target is a web page: a file named `*.html` or `*.htm`.
+fn is_html(target: &str) -> bool {
+    let ext = Path::new(target).extension().and_then(|e| e.to_str());
+    ext.is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+}
+
+/// Writes `text` to `target`, relative to where mono started.
+fn write_file(
+    workspace: &Workspace,
+    target: &str,
+    text: &str,
+) -> Result<mono_engine::AbsPath, Error> {
+    let path = workspace.base_dir().join(target);
+    std::fs::write(path.as_path(), text).map_err(|source| mono_engine::EngineError::Io {
+        action: "write",
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
