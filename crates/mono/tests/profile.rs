@@ -11,17 +11,19 @@ use std::path::Path;
 use common::{commit_all, dry_json, fixture, mono, svc_repo};
 use serde_json::Value;
 
-/// Runs `mono ARGS --profile=NAME` at `root` and parses the trace it wrote.
+/// Runs `mono ARGS --profile=../NAME` at `root` and parses the trace it wrote. Outside the
+/// repository: in it, the trace would be an input of the root package's tasks.
 fn profiled(root: &Path, args: &[&str], name: &str) -> Value {
     let out = mono(root)
         .args(args)
-        .arg(format!("--profile={name}"))
+        .arg(format!("--profile=../{name}"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "mono {args:?} failed:\n{stderr}");
     assert!(stderr.contains("wrote the profile to"), "{stderr}");
-    serde_json::from_slice(&std::fs::read(root.join(name)).unwrap()).unwrap()
+    let path = root.parent().unwrap().join(name);
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// The complete (`X`) events.
