@@ -206,6 +206,24 @@ impl Profile {
             }
         }
         drop(spans);
+        let waited: HashMap<&TaskId, f64> = waits
+            .iter()
+            .map(|(task, ready, started)| (task, micros_between(*ready, *started) / 1_000.0))
+            .collect();
+        for span in self
+            .spans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter_mut()
+            .filter(|s| s.cat == "task")
+        {
+            if let Some(ms) = match &span.track {
+                Track::Task(id) => waited.get(id),
+                _ => None,
+            } {
+                span.args.push(("waitedMs", Value::from(*ms)));
+            }
+        }
         for (task, ready, started) in waits {
             self.record(
                 format!("wait {task}"),
@@ -313,6 +331,7 @@ impl Profile {
                 "args": args,
             }));
         }
+        events.extend(self.waiting_counter(&spans));
         json!({
             "traceEvents": events,
             "displayTimeUnit": "ms",
@@ -328,6 +347,32 @@ impl Profile {
         let text = serde_json::to_string(&self.to_json()).expect("a trace serializes");
         std::fs::write(path.as_path(), text)
             .map_err(|source| crate::EngineError::io("write", path, source))
+    }
+
+    /// The counter `tasks waiting for a slot`: how many tasks were ready and had no slot,
+    /// at each moment that changed.
+    fn waiting_counter(&self, spans: &[Span]) -> Vec<Value> {
+        let mut changes: Vec<(Instant, i64)> = Vec::new();
+        for span in spans.iter().filter(|s| s.track == Track::Waiting) {
+            if span.end > span.start {
+                changes.push((span.start, 1));
+                changes.push((span.end, -1));
+            }
+        }
+        changes.sort_by_key(|&(at, delta)| (at, delta));
+        let mut counter = Vec::new();
+        let mut waiting = 0i64;
+        for (i, &(at, delta)) in changes.iter().enumerate() {
+            waiting += delta;
+            if changes.get(i + 1).is_some_and(|next| next.0 == at) {
+                continue;
+            }
+            counter.push(json!({
+                "ph": "C", "pid": 1, "name": "tasks waiting for a slot",
+                "ts": self.micros(at), "args": { "tasks": waiting },
+            }));
+        }
+        counter
     }
 
     fn micros(&self, at: Instant) -> f64 {
@@ -604,6 +649,19 @@ mod tests {
             .clone();
         assert!((wait["ts"].as_f64().expect("ts") - profile.micros(at(10))).abs() < 1e-6);
         assert!((wait["dur"].as_f64().expect("dur") - 4_000.0).abs() < 1e-6);
+        let events = trace["traceEvents"].as_array().expect("events");
+        let c = events
+            .iter()
+            .find(|e| e["name"] == "p#c" && e["ph"] == "X")
+            .expect("c ran");
+        assert!((c["args"]["waitedMs"].as_f64().expect("waited") - 4.0).abs() < 1e-6);
+        // a waited from the start to 1 ms, c from 10 to 14 ms: one task waiting at a time.
+        let counter: Vec<i64> = events
+            .iter()
+            .filter(|e| e["ph"] == "C")
+            .map(|e| e["args"]["tasks"].as_i64().expect("count"))
+            .collect();
+        assert_eq!(counter, [1, 0, 1, 0]);
     }
 
     #[test]

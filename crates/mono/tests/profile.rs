@@ -268,6 +268,19 @@ fn independent_tasks_fill_exactly_the_slots_and_wait_for_them() {
     assert!(waits
         .iter()
         .all(|w| names[&w["tid"].as_u64().unwrap()].starts_with("waiting ")));
+    assert!(slots.iter().all(|s| s["args"]["waitedMs"].is_f64()));
+    // The queue: three tasks at least waited for a slot while the first three ran, never
+    // more than the six there are; it is empty at the end.
+    let queue: Vec<i64> = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "C" && e["name"] == "tasks waiting for a slot")
+        .map(|e| e["args"]["tasks"].as_i64().unwrap())
+        .collect();
+    let most = *queue.iter().max().unwrap();
+    assert!((3..=6).contains(&most), "{queue:?}");
+    assert_eq!(queue.last(), Some(&0));
 }
 
 #[test]
