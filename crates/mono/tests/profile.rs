@@ -304,3 +304,72 @@ fn a_run_that_fails_still_writes_its_profile() {
     assert_eq!(named(&trace, "execute").len(), 1);
     assert!(named(&trace, "cache store").is_empty());
 }
+
+/// `mono-cache-server`, built next to `mono` when missing.
+fn cache_server() -> std::path::PathBuf {
+    let bin = assert_cmd::cargo::cargo_bin("mono").with_file_name("mono-cache-server");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "mono-cache-server"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build mono-cache-server");
+    }
+    bin
+}
+
+#[test]
+fn uploads_to_a_remote_cache_have_their_track_and_the_wait_for_them_its_span() {
+    let store = tempfile::tempdir().unwrap();
+    let mut server = std::process::Command::new(cache_server())
+        .args(["--listen", "127.0.0.1:0", "--token", "test-token", "--dir"])
+        .arg(store.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://{}", common::server_address(&mut server));
+    let repo = fixture("node-only");
+    let out = mono(&repo.root)
+        .args(["build", "--profile=../up.json"])
+        .env("MONO_REMOTE_CACHE", &url)
+        .env("MONO_REMOTE_CACHE_TOKEN", "test-token")
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace: Value = serde_json::from_slice(
+        &std::fs::read(repo.root.parent().unwrap().join("up.json")).unwrap(),
+    )
+    .unwrap();
+    let built: BTreeSet<String> = task_spans(&trace).into_keys().collect();
+    let uploads: Vec<&Value> = spans(&trace)
+        .into_iter()
+        .filter(|e| e["cat"] == "upload" && e["name"] != "wait for remote uploads")
+        .collect();
+    let uploaded: BTreeSet<String> = uploads
+        .iter()
+        .map(|e| {
+            assert_eq!(e["args"]["uploaded"], true);
+            e["name"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("upload ")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(uploaded, built);
+    assert_lanes_never_overlap(&uploads);
+    let names = thread_names(&trace);
+    assert!(uploads
+        .iter()
+        .all(|e| names[&e["tid"].as_u64().unwrap()].starts_with("upload ")));
+    // The run waited for them at its end, after the last task.
+    let wait = &named(&trace, "wait for remote uploads")[0];
+    let run = &named(&trace, "run tasks")[0];
+    assert!(start(wait) >= end(run) - 1e-3);
+}
