@@ -77,7 +77,7 @@ mod task_hash;
 #[cfg(test)]
 mod end_to_end_tests;
 
-pub use digest::{Digest, GlobalHash, ParseHashError, TaskHash};
+pub use digest::{Digest, DigestError, GlobalHash, TaskHash};
 pub use env::{hash_env, EnvPatterns, EnvVarHash};
 pub use error::HashError;
 pub use file_hasher::{FileHasher, HashCounts, HashedInputs};

@@ -9,6 +9,7 @@ use mono_hash::{
     expand_global_dependencies, hash_env, Digest, ExternalDeps, FileHasher, GlobalHash,
     GlobalHashInputs, HashError, InputGlobs, RepoFiles, TaskHash, TaskHashInputs,
 };
+use mono_lockfile::LockfileFile;
 use mono_paths::{AbsPath, RepoPath};
 use mono_scm::{Scm, ScmError};
 use mono_task_id::TaskId;
@@ -95,30 +96,20 @@ pub struct TaskHashes {
 /// dependencies (crate::lockfiles); the whole files only where mono cannot read them per
 /// package.
 pub(crate) fn lockfiles(language: Language, package_dir: &RepoPath) -> Vec<RepoPath> {
-    let at_root = |names: &[&str]| -> Vec<RepoPath> {
-        names
-            .iter()
-            .map(|n| RepoPath::new(n).expect("valid"))
-            .collect()
-    };
-    match language {
-        Language::Node => at_root(&[
-            "package-lock.json",
-            "pnpm-lock.yaml",
-            "yarn.lock",
-            "bun.lock",
-        ]),
-        Language::Rust => at_root(&["Cargo.lock"]),
-        Language::Go => {
-            let mut files = at_root(&["go.work.sum"]);
-            files.push(package_dir.join("go.sum").expect("valid"));
-            files
-        }
-        // A package uv does not manage pins its dependencies in its requirements*.txt, which
-        // are files of the package (inputs of its tasks); uv.lock pins nothing for it.
-        Language::Python => at_root(&["uv.lock"]),
-        Language::Generic => Vec::new(),
-    }
+    // A package uv does not manage pins its dependencies in its requirements*.txt, which
+    // are files of the package (inputs of its tasks); uv.lock pins nothing for it.
+    LockfileFile::ALL
+        .into_iter()
+        .filter(|file| crate::lockfiles::language(file.ecosystem()) == language)
+        .map(|file| {
+            let name = RepoPath::new(file.file_name()).expect("a lockfile name is a path");
+            if file.at_root() {
+                name
+            } else {
+                package_dir.join(name.as_str()).expect("valid")
+            }
+        })
+        .collect()
 }
 
 /// Hashes every task of `graph`. `env` is the environment mono runs in; `cache_dir` keeps
