@@ -299,9 +299,9 @@ pub(crate) fn execute(
         profile: workspace.profile().cloned(),
     });
     let profile = workspace.profile().map(|p| &**p);
-    Profile::measure(profile, "cache: find warm hits", "cache", || {
-        hooks.look_ahead();
-    });
+    let step = Profile::step(profile, "cache: find warm hits", "cache");
+    hooks.look_ahead();
+    drop(step);
     let color = options.color.unwrap_or_else(|| {
         std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
     });
@@ -322,21 +322,22 @@ pub(crate) fn execute(
             .map(|job| (job.id.clone(), job.dependencies.clone()))
             .collect()
     });
-    let scheduled = std::time::Instant::now();
-    let summary = Profile::measure(profile, "run tasks", "run", || {
-        mono_run::run(jobs, hooks.clone(), run_options, out)
-    })?;
+    let (scheduled, step) = (
+        std::time::Instant::now(),
+        Profile::step(profile, "run tasks", "run"),
+    );
+    let summary = mono_run::run(jobs, hooks.clone(), run_options, out)?;
+    drop(step);
     if let (Some(profile), Some(waits_for)) = (profile, &waits_for) {
         profile.record_waits(scheduled, waits_for);
     }
     // Losing the records only costs the next run time.
-    let _ = Profile::measure(profile, "save output records", "cache", || {
-        hooks.records.save()
-    });
+    let step = Profile::step(profile, "save output records", "cache");
+    let _ = hooks.records.save();
+    drop(step);
     if let Some(remote) = &remote {
-        Profile::measure(profile, "wait for remote uploads", "upload", || {
-            wait_for_uploads(&*reporter, remote, upload_bound);
-        });
+        let _step = Profile::step(profile, "wait for remote uploads", "upload");
+        wait_for_uploads(&*reporter, remote, upload_bound);
     }
 
     let results: Vec<(TaskId, JobResult)> = order

@@ -8,7 +8,8 @@
 //! step's cost is one `Option` check. The crates below the engine do not know the
 //! recorder: where they have steps worth showing (hashing), they open `tracing` spans,
 //! which this module collects on the calling thread only while it hashes
-//! ([`Profile::collect`]); with no collector installed such a span costs one atomic load.
+//! ([`Profile::collecting`]); with no collector installed such a span costs one atomic
+//! load.
 //!
 //! Lanes: the tasks' spans (from the slot a job takes to its result) are laid out on the
 //! fewest lanes that keep any lane from overlapping itself. A job holds one of the
@@ -119,20 +120,32 @@ impl Profile {
             .push(span);
     }
 
-    /// Runs `work` as a span of the main track.
-    pub(crate) fn measure<T>(
-        profile: Option<&Profile>,
-        name: &str,
+    /// A span of the main track from now until the returned guard is dropped; nothing
+    /// without a recorder.
+    pub(crate) fn step<'a>(
+        profile: Option<&'a Profile>,
+        name: &'static str,
         cat: &'static str,
-        work: impl FnOnce() -> T,
-    ) -> T {
-        let Some(profile) = profile else {
-            return work();
-        };
-        let start = Instant::now();
-        let out = work();
-        profile.since(name, cat, Track::Main, start, Vec::new());
-        out
+    ) -> Step<'a> {
+        Step {
+            open: profile.map(|p| (p, Instant::now())),
+            name,
+            cat,
+        }
+    }
+
+    /// Until the returned guard is dropped, the `tracing` spans opened on this thread are
+    /// recorded on the main track (the lower crates' steps, such as each task's hash).
+    pub(crate) fn collecting(
+        profile: Option<&Arc<Profile>>,
+    ) -> Option<tracing::subscriber::DefaultGuard> {
+        profile.map(|profile| {
+            tracing::subscriber::set_default(Collector {
+                profile: Arc::clone(profile),
+                open: Mutex::new(HashMap::new()),
+                next: AtomicU64::new(1),
+            })
+        })
     }
 
     /// A task took a slot.
@@ -233,22 +246,6 @@ impl Profile {
                 started,
                 vec![("task", Value::String(task.to_string()))],
             );
-        }
-    }
-
-    /// Runs `work` with the `tracing` spans opened on this thread recorded on the main
-    /// track (the lower crates' steps, such as each task's hash).
-    pub(crate) fn collect<T>(profile: Option<&Arc<Profile>>, work: impl FnOnce() -> T) -> T {
-        match profile {
-            Some(profile) => {
-                let collector = Collector {
-                    profile: Arc::clone(profile),
-                    open: Mutex::new(HashMap::new()),
-                    next: AtomicU64::new(1),
-                };
-                tracing::subscriber::with_default(collector, work)
-            }
-            None => work(),
         }
     }
 
@@ -377,6 +374,21 @@ impl Profile {
 
     fn micros(&self, at: Instant) -> f64 {
         micros_between(self.origin, at)
+    }
+}
+
+/// A step of the main track, recorded when dropped ([`Profile::step`]).
+pub(crate) struct Step<'a> {
+    open: Option<(&'a Profile, Instant)>,
+    name: &'static str,
+    cat: &'static str,
+}
+
+impl Drop for Step<'_> {
+    fn drop(&mut self) {
+        if let Some((profile, start)) = self.open {
+            profile.since(self.name, self.cat, Track::Main, start, Vec::new());
+        }
     }
 }
 
@@ -667,10 +679,12 @@ mod tests {
     #[test]
     fn tracing_spans_of_the_collecting_thread_are_recorded() {
         let profile = Arc::new(Profile::new());
-        Profile::collect(Some(&profile), || {
+        {
+            let _collecting = Profile::collecting(Some(&profile));
+            let _step = Profile::step(Some(&profile), "hash", "hash");
             let _outer = tracing::info_span!("hash tasks").entered();
             let _inner = tracing::trace_span!("hash", task = "web#build").entered();
-        });
+        }
         // Outside `collect`, nothing is recorded.
         let _ignored = tracing::info_span!("elsewhere").entered();
         let names: Vec<String> = profile.to_json()["traceEvents"]
@@ -680,6 +694,6 @@ mod tests {
             .filter(|e| e["ph"] == "X")
             .map(|e| e["name"].as_str().expect("name").to_owned())
             .collect();
-        assert_eq!(names, ["hash web#build", "hash tasks"]);
+        assert_eq!(names, ["hash web#build", "hash tasks", "hash"]);
     }
 }

@@ -150,16 +150,16 @@ impl Run {
         let selector = &self.options.selector;
         let reporter = &*self.reporter;
         let profile = self.workspace.profile().map(|p| &**p);
-        let mut selected = Profile::measure(profile, "select packages", "plan", || {
-            crate::selection::select(
-                &self.workspace,
-                &self.filters,
-                selector.affected,
-                &self.cache_dir,
-                reporter,
-            )
-        })?
+        let step = Profile::step(profile, "select packages", "plan");
+        let mut selected = crate::selection::select(
+            &self.workspace,
+            &self.filters,
+            selector.affected,
+            &self.cache_dir,
+            reporter,
+        )?
         .packages;
+        drop(step);
         // `mono run web#build` is about `web`, as in Turborepo.
         let named: Option<BTreeSet<PackageName>> = selector
             .tasks
@@ -191,9 +191,10 @@ impl Run {
             only: selector.only,
             revision: self.workspace.scm().head_revision(),
         };
-        let mut graph = Profile::measure(profile, "build the task graph", "plan", || {
-            build_task_graph(&request, &self.workspace.config, &self.workspace.packages)
-        })?;
+        let step = Profile::step(profile, "build the task graph", "plan");
+        let mut graph =
+            build_task_graph(&request, &self.workspace.config, &self.workspace.packages)?;
+        drop(step);
         for warning in graph.warnings() {
             reporter.warn(&warning.to_string());
         }
@@ -227,21 +228,19 @@ impl Run {
             }
             false => None,
         };
+        let profile = self.workspace.profile().cloned();
+        let _collecting = Profile::collecting(profile.as_ref());
+        let _step = Profile::step(profile.as_deref(), "hash", "hash");
         let files = self.workspace.take_files();
-        let profile = self.workspace.profile();
-        let hashes = Profile::collect(profile, || {
-            Profile::measure(profile.map(|p| &**p), "hash", "hash", || {
-                hash_tasks_with_files(
-                    files,
-                    &self.workspace.root,
-                    &self.workspace.config,
-                    &self.workspace.packages,
-                    full_graph.as_ref().unwrap_or(&planned.graph),
-                    &process_env,
-                    Some(&self.cache_dir),
-                )
-            })
-        })?;
+        let hashes = hash_tasks_with_files(
+            files,
+            &self.workspace.root,
+            &self.workspace.config,
+            &self.workspace.packages,
+            full_graph.as_ref().unwrap_or(&planned.graph),
+            &process_env,
+            Some(&self.cache_dir),
+        )?;
         for warning in &hashes.warnings {
             self.reporter.warn(&warning.to_string());
         }
@@ -412,14 +411,16 @@ impl Run {
             Arc::clone(&self.reporter),
         )?;
         if self.options.cache.write {
-            let profile = self.workspace.profile().map(|p| &**p);
-            Profile::measure(profile, "cache: evict", "cache", || {
-                crate::housekeeping::evict_after_run(
-                    &self.cache_dir,
-                    &self.workspace.config,
-                    &*self.reporter,
-                );
-            });
+            let _step = Profile::step(
+                self.workspace.profile().map(|p| &**p),
+                "cache: evict",
+                "cache",
+            );
+            crate::housekeeping::evict_after_run(
+                &self.cache_dir,
+                &self.workspace.config,
+                &*self.reporter,
+            );
         }
         Ok(outcome)
     }

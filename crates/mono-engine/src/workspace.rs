@@ -106,13 +106,9 @@ impl Workspace {
     /// The listed files: from the thread started by [`Workspace::load_listing_files`], or
     /// listed now.
     pub(crate) fn take_files(&mut self) -> Result<Vec<RepoPath>, mono_scm::ScmError> {
-        let listing = self.listing.take();
-        let joined = crate::profile::Profile::measure(
-            self.profile.as_deref(),
-            "wait for git's file list",
-            "scm",
-            || listing.map(std::thread::JoinHandle::join),
-        );
+        let step = crate::Profile::step(self.profile.as_deref(), "wait for git's file list", "scm");
+        let joined = self.listing.take().map(std::thread::JoinHandle::join);
+        drop(step);
         match joined {
             Some(Ok(listed)) => listed,
             // The thread panicked (it does not): list again, here.
@@ -161,9 +157,9 @@ impl Workspace {
         use crate::profile::{Profile, Track};
         let recorder = profile.as_deref();
         let start = start_dir(cwd)?;
-        let root = Profile::measure(recorder, "find the repository root", "discovery", || {
-            find_root(&start)
-        });
+        let step = Profile::step(recorder, "find the repository root", "discovery");
+        let root = find_root(&start);
+        drop(step);
         let cwd = start.strip_root(&root).unwrap_or_default();
         let listing = list_files.then(|| {
             let root = root.clone();
@@ -179,12 +175,12 @@ impl Workspace {
                 listed
             })
         });
-        let config = Profile::measure(recorder, "load config", "discovery", || {
-            mono_config::load_root(&root)
-        })?;
-        let packages = Profile::measure(recorder, "discover packages", "discovery", || {
-            mono_workspace::discover(&root, &config)
-        })?;
+        let step = Profile::step(recorder, "load config", "discovery");
+        let config = mono_config::load_root(&root)?;
+        drop(step);
+        let step = Profile::step(recorder, "discover packages", "discovery");
+        let packages = mono_workspace::discover(&root, &config)?;
+        drop(step);
         for warning in packages.warnings() {
             reporter.warn(&warning.to_string());
         }
