@@ -373,3 +373,25 @@ fn uploads_to_a_remote_cache_have_their_track_and_the_wait_for_them_its_span() {
     let run = &named(&trace, "run tasks")[0];
     assert!(start(wait) >= end(run) - 1e-3);
 }
+
+#[test]
+fn a_profile_that_cannot_be_written_fails_before_anything_runs() {
+    let (_dir, root) = svc_repo("workspaces = [\"svc\"]\n[tasks.build]\noutputs = [\"out/**\"]\n");
+    std::fs::write(
+        root.join("svc/turbo.toml"),
+        "name = \"svc\"\n[tasks.build]\ncommand = \"mkdir -p out && echo built > out/x\"\n",
+    )
+    .unwrap();
+    commit_all(&root);
+    let out = mono(&root)
+        .args(["build", "--profile=no/such/folder/trace.json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = common::report_words(&String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stderr.contains("failed to write the profile to") && stderr.contains("trace.json"),
+        "{stderr}"
+    );
+    assert!(!root.join("svc/out").exists(), "nothing ran");
+}

@@ -93,30 +93,77 @@ pub fn run(cwd: Option<&Path>, turbo: &TurboGlobalArgs, args: RunArgs) -> Result
     let reporter = Terminal::new();
     warn_no_effect(&args, turbo, &reporter);
     let summarize = args.summarize == Some(true);
-    let profile = args
-        .profile
-        .clone()
-        .map(|file| (file, Arc::new(Profile::new())));
+    let profile = ProfileFile::new(cwd, args.profile.as_deref(), &reporter)?;
     let (options, plan) = run_options(args, turbo);
-    let recorder = profile.as_ref().map(|(_, p)| Arc::clone(p));
-    let result = (|| {
-        let workspace = Workspace::load_profiled(cwd, &*reporter, recorder)?;
-        let mut run = Run::new(workspace, options, reporter.clone())?;
-        let output = Output {
-            to_stderr: false,
-            summarize,
-        };
-        match execute(&mut run, &plan, output, &reporter)? {
-            Executed::Ran { code, .. } | Executed::Planned(code) => Ok(code),
-        }
-    })();
-    // The trace of a run that failed early is still worth reading.
-    if let Some((file, profile)) = profile {
-        let path = mono_engine::start_dir(cwd)?.join(&file);
-        profile.write(&path)?;
-        mono_engine::Reporter::note(&*reporter, &format!("wrote the profile to {path}"));
+    let workspace = Workspace::load_profiled(cwd, &*reporter, profile.recorder())?;
+    let mut run = Run::new(workspace, options, reporter.clone())?;
+    let output = Output {
+        to_stderr: false,
+        summarize,
+    };
+    match execute(&mut run, &plan, output, &reporter)? {
+        Executed::Ran { code, .. } | Executed::Planned(code) => Ok(code),
     }
-    result
+}
+
+/// `--profile=FILE`: the run's recorder, and the trace written to FILE when the run ends,
+/// however it ends (a failed run's trace is the one worth reading).
+struct ProfileFile {
+    file: Option<(mono_engine::AbsPath, Arc<Profile>)>,
+    reporter: Arc<Terminal>,
+}
+
+impl ProfileFile {
+    /// FILE is relative to where mono started.
+    fn new(
+        cwd: Option<&Path>,
+        file: Option<&str>,
+        reporter: &Arc<Terminal>,
+    ) -> Result<ProfileFile, Error> {
+        let file = match file {
+            Some(file) => {
+                let path = mono_engine::start_dir(cwd)?.join(file);
+                // A FILE that cannot be written fails the run before it starts, not after.
+                std::fs::File::create(path.as_path()).map_err(|source| {
+                    mono_engine::EngineError::Io {
+                        action: "write the profile to",
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Some((path, Arc::new(Profile::new())))
+            }
+            None => None,
+        };
+        Ok(ProfileFile {
+            file,
+            reporter: Arc::clone(reporter),
+        })
+    }
+
+    fn recorder(&self) -> Option<Arc<Profile>> {
+        self.file.as_ref().map(|(_, profile)| Arc::clone(profile))
+    }
+}
+
+impl Drop for ProfileFile {
+    fn drop(&mut self) {
+        let Some((path, profile)) = &self.file else {
+            return;
+        };
+        let reporter = &*self.reporter;
+        match profile.write(path) {
+            Ok(()) => {
+                mono_engine::Reporter::note(reporter, &format!("wrote the profile to {path}"));
+            }
+            Err(err) => {
+                let cause = std::error::Error::source(&err)
+                    .map(|cause| format!(": {cause}"))
+                    .unwrap_or_default();
+                mono_engine::Reporter::warn(reporter, &format!("--profile: {err}{cause}"));
+            }
+        }
+    }
 }
 
 /// What [`execute`] did.
