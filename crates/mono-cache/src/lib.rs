@@ -73,6 +73,7 @@ mod records;
 pub mod remote;
 mod restore;
 mod safety;
+mod side;
 mod store;
 
 pub use archive::MAX_LOG;
@@ -86,4 +87,8 @@ pub use open::{FileKind, OpenError};
 pub use policy::{LoadError, Protected, ProtectedFiles, RestorePolicy};
 pub use records::{OutputRecords, OUTPUT_RECORDS_FILE};
 pub use remote::{RemoteConfigError, RemoteError, RemoteOptions, RemoteStore, RemoteUrl, Signer};
+pub use side::{
+    compress_manifest, decompress_manifest, unix_ms, RecentEntry, RecentIndex, SideCorruption,
+    SideError, SideName, INDEX_VERSION, RECENT_CAP,
+};
 pub use store::{CacheStatus, CacheStore, Lookup};

@@ -11,12 +11,18 @@ use crate::error::{CorruptEntry, Corruption, IoContext, StoreError};
 use crate::key::{CacheKey, Checksum};
 use crate::meta::{ArtifactMeta, FORMAT_VERSION, MAX_META_LEN};
 use crate::open::OpenError;
+use crate::side::{
+    compress_manifest, decompress_manifest, RecentEntry, RecentIndex, SideCorruption, SideError,
+    SideName, MAX_INDEX_LEN, MAX_MANIFEST_LEN,
+};
 use crate::store::{CacheStatus, CacheStore, Lookup};
 
 /// Names starting with this are temporary files of a writer: never entries.
 pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 const META_SUFFIX: &str = ".json";
 const ARCHIVE_SUFFIX: &str = ".tar.zst";
+/// The input manifest beside an entry (`SideName::Manifest`).
+const MANIFEST_SUFFIX: &str = ".manifest.zst";
 /// Hex digits of the archive's checksum in its file name.
 const CHECKSUM_NAME_LEN: usize = 16;
 
@@ -187,6 +193,16 @@ impl LocalStore {
                 })
             }
         }
+        let manifest = self.side_path(&SideName::Manifest(*key));
+        match fs::remove_file(&manifest) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                return Err(StoreError::Io {
+                    path: manifest,
+                    source: err,
+                });
+            }
+            _ => {}
+        }
         if let Some(checksum) = checksum {
             let archive = self.archive_path(key, &checksum);
             match fs::remove_file(&archive) {
@@ -228,6 +244,10 @@ impl LocalStore {
             let orphan = if name.starts_with(TEMP_PREFIX) {
                 report.temp_files += 1;
                 true
+            } else if let Some(key) = parse_manifest_name(name) {
+                let orphan = !self.meta_path(&key).exists();
+                report.orphan_archives += u64::from(orphan);
+                orphan
             } else if let Some((key, short)) = parse_archive_name(name) {
                 let named = self.stored_checksum(&key);
                 let orphan = named.is_none_or(|sum| !sum.to_string().starts_with(short));
@@ -335,7 +355,9 @@ impl LocalStore {
                 .stored_checksum(&key)
                 .and_then(|sum| fs::symlink_metadata(self.archive_path(&key, &sum)).ok())
                 .map_or(0, |m| m.len());
-            entries.push((used, key, meta.len() + archive));
+            let manifest = fs::symlink_metadata(self.side_path(&SideName::Manifest(key)))
+                .map_or(0, |m| m.len());
+            entries.push((used, key, meta.len() + archive + manifest));
         }
         entries.sort();
         let now = std::time::SystemTime::now();
@@ -409,6 +431,114 @@ impl LocalStore {
             self.mark_used(key);
         }
         Ok(usable.then_some(meta))
+    }
+
+    /// Where the side file `name` (a task's recent-entries index, an entry's manifest) is:
+    /// under the entries folder (docs/cache.md).
+    pub fn side_path(&self, name: &SideName) -> PathBuf {
+        self.entries_dir.join(name.relative_path())
+    }
+
+    /// The bytes of the side file `name`, `None` when there is none. A file that is not a
+    /// regular file or is larger than `cap` is [`SideError::Corrupt`].
+    pub(crate) fn read_side(
+        &self,
+        name: &SideName,
+        cap: u64,
+    ) -> Result<Option<Vec<u8>>, SideError> {
+        let path = self.side_path(name);
+        match crate::open::read_capped(&path, cap) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(OpenError::Io(source)) => Err(SideError::Io { path, source }),
+            Err(err) => Err(SideError::Corrupt {
+                name: name.clone(),
+                location: path.display().to_string(),
+                reason: SideCorruption::Unsafe(err),
+            }),
+        }
+    }
+
+    /// Writes the side file `name` atomically (a temporary file in the entries folder,
+    /// fsynced, renamed into place).
+    pub(crate) fn write_side(&self, name: &SideName, bytes: &[u8]) -> Result<(), SideError> {
+        let path = self.side_path(name);
+        let parent = path.parent().unwrap_or(&self.entries_dir).to_path_buf();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| SideError::Io { path, source }
+        };
+        fs::create_dir_all(&parent).map_err(io(&parent))?;
+        // Temporary files live in the entries folder itself, where `clean_temp` looks.
+        let mut temp = tempfile::Builder::new()
+            .prefix(&temp_prefix())
+            .tempfile_in(&self.entries_dir)
+            .map_err(io(&self.entries_dir))?;
+        temp.write_all(bytes).map_err(io(temp.path()))?;
+        temp.as_file().sync_all().map_err(io(temp.path()))?;
+        make_readable(temp.path()).map_err(io(temp.path()))?;
+        temp.persist(&path).map_err(|err| SideError::Io {
+            path: path.clone(),
+            source: err.error,
+        })?;
+        sync_dir(&parent).map_err(io(&parent))
+    }
+
+    /// Stores the input manifest (its JSON, as the hashing crate writes it) of `key`'s
+    /// entry, compressed, beside the entry's metadata: `<key>.manifest.zst`. Removed with
+    /// the entry.
+    pub fn put_manifest(&self, key: &CacheKey, json: &[u8]) -> Result<(), SideError> {
+        self.write_side(&SideName::Manifest(*key), &compress_manifest(json))
+    }
+
+    /// The JSON of `key`'s input manifest, `None` when there is none (no entry, or an entry
+    /// of a mono that wrote none). A file that does not decompress is
+    /// [`SideError::Corrupt`].
+    pub fn manifest(&self, key: &CacheKey) -> Result<Option<Vec<u8>>, SideError> {
+        let name = SideName::Manifest(*key);
+        let Some(bytes) = self.read_side(&name, MAX_MANIFEST_LEN)? else {
+            return Ok(None);
+        };
+        decompress_manifest(&bytes)
+            .map(Some)
+            .map_err(|reason| SideError::Corrupt {
+                location: self.side_path(&name).display().to_string(),
+                name,
+                reason,
+            })
+    }
+
+    /// The recent entries of `task_id`, newest first: its first is the last entry this
+    /// checkout stored or restored. Empty when none was recorded; a bad index is
+    /// [`SideError::Corrupt`] (warn, and treat it as empty).
+    pub fn recent(&self, task_id: &str) -> Result<Vec<RecentEntry>, SideError> {
+        let name = SideName::Index(task_id.to_owned());
+        let Some(bytes) = self.read_side(&name, MAX_INDEX_LEN)? else {
+            return Ok(Vec::new());
+        };
+        RecentIndex::from_json(&bytes, task_id)
+            .map(|index| index.entries)
+            .map_err(|reason| SideError::Corrupt {
+                location: self.side_path(&name).display().to_string(),
+                name,
+                reason,
+            })
+    }
+
+    /// Records that `entry` of `task_id` was stored or restored now: it becomes the head of
+    /// the task's index. A bad index is replaced. Concurrent writers of one task id (two
+    /// checkouts sharing this folder): the last one wins.
+    pub fn record_recent(&self, task_id: &str, entry: RecentEntry) -> Result<(), SideError> {
+        let mut index = match self.recent(task_id) {
+            Ok(entries) => RecentIndex {
+                entries,
+                ..RecentIndex::new(task_id)
+            },
+            Err(SideError::Corrupt { .. }) => RecentIndex::new(task_id),
+            Err(err) => return Err(err),
+        };
+        index.record(entry);
+        self.write_side(&SideName::Index(task_id.to_owned()), &index.to_json())
     }
 
     fn is_stale(&self, meta: &fs::Metadata) -> bool {
@@ -583,7 +713,8 @@ impl CacheStore for LocalStore {
             let is_meta = name
                 .strip_suffix(META_SUFFIX)
                 .is_some_and(|key| key.parse::<CacheKey>().is_ok());
-            if !is_meta && parse_archive_name(name).is_none() {
+            if !is_meta && parse_archive_name(name).is_none() && parse_manifest_name(name).is_none()
+            {
                 continue;
             }
             let Ok(meta) = entry.metadata() else { continue };
@@ -592,6 +723,11 @@ impl CacheStore for LocalStore {
         }
         Ok(status)
     }
+}
+
+/// The key of `<key>.manifest.zst`.
+fn parse_manifest_name(name: &str) -> Option<CacheKey> {
+    name.strip_suffix(MANIFEST_SUFFIX)?.parse().ok()
 }
 
 /// Splits `<key>.<16 hex>.tar.zst`.
@@ -726,6 +862,58 @@ mod tests {
         assert_eq!(restored.log, b"building\n");
         let tree = snapshot(target.as_path());
         assert_eq!(tree, snapshot(sandbox.repo.as_path()));
+    }
+
+    #[test]
+    fn recent_index_records_newest_first_and_survives_a_bad_file() {
+        let sandbox = Sandbox::new();
+        let store = store(&sandbox);
+        assert!(store.recent("web#build").unwrap().is_empty());
+        let entry = |n: u8| crate::RecentEntry {
+            key: CacheKey::from_bytes([n; 32]),
+            duration_ms: u64::from(n),
+            at: 1000 + u64::from(n),
+        };
+        store.record_recent("web#build", entry(1)).unwrap();
+        store.record_recent("web#build", entry(2)).unwrap();
+        store.record_recent("api#build", entry(3)).unwrap();
+        assert_eq!(store.recent("web#build").unwrap(), [entry(2), entry(1)]);
+        assert_eq!(store.recent("api#build").unwrap(), [entry(3)]);
+        // Restoring an older entry makes it the head again.
+        store.record_recent("web#build", entry(1)).unwrap();
+        assert_eq!(store.recent("web#build").unwrap(), [entry(1), entry(2)]);
+        // The documented place, and no temporary file left behind.
+        let path = store.side_path(&crate::SideName::Index("web#build".into()));
+        assert_eq!(
+            path,
+            store
+                .entries_dir()
+                .join("index")
+                .join(format!("{}.json", blake3::hash(b"web#build").to_hex()))
+        );
+        assert_eq!(names(&store), ["index"]);
+        // Index folders are not entries.
+        assert_eq!(store.status().unwrap(), CacheStatus::default());
+
+        fs::write(&path, b"{not json").unwrap();
+        let err = store.recent("web#build").unwrap_err();
+        assert!(matches!(err, crate::SideError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("treating it as absent"), "{err}");
+        store.record_recent("web#build", entry(4)).unwrap();
+        assert_eq!(store.recent("web#build").unwrap(), [entry(4)]);
+        // Another task's index copied over this one's is refused.
+        fs::copy(
+            store.side_path(&crate::SideName::Index("api#build".into())),
+            &path,
+        )
+        .unwrap();
+        assert!(matches!(
+            store.recent("web#build"),
+            Err(crate::SideError::Corrupt {
+                reason: crate::SideCorruption::OtherOwner { .. },
+                ..
+            })
+        ));
     }
 
     #[test]

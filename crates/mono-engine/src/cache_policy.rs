@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mono_cache::{
     Artifact, CacheKey, CacheStore, LoadError, LocalStore, Lookup, OutputRecords, PackRequest,
-    Protected, ProtectedFiles, RemoteStore, RestorePolicy, StoreError, TaskInfo,
+    Protected, ProtectedFiles, RecentEntry, RemoteStore, RestorePolicy, StoreError, TaskInfo,
 };
 use mono_paths::{AbsPath, RepoPath};
 use mono_run::{Before, Hooks, Job};
@@ -19,6 +19,7 @@ use mono_task_id::TaskId;
 use crate::options::CacheAccess;
 use crate::profile::{Profile, Track};
 use crate::reporter::WarnOnce;
+use crate::why::{Explanation, Sources};
 
 /// What the hooks need to know of one task.
 pub(crate) struct CachedTask {
@@ -86,6 +87,10 @@ pub(crate) struct CacheHooks {
     /// The stamps of each running task's inputs and dependency outputs, taken before it
     /// ran: a task whose stamps changed while it ran is not stored.
     pub(crate) stamps: Mutex<HashMap<TaskId, mono_hash::Stamps>>,
+    /// Every task's hash and what went into it: the manifests of the tasks that miss.
+    pub(crate) hashes: Arc<mono_tasks::TaskHashes>,
+    /// Why each task that missed missed (docs/why.md).
+    pub(crate) miss_reasons: Mutex<HashMap<TaskId, Explanation>>,
     /// `--profile`'s recorder.
     pub(crate) profile: Option<Arc<Profile>>,
 }
@@ -135,6 +140,44 @@ impl CacheHooks {
 
     fn warn(&self, message: String) {
         self.warnings.warn(message);
+    }
+
+    /// Why `job` missed: its manifest against its earlier entry's. Remembered for the
+    /// summary; the line goes under the status line.
+    fn explain_miss(&self, job: &Job) -> Before {
+        let Some(current) = self.hashes.manifest(&job.id) else {
+            return Before::Run;
+        };
+        let remote = self
+            .remote
+            .as_deref()
+            .filter(|remote| self.access.remote_read && !remote.is_down());
+        let sources = Sources {
+            local: self.access.read.then_some(&self.store),
+            remote,
+        };
+        let warn = |message: String| self.warn(format!("{}: {message}", job.id));
+        let explanation = crate::why::explain(&sources, &current, false, &warn);
+        let reason = explanation.text.clone();
+        self.miss_reasons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.id.clone(), explanation);
+        Before::Miss { reason }
+    }
+
+    /// Makes `key` the head of the task's local index: the entry this checkout stored or
+    /// restored last (docs/cache.md). Only where the local cache may be written.
+    fn record_recent(&self, task_id: &str, key: CacheKey, duration_ms: u64) {
+        if !self.access.write {
+            return;
+        }
+        if let Err(err) = self
+            .store
+            .record_recent(task_id, RecentEntry::now(key, duration_ms))
+        {
+            self.warn(format!("{task_id}: {err}"));
+        }
     }
 
     /// Runs `work` as a span on `job`'s lane when profiling.
@@ -257,6 +300,7 @@ impl CacheHooks {
                 artifact.restore(&self.root, &task.restore)
             }) {
                 Ok(restored) => {
+                    self.record_recent(&task_id, key, restored.meta.task.duration_ms);
                     self.records.record(
                         &self.root,
                         &task_id,
@@ -277,10 +321,10 @@ impl CacheHooks {
                     Before::Run
                 }
             },
-            Ok(Lookup::Miss) => Before::Run,
+            Ok(Lookup::Miss) => self.explain_miss(job),
             Ok(Lookup::Corrupt(entry)) => {
                 self.warn(format!("{}: {entry}; treating it as a miss", job.id));
-                Before::Run
+                self.explain_miss(job)
             }
             Err(err) => {
                 self.warn(format!(
@@ -348,7 +392,7 @@ impl Hooks for CacheHooks {
         let before = self.lookup(job);
         if let (Some(profile), Some(start)) = (&self.profile, start) {
             let found = match &before {
-                Before::Run => "miss",
+                Before::Run | Before::Miss { .. } => "miss",
                 Before::Bypass => "bypass",
                 Before::Cached { .. } => "hit",
             };
@@ -361,7 +405,7 @@ impl Hooks for CacheHooks {
                 args,
             );
         }
-        if matches!(before, Before::Run | Before::Bypass) {
+        if !matches!(before, Before::Cached { .. }) {
             self.span(job, "stamp inputs", "cache", || self.stamp_inputs(job));
         }
         before
@@ -501,9 +545,21 @@ impl CacheHooks {
             outputs: &outputs,
             log,
         };
+        // The manifest of exactly this key: built from the values the key was hashed from.
+        let manifest = self
+            .hashes
+            .manifest(&job.id)
+            .filter(|m| m.hash.as_bytes() == key.as_bytes())
+            .map(|m| serde_json::to_vec(&m).expect("a manifest serializes"));
         match self.pack(&request) {
             Ok(artifact) => {
                 if self.access.write {
+                    if let Some(json) = &manifest {
+                        if let Err(err) = self.store.put_manifest(&key, json) {
+                            self.warn(format!("{}: input manifest not stored: {err}", job.id));
+                        }
+                    }
+                    self.record_recent(&job.id.to_string(), key, info.duration_ms);
                     if let Ok(paths) = artifact.output_paths() {
                         self.records.record(
                             &self.root,
@@ -520,12 +576,12 @@ impl CacheHooks {
                         Some(profile) => {
                             let (profile, start) = (Arc::clone(profile), std::time::Instant::now());
                             let name = format!("upload {}", job.id);
-                            remote.put_in_background_then(artifact, move |ok| {
+                            remote.upload_in_background_then(artifact, manifest, move |ok| {
                                 let args = vec![("uploaded", serde_json::Value::from(ok))];
                                 profile.since(name, "upload", Track::Uploads, start, args);
                             });
                         }
-                        None => remote.put_in_background(artifact),
+                        None => remote.upload_in_background(artifact, manifest),
                     }
                 }
             }

@@ -72,6 +72,8 @@ pub struct RunOutcome {
     pub images: Vec<(TaskId, Result<BuiltImage, mono_image::ImageError>)>,
     /// When each task with a command started and ended.
     pub timings: HashMap<TaskId, crate::cache_policy::Timing>,
+    /// Why each task that missed the cache missed (docs/why.md).
+    pub miss_reasons: HashMap<TaskId, crate::why::Explanation>,
 }
 
 impl RunOutcome {
@@ -296,6 +298,8 @@ pub(crate) fn execute(
         ahead: Mutex::new(HashMap::new()),
         timings: Mutex::new(HashMap::new()),
         stamps: Mutex::new(HashMap::new()),
+        hashes: Arc::clone(&prepared.hashes),
+        miss_reasons: Mutex::new(HashMap::new()),
         profile: workspace.profile().cloned(),
     });
     let profile = workspace.profile().map(|p| &**p);
@@ -364,6 +368,12 @@ pub(crate) fn execute(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
+    let miss_reasons = std::mem::take(
+        &mut *hooks
+            .miss_reasons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     let failed: Vec<TaskId> = summary
         .failed()
         .iter()
@@ -388,6 +398,7 @@ pub(crate) fn execute(
         images,
         results,
         timings,
+        miss_reasons,
     })
 }
 
@@ -402,6 +413,9 @@ fn wait_for_uploads(reporter: &dyn Reporter, remote: &mono_cache::RemoteStore, b
         )),
         Some(err) => crate::remote::warn_down(reporter, remote, err),
         None => {}
+    }
+    for bad in &report.index_warnings {
+        reporter.warn(&format!("remote cache: {bad}; it was replaced"));
     }
     if report.unfinished > 0 {
         reporter.warn(&format!(

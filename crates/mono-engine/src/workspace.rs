@@ -75,7 +75,17 @@ pub fn start_dir(dir: Option<&Path>) -> Result<AbsPath, EngineError> {
 impl Workspace {
     /// Loads the repository containing `cwd` (or the process's current directory).
     pub fn load(cwd: Option<&Path>, reporter: &dyn Reporter) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, false, None, reporter)
+        Workspace::load_inner(cwd, Load::Checked, None, reporter)
+    }
+
+    /// Like [`Workspace::load`], for listing packages: a package config that does not load
+    /// is a warning, and the package is listed without it (as `turbo ls` does). Not for a
+    /// run, which needs every package's tasks.
+    pub fn load_for_listing(
+        cwd: Option<&Path>,
+        reporter: &dyn Reporter,
+    ) -> Result<Workspace, EngineError> {
+        Workspace::load_inner(cwd, Load::Lenient, None, reporter)
     }
 
     /// Like [`Workspace::load`], and lists the repository's files with git meanwhile (for a
@@ -85,7 +95,7 @@ impl Workspace {
         cwd: Option<&Path>,
         reporter: &dyn Reporter,
     ) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, true, None, reporter)
+        Workspace::load_inner(cwd, Load::CheckedWithFiles, None, reporter)
     }
 
     /// [`Workspace::load_listing_files`] with `--profile`'s recorder: the loading steps are
@@ -95,7 +105,7 @@ impl Workspace {
         reporter: &dyn Reporter,
         profile: Option<std::sync::Arc<crate::Profile>>,
     ) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, true, profile, reporter)
+        Workspace::load_inner(cwd, Load::CheckedWithFiles, profile, reporter)
     }
 
     /// The recorder of `--profile`, if the run has one.
@@ -150,7 +160,7 @@ impl Workspace {
 
     fn load_inner(
         cwd: Option<&Path>,
-        list_files: bool,
+        load: Load,
         profile: Option<std::sync::Arc<crate::Profile>>,
         reporter: &dyn Reporter,
     ) -> Result<Workspace, EngineError> {
@@ -161,7 +171,7 @@ impl Workspace {
         let root = find_root(&start);
         drop(step);
         let cwd = start.strip_root(&root).unwrap_or_default();
-        let listing = list_files.then(|| {
+        let listing = (load == Load::CheckedWithFiles).then(|| {
             let root = root.clone();
             let profile = profile.clone();
             std::thread::spawn(move || {
@@ -179,7 +189,10 @@ impl Workspace {
         let config = mono_config::load_root(&root)?;
         drop(step);
         let step = Profile::step(recorder, "discover packages", "discovery");
-        let packages = mono_workspace::discover(&root, &config)?;
+        let packages = match load {
+            Load::Lenient => mono_workspace::discover_for_listing(&root, &config)?,
+            Load::Checked | Load::CheckedWithFiles => mono_workspace::discover(&root, &config)?,
+        };
         drop(step);
         for warning in packages.warnings() {
             reporter.warn(&warning.to_string());
@@ -194,4 +207,15 @@ impl Workspace {
             profile,
         })
     }
+}
+
+/// How a workspace is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Load {
+    /// Every config checked.
+    Checked,
+    /// Every config checked, and the repository's files listed meanwhile (for a run).
+    CheckedWithFiles,
+    /// For `mono ls`: package configs that do not load are warnings.
+    Lenient,
 }

@@ -14,6 +14,7 @@ use object_store::{
 
 use super::config::{RemoteConfigError, RemoteError, RemoteOptions, RemoteUrl};
 use crate::key::CacheKey;
+use crate::side::SideName;
 use crate::store::CacheStatus;
 
 /// The S3 user metadata key (`x-amz-meta-artifact-tag`) that holds an artifact's signature.
@@ -196,6 +197,91 @@ impl Backend {
         }
     }
 
+    /// The bytes of the side file `name` (docs/cache.md: an index or a manifest) and its
+    /// signature, `None` when the remote has none. A body longer than `cap` is `Some` with
+    /// `cap + 1` bytes, for the caller to refuse.
+    pub(crate) async fn get_side(
+        &self,
+        name: &SideName,
+        cap: u64,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, RemoteError> {
+        let key = name.derived_key();
+        let Some(mut download) = (match self {
+            Backend::S3(s3) => {
+                let path = s3.side_path(name);
+                match s3.store.get(&path).await {
+                    Ok(result) => {
+                        let tag = result
+                            .attributes
+                            .get(&Attribute::Metadata(S3_TAG_METADATA.into()))
+                            .map(|value| value.to_string());
+                        let url = s3.url.clone();
+                        let body = result
+                            .into_stream()
+                            .map_err(move |source| RemoteError::S3 {
+                                url: url.clone(),
+                                source,
+                            })
+                            .boxed();
+                        Some(Download { tag, body })
+                    }
+                    Err(object_store::Error::NotFound { .. }) => None,
+                    Err(source) => return Err(s3.error(source)),
+                }
+            }
+            Backend::Http(_) => self.get(&key).await?,
+        }) else {
+            return Ok(None);
+        };
+        let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = download.body.next().await {
+            let chunk = chunk?;
+            let room = (cap + 1).saturating_sub(bytes.len());
+            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if bytes.len() > cap {
+                break;
+            }
+        }
+        Ok(Some((bytes, download.tag)))
+    }
+
+    /// Stores the side file `name`, replacing any previous one (last writer wins).
+    pub(crate) async fn put_side(
+        &self,
+        name: &SideName,
+        body: Bytes,
+        tag: Option<String>,
+    ) -> Result<(), RemoteError> {
+        match self {
+            Backend::S3(s3) => {
+                let mut attributes = Attributes::new();
+                attributes.insert(Attribute::ContentType, "application/octet-stream".into());
+                if let Some(tag) = tag {
+                    attributes.insert(Attribute::Metadata(S3_TAG_METADATA.into()), tag.into());
+                }
+                let options = PutOptions {
+                    attributes,
+                    ..PutOptions::default()
+                };
+                s3.store
+                    .put_opts(&s3.side_path(name), PutPayload::from(body), options)
+                    .await
+                    .map(|_| ())
+                    .map_err(|source| s3.error(source))
+            }
+            Backend::Http(_) => self.put(&name.derived_key(), body, tag, 0).await,
+        }
+    }
+
+    /// Where the remote keeps `name`, for messages.
+    pub(crate) fn side_location(&self, name: &SideName) -> String {
+        match self {
+            Backend::S3(s3) => format!("{}/{}", s3.url, name.relative_path()),
+            Backend::Http(http) => http.artifact_url(&name.derived_key()),
+        }
+    }
+
     /// How much the remote holds, where the protocol can tell (S3 lists; the Turborepo API
     /// cannot).
     pub(crate) async fn status(&self) -> Result<Option<CacheStatus>, RemoteError> {
@@ -305,6 +391,13 @@ impl S3Backend {
         match self.prefix.as_str() {
             "" => ObjectPath::from(key.to_string()),
             prefix => ObjectPath::from(format!("{prefix}/{key}")),
+        }
+    }
+
+    fn side_path(&self, name: &SideName) -> ObjectPath {
+        match self.prefix.as_str() {
+            "" => ObjectPath::from(name.relative_path()),
+            prefix => ObjectPath::from(format!("{prefix}/{}", name.relative_path())),
         }
     }
 

@@ -17,6 +17,10 @@ use super::envelope;
 use crate::artifact::Artifact;
 use crate::error::{CorruptEntry, Corruption, StoreError};
 use crate::key::CacheKey;
+use crate::side::{
+    compress_manifest, decompress_manifest, RecentEntry, RecentIndex, SideCorruption, SideError,
+    SideName, MAX_INDEX_LEN, MAX_MANIFEST_LEN,
+};
 use crate::store::{CacheStatus, CacheStore, Lookup};
 
 /// A remote cache: an S3-compatible bucket or a Turborepo API server.
@@ -47,6 +51,8 @@ struct Inner {
     uploaded: AtomicU64,
     uploaded_bytes: AtomicU64,
     upload_errors: Mutex<Vec<RemoteError>>,
+    /// Bad index files found (and replaced) while recording uploads, to report once.
+    index_warnings: Mutex<Vec<SideError>>,
 }
 
 /// What the background uploads did, from [`RemoteStore::wait_for_uploads`].
@@ -61,6 +67,9 @@ pub struct UploadReport {
     /// The first upload error, if the remote went down during uploads and no other error
     /// was reported before.
     pub error: Option<RemoteError>,
+    /// Bad recent-entries indexes found while recording the uploads (each was replaced by
+    /// a new one), for the caller to warn about.
+    pub index_warnings: Vec<SideError>,
 }
 
 impl RemoteStore {
@@ -93,6 +102,7 @@ impl RemoteStore {
                 uploaded: AtomicU64::new(0),
                 uploaded_bytes: AtomicU64::new(0),
                 upload_errors: Mutex::new(Vec::new()),
+                index_warnings: Mutex::new(Vec::new()),
             }),
             runtime: Some(runtime),
             uploads: Mutex::new(Vec::new()),
@@ -134,15 +144,24 @@ impl RemoteStore {
     /// Starts uploading `artifact` and returns at once; [`RemoteStore::wait_for_uploads`]
     /// waits for it. Nothing happens when the remote is down.
     pub fn put_in_background(&self, artifact: Artifact) {
-        self.put_in_background_then(artifact, |_| {});
+        self.upload_in_background(artifact, None);
     }
 
-    /// [`RemoteStore::put_in_background`], then `done` with whether the upload succeeded,
-    /// on the upload's thread (`--profile` measures uploads with it). `done` is not called
-    /// when the remote is down before the upload starts, or when the upload is abandoned.
-    pub fn put_in_background_then(
+    /// [`RemoteStore::put_in_background`] with the entry's input manifest (its JSON): the
+    /// manifest is uploaded first, then the artifact, then the task's index records it, so
+    /// an index never names an entry before its manifest is there.
+    pub fn upload_in_background(&self, artifact: Artifact, manifest: Option<Vec<u8>>) {
+        self.upload_in_background_then(artifact, manifest, |_| {});
+    }
+
+    /// [`RemoteStore::upload_in_background`], then `done` with whether the artifact was
+    /// uploaded, on the upload's thread (`--profile` measures uploads with it). `done` is
+    /// not called when the remote is down before the upload starts, or when the upload is
+    /// abandoned.
+    pub fn upload_in_background_then(
         &self,
         artifact: Artifact,
+        manifest: Option<Vec<u8>>,
         done: impl FnOnce(bool) + Send + 'static,
     ) {
         if self.is_down() {
@@ -153,6 +172,7 @@ impl RemoteStore {
             let mut succeeded = false;
             let key = artifact.key();
             let duration = artifact.meta().task.duration_ms;
+            let task_id = artifact.meta().task.task_id.clone();
             let prepared = tokio::task::spawn_blocking(move || {
                 inner.prepare_upload(&artifact).map(|b| (b, inner))
             })
@@ -161,11 +181,23 @@ impl RemoteStore {
                 done(false);
                 return;
             };
+            if let Some(json) = manifest {
+                if let Err(err) = inner.put_manifest(&key, &json).await {
+                    inner.upload_failed(err);
+                    if inner.down.load(Ordering::SeqCst) {
+                        done(false);
+                        return;
+                    }
+                }
+            }
             let len = body.len() as u64;
             match inner.upload(&key, body, tag, duration).await {
                 Ok(()) => {
                     inner.uploaded.fetch_add(1, Ordering::SeqCst);
                     inner.uploaded_bytes.fetch_add(len, Ordering::SeqCst);
+                    inner
+                        .record_upload(&task_id, RecentEntry::now(key, duration))
+                        .await;
                     succeeded = true;
                 }
                 Err(err) if err.is_server_error() => {
@@ -215,6 +247,9 @@ impl RemoteStore {
                 .expect("not poisoned")
                 .drain(..)
                 .next(),
+            index_warnings: std::mem::take(
+                &mut *self.inner.index_warnings.lock().expect("not poisoned"),
+            ),
         }
     }
 
@@ -253,6 +288,177 @@ impl Inner {
             Ok(quiet)
         } else {
             Err(StoreError::Remote(err))
+        }
+    }
+
+    /// Reads the side file `name`, checking its signature when signatures are on. `None`:
+    /// the remote has none (or is down).
+    async fn read_side(&self, name: &SideName, cap: u64) -> Result<Option<Vec<u8>>, SideError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let bound = self.options.timeout;
+        let got = match tokio::time::timeout(bound, self.backend.get_side(name, cap)).await {
+            Ok(got) => got,
+            Err(_) => Err(RemoteError::Timeout {
+                url: self.url.to_string(),
+                timeout: bound,
+            }),
+        };
+        let corrupt = |reason| SideError::Corrupt {
+            name: name.clone(),
+            location: self.backend.side_location(name),
+            reason,
+        };
+        let (bytes, tag) = match got {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(None),
+            // The server failed on this one object: absent, the remote stays up.
+            Err(err) if err.is_server_error() => return Ok(None),
+            Err(err) => {
+                return match self.fail(err, None) {
+                    Ok(none) => Ok(none),
+                    Err(StoreError::Remote(err)) => Err(SideError::Remote(err)),
+                    Err(_) => Ok(None),
+                }
+            }
+        };
+        if bytes.len() as u64 > cap {
+            return Err(corrupt(SideCorruption::Unsafe(
+                crate::open::OpenError::TooLarge {
+                    size: bytes.len() as u64,
+                    cap,
+                },
+            )));
+        }
+        if let Some(signer) = &self.options.signer {
+            let Some(tag) = tag else {
+                return Err(corrupt(SideCorruption::Unsigned));
+            };
+            if !signer.verify(&name.derived_key().to_string(), &bytes, &tag) {
+                return Err(corrupt(SideCorruption::BadSignature));
+            }
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Writes the side file `name`, signed when signatures are on.
+    async fn write_side(&self, name: &SideName, body: Vec<u8>) -> Result<(), RemoteError> {
+        let tag = self
+            .options
+            .signer
+            .as_ref()
+            .map(|signer| signer.tag(&name.derived_key().to_string(), &body));
+        let bound = self.options.upload_timeout;
+        match tokio::time::timeout(bound, self.backend.put_side(name, Bytes::from(body), tag)).await
+        {
+            Ok(result) => result,
+            Err(_) => Err(RemoteError::Timeout {
+                url: self.url.to_string(),
+                timeout: bound,
+            }),
+        }
+    }
+
+    /// The recent entries of `task_id` the remote has, newest first.
+    async fn recent(&self, task_id: &str) -> Result<Vec<RecentEntry>, SideError> {
+        let name = SideName::Index(task_id.to_owned());
+        let Some(bytes) = self.read_side(&name, MAX_INDEX_LEN).await? else {
+            return Ok(Vec::new());
+        };
+        RecentIndex::from_json(&bytes, task_id)
+            .map(|index| index.entries)
+            .map_err(|reason| SideError::Corrupt {
+                location: self.backend.side_location(&name),
+                name,
+                reason,
+            })
+    }
+
+    /// Read, record, write: S3 and the Turborepo API have no append, so two writers of one
+    /// task id at once keep the last one's index (docs/cache.md). A bad index is replaced;
+    /// the error is returned after writing the new one.
+    async fn record_recent(&self, task_id: &str, entry: RecentEntry) -> Result<(), SideError> {
+        let (mut index, bad) = match self.recent(task_id).await {
+            Ok(entries) => (
+                RecentIndex {
+                    entries,
+                    ..RecentIndex::new(task_id)
+                },
+                None,
+            ),
+            Err(bad @ SideError::Corrupt { .. }) => (RecentIndex::new(task_id), Some(bad)),
+            Err(err) => return Err(err),
+        };
+        if self.down.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        index.record(entry);
+        let name = SideName::Index(task_id.to_owned());
+        match self.write_side(&name, index.to_json()).await {
+            Ok(()) => bad.map_or(Ok(()), Err),
+            Err(err) if err.is_server_error() => Err(SideError::Remote(err)),
+            Err(err) => match self.fail(err, ()) {
+                Ok(()) => Ok(()),
+                Err(StoreError::Remote(err)) => Err(SideError::Remote(err)),
+                Err(_) => Ok(()),
+            },
+        }
+    }
+
+    /// Uploads the compressed manifest of `key`.
+    async fn put_manifest(&self, key: &CacheKey, json: &[u8]) -> Result<(), SideError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let body = compress_manifest(json);
+        match self.write_side(&SideName::Manifest(*key), body).await {
+            Ok(()) => Ok(()),
+            Err(err) if err.is_server_error() => Err(SideError::Remote(err)),
+            Err(err) => match self.fail(err, ()) {
+                Ok(()) => Ok(()),
+                Err(StoreError::Remote(err)) => Err(SideError::Remote(err)),
+                Err(_) => Ok(()),
+            },
+        }
+    }
+
+    /// The JSON of `key`'s manifest on the remote, `None` when it has none.
+    async fn manifest(&self, key: &CacheKey) -> Result<Option<Vec<u8>>, SideError> {
+        let name = SideName::Manifest(*key);
+        let Some(bytes) = self.read_side(&name, MAX_MANIFEST_LEN).await? else {
+            return Ok(None);
+        };
+        decompress_manifest(&bytes)
+            .map(Some)
+            .map_err(|reason| SideError::Corrupt {
+                location: self.backend.side_location(&name),
+                name,
+                reason,
+            })
+    }
+
+    /// Keeps a failed side upload for [`RemoteStore::wait_for_uploads`] to report.
+    fn upload_failed(&self, err: SideError) {
+        match err {
+            bad @ SideError::Corrupt { .. } => {
+                self.index_warnings.lock().expect("not poisoned").push(bad);
+            }
+            SideError::Remote(err) => {
+                let mut errors = self.upload_errors.lock().expect("not poisoned");
+                if errors.is_empty() {
+                    errors.push(err);
+                }
+            }
+            SideError::Io { .. } => {}
+        }
+    }
+
+    /// After an upload: records it in the task's index, keeping what went wrong for
+    /// [`RemoteStore::wait_for_uploads`] to report.
+    async fn record_upload(&self, task_id: &str, entry: RecentEntry) {
+        if let Err(err) = self.record_recent(task_id, entry).await {
+            self.upload_failed(err);
         }
     }
 
@@ -436,7 +642,16 @@ impl CacheStore for RemoteStore {
         let inner = Arc::clone(&self.inner);
         let key = artifact.key();
         let duration = artifact.meta().task.duration_ms;
-        let result = self.block(async move { inner.upload(&key, body, tag, duration).await });
+        let task_id = artifact.meta().task.task_id.clone();
+        let result = self.block(async move {
+            let uploaded = inner.upload(&key, body, tag, duration).await;
+            if uploaded.is_ok() {
+                inner
+                    .record_upload(&task_id, RecentEntry::now(key, duration))
+                    .await;
+            }
+            uploaded
+        });
         match result.and_then(|r| r) {
             Ok(()) => Ok(()),
             Err(err) if err.is_server_error() => Err(StoreError::Remote(err)),
@@ -459,6 +674,44 @@ impl RemoteStore {
     /// Whether the remote can count its entries ([`CacheStore::status`]).
     pub fn can_count(&self) -> bool {
         matches!(self.inner.url, RemoteUrl::S3 { .. })
+    }
+
+    /// The recent entries of `task_id` the remote has, newest first: its first is the newest
+    /// entry uploaded for the task. Empty when the remote has none or is down; a bad index is
+    /// [`SideError::Corrupt`] (warn, and treat it as empty); the first failure of the remote
+    /// is [`SideError::Remote`] and marks it down, as for artifacts.
+    pub fn recent(&self, task_id: &str) -> Result<Vec<RecentEntry>, SideError> {
+        let inner = Arc::clone(&self.inner);
+        let task_id = task_id.to_owned();
+        self.block(async move { inner.recent(&task_id).await })
+            .map_err(SideError::Remote)?
+    }
+
+    /// Records `entry` at the head of `task_id`'s remote index (read, modify, write: the
+    /// last writer wins). [`RemoteStore::put_in_background`] does this after each upload.
+    pub fn record_recent(&self, task_id: &str, entry: RecentEntry) -> Result<(), SideError> {
+        let inner = Arc::clone(&self.inner);
+        let task_id = task_id.to_owned();
+        self.block(async move { inner.record_recent(&task_id, entry).await })
+            .map_err(SideError::Remote)?
+    }
+
+    /// The JSON of `key`'s input manifest on the remote (docs/cache.md), `None` when it has
+    /// none or is down.
+    pub fn manifest(&self, key: &CacheKey) -> Result<Option<Vec<u8>>, SideError> {
+        let inner = Arc::clone(&self.inner);
+        let key = *key;
+        self.block(async move { inner.manifest(&key).await })
+            .map_err(SideError::Remote)?
+    }
+
+    /// Uploads `key`'s input manifest and waits for it.
+    pub fn put_manifest(&self, key: &CacheKey, json: &[u8]) -> Result<(), SideError> {
+        let inner = Arc::clone(&self.inner);
+        let key = *key;
+        let json = json.to_vec();
+        self.block(async move { inner.put_manifest(&key, &json).await })
+            .map_err(SideError::Remote)?
     }
 
     /// The directory downloads are written to.
