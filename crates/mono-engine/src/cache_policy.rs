@@ -91,6 +91,8 @@ pub(crate) struct CacheHooks {
     pub(crate) hashes: Arc<mono_tasks::TaskHashes>,
     /// Why each task that missed missed (docs/why.md).
     pub(crate) miss_reasons: Mutex<HashMap<TaskId, Explanation>>,
+    /// A CI shard's tasks of other shards, waited for in the remote cache (docs/ci.md).
+    pub(crate) waits: Option<Arc<crate::shards::Waits>>,
     /// `--profile`'s recorder.
     pub(crate) profile: Option<Arc<Profile>>,
 }
@@ -237,7 +239,7 @@ impl CacheHooks {
 
 impl CacheHooks {
     /// Whether `job` is a hit (restored now), a miss or a bypass.
-    fn lookup(&self, job: &Job) -> Before {
+    pub(crate) fn lookup(&self, job: &Job) -> Before {
         let Some(task) = self.tasks.get(&job.id) else {
             return Before::Run;
         };
@@ -248,7 +250,9 @@ impl CacheHooks {
         // bypass, not a miss; its result is still stored when writes are on.
         let task_id = job.id.to_string();
         let remote_read = self.access.remote_read && self.remote.is_some();
-        if self.force || !(self.access.read || remote_read) {
+        // A task another shard builds is never forced: it is taken, not run.
+        let forced = self.force && !self.waits_elsewhere(&job.id);
+        if forced || !(self.access.read || remote_read) {
             self.records.forget(&task_id);
             return Before::Bypass;
         }
@@ -388,6 +392,9 @@ impl Hooks for CacheHooks {
     }
 
     fn before(&self, job: &Job) -> Before {
+        if self.waits_elsewhere(&job.id) {
+            return self.wait_elsewhere(job);
+        }
         let start = self.profile.as_ref().map(|_| std::time::Instant::now());
         let before = self.lookup(job);
         if let (Some(profile), Some(start)) = (&self.profile, start) {
@@ -395,6 +402,7 @@ impl Hooks for CacheHooks {
                 Before::Run | Before::Miss { .. } => "miss",
                 Before::Bypass => "bypass",
                 Before::Cached { .. } => "hit",
+                Before::Failed { .. } => "failed",
             };
             let args = vec![("result", serde_json::Value::from(found))];
             profile.since(

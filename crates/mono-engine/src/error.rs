@@ -315,6 +315,54 @@ pub enum EngineError {
     #[error("cannot write the pruned copy")]
     #[diagnostic(code(mono::prune::write), help("pass another `--out-dir`"))]
     PruneWrite(#[source] mono_image::PruneError),
+
+    /// `--shard` without a remote cache: the shards could not share their results.
+    #[error(
+        "`--shard {shard}` needs a remote cache: the shards take each other's results from it"
+    )]
+    #[diagnostic(
+        code(mono::ci::no_remote),
+        help("set `--remote-cache s3://BUCKET/PREFIX` (or `MONO_REMOTE_CACHE`, `remoteCache.apiUrl` in the root config); docs/ci.md shows a CI setup")
+    )]
+    ShardNeedsRemote {
+        /// The `--shard` value.
+        shard: String,
+    },
+
+    /// `--shard` with a `--cache` spec that does not read and write the remote cache.
+    #[error("`--shard {shard}` with `--cache={cache}`: a shard must read the remote cache (what other shards built) and write it (what they wait for)")]
+    #[diagnostic(
+        code(mono::ci::cache_access),
+        help("leave `--cache` out, or give `remote:rw`")
+    )]
+    ShardCacheAccess {
+        /// The `--shard` value.
+        shard: String,
+        /// The `--cache` value.
+        cache: String,
+    },
+
+    /// Persistent tasks never end: a CI shard cannot run them.
+    #[error("persistent tasks cannot be split across CI machines: {}", tasks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    #[diagnostic(
+        code(mono::ci::persistent),
+        help("leave them out of the sharded run (run the tasks they are for, e.g. `build`, not `dev`)")
+    )]
+    PersistentInShards {
+        /// The persistent tasks.
+        tasks: Vec<mono_task_id::TaskId>,
+    },
+
+    /// `--shards 0`.
+    #[error("`--shards {shards}`: at least one shard")]
+    #[diagnostic(
+        code(mono::ci::shards),
+        help("give the number of CI machines, e.g. `--shards 4`")
+    )]
+    ShardCount {
+        /// The value given.
+        shards: usize,
+    },
 }
 
 impl EngineError {

@@ -38,6 +38,8 @@ pub(crate) struct ExecOptions {
     pub(crate) log_order: LogOrder,
     pub(crate) cache: CacheAccess,
     pub(crate) env_mode: EnvMode,
+    /// `--shard i/N`: this shard's tasks and those it takes from other shards.
+    pub(crate) shard: Option<crate::shards::ShardJobs>,
 }
 
 /// How a run ended.
@@ -74,6 +76,8 @@ pub struct RunOutcome {
     pub timings: HashMap<TaskId, crate::cache_policy::Timing>,
     /// Why each task that missed the cache missed (docs/why.md).
     pub miss_reasons: HashMap<TaskId, crate::why::Explanation>,
+    /// `--shard`: what this shard ran and what it took from the others.
+    pub shard: Option<crate::shards::ShardReport>,
 }
 
 impl RunOutcome {
@@ -244,6 +248,10 @@ fn jobs(
             .filter_map(|w| index.get(w).copied())
             .collect();
         job.hash = Some(hash.short());
+        job.waits_elsewhere = options
+            .shard
+            .as_ref()
+            .is_some_and(|shard| shard.elsewhere.contains_key(&task.id));
         if is_image_task(task) {
             // The tag defaults to the hash, and base images are pulled into this run's
             // cache folder.
@@ -276,7 +284,10 @@ pub(crate) fn execute(
         Some(remote) => (Some(Arc::new(remote.store)), remote.upload_bound),
         None => (None, Duration::ZERO),
     };
-    let order: Vec<&TaskNode> = graph.in_dependency_order().collect();
+    let mut order: Vec<&TaskNode> = graph.in_dependency_order().collect();
+    if let Some(shard) = &options.shard {
+        order = crate::shards::shard_order(order, shard);
+    }
     let (jobs, tasks) = jobs(
         workspace,
         &order,
@@ -300,8 +311,15 @@ pub(crate) fn execute(
         stamps: Mutex::new(HashMap::new()),
         hashes: Arc::clone(&prepared.hashes),
         miss_reasons: Mutex::new(HashMap::new()),
+        waits: options
+            .shard
+            .as_ref()
+            .map(|shard| Arc::new(crate::shards::Waits::new(shard))),
         profile: workspace.profile().cloned(),
     });
+    if let (Some(shard), Some(remote)) = (&options.shard, &remote) {
+        crate::shards::started(&*reporter, remote, &workspace.root, shard);
+    }
     let profile = workspace.profile().map(|p| &**p);
     let step = Profile::step(profile, "cache: find warm hits", "cache");
     hooks.look_ahead();
@@ -343,6 +361,17 @@ pub(crate) fn execute(
         let _step = Profile::step(profile, "wait for remote uploads", "upload");
         wait_for_uploads(&*reporter, remote, upload_bound);
     }
+    let shard = match (&options.shard, &remote) {
+        (Some(shard), Some(remote)) => Some(crate::shards::finished(
+            &*reporter,
+            remote,
+            &workspace.root,
+            shard,
+            &order,
+            &summary,
+        )),
+        _ => None,
+    };
 
     let results: Vec<(TaskId, JobResult)> = order
         .iter()
@@ -399,6 +428,7 @@ pub(crate) fn execute(
         results,
         timings,
         miss_reasons,
+        shard,
     })
 }
 

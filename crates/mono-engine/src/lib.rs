@@ -52,6 +52,7 @@ mod remote;
 mod reporter;
 mod run;
 mod selection;
+pub mod shards;
 mod summary;
 pub mod summary_diff;
 mod task_env;

@@ -224,6 +224,8 @@ pub struct RunOptions {
     pub env_mode: Option<EnvMode>,
     /// `--color` / `--no-color`; `None`: colors on a terminal, unless `NO_COLOR` is set.
     pub color: Option<bool>,
+    /// `--shard i/N`: run one CI shard's part of the plan (docs/ci.md).
+    pub shard: Option<crate::shards::ShardOptions>,
 }
 
 #[cfg(test)]

@@ -390,6 +390,10 @@ impl Run {
         let concurrency = self.concurrency_for(&prepared.graph)?;
         let store = self.local_store();
         let remote = self.remote(&store)?;
+        let shard = match self.options.shard {
+            Some(shard) => Some(self.shard_jobs(prepared, shard, &store, remote.as_ref())?),
+            None => None,
+        };
         let options = ExecOptions {
             force: self.options.force,
             concurrency,
@@ -406,6 +410,7 @@ impl Run {
             log_order: self.log_order,
             cache: self.options.cache,
             env_mode: self.env_mode,
+            shard,
         };
         let outcome = crate::execute::execute(
             &self.workspace,
@@ -429,6 +434,104 @@ impl Run {
             );
         }
         Ok(outcome)
+    }
+}
+
+impl Run {
+    /// How many tasks at once the split's model gives each shard: `--concurrency`, else
+    /// `concurrency` in the root config when it is a number, else 1. Never the cores of
+    /// this machine: every machine must compute the same split.
+    fn model_concurrency(&self) -> usize {
+        match (self.options.concurrency, &self.workspace.config.concurrency) {
+            (Some(flag), _) => flag.0.max(1),
+            (None, Some(configured)) => configured.value.trim().parse().unwrap_or(1).max(1),
+            (None, None) => 1,
+        }
+    }
+
+    /// `mono ci plan --shards N`: the split of `prepared` across `shards` CI machines.
+    /// With a remote cache, the plan a shard or an earlier `mono ci plan` stored for these
+    /// hashes, else the one computed now, stored for the shards.
+    pub fn ci_plan(
+        &self,
+        prepared: &Prepared,
+        shards: usize,
+    ) -> Result<crate::shards::CiPlan, EngineError> {
+        if shards == 0 {
+            return Err(EngineError::ShardCount { shards });
+        }
+        let store = self.local_store();
+        let remote = self.remote(&store)?;
+        self.plan_for_shards(prepared, shards, &store, remote.as_ref())
+    }
+
+    fn plan_for_shards(
+        &self,
+        prepared: &Prepared,
+        shards: usize,
+        store: &LocalStore,
+        remote: Option<&Remote>,
+    ) -> Result<crate::shards::CiPlan, EngineError> {
+        let concurrency = self.model_concurrency();
+        let remote = remote.map(|r| &r.store);
+        let key = crate::shards::plan_key(prepared, shards, concurrency);
+        if let Some(stored) = remote.and_then(|r| crate::shards::stored_plan(r, &key)) {
+            self.reporter.note(&format!(
+                "the split of these {shards} shards was computed before, by a shard or `mono ci plan`: using the one stored in the remote cache"
+            ));
+            return Ok(stored);
+        }
+        let durations = crate::shards::StoreDurations::load(
+            store,
+            remote,
+            prepared.graph.tasks().map(|t| t.id.clone()).collect(),
+        );
+        let expected = crate::shards::expected_times(prepared, &durations);
+        let plan = crate::shards::compute(prepared, &expected, shards, concurrency)?;
+        if let Some(remote) = remote {
+            if let Err(err) = crate::shards::store_plan(remote, &self.workspace.root, &plan) {
+                self.reporter.warn(&format!(
+                    "the split cannot be stored in the remote cache {} ({err}): a shard that starts later may compute another",
+                    remote.url()
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// `--shard i/N`: the plan, and this shard's part of it.
+    fn shard_jobs(
+        &self,
+        prepared: &Prepared,
+        shard: crate::shards::ShardOptions,
+        store: &LocalStore,
+        remote: Option<&Remote>,
+    ) -> Result<crate::shards::ShardJobs, EngineError> {
+        let spec = shard.shard;
+        let Some(remote) = remote else {
+            return Err(EngineError::ShardNeedsRemote {
+                shard: spec.to_string(),
+            });
+        };
+        let access = self.options.cache;
+        if !(access.remote_read && access.remote_write) {
+            let flags = |r: bool, w: bool| match (r, w) {
+                (true, true) => "rw",
+                (true, false) => "r",
+                (false, true) => "w",
+                (false, false) => "",
+            };
+            return Err(EngineError::ShardCacheAccess {
+                shard: spec.to_string(),
+                cache: format!(
+                    "local:{},remote:{}",
+                    flags(access.read, access.write),
+                    flags(access.remote_read, access.remote_write)
+                ),
+            });
+        }
+        let plan = self.plan_for_shards(prepared, spec.total(), store, Some(remote))?;
+        Ok(crate::shards::ShardJobs::new(&plan, prepared, shard))
     }
 }
 

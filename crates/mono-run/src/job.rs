@@ -32,6 +32,10 @@ pub struct Job {
     /// [`RunOptions::output_logs`](crate::RunOptions::output_logs) when set; the binary leaves it unset when
     /// `--output-logs` was given, which overrides every task as in Turborepo.
     pub output_logs: Option<crate::OutputLogs>,
+    /// The job runs no command here: its hooks wait for another machine to produce its
+    /// result (a CI shard's dependency on another shard), so it holds none of the
+    /// `concurrency` slots, and a wait never keeps this machine's own tasks from starting.
+    pub waits_elsewhere: bool,
 }
 
 impl Job {
@@ -46,6 +50,7 @@ impl Job {
             with: Vec::new(),
             hash: None,
             output_logs: None,
+            waits_elsewhere: false,
         }
     }
 }
@@ -72,6 +77,12 @@ pub enum Before {
         log: Vec<u8>,
         /// How long that run took.
         time_saved: Duration,
+    },
+    /// The job fails without running: the hooks know it cannot succeed (a CI shard's
+    /// dependency that another shard failed to build, or waited for too long).
+    Failed {
+        /// Why, for the job's log and the summary.
+        reason: String,
     },
 }
 

@@ -147,9 +147,12 @@ impl JobOutput {
 
     fn error_line(&self, failure: &Failure) -> Vec<u8> {
         let mut line = self.prefix.clone();
-        line.extend_from_slice(
-            format!("ERROR: command finished with error: {failure}\n").as_bytes(),
-        );
+        let text = match failure {
+            // No command ran: the hooks' reason is the whole story.
+            Failure::Refused(reason) => format!("ERROR: {reason}\n"),
+            failure => format!("ERROR: command finished with error: {failure}\n"),
+        };
+        line.extend_from_slice(text.as_bytes());
         line
     }
 

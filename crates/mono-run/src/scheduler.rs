@@ -203,19 +203,38 @@ impl Scheduler {
             stopped: AtomicBool::new(false),
         });
         let mut running = JoinSet::new();
+        // Running jobs that hold no slot ([`Job::waits_elsewhere`]).
+        let mut waiting_elsewhere = 0usize;
         let mut interrupted = false;
         loop {
             if !interrupted && *cancelled.borrow_and_update() != Cancel::No {
                 interrupted = true;
                 graph.stopped = true;
             }
-            while !graph.stopped && running.len() < options.concurrency {
+            // Jobs that wait for another machine hold no slot: they start when ready.
+            while !graph.stopped {
+                let Some(at) = graph.ready.iter().position(|&i| jobs[i].waits_elsewhere) else {
+                    break;
+                };
+                let index = graph.ready.remove(at).expect("a ready job");
+                if jobs[index].command.is_none() {
+                    graph.complete(index, JobResult::NoCommand);
+                    continue;
+                }
+                waiting_elsewhere += 1;
+                context.hooks.started(&jobs[index]);
+                running.spawn(execute(index, jobs.clone(), context.clone()));
+            }
+            while !graph.stopped && running.len() - waiting_elsewhere < options.concurrency {
                 let Some(index) = graph.ready.pop_front() else {
                     break;
                 };
                 if jobs[index].command.is_none() {
                     graph.complete(index, JobResult::NoCommand);
                     continue;
+                }
+                if jobs[index].waits_elsewhere {
+                    waiting_elsewhere += 1;
                 }
                 context.hooks.started(&jobs[index]);
                 running.spawn(execute(index, jobs.clone(), context.clone()));
@@ -230,6 +249,9 @@ impl Scheduler {
             tokio::select! {
                 joined = running.join_next() => match joined {
                     Some(Ok((index, result))) => {
+                        if jobs[index].waits_elsewhere {
+                            waiting_elsewhere -= 1;
+                        }
                         context.hooks.finished(&jobs[index], &result);
                         graph.complete(index, result);
                     }
@@ -455,6 +477,11 @@ async fn execute_job(index: usize, jobs: &Arc<[Job]>, context: &Context) -> JobR
     if let Before::Cached { log, time_saved } = before {
         output.cached(&log);
         return JobResult::Cached { time_saved };
+    }
+    if let Before::Failed { reason } = before {
+        // The error line says why; there is no log, since nothing ran.
+        let failure = Failure::Refused(reason.into());
+        return failed(&mut output, failure, b"", Duration::ZERO);
     }
     if *context.cancel.borrow() != Cancel::No || context.stopped.load(Ordering::Relaxed) {
         return JobResult::Skipped {

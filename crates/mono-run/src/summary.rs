@@ -66,6 +66,8 @@ pub enum Failure {
     Io(Arc<io::Error>),
     /// A [`Hooks`](crate::Hooks) method panicked.
     HookPanicked,
+    /// The hooks failed it without running it ([`Before::Failed`](crate::Before::Failed)).
+    Refused(Arc<str>),
 }
 
 impl fmt::Display for Failure {
@@ -75,6 +77,7 @@ impl fmt::Display for Failure {
             Self::Signal(signal) => write!(f, "was killed by signal {signal}"),
             Self::Io(error) => write!(f, "could not be run: {error}"),
             Self::HookPanicked => f.write_str("failed in a cache hook (it panicked)"),
+            Self::Refused(reason) => f.write_str(reason),
         }
     }
 }

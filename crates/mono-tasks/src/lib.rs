@@ -27,6 +27,7 @@ mod graph_page;
 mod hashes;
 mod lockfiles;
 mod plan;
+mod split;
 
 pub use affected::{AffectedError, AffectedReason, ChangeDetector, ChangedPackages};
 pub use engine::{
@@ -47,6 +48,7 @@ pub use plan::{
     PlannedTask, ScmInfo, SpecifiedEnv, TaskHashDetails, DRY_RUN_FORMAT_VERSION,
     NONEXISTENT_COMMAND, OPT_OUT_COMMAND,
 };
+pub use split::{split, ShardEstimate, Split, SplitOptions, SplitStrategy, SplitTask};
 
 /// The version of the `--graph` JSON format.
 pub const GRAPH_FORMAT_VERSION: &str = "1";

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mono_engine::images::ImageFormat;
+use mono_engine::shards::ShardSpec;
 use mono_engine::{
     CacheAccess, Concurrency, ContinueMode, EnvMode, LogOrderChoice, LogPrefix, OutputLogs,
 };
@@ -60,6 +61,9 @@ pub enum Command {
     /// Work with run summaries (`--summarize`).
     #[command(subcommand)]
     Summary(SummaryCommand),
+    /// Split a run across CI machines (docs/ci.md).
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// Print the completion script for a shell (README: Install).
     Completion {
         /// The shell.
@@ -345,6 +349,82 @@ pub struct RunArgs {
     /// `loose`: every variable.
     #[arg(long, value_enum, value_name = "MODE")]
     pub env_mode: Option<EnvMode>,
+
+    /// `--shard i/N`, `--shard-wait`.
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// One CI machine's part of a split run (docs/ci.md).
+#[derive(Debug, Clone, Args)]
+pub struct ShardArgs {
+    /// Run shard i of N of the split `mono ci plan --shards N` prints, taking what it needs
+    /// from the other shards through the remote cache (docs/ci.md).
+    #[arg(long, value_name = "i/N", env = "MONO_SHARD")]
+    pub shard: Option<ShardSpec>,
+
+    /// With `--shard`: how long to wait for a task of another shard before failing
+    /// (`90s`, `30m`, `1h`).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_wait)]
+    pub shard_wait: std::time::Duration,
+}
+
+/// `--shard-wait`: a duration as `90s`, `30m`, `1h 30m`.
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|err| format!("{err}: write a duration such as `90s`, `30m` or `1h`"))
+}
+
+/// `mono ci`.
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Split the tasks across N CI machines, balanced by the times the cache recorded.
+    Plan(CiPlanArgs),
+}
+
+/// `mono ci plan`.
+#[derive(Debug, Args)]
+pub struct CiPlanArgs {
+    /// The tasks, as for `mono run`.
+    #[arg(required = true, value_name = "TASK")]
+    pub tasks: Vec<String>,
+
+    /// Which packages.
+    #[command(flatten)]
+    pub packages: PackageArgs,
+
+    /// Only the named tasks, not the tasks they depend on.
+    #[arg(long)]
+    pub only: bool,
+
+    /// How many CI machines.
+    #[arg(long, value_name = "N")]
+    pub shards: usize,
+
+    /// Print JSON: the split, and the matrix for GitHub Actions and GitLab CI (docs/ci.md).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Tasks at once on each machine, in the model (default: `concurrency` in the root
+    /// config when it is a number, else 1). Give the shards the same value.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<Concurrency>,
+
+    /// More `globalDependencies` globs, as the shards' `mono run` gets them.
+    #[arg(long, value_name = "GLOB")]
+    pub global_deps: Vec<String>,
+
+    /// The shards' `--env-mode`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub env_mode: Option<EnvMode>,
+
+    /// The shards' arguments after `--` (they are part of the hashes).
+    #[arg(last = true, value_name = "ARGS")]
+    pub pass_through: Vec<String>,
+
+    /// Where the caches are.
+    #[command(flatten)]
+    pub location: CacheLocationArgs,
 }
 
 /// `mono ls`.

@@ -2,6 +2,7 @@
 
 mod cache;
 mod cache_prune;
+mod ci;
 mod completion;
 mod hook;
 pub(crate) mod image;
@@ -14,7 +15,7 @@ mod why;
 
 use std::process::ExitCode;
 
-use crate::cli::{CacheCommand, Cli, Command, SummaryCommand};
+use crate::cli::{CacheCommand, CiCommand, Cli, Command, SummaryCommand};
 use crate::error::Error;
 
 /// Runs the parsed command.
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Cache(CacheCommand::Prune(args)) => cache_prune::prune(cwd, &args),
         Command::Why(args) => why::why(cwd, args),
         Command::Summary(SummaryCommand::Diff(args)) => summary::diff(&args),
+        Command::Ci(CiCommand::Plan(args)) => ci::plan(cwd, &cli.turbo, args),
         Command::Completion { shell } => completion::completion(shell),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
     }

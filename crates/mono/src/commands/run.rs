@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use mono_engine::shards::ShardOptions;
 use mono_engine::{
     CacheAccess, PackageName, Profile, RemoteAccess, Run, RunOptions, RunStatus, Selector,
     TaskGraph, Workspace,
@@ -85,6 +86,10 @@ fn run_options(args: RunArgs, turbo: &TurboGlobalArgs) -> (RunOptions, PlanOutpu
             (_, true) => Some(false),
             _ => None,
         },
+        shard: args.shard.shard.map(|shard| ShardOptions {
+            shard,
+            wait: args.shard.shard_wait,
+        }),
     };
     (options, args.plan)
 }
@@ -234,7 +239,10 @@ pub fn execute(
     let outcome = run.execute(&prepared, out);
     reporter.clear_progress();
     let outcome = outcome?;
-    let summary = outcome.summary_text(crate::elapsed());
+    let mut summary = outcome.summary_text(crate::elapsed());
+    if let Some(shard) = &outcome.shard {
+        summary.push_str(&format!("\n{}\n", shard.text()));
+    }
     match to_stderr {
         true => {
             let _ = std::io::stderr().lock().write_all(summary.as_bytes());

@@ -2,6 +2,8 @@
 //! run the real `mono` binary on it.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod garage;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
