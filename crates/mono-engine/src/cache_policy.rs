@@ -17,6 +17,7 @@ use mono_run::{Before, Hooks, Job};
 use mono_task_id::TaskId;
 
 use crate::options::CacheAccess;
+use crate::profile::{Profile, Track};
 use crate::reporter::WarnOnce;
 use crate::why::{Explanation, Sources};
 
@@ -92,6 +93,8 @@ pub(crate) struct CacheHooks {
     pub(crate) miss_reasons: Mutex<HashMap<TaskId, Explanation>>,
     /// A CI shard's tasks of other shards, waited for in the remote cache (docs/ci.md).
     pub(crate) waits: Option<Arc<crate::shards::Waits>>,
+    /// `--profile`'s recorder.
+    pub(crate) profile: Option<Arc<Profile>>,
 }
 
 /// When a task's job started and ended (wall clock).
@@ -177,6 +180,17 @@ impl CacheHooks {
         {
             self.warn(format!("{task_id}: {err}"));
         }
+    }
+
+    /// Runs `work` as a span on `job`'s lane when profiling.
+    fn span<T>(&self, job: &Job, name: &str, cat: &'static str, work: impl FnOnce() -> T) -> T {
+        let Some(profile) = &self.profile else {
+            return work();
+        };
+        let start = std::time::Instant::now();
+        let out = work();
+        profile.since(name, cat, Track::Task(job.id.clone()), start, Vec::new());
+        out
     }
 }
 
@@ -264,7 +278,9 @@ impl CacheHooks {
         // Whatever happens next, the outputs are no longer known to match a record.
         self.records.forget(&task_id);
         let lookup = match self.access.read {
-            true => self.store.fetch(&key),
+            true => self.span(job, "local cache: read entry", "cache", || {
+                self.store.fetch(&key)
+            }),
             false => Ok(Lookup::Miss),
         };
         let lookup = match (lookup, &self.remote) {
@@ -277,12 +293,16 @@ impl CacheHooks {
                     Err(err) => self.warn(format!("{}: cache lookup failed: {err}", job.id)),
                     Ok(_) => {}
                 }
-                self.fetch_remote(job, remote, &key)
+                self.span(job, "remote cache: fetch", "cache", || {
+                    self.fetch_remote(job, remote, &key)
+                })
             }
             (local, _) => local,
         };
         match lookup {
-            Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root, &task.restore) {
+            Ok(Lookup::Hit(artifact)) => match self.span(job, "restore outputs", "cache", || {
+                artifact.restore(&self.root, &task.restore)
+            }) {
                 Ok(restored) => {
                     self.record_recent(&task_id, key, restored.meta.task.duration_ms);
                     self.records.record(
@@ -356,6 +376,18 @@ impl Hooks for CacheHooks {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&job.id)?;
+        if let Some(profile) = &self.profile {
+            let now = std::time::Instant::now();
+            let track = Track::Task(job.id.clone());
+            profile.record(
+                "cache hit: outputs in place",
+                "cache",
+                track,
+                now,
+                now,
+                Vec::new(),
+            );
+        }
         Some(Before::Cached { log, time_saved })
     }
 
@@ -363,9 +395,26 @@ impl Hooks for CacheHooks {
         if self.waits_elsewhere(&job.id) {
             return self.wait_elsewhere(job);
         }
+        let start = self.profile.as_ref().map(|_| std::time::Instant::now());
         let before = self.lookup(job);
+        if let (Some(profile), Some(start)) = (&self.profile, start) {
+            let found = match &before {
+                Before::Run | Before::Miss { .. } => "miss",
+                Before::Bypass => "bypass",
+                Before::Cached { .. } => "hit",
+                Before::Failed { .. } => "failed",
+            };
+            let args = vec![("result", serde_json::Value::from(found))];
+            profile.since(
+                "cache lookup",
+                "cache",
+                Track::Task(job.id.clone()),
+                start,
+                args,
+            );
+        }
         if !matches!(before, Before::Cached { .. }) {
-            self.stamp_inputs(job);
+            self.span(job, "stamp inputs", "cache", || self.stamp_inputs(job));
         }
         before
     }
@@ -382,10 +431,16 @@ impl Hooks for CacheHooks {
                     end: now,
                 },
             );
+        if let Some(profile) = &self.profile {
+            profile.task_started(&job.id);
+        }
         self.warnings.reporter().task_started(&job.id);
     }
 
     fn finished(&self, job: &Job, result: &mono_run::JobResult) {
+        if let Some(profile) = &self.profile {
+            self.profile_finished(profile, job, result);
+        }
         if let Some(timing) = self
             .timings
             .lock()
@@ -403,6 +458,62 @@ impl Hooks for CacheHooks {
     }
 
     fn after_success(&self, job: &Job, log: &[u8], duration: Duration) {
+        if let Some(profile) = &self.profile {
+            record_execution(profile, job, duration);
+        }
+        self.span(job, "cache store", "cache", || {
+            self.store_result(job, log, duration);
+        });
+    }
+}
+
+/// The span of a command that ran for `duration` and ended now, on its task's lane (not
+/// before the task took its slot).
+fn record_execution(profile: &Profile, job: &Job, duration: Duration) {
+    let now = std::time::Instant::now();
+    let start = now.checked_sub(duration).unwrap_or(now);
+    let start = profile.slot_start(&job.id).map_or(start, |s| start.max(s));
+    let args = vec![(
+        "command",
+        serde_json::Value::from(job.command.clone().unwrap_or_default()),
+    )];
+    profile.record(
+        "execute",
+        "run",
+        Track::Task(job.id.clone()),
+        start,
+        now,
+        args,
+    );
+}
+
+impl CacheHooks {
+    /// Ends `job`'s span, with how it ended; a failed command's execution too.
+    fn profile_finished(&self, profile: &Profile, job: &Job, result: &mono_run::JobResult) {
+        use mono_run::JobResult;
+        let outcome = match result {
+            JobResult::Succeeded { .. } => "succeeded",
+            JobResult::Cached { .. } => "cached",
+            JobResult::Failed { duration, .. } => {
+                record_execution(profile, job, *duration);
+                "failed"
+            }
+            JobResult::Interrupted { duration } => {
+                record_execution(profile, job, *duration);
+                "interrupted"
+            }
+            JobResult::Skipped { .. } => "skipped",
+            JobResult::NoCommand => "no command",
+        };
+        let mut args = vec![("result", serde_json::Value::from(outcome))];
+        if let Some(hash) = &job.hash {
+            args.push(("hash", serde_json::Value::from(hash.clone())));
+        }
+        profile.task_finished(&job.id, args);
+    }
+
+    /// Stores a successful task's outputs and log: locally now, remotely in the background.
+    fn store_result(&self, job: &Job, log: &[u8], duration: Duration) {
         let Some(task) = self.tasks.get(&job.id) else {
             return;
         };
@@ -474,7 +585,17 @@ impl Hooks for CacheHooks {
                 }
                 if let Some(remote) = remote {
                     // Dependent tasks do not wait for it; the run waits before it exits.
-                    remote.upload_in_background(artifact, manifest);
+                    match &self.profile {
+                        Some(profile) => {
+                            let (profile, start) = (Arc::clone(profile), std::time::Instant::now());
+                            let name = format!("upload {}", job.id);
+                            remote.upload_in_background_then(artifact, manifest, move |ok| {
+                                let args = vec![("uploaded", serde_json::Value::from(ok))];
+                                profile.since(name, "upload", Track::Uploads, start, args);
+                            });
+                        }
+                        None => remote.upload_in_background(artifact, manifest),
+                    }
                 }
             }
             Err(err) => self.warn(format!("{}: result not cached: {err}", job.id)),

@@ -112,7 +112,7 @@ pub enum EngineError {
     #[error("unknown `--graph` target `{value}`")]
     #[diagnostic(
         code(mono::usage::graph),
-        help("use --graph=dot|mermaid|json to print, or a file ending in .dot, .gv, .mermaid, .mmd or .json")
+        help("use --graph=dot|mermaid|json to print, or a file ending in .dot, .gv, .mermaid, .mmd, .json, or .html for a web page")
     )]
     GraphTarget {
         /// The value as written.

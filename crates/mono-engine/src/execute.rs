@@ -17,6 +17,7 @@ use mono_tasks::{TaskGraph, TaskNode};
 use crate::cache_policy::{CacheHooks, CachedTask};
 use crate::error::EngineError;
 use crate::options::CacheAccess;
+use crate::profile::Profile;
 use crate::remote::Remote;
 use crate::reporter::{Reporter, WarnOnce};
 use crate::run::Prepared;
@@ -317,11 +318,15 @@ pub(crate) fn execute(
             .shard
             .as_ref()
             .map(|shard| Arc::new(crate::shards::Waits::new(shard))),
+        profile: workspace.profile().cloned(),
     });
     if let (Some(shard), Some(remote)) = (&options.shard, &remote) {
         crate::shards::started(&*reporter, remote, &workspace.root, shard);
     }
+    let profile = workspace.profile().map(|p| &**p);
+    let step = Profile::step(profile, "cache: find warm hits", "cache");
     hooks.look_ahead();
+    drop(step);
     let color = options.color.unwrap_or_else(|| {
         std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
     });
@@ -340,14 +345,31 @@ pub(crate) fn execute(
         },
         ..mono_run::RunOptions::default()
     };
+    // What the profile needs to tell each job's wait: what it waits for.
+    let waits_for: Option<Vec<(TaskId, Vec<usize>)>> = profile.map(|_| {
+        jobs.iter()
+            .map(|job| (job.id.clone(), job.dependencies.clone()))
+            .collect()
+    });
+    let (scheduled, step) = (
+        std::time::Instant::now(),
+        Profile::step(profile, "run tasks", "run"),
+    );
     let mut scheduler = mono_run::Scheduler::new(jobs, hooks.clone(), run_options)?;
     if let Some(handle) = &options.interrupt {
         scheduler = scheduler.with_handle(handle);
     }
     let summary = scheduler.run(out)?;
+    drop(step);
+    if let (Some(profile), Some(waits_for)) = (profile, &waits_for) {
+        profile.record_waits(scheduled, waits_for);
+    }
     // Losing the records only costs the next run time.
+    let step = Profile::step(profile, "save output records", "cache");
     let _ = hooks.records.save();
+    drop(step);
     if let Some(remote) = &remote {
+        let _step = Profile::step(profile, "wait for remote uploads", "upload");
         wait_for_uploads(&*reporter, remote, upload_bound);
     }
     let shard = match (&options.shard, &remote) {

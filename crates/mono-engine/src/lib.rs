@@ -46,6 +46,7 @@ mod housekeeping;
 pub mod images;
 mod listing;
 mod options;
+mod profile;
 pub mod prune;
 mod remote;
 mod reporter;
@@ -66,6 +67,7 @@ pub use options::{
     CacheAccess, CacheSpecError, Concurrency, ContinueMode, LogOrderChoice, LogPrefix,
     RemoteAccess, RunOptions, Selector,
 };
+pub use profile::{Profile, PROFILE_FORMAT_VERSION};
 pub use remote::{chain as error_chain, resolve as resolve_remote, Remote};
 pub use reporter::Reporter;
 pub use run::{Planned, Prepared, Run};

@@ -19,6 +19,7 @@ use mono_tasks::{
 use crate::error::EngineError;
 use crate::execute::{ExecOptions, RunOutcome};
 use crate::options::RunOptions;
+use crate::profile::Profile;
 use crate::remote::Remote;
 use crate::reporter::Reporter;
 use crate::workspace::Workspace;
@@ -154,6 +155,8 @@ impl Run {
     pub fn plan(&self) -> Result<Planned, EngineError> {
         let selector = &self.options.selector;
         let reporter = &*self.reporter;
+        let profile = self.workspace.profile().map(|p| &**p);
+        let step = Profile::step(profile, "select packages", "plan");
         let mut selected = crate::selection::select(
             &self.workspace,
             &self.filters,
@@ -162,6 +165,7 @@ impl Run {
             reporter,
         )?
         .packages;
+        drop(step);
         // `mono run web#build` is about `web`, as in Turborepo.
         let named: Option<BTreeSet<PackageName>> = selector
             .tasks
@@ -193,8 +197,10 @@ impl Run {
             only: selector.only,
             revision: self.workspace.scm().head_revision(),
         };
+        let step = Profile::step(profile, "build the task graph", "plan");
         let mut graph =
             build_task_graph(&request, &self.workspace.config, &self.workspace.packages)?;
+        drop(step);
         for warning in graph.warnings() {
             reporter.warn(&warning.to_string());
         }
@@ -228,6 +234,9 @@ impl Run {
             }
             false => None,
         };
+        let profile = self.workspace.profile().cloned();
+        let _collecting = Profile::collecting(profile.as_ref());
+        let _step = Profile::step(profile.as_deref(), "hash", "hash");
         let files = self.workspace.take_files();
         let hashes = hash_tasks_with_files(
             files,
@@ -300,6 +309,13 @@ impl Run {
             prepared.hashes.global.to_string(),
             &details,
         ))
+    }
+
+    /// `--graph=FILE.html`: the plan (with cache states, as `--dry` knows them) drawn as one
+    /// self-contained web page (docs/graph.md).
+    pub fn graph_page(&self, prepared: &Prepared) -> Result<String, EngineError> {
+        let plan = self.dry(prepared)?;
+        Ok(mono_tasks::graph_page(&plan, &self.workspace.packages))
     }
 
     /// Whether a filter names packages (not only excludes some): a root package it selects
@@ -408,6 +424,11 @@ impl Run {
             Arc::clone(&self.reporter),
         )?;
         if self.options.cache.write {
+            let _step = Profile::step(
+                self.workspace.profile().map(|p| &**p),
+                "cache: evict",
+                "cache",
+            );
             crate::housekeeping::evict_after_run(
                 &self.cache_dir,
                 &self.workspace.config,

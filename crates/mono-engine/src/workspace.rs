@@ -35,6 +35,8 @@ pub struct Workspace {
     listing: Option<std::thread::JoinHandle<Result<Vec<RepoPath>, mono_scm::ScmError>>>,
     /// Source control as seen from the root, discovered once (each discovery runs git).
     scm: std::sync::OnceLock<Scm>,
+    /// `--profile`: the recorder this run's steps write their spans to.
+    profile: Option<std::sync::Arc<crate::Profile>>,
 }
 
 /// The repository root for a start directory: the nearest ancestor whose turbo.toml or
@@ -73,7 +75,7 @@ pub fn start_dir(dir: Option<&Path>) -> Result<AbsPath, EngineError> {
 impl Workspace {
     /// Loads the repository containing `cwd` (or the process's current directory).
     pub fn load(cwd: Option<&Path>, reporter: &dyn Reporter) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, Load::Checked, reporter)
+        Workspace::load_inner(cwd, Load::Checked, None, reporter)
     }
 
     /// Like [`Workspace::load`], for listing packages: a package config that does not load
@@ -83,7 +85,7 @@ impl Workspace {
         cwd: Option<&Path>,
         reporter: &dyn Reporter,
     ) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, Load::Lenient, reporter)
+        Workspace::load_inner(cwd, Load::Lenient, None, reporter)
     }
 
     /// Like [`Workspace::load`], and lists the repository's files with git meanwhile (for a
@@ -93,13 +95,31 @@ impl Workspace {
         cwd: Option<&Path>,
         reporter: &dyn Reporter,
     ) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, Load::CheckedWithFiles, reporter)
+        Workspace::load_inner(cwd, Load::CheckedWithFiles, None, reporter)
+    }
+
+    /// [`Workspace::load_listing_files`] with `--profile`'s recorder: the loading steps are
+    /// recorded in it, and so is everything a [`Run`](crate::Run) of this workspace does.
+    pub fn load_profiled(
+        cwd: Option<&Path>,
+        reporter: &dyn Reporter,
+        profile: Option<std::sync::Arc<crate::Profile>>,
+    ) -> Result<Workspace, EngineError> {
+        Workspace::load_inner(cwd, Load::CheckedWithFiles, profile, reporter)
+    }
+
+    /// The recorder of `--profile`, if the run has one.
+    pub(crate) fn profile(&self) -> Option<&std::sync::Arc<crate::Profile>> {
+        self.profile.as_ref()
     }
 
     /// The listed files: from the thread started by [`Workspace::load_listing_files`], or
     /// listed now.
     pub(crate) fn take_files(&mut self) -> Result<Vec<RepoPath>, mono_scm::ScmError> {
-        match self.listing.take().map(std::thread::JoinHandle::join) {
+        let step = crate::Profile::step(self.profile.as_deref(), "wait for git's file list", "scm");
+        let joined = self.listing.take().map(std::thread::JoinHandle::join);
+        drop(step);
+        match joined {
             Some(Ok(listed)) => listed,
             // The thread panicked (it does not): list again, here.
             Some(Err(_)) | None => self.scm().list_files(),
@@ -141,20 +161,39 @@ impl Workspace {
     fn load_inner(
         cwd: Option<&Path>,
         load: Load,
+        profile: Option<std::sync::Arc<crate::Profile>>,
         reporter: &dyn Reporter,
     ) -> Result<Workspace, EngineError> {
+        use crate::profile::{Profile, Track};
+        let recorder = profile.as_deref();
         let start = start_dir(cwd)?;
+        let step = Profile::step(recorder, "find the repository root", "discovery");
         let root = find_root(&start);
+        drop(step);
         let cwd = start.strip_root(&root).unwrap_or_default();
         let listing = (load == Load::CheckedWithFiles).then(|| {
             let root = root.clone();
-            std::thread::spawn(move || Scm::discover(&root).list_files())
+            let profile = profile.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let listed = Scm::discover(&root).list_files();
+                if let Some(profile) = profile {
+                    let files = listed.as_ref().map_or(0, Vec::len);
+                    let args = vec![("files", serde_json::Value::from(files))];
+                    profile.since("git: list files", "scm", Track::Scm, started, args);
+                }
+                listed
+            })
         });
+        let step = Profile::step(recorder, "load config", "discovery");
         let config = mono_config::load_root(&root)?;
+        drop(step);
+        let step = Profile::step(recorder, "discover packages", "discovery");
         let packages = match load {
             Load::Lenient => mono_workspace::discover_for_listing(&root, &config)?,
             Load::Checked | Load::CheckedWithFiles => mono_workspace::discover(&root, &config)?,
         };
+        drop(step);
         for warning in packages.warnings() {
             reporter.warn(&warning.to_string());
         }
@@ -165,6 +204,7 @@ impl Workspace {
             packages,
             listing,
             scm: std::sync::OnceLock::new(),
+            profile,
         })
     }
 }

@@ -239,7 +239,9 @@ pub fn hash_tasks_with_files(
         None => FileHasher::new(root),
     };
 
-    // Select every task's inputs first, then hash the union in one parallel batch.
+    // Select every task's inputs first, then hash the union in one parallel batch. The
+    // spans are `--profile`'s (mono-engine collects them; without it they cost nothing).
+    let select_span = tracing::info_span!("select inputs").entered();
     let mut selected: HashMap<&TaskId, Vec<RepoPath>> = HashMap::new();
     let mut globs_cache: HashMap<&[String], InputGlobs> = HashMap::new();
     let mut warnings = Vec::new();
@@ -273,6 +275,7 @@ pub fn hash_tasks_with_files(
         selected.insert(&task.id, inputs);
     }
     warnings.sort_by(|a, b| a.task().cmp(b.task()));
+    drop(select_span);
     let global_files = expand_global_dependencies(
         root,
         &config
@@ -281,6 +284,7 @@ pub fn hash_tasks_with_files(
             .map(|s| s.value.as_str())
             .collect::<Vec<_>>(),
     )?;
+    let lockfiles_span = tracing::info_span!("read lockfiles").entered();
     let task_packages: BTreeSet<_> = graph.tasks().map(|t| t.id.package().clone()).collect();
     let per_package = ExternalDepsIndex::build(root, packages, &task_packages, &|p| {
         lockfiles(p.language, &p.dir)
@@ -299,7 +303,11 @@ pub fn hash_tasks_with_files(
     all.dedup();
     // Links to nothing are skipped and links to folders bring the files behind them, as in
     // Turborepo (FileHasher::hash_inputs).
-    let hashed = hasher.hash_inputs(&all)?;
+    drop(lockfiles_span);
+    let hashed = {
+        let _span = tracing::info_span!("hash input files", files = all.len()).entered();
+        hasher.hash_inputs(&all)?
+    };
     let digests: HashMap<&RepoPath, Digest> = all
         .iter()
         .zip(&hashed.digests)
@@ -320,6 +328,7 @@ pub fn hash_tasks_with_files(
         out
     };
 
+    let global_span = tracing::info_span!("global hash").entered();
     let global_env = hash_env(
         &config
             .global_env
@@ -337,9 +346,11 @@ pub fn hash_tasks_with_files(
         files: &global_pairs,
         env: &global_env,
     });
+    drop(global_span);
 
     let mut tasks: BTreeMap<TaskId, TaskHashFacts> = BTreeMap::new();
     for task in graph.in_dependency_order() {
+        let _span = tracing::trace_span!("hash", task = %task.id).entered();
         let inputs = with_files_behind(&selected[&task.id]);
         let pairs: Vec<(&RepoPath, Digest)> = inputs.iter().map(|(f, d)| (f, *d)).collect();
         let env_hashes = hash_env(

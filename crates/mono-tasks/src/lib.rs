@@ -7,7 +7,8 @@
 //!   `dependsOn` and `with` reach, checked (unknown tasks and packages, persistent
 //!   dependencies, cycles) and frozen into a [`TaskGraph`]; stale references the run does not
 //!   reach become [`TaskGraphWarning`]s.
-//! - [`Plan`]: what `--dry` prints, text or JSON, with the field names of Turborepo's.
+//! - [`Plan`]: what `--dry` prints, text or JSON, with the field names of Turborepo's;
+//!   [`graph_page`]: the plan drawn as a web page (`--graph=FILE.html`).
 //!
 //! It is its own crate because both a dry run and a real run start from the same graph,
 //! and the scheduler should only ever see a graph that is already valid.
@@ -22,6 +23,7 @@ mod engine;
 mod error;
 mod filter;
 mod graph;
+mod graph_page;
 mod hashes;
 mod lockfiles;
 mod plan;
@@ -36,6 +38,7 @@ pub use filter::{
     filter_warnings, select_packages, ChangedByRange, Filter, FilterError, FilterWarning, GitRange,
 };
 pub use graph::{TaskGraph, TaskNode};
+pub use graph_page::{graph_page, GRAPH_PAGE_FORMAT_VERSION};
 pub use hashes::{
     hash_tasks, hash_tasks_with_files, HashWarning, HashingError, TaskHashFacts, TaskHashes,
 };

@@ -225,7 +225,8 @@ pub struct PlanOutputArgs {
     pub dry: Option<DryFormat>,
 
     /// Write the task graph instead of running it: to stdout as `dot`, `mermaid` or `json`,
-    /// or to a file whose extension (.dot, .gv, .mermaid, .mmd, .json) picks the format.
+    /// or to a file whose extension (.dot, .gv, .mermaid, .mmd, .json, .html) picks the
+    /// format; .html writes an interactive page (docs/graph.md).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "dot", value_name = "FORMAT|FILE")]
     pub graph: Option<String>,
 }
@@ -328,7 +329,8 @@ pub struct RunArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), env = "TURBO_RUN_SUMMARY", value_name = "BOOL")]
     pub summarize: Option<bool>,
 
-    /// Not available yet: accepted with a warning (the Chrome trace is coming).
+    /// Write a Chrome trace of the run to FILE (default `profile.json`), for Perfetto or
+    /// chrome://tracing (docs/profile.md).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "profile.json", value_name = "FILE")]
     pub profile: Option<String>,
 

@@ -151,11 +151,25 @@ impl RemoteStore {
     /// manifest is uploaded first, then the artifact, then the task's index records it, so
     /// an index never names an entry before its manifest is there.
     pub fn upload_in_background(&self, artifact: Artifact, manifest: Option<Vec<u8>>) {
+        self.upload_in_background_then(artifact, manifest, |_| {});
+    }
+
+    /// [`RemoteStore::upload_in_background`], then `done` with whether the artifact was
+    /// uploaded, on the upload's thread (`--profile` measures uploads with it). `done` is
+    /// not called when the remote is down before the upload starts, or when the upload is
+    /// abandoned.
+    pub fn upload_in_background_then(
+        &self,
+        artifact: Artifact,
+        manifest: Option<Vec<u8>>,
+        done: impl FnOnce(bool) + Send + 'static,
+    ) {
         if self.is_down() {
             return;
         }
         let inner = Arc::clone(&self.inner);
         let handle = self.runtime().spawn(async move {
+            let mut succeeded = false;
             let key = artifact.key();
             let duration = artifact.meta().task.duration_ms;
             let task_id = artifact.meta().task.task_id.clone();
@@ -164,12 +178,14 @@ impl RemoteStore {
             })
             .await;
             let Ok(Ok(((body, tag), inner))) = prepared else {
+                done(false);
                 return;
             };
             if let Some(json) = manifest {
                 if let Err(err) = inner.put_manifest(&key, &json).await {
                     inner.upload_failed(err);
                     if inner.down.load(Ordering::SeqCst) {
+                        done(false);
                         return;
                     }
                 }
@@ -182,6 +198,7 @@ impl RemoteStore {
                     inner
                         .record_upload(&task_id, RecentEntry::now(key, duration))
                         .await;
+                    succeeded = true;
                 }
                 Err(err) if err.is_server_error() => {
                     // This artifact failed; the remote is up. Reported once.
@@ -196,6 +213,7 @@ impl RemoteStore {
                     }
                 }
             }
+            done(succeeded);
         });
         self.uploads.lock().expect("not poisoned").push(handle);
     }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use mono_engine::shards::ShardOptions;
 use mono_engine::{
-    CacheAccess, ConfiguredUi, PackageName, RemoteAccess, Run, RunHandle, RunOptions, RunStatus,
-    Selector, TaskGraph, TaskId, Workspace,
+    CacheAccess, ConfiguredUi, PackageName, Profile, RemoteAccess, Run, RunHandle, RunOptions,
+    RunStatus, Selector, TaskGraph, TaskId, Workspace,
 };
 
 use crate::cli::{CacheLocationArgs, DryFormat, PlanOutputArgs, RunArgs, TurboGlobalArgs, UiMode};
@@ -45,8 +45,8 @@ pub fn remote_settings(
 /// Says, once per run, which accepted flags do nothing in mono.
 fn warn_no_effect(args: &RunArgs, reporter: &Terminal) {
     let mut ignored = Vec::new();
-    if args.profile.is_some() || args.anon_profile.is_some() {
-        ignored.push("--profile (traces are not written yet)");
+    if args.anon_profile.is_some() {
+        ignored.push("--anon-profile (use --profile: mono's trace has no user data but task names and commands)");
     }
     for flag in ignored {
         mono_engine::Reporter::warn(reporter, &format!("{flag}: ignored"));
@@ -111,8 +111,9 @@ pub fn run(cwd: Option<&Path>, turbo: &TurboGlobalArgs, args: RunArgs) -> Result
     warn_no_effect(&args, &reporter);
     let summarize = args.summarize == Some(true);
     let prefix = args.log_prefix != mono_engine::LogPrefix::None;
+    let profile = ProfileFile::new(cwd, args.profile.as_deref(), &reporter)?;
     let (mut options, plan) = run_options(args, turbo);
-    let workspace = Workspace::load_listing_files(cwd, &*reporter)?;
+    let workspace = Workspace::load_profiled(cwd, &*reporter, profile.recorder())?;
     if wants_tui(turbo.ui, workspace.config.ui, &plan) {
         let handle = RunHandle::new();
         match crate::tui::Session::start(handle.clone()) {
@@ -135,6 +136,66 @@ pub fn run(cwd: Option<&Path>, turbo: &TurboGlobalArgs, args: RunArgs) -> Result
     };
     match execute(&mut run, &plan, output, &reporter)? {
         Executed::Ran { code, .. } | Executed::Planned(code) => Ok(code),
+    }
+}
+
+/// `--profile=FILE`: the run's recorder, and the trace written to FILE when the run ends,
+/// however it ends (a failed run's trace is the one worth reading).
+struct ProfileFile {
+    file: Option<(mono_engine::AbsPath, Arc<Profile>)>,
+    reporter: Arc<Terminal>,
+}
+
+impl ProfileFile {
+    /// FILE is relative to where mono started.
+    fn new(
+        cwd: Option<&Path>,
+        file: Option<&str>,
+        reporter: &Arc<Terminal>,
+    ) -> Result<ProfileFile, Error> {
+        let file = match file {
+            Some(file) => {
+                let path = mono_engine::start_dir(cwd)?.join(file);
+                // A FILE that cannot be written fails the run before it starts, not after.
+                std::fs::File::create(path.as_path()).map_err(|source| {
+                    mono_engine::EngineError::Io {
+                        action: "write the profile to",
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Some((path, Arc::new(Profile::new())))
+            }
+            None => None,
+        };
+        Ok(ProfileFile {
+            file,
+            reporter: Arc::clone(reporter),
+        })
+    }
+
+    fn recorder(&self) -> Option<Arc<Profile>> {
+        self.file.as_ref().map(|(_, profile)| Arc::clone(profile))
+    }
+}
+
+impl Drop for ProfileFile {
+    fn drop(&mut self) {
+        let Some((path, profile)) = &self.file else {
+            return;
+        };
+        let reporter = &*self.reporter;
+        match profile.write(path) {
+            Ok(()) => {
+                mono_engine::Reporter::note(reporter, &format!("wrote the profile to {path}"));
+            }
+            Err(err) => {
+                let cause = std::error::Error::source(&err)
+                    .map(|cause| format!(": {cause}"))
+                    .unwrap_or_default();
+                mono_engine::Reporter::warn(reporter, &format!("--profile: {err}{cause}"));
+            }
+        }
     }
 }
 
@@ -171,6 +232,13 @@ pub fn execute(
     reporter: &Arc<Terminal>,
 ) -> Result<Executed, Error> {
     let planned = run.plan()?;
+    if let Some(target) = plan.graph.as_deref().filter(|t| is_html(t)) {
+        let prepared = run.hash(planned)?;
+        let page = run.graph_page(&prepared)?;
+        let path = write_file(run.workspace(), target, &page)?;
+        mono_engine::Reporter::note(&**reporter, &format!("wrote the task graph page to {path}"));
+        return Ok(Executed::Planned(ExitCode::SUCCESS));
+    }
     if let Some(target) = &plan.graph {
         write_graph(&planned.graph, target, run.workspace(), reporter)?;
         return Ok(Executed::Planned(ExitCode::SUCCESS));
@@ -330,14 +398,28 @@ fn write_graph(
     let format = graph_format(ext).ok_or_else(|| mono_engine::EngineError::GraphTarget {
         value: target.to_owned(),
     })?;
-    let path = workspace.base_dir().join(&path);
-    std::fs::write(path.as_path(), render(format)).map_err(|source| {
-        mono_engine::EngineError::Io {
-            action: "write",
-            path: path.clone(),
-            source,
-        }
-    })?;
+    let path = write_file(workspace, target, &render(format))?;
     mono_engine::Reporter::note(reporter, &format!("wrote the task graph to {path}"));
     Ok(())
+}
+
+/// Whether `--graph`'s target is a web page: a file named `*.html` or `*.htm`.
+fn is_html(target: &str) -> bool {
+    let ext = Path::new(target).extension().and_then(|e| e.to_str());
+    ext.is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+}
+
+/// Writes `text` to `target`, relative to where mono started.
+fn write_file(
+    workspace: &Workspace,
+    target: &str,
+    text: &str,
+) -> Result<mono_engine::AbsPath, Error> {
+    let path = workspace.base_dir().join(target);
+    std::fs::write(path.as_path(), text).map_err(|source| mono_engine::EngineError::Io {
+        action: "write",
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
