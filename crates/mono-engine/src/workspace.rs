@@ -92,7 +92,7 @@ impl Workspace {
         match self.listing.take().map(std::thread::JoinHandle::join) {
             Some(Ok(listed)) => listed,
             // The thread panicked (it does not): list again, here.
-            Some(Err(_)) | None => self.scm().list_files(),
+            Some(Err(_)) | None => self.scm().list_files_unverified(),
         }
     }
 
@@ -138,7 +138,7 @@ impl Workspace {
         let cwd = start.strip_root(&root).unwrap_or_default();
         let listing = list_files.then(|| {
             let root = root.clone();
-            std::thread::spawn(move || Scm::discover(&root).list_files())
+            std::thread::spawn(move || Scm::discover(&root).list_files_unverified())
         });
         let config = mono_config::load_root(&root)?;
         let packages = mono_workspace::discover(&root, &config)?;

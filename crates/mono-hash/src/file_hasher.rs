@@ -70,7 +70,11 @@ impl FileHasher {
     /// The digests of `files`, in the same order. Fails on the first file (in the given
     /// order) that is missing, unreadable, or not a file or symbolic link.
     pub fn hash_files(&self, files: &[RepoPath]) -> Result<Vec<Digest>, HashError> {
-        Ok(self.hash_batch(files)?.0)
+        let (digests, _) = self.hash_batch(files, false)?;
+        Ok(digests
+            .into_iter()
+            .map(|d| d.expect("a missing file is an error here"))
+            .collect())
     }
 
     /// The digests of a task's input files, as Turborepo treats symbolic links among them: a
@@ -78,9 +82,12 @@ impl FileHasher {
     /// keeps its own digest and brings the files behind it, as paths under the link
     /// (`shared/a.txt` for a link `shared`). Links inside that folder are hashed by their
     /// target path and not followed.
+    ///
+    /// A file that is not there is skipped as well (its digest is `None`): the files come
+    /// from `Scm::list_files_unverified`, whose tracked files may have been deleted from the
+    /// work tree, and this `lstat` is what tells.
     pub fn hash_inputs(&self, files: &[RepoPath]) -> Result<HashedInputs, HashError> {
-        let (digests, links) = self.hash_batch(files)?;
-        let mut digests: Vec<Option<Digest>> = digests.into_iter().map(Some).collect();
+        let (mut digests, links) = self.hash_batch(files, true)?;
         let mut behind_links = BTreeMap::new();
         for index in links {
             let path = &files[index];
@@ -108,8 +115,13 @@ impl FileHasher {
         })
     }
 
-    /// The digests of `files` and the indices of the symbolic links among them.
-    fn hash_batch(&self, files: &[RepoPath]) -> Result<(Vec<Digest>, Vec<usize>), HashError> {
+    /// The digests of `files` and the indices of the symbolic links among them; with
+    /// `missing_ok`, a file that is not there has no digest instead of failing the batch.
+    fn hash_batch(
+        &self,
+        files: &[RepoPath],
+        missing_ok: bool,
+    ) -> Result<(Vec<Option<Digest>>, Vec<usize>), HashError> {
         // The filesystem clock before any file is read (files older than it can be cached),
         // taken at the first cache miss so that a fully cached batch writes nothing.
         let now = OnceLock::new();
@@ -122,9 +134,18 @@ impl FileHasher {
         let mut links = Vec::new();
         let mut fresh = Vec::new();
         let mut read = 0;
+        let mut missing = 0;
         for (index, (path, result)) in files.iter().zip(results).enumerate() {
-            let (digest, stat, is_link) = result?;
-            digests.push(digest);
+            let (digest, stat, is_link) = match result {
+                Ok(hashed) => hashed,
+                Err(HashError::MissingFile { .. }) if missing_ok => {
+                    digests.push(None);
+                    missing += 1;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            digests.push(Some(digest));
             if is_link {
                 links.push(index);
             }
@@ -137,7 +158,7 @@ impl FileHasher {
         }
         self.read.fetch_add(read, Ordering::Relaxed);
         self.cached
-            .fetch_add(files.len() as u64 - read, Ordering::Relaxed);
+            .fetch_add(files.len() as u64 - read - missing, Ordering::Relaxed);
         if let Some(cache) = &self.cache {
             if !fresh.is_empty() {
                 cache.record(fresh);
@@ -174,7 +195,10 @@ impl FileHasher {
     fn hash_one(&self, path: &RepoPath, now: &OnceLock<Option<i64>>) -> Result<Hashed, HashError> {
         let abs = self.abs(path);
         let meta = fs::symlink_metadata(&abs).map_err(|source| match source.kind() {
-            ErrorKind::NotFound => HashError::MissingFile { path: path.clone() },
+            // A folder on the way replaced by a file: the file is gone all the same.
+            ErrorKind::NotFound | ErrorKind::NotADirectory => {
+                HashError::MissingFile { path: path.clone() }
+            }
             _ => HashError::ReadFile {
                 path: path.clone(),
                 source,
@@ -325,6 +349,21 @@ mod tests {
         let err = FileHasher::new(&root).hash_files(&paths).unwrap_err();
         assert!(matches!(err, HashError::MissingFile { .. }));
         assert_eq!(err.to_string(), "input file src/gone.ts does not exist");
+    }
+
+    #[test]
+    fn inputs_skip_a_missing_file_as_a_deleted_tracked_file() {
+        let (_dir, root, mut paths) = setup(&[("a.txt", "a"), ("f", "f")]);
+        // Deleted, and a folder on the way replaced by a file.
+        paths.push(RepoPath::new("src/gone.ts").unwrap());
+        paths.push(RepoPath::new("f/inside.ts").unwrap());
+        let hasher = FileHasher::new(&root);
+        let hashed = hasher.hash_inputs(&paths).unwrap();
+        assert_eq!(
+            hashed.digests,
+            [Some(Digest::of(b"a")), Some(Digest::of(b"f")), None, None]
+        );
+        assert_eq!(hasher.counts(), HashCounts { read: 2, cached: 0 });
     }
 
     #[test]

@@ -37,6 +37,11 @@ impl Git {
         &self.toplevel
     }
 
+    /// The mono repository root.
+    pub(crate) fn root(&self) -> &AbsPath {
+        &self.root
+    }
+
     /// Whether the repository ignores the root itself: the root, or a folder between the
     /// top of the work tree and the root, matches an ignore rule (`out/` for a root at
     /// `out/full`). Then `git ls-files` lists nothing under it but force-added files, so
@@ -64,24 +69,24 @@ impl Git {
     /// under it: the folder is not part of that repository (a project copied or cloned into
     /// it, not added), so the repository's ignore rules, written for another project, do
     /// not say which of its files count.
-    pub(crate) fn list_files(&self) -> Result<Option<Vec<RepoPath>>, ScmError> {
-        let out = run(
-            &self.root,
-            &[
-                "ls-files",
-                "-z",
-                // `-t` tags each line (H tracked, S skip-worktree, ? untracked) and `-s` gives
-                // the mode, which tells submodules apart.
-                "-t",
-                "-s",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-        )?;
-        let mut files = parse_ls_files(&out)?;
+    ///
+    /// The index and the walk are read in-process where that gives exactly git's answer
+    /// (crate::in_process); `git ls-files` answers otherwise. With `verify_present` false,
+    /// tracked files deleted from the work tree stay in the list (one `lstat` less per
+    /// file, for a caller that stats every file anyway).
+    pub(crate) fn list_files(
+        &self,
+        verify_present: bool,
+    ) -> Result<Option<Vec<RepoPath>>, ScmError> {
+        let mut files = match self.list_in_process() {
+            Some(listed) => listed,
+            None => self.ls_files()?,
+        };
         if files.index_entries == 0 && self.root != self.toplevel {
             return Ok(None);
+        }
+        if !verify_present {
+            return Ok(Some(files.into_sorted()));
         }
         // Deleted files: `--deleted` would have git lstat every entry on one thread; the
         // same lstat on all cores is several times faster on a large repository.
@@ -100,6 +105,25 @@ impl Git {
 }
 
 impl Git {
+    /// The listing from `git ls-files`.
+    pub(crate) fn ls_files(&self) -> Result<Listed, ScmError> {
+        let out = run(
+            &self.root,
+            &[
+                "ls-files",
+                "-z",
+                // `-t` tags each line (H tracked, S skip-worktree, ? untracked) and `-s` gives
+                // the mode, which tells submodules apart.
+                "-t",
+                "-s",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+        )?;
+        parse_ls_files(&out)
+    }
+
     /// The commit `rev` names, as a full hash; `None` when it names none.
     pub(crate) fn resolve_commit(&self, rev: &str) -> Result<Option<String>, ScmError> {
         let spec = format!("{rev}^{{commit}}");
@@ -332,17 +356,17 @@ fn exists(path: &AbsPath) -> bool {
 
 /// The files `git ls-files` listed.
 #[derive(Debug, Default)]
-struct Listed {
+pub(crate) struct Listed {
     /// Index entries, which may be missing from the work tree.
-    tracked: Vec<RepoPath>,
+    pub(crate) tracked: Vec<RepoPath>,
     /// Untracked, not ignored files.
-    untracked: Vec<RepoPath>,
+    pub(crate) untracked: Vec<RepoPath>,
     /// How many index entries git printed (submodules, sparse and deleted ones too).
-    index_entries: usize,
+    pub(crate) index_entries: usize,
 }
 
 impl Listed {
-    fn into_sorted(self) -> Vec<RepoPath> {
+    pub(crate) fn into_sorted(self) -> Vec<RepoPath> {
         let mut files = self.tracked;
         files.extend(self.untracked);
         files.sort_unstable();
@@ -402,7 +426,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
     })
 }
 
-fn repo_path(bytes: &[u8]) -> Result<RepoPath, ScmError> {
+pub(crate) fn repo_path(bytes: &[u8]) -> Result<RepoPath, ScmError> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         let lossy = String::from_utf8_lossy(bytes).into_owned();
         ScmError::InvalidPath {
