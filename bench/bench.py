@@ -204,7 +204,7 @@ def bench_size(size, tools, reps, cold_reps, full, cached_only, counter):
     workdir = tools["workdir"]
     repo, deps, _ = prepare_repo(workdir, size, tools["files"], tools["reuse"])
     leaf = genrepo.leaf_packages(deps)[-1]
-    tool_list = tools["list"]
+    tool_list = [t for t in tools["list"] if t.name == "mono" or size <= tools["turbo_max"]]
     results = {}
     floor = Floor(repo)
     floor_runs = {}
@@ -371,11 +371,15 @@ def table(results, tool_names):
                 continue
             row = [label(size_result), str(size_result.get("files", "")), scenario]
             for t in tool_names:
+                if t not in per_tool:
+                    row.append("not measured")
+                    continue
                 s = per_tool[t]["time"]
                 row.append(f"{fmt_time(s['median'])} ({fmt_time(s['min'])}–{fmt_time(s['max'])})")
             first = per_tool[tool_names[0]]["time"]["median"]
             if both:
-                row.append(ratio(first, per_tool[tool_names[1]]["time"]["median"]))
+                other = per_tool.get(tool_names[1])
+                row.append(ratio(first, other["time"]["median"]) if other else "–")
             if scenario in ("plan", "cached") and floor:
                 status = floor["git status"]["median"]
                 row += [fmt_time(status), fmt_time(floor["lstat"]["median"]), ratio(first, status)]
@@ -388,7 +392,8 @@ def table(results, tool_names):
 def targets(results):
     """Each target of issue 19 against this run's ratios: the worst one over the sizes."""
     def worst(scenarios, value):
-        found = [(value(r, sc), label(r), sc) for r in results for sc in scenarios if sc in r["scenarios"]]
+        found = [(value(r, sc), label(r), sc) for r in results for sc in scenarios
+                 if sc in r["scenarios"] and "turbo" in r["scenarios"][sc]]
         return max(found) if found else None
 
     def vs_turbo(r, sc):
@@ -446,10 +451,10 @@ def memory_table(results, tool_names):
             per_tool = size_result["scenarios"].get(scenario)
             if not per_tool:
                 continue
-            values = [per_tool[t]["peakRssKiB"]["median"] for t in tool_names]
-            row = [label(size_result), scenario] + [f"{v / 1024:.0f} MiB" for v in values]
+            values = [per_tool[t]["peakRssKiB"]["median"] if t in per_tool else None for t in tool_names]
+            row = [label(size_result), scenario] + [f"{v / 1024:.0f} MiB" if v else "not measured" for v in values]
             if len(tool_names) == 2:
-                row.append(f"{values[0] / values[1]:.2f}x")
+                row.append(f"{values[0] / values[1]:.2f}x" if values[1] else "–")
             rows.append(row)
     return header, rows
 
@@ -471,7 +476,8 @@ def svg_plot(results, scenario, tool_names, title):
     """A line chart of median time against the number of files, on linear axes (a straight
     line is linear growth), with the floor (`git status`, one lstat of every file)."""
     series = {
-        t: [(r["files"], r["scenarios"][scenario][t]["time"]["median"]) for r in results if scenario in r["scenarios"]]
+        t: [(r["files"], r["scenarios"][scenario][t]["time"]["median"]) for r in results
+            if t in r["scenarios"].get(scenario, {})]
         for t in tool_names
     }
     for name in ("git status", "lstat"):
@@ -545,6 +551,8 @@ def main():
     parser.add_argument("--mono", help="mono binary (default: build it in release mode)")
     parser.add_argument("--turbo", help="turbo binary (default: MONO_TEST_TURBO, else the one scripts/bootstrap-tools installed, else npm install turbo@2.11)")
     parser.add_argument("--no-turbo", action="store_true", help="measure mono alone")
+    parser.add_argument("--turbo-max", type=int, default=10**9,
+                        help="measure turbo only up to this many packages (larger: mono and the floor)")
     parser.add_argument("--workdir", help="where repositories are generated (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the repositories (and their caches) a previous run left in --workdir")
@@ -582,7 +590,8 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     counter = [0]
     results = []
-    context = {"workdir": workdir, "list": tool_list, "files": args.files, "reuse": args.reuse}
+    context = {"workdir": workdir, "list": tool_list, "files": args.files, "reuse": args.reuse,
+               "turbo_max": args.turbo_max}
     for size in sizes:
         cached_only = size >= args.cached_only_from and size != main_size
         results.append(bench_size(size, context, reps, cold_reps, size == main_size, cached_only, counter))
