@@ -37,11 +37,6 @@ impl Git {
         &self.toplevel
     }
 
-    /// The mono repository root.
-    pub(crate) fn root(&self) -> &AbsPath {
-        &self.root
-    }
-
     /// Whether the repository ignores the root itself: the root, or a folder between the
     /// top of the work tree and the root, matches an ignore rule (`out/` for a root at
     /// `out/full`). Then `git ls-files` lists nothing under it but force-added files, so
@@ -70,18 +65,13 @@ impl Git {
     /// it, not added), so the repository's ignore rules, written for another project, do
     /// not say which of its files count.
     ///
-    /// The index and the walk are read in-process where that gives exactly git's answer
-    /// (crate::in_process); `git ls-files` answers otherwise. With `verify_present` false,
-    /// tracked files deleted from the work tree stay in the list (one `lstat` less per
-    /// file, for a caller that stats every file anyway).
+    /// With `verify_present` false, tracked files deleted from the work tree stay in the
+    /// list (one `lstat` less per file, for a caller that stats every file anyway).
     pub(crate) fn list_files(
         &self,
         verify_present: bool,
     ) -> Result<Option<Vec<RepoPath>>, ScmError> {
-        let mut files = match self.list_in_process() {
-            Some(listed) => listed,
-            None => self.ls_files()?,
-        };
+        let mut files = self.ls_files()?;
         if files.index_entries == 0 && self.root != self.toplevel {
             return Ok(None);
         }
@@ -106,7 +96,7 @@ impl Git {
 
 impl Git {
     /// The listing from `git ls-files`.
-    pub(crate) fn ls_files(&self) -> Result<Listed, ScmError> {
+    fn ls_files(&self) -> Result<Listed, ScmError> {
         let out = run(
             &self.root,
             &[
@@ -356,17 +346,17 @@ fn exists(path: &AbsPath) -> bool {
 
 /// The files `git ls-files` listed.
 #[derive(Debug, Default)]
-pub(crate) struct Listed {
+struct Listed {
     /// Index entries, which may be missing from the work tree.
-    pub(crate) tracked: Vec<RepoPath>,
+    tracked: Vec<RepoPath>,
     /// Untracked, not ignored files.
-    pub(crate) untracked: Vec<RepoPath>,
+    untracked: Vec<RepoPath>,
     /// How many index entries git printed (submodules, sparse and deleted ones too).
-    pub(crate) index_entries: usize,
+    index_entries: usize,
 }
 
 impl Listed {
-    pub(crate) fn into_sorted(self) -> Vec<RepoPath> {
+    fn into_sorted(self) -> Vec<RepoPath> {
         let mut files = self.tracked;
         files.extend(self.untracked);
         files.sort_unstable();
@@ -426,7 +416,7 @@ fn parse_ls_files(out: &[u8]) -> Result<Listed, ScmError> {
     })
 }
 
-pub(crate) fn repo_path(bytes: &[u8]) -> Result<RepoPath, ScmError> {
+fn repo_path(bytes: &[u8]) -> Result<RepoPath, ScmError> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         let lossy = String::from_utf8_lossy(bytes).into_owned();
         ScmError::InvalidPath {

@@ -9,11 +9,6 @@
 //! (a copy in another repository's ignored `out/`): the files, and so the hashes, do not
 //! depend on where the checkout sits.
 //!
-//! The listing itself reads git's index file and walks the work tree in-process wherever
-//! that gives exactly what `git ls-files` would (a root at the top of the work tree, an
-//! index it reads byte for byte, the ignore rules git applies), and runs `git ls-files`
-//! otherwise (docs/decisions/007-file-listing-from-the-index.md).
-//!
 //! ```no_run
 //! use mono_paths::AbsPath;
 //! use mono_scm::Scm;
@@ -35,8 +30,6 @@
 mod error;
 mod git;
 mod hooks;
-mod in_process;
-mod index;
 mod manual;
 mod revision;
 mod scm;
