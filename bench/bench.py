@@ -263,18 +263,21 @@ def summarize(results):
 def bench_parity(name, tools, reps):
     """The plan of a real repository of the parity suite (unpacked and committed)."""
     archive = os.path.join(REPO, "fixtures", "parity", f"{name}.tar.zst")
-    repo = os.path.join(tools["workdir"], f"parity-{name}")
-    shutil.rmtree(repo, ignore_errors=True)
-    os.makedirs(repo)
+    unpacked = os.path.join(tools["workdir"], f"parity-{name}")
+    shutil.rmtree(unpacked, ignore_errors=True)
+    os.makedirs(unpacked)
     print(f"== {name} (parity fixture): unpacking", flush=True)
-    unpack = subprocess.run(f"zstd -dc {shlex.quote(archive)} | tar -x -C {shlex.quote(repo)}", shell=True)
+    unpack = subprocess.run(f"zstd -dc {shlex.quote(archive)} | tar -x -C {shlex.quote(unpacked)}", shell=True)
     if unpack.returncode != 0:
         raise SystemExit(f"failed to unpack {archive} (zstd and tar must be installed)")
+    # The archive holds one folder named after the repository.
+    repo = os.path.join(unpacked, name)
     env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@mono.invalid",
                GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@mono.invalid")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "fixture"]):
         subprocess.run(["git", *args], cwd=repo, check=True, env=env)
-    packages = len(listed_manifests(repo))
+    # Its package.json files, less the root's.
+    packages = len(listed_manifests(repo)) - 1
     results = {}
     floor = Floor(repo)
     floor_runs = {}
