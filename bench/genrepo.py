@@ -19,6 +19,8 @@ import subprocess
 BUILD = "mkdir -p dist && cat src/*.js > dist/index.js"
 TEST = "test -s dist/index.js"
 LINT = "grep -q export src/file0.js"
+# Source files per package: enough weight that listing and stat-ing files shows in a run.
+FILES = 50
 
 
 def npm_version():
@@ -51,7 +53,7 @@ def leaf_packages(deps):
     return sorted(n for n in deps if n not in used)
 
 
-def generate(out, packages=1000, files=5, seed=1):
+def generate(out, packages=1000, files=FILES, seed=1):
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
     names = package_names(packages)
@@ -111,7 +113,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--packages", type=int, default=1000)
-    parser.add_argument("--files", type=int, default=5)
+    parser.add_argument("--files", type=int, default=FILES)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     generate(args.out, args.packages, args.files, args.seed)

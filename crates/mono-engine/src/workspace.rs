@@ -122,7 +122,7 @@ impl Workspace {
         match joined {
             Some(Ok(listed)) => listed,
             // The thread panicked (it does not): list again, here.
-            Some(Err(_)) | None => self.scm().list_files(),
+            Some(Err(_)) | None => self.scm().list_files_unverified(),
         }
     }
 
@@ -176,7 +176,7 @@ impl Workspace {
             let profile = profile.clone();
             std::thread::spawn(move || {
                 let started = std::time::Instant::now();
-                let listed = Scm::discover(&root).list_files();
+                let listed = Scm::discover(&root).list_files_unverified();
                 if let Some(profile) = profile {
                     let files = listed.as_ref().map_or(0, Vec::len);
                     let args = vec![("files", serde_json::Value::from(files))];

@@ -70,7 +70,11 @@ impl FileHasher {
     /// The digests of `files`, in the same order. Fails on the first file (in the given
     /// order) that is missing, unreadable, or not a file or symbolic link.
     pub fn hash_files(&self, files: &[RepoPath]) -> Result<Vec<Digest>, HashError> {
-        Ok(self.hash_batch(files)?.0)
+        let (digests, _) = self.hash_batch(files, false)?;
+        Ok(digests
+            .into_iter()
+            .map(|d| d.expect("a missing file is an error here"))
+            .collect())
     }
 
     /// The digests of a task's input files, as Turborepo treats symbolic links among them: a
@@ -78,9 +82,12 @@ impl FileHasher {
     /// keeps its own digest and brings the files behind it, as paths under the link
     /// (`shared/a.txt` for a link `shared`). Links inside that folder are hashed by their
     /// target path and not followed.
+    ///
+    /// A file that is not there is skipped as well (its digest is `None`): the files come
+    /// from `Scm::list_files_unverified`, whose tracked files may have been deleted from the
+    /// work tree, and this `lstat` is what tells.
     pub fn hash_inputs(&self, files: &[RepoPath]) -> Result<HashedInputs, HashError> {
-        let (digests, links) = self.hash_batch(files)?;
-        let mut digests: Vec<Option<Digest>> = digests.into_iter().map(Some).collect();
+        let (mut digests, links) = self.hash_batch(files, true)?;
         let mut behind_links = BTreeMap::new();
         for index in links {
             let path = &files[index];
@@ -108,23 +115,47 @@ impl FileHasher {
         })
     }
 
-    /// The digests of `files` and the indices of the symbolic links among them.
-    fn hash_batch(&self, files: &[RepoPath]) -> Result<(Vec<Digest>, Vec<usize>), HashError> {
+    /// The digests of `files` and the indices of the symbolic links among them; with
+    /// `missing_ok`, a file that is not there has no digest instead of failing the batch.
+    fn hash_batch(
+        &self,
+        files: &[RepoPath],
+        missing_ok: bool,
+    ) -> Result<(Vec<Option<Digest>>, Vec<usize>), HashError> {
         // The filesystem clock before any file is read (files older than it can be cached),
         // taken at the first cache miss so that a fully cached batch writes nothing.
         let now = OnceLock::new();
-        let results: Vec<Result<Hashed, HashError>> = files
-            .par_iter()
-            .map(|path| self.hash_one(path, &now))
+        // Files of one folder are next to each other in sorted order: each run of them is
+        // stat-ed relative to the folder, opened once, so the kernel resolves one name per
+        // file instead of every component of its path (most of an `lstat`'s cost).
+        let results: Vec<Result<Hashed, HashError>> = same_folder_runs(files)
+            .into_par_iter()
+            .flat_map_iter(|run| {
+                let folder = Folder::open(&self.root, &files[run.clone()]);
+                let now = &now;
+                files[run]
+                    .iter()
+                    .map(|path| self.hash_one(path, folder.as_ref(), now))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let now = now.get().copied().flatten();
         let mut digests = Vec::with_capacity(files.len());
         let mut links = Vec::new();
         let mut fresh = Vec::new();
         let mut read = 0;
+        let mut missing = 0;
         for (index, (path, result)) in files.iter().zip(results).enumerate() {
-            let (digest, stat, is_link) = result?;
-            digests.push(digest);
+            let (digest, stat, is_link) = match result {
+                Ok(hashed) => hashed,
+                Err(HashError::MissingFile { .. }) if missing_ok => {
+                    digests.push(None);
+                    missing += 1;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            digests.push(Some(digest));
             if is_link {
                 links.push(index);
             }
@@ -137,7 +168,7 @@ impl FileHasher {
         }
         self.read.fetch_add(read, Ordering::Relaxed);
         self.cached
-            .fetch_add(files.len() as u64 - read, Ordering::Relaxed);
+            .fetch_add(files.len() as u64 - read - missing, Ordering::Relaxed);
         if let Some(cache) = &self.cache {
             if !fresh.is_empty() {
                 cache.record(fresh);
@@ -171,17 +202,27 @@ impl FileHasher {
 
     /// The digest of one file, its stat if it was read rather than cached, and whether it
     /// is a symbolic link.
-    fn hash_one(&self, path: &RepoPath, now: &OnceLock<Option<i64>>) -> Result<Hashed, HashError> {
-        let abs = self.abs(path);
-        let meta = fs::symlink_metadata(&abs).map_err(|source| match source.kind() {
-            ErrorKind::NotFound => HashError::MissingFile { path: path.clone() },
+    fn hash_one(
+        &self,
+        path: &RepoPath,
+        folder: Option<&Folder>,
+        now: &OnceLock<Option<i64>>,
+    ) -> Result<Hashed, HashError> {
+        let stat = match folder {
+            Some(folder) => folder.lstat(path.file_name().unwrap_or(path.as_str())),
+            None => fs::symlink_metadata(self.abs(path)).map(|meta| Stat::from_metadata(&meta)),
+        }
+        .map_err(|source| match source.kind() {
+            // A folder on the way replaced by a file: the file is gone all the same.
+            ErrorKind::NotFound | ErrorKind::NotADirectory => {
+                HashError::MissingFile { path: path.clone() }
+            }
             _ => HashError::ReadFile {
                 path: path.clone(),
                 source,
             },
-        })?;
-        let stat =
-            Stat::from_metadata(&meta).ok_or_else(|| HashError::NotAFile { path: path.clone() })?;
+        })?
+        .ok_or_else(|| HashError::NotAFile { path: path.clone() })?;
         let is_link = stat.kind == FileKind::Symlink;
         if let Some(cache) = &self.cache {
             if let Some(digest) = cache.lookup(path, &stat) {
@@ -189,6 +230,7 @@ impl FileHasher {
             }
             now.get_or_init(|| cache.now());
         }
+        let abs = self.abs(path);
         let digest = match stat.kind {
             FileKind::File => hash_contents(&abs),
             FileKind::Symlink => hash_link(&abs),
@@ -216,6 +258,86 @@ impl FileHasher {
 
 /// One file's digest, its stat when it was read (not cached), and whether it is a link.
 type Hashed = (Digest, Option<Stat>, bool);
+
+/// The index ranges of `files` whose paths share a parent folder, in order.
+fn same_folder_runs(files: &[RepoPath]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut previous: Option<&str> = None;
+    for (index, file) in files.iter().enumerate() {
+        let parent = file.as_str().rsplit_once('/').map_or("", |(dir, _)| dir);
+        match runs.last_mut() {
+            Some(run) if previous == Some(parent) => run.end = index + 1,
+            _ => runs.push(index..index + 1),
+        }
+        previous = Some(parent);
+    }
+    runs
+}
+
+/// The parent folder of a run of files, opened to stat them by name
+/// (`fstatat(fd, name, AT_SYMLINK_NOFOLLOW)`): the same answer as `lstat` of the whole path.
+/// `None` where that is not available, or the folder cannot be opened (each file is then
+/// stat-ed by path, which reports the error as before).
+#[cfg(target_os = "linux")]
+struct Folder(rustix::fd::OwnedFd);
+
+#[cfg(not(target_os = "linux"))]
+struct Folder;
+
+impl Folder {
+    #[cfg(target_os = "linux")]
+    fn open(root: &AbsPath, run: &[RepoPath]) -> Option<Folder> {
+        use rustix::fs::{Mode, OFlags};
+        // One file alone gains nothing from an open of its folder.
+        let first = run.get(1).and(run.first())?;
+        let dir = match first.as_str().rsplit_once('/') {
+            Some((dir, _)) => root.as_path().join(dir),
+            None => root.as_path().to_path_buf(),
+        };
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        rustix::fs::open(&dir, flags, Mode::empty())
+            .ok()
+            .map(Folder)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open(_root: &AbsPath, _run: &[RepoPath]) -> Option<Folder> {
+        None
+    }
+
+    /// The stat of the entry `name`, not following a symbolic link; `None` if it is
+    /// neither a file nor a link.
+    #[cfg(target_os = "linux")]
+    fn lstat(&self, name: &str) -> std::io::Result<Option<Stat>> {
+        use rustix::fs::{AtFlags, FileType};
+        let raw = rustix::fs::statat(&self.0, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        let kind = match FileType::from_raw_mode(raw.st_mode) {
+            FileType::RegularFile => FileKind::File,
+            FileType::Symlink => FileKind::Symlink,
+            _ => return Ok(None),
+        };
+        // The field types differ between architectures; the values are those std's
+        // `Metadata` gives (the stat cache compares them with entries written from it).
+        fn ns(secs: impl TryInto<i64>, nsec: impl TryInto<i64>) -> i64 {
+            let secs: i64 = secs.try_into().unwrap_or(0);
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(nsec.try_into().unwrap_or(0))
+        }
+        let size: i64 = ns(0, raw.st_size);
+        Ok(Some(Stat {
+            size: u64::try_from(size).unwrap_or(0),
+            mtime_ns: ns(raw.st_mtime, raw.st_mtime_nsec),
+            ctime_ns: ns(raw.st_ctime, raw.st_ctime_nsec),
+            inode: raw.st_ino,
+            kind,
+        }))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn lstat(&self, _name: &str) -> std::io::Result<Option<Stat>> {
+        unreachable!("no folder is opened here")
+    }
+}
 
 /// The digests of [`FileHasher::hash_inputs`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -325,6 +447,52 @@ mod tests {
         let err = FileHasher::new(&root).hash_files(&paths).unwrap_err();
         assert!(matches!(err, HashError::MissingFile { .. }));
         assert_eq!(err.to_string(), "input file src/gone.ts does not exist");
+    }
+
+    #[test]
+    fn inputs_skip_a_missing_file_as_a_deleted_tracked_file() {
+        let (_dir, root, mut paths) = setup(&[("a.txt", "a"), ("f", "f")]);
+        // Deleted, and a folder on the way replaced by a file.
+        paths.push(RepoPath::new("src/gone.ts").unwrap());
+        paths.push(RepoPath::new("f/inside.ts").unwrap());
+        let hasher = FileHasher::new(&root);
+        let hashed = hasher.hash_inputs(&paths).unwrap();
+        assert_eq!(
+            hashed.digests,
+            [Some(Digest::of(b"a")), Some(Digest::of(b"f")), None, None]
+        );
+        assert_eq!(hasher.counts(), HashCounts { read: 2, cached: 0 });
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_stat_by_name_in_its_folder_is_the_stat_by_path() {
+        let (_dir, root, paths) = setup(&[("d/a.txt", "a"), ("d/b.txt", "bb")]);
+        std::os::unix::fs::symlink("a.txt", root.as_path().join("d/link")).unwrap();
+        fs::create_dir(root.as_path().join("d/sub")).unwrap();
+        let folder = Folder::open(&root, &paths).expect("a run of two opens its folder");
+        for name in ["a.txt", "b.txt", "link", "sub"] {
+            let by_path = fs::symlink_metadata(root.as_path().join("d").join(name)).unwrap();
+            assert_eq!(
+                folder.lstat(name).unwrap(),
+                Stat::from_metadata(&by_path),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            folder.lstat("gone").unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            same_folder_runs(&[
+                RepoPath::new("a").unwrap(),
+                RepoPath::new("b").unwrap(),
+                RepoPath::new("d/a").unwrap(),
+                RepoPath::new("d/b").unwrap(),
+                RepoPath::new("d/e/c").unwrap(),
+            ]),
+            [0..2, 2..4, 4..5]
+        );
     }
 
     #[test]

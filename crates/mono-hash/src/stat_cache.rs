@@ -131,11 +131,69 @@ fn inode(_meta: &Metadata) -> u64 {
     0
 }
 
-struct Entry {
+/// The loaded file, kept as read: each entry is found by binary search over the offsets
+/// of its records (the file is sorted by path), so that loading allocates nothing per
+/// entry. A large repository's cache holds one entry per file of the repository.
+#[derive(Default)]
+struct Loaded {
+    /// The file's bytes, checksum and all.
+    bytes: Vec<u8>,
+    /// The offset of each entry kept (not racy), in path order.
+    records: Vec<usize>,
+    /// Per kept entry: the generation of the last write of the cache that used it.
+    last_used: Vec<AtomicU32>,
+}
+
+/// One record of the file, read in place.
+struct Record<'a> {
+    path: &'a [u8],
     stat: Stat,
+    last_used: u32,
     digest: Digest,
-    /// The generation of the last write of the cache that used this entry.
-    last_used: AtomicU32,
+}
+
+/// The bytes of a record after its path: size, mtime, ctime, inode, kind, last used, blake3.
+const RECORD_TAIL: usize = 8 * 4 + 1 + 4 + 32;
+
+impl Loaded {
+    fn record(&self, offset: usize) -> Record<'_> {
+        read_record(&mut Reader(&self.bytes[offset..])).expect("checked when loaded")
+    }
+
+    fn path(&self, offset: usize) -> &[u8] {
+        let len = u32::from_le_bytes(self.bytes[offset..offset + 4].try_into().expect("4 bytes"));
+        &self.bytes[offset + 4..offset + 4 + len as usize]
+    }
+
+    fn find(&self, path: &RepoPath) -> Option<usize> {
+        self.records
+            .binary_search_by(|&offset| self.path(offset).cmp(path.as_str().as_bytes()))
+            .ok()
+    }
+}
+
+fn read_record<'a>(reader: &mut Reader<'a>) -> Option<Record<'a>> {
+    let len = usize::try_from(reader.u32()?).ok()?;
+    let path = reader.take(len)?;
+    let stat = Stat {
+        size: reader.u64()?,
+        mtime_ns: reader.i64()?,
+        ctime_ns: reader.i64()?,
+        inode: reader.u64()?,
+        kind: match reader.take(1)?[0] {
+            1 => FileKind::File,
+            2 => FileKind::Symlink,
+            _ => return None,
+        },
+    };
+    let last_used = reader.u32()?;
+    let digest = Digest::from_bytes(reader.array()?);
+    Some(Record {
+        path,
+        stat,
+        last_used,
+        digest,
+    })
 }
 
 /// The stat cache of one run: what was loaded, plus what this run hashed.
@@ -144,8 +202,8 @@ pub(crate) struct StatCache {
     file: AbsPath,
     /// This run's generation: one more than the loaded file's.
     generation: u32,
-    /// Read-only after loading, so lookups take no lock.
-    loaded: HashMap<RepoPath, Entry>,
+    /// Read-only after loading (but for the atomic ages), so lookups take no lock.
+    loaded: Loaded,
     fresh: Mutex<HashMap<RepoPath, (Stat, Digest)>>,
     probe: Mutex<Option<File>>,
 }
@@ -167,12 +225,13 @@ impl StatCache {
 
     /// The digest recorded for `path` if its stat is still `stat`.
     pub(crate) fn lookup(&self, path: &RepoPath, stat: &Stat) -> Option<Digest> {
-        let entry = self.loaded.get(path)?;
-        if entry.stat != *stat {
+        let index = self.loaded.find(path)?;
+        let record = self.loaded.record(self.loaded.records[index]);
+        if record.stat != *stat {
             return None;
         }
-        entry.last_used.store(self.generation, Ordering::Relaxed);
-        Some(entry.digest)
+        self.loaded.last_used[index].store(self.generation, Ordering::Relaxed);
+        Some(record.digest)
     }
 
     /// The filesystem's clock now, in ns, read from the probe file's mtime after writing
@@ -206,21 +265,23 @@ impl StatCache {
         if fresh.is_empty() {
             return Ok(());
         }
-        let mut rows: Vec<(&RepoPath, &Stat, &Digest, u32)> = self
+        let mut fresh_paths: Vec<&[u8]> = fresh.keys().map(|p| p.as_str().as_bytes()).collect();
+        fresh_paths.sort_unstable();
+        let mut rows: Vec<(&[u8], Stat, Digest, u32)> = self
             .loaded
+            .records
             .iter()
-            .filter(|(path, _)| !fresh.contains_key(*path))
-            .filter_map(|(path, entry)| {
-                let used = entry.last_used.load(Ordering::Relaxed);
+            .zip(&self.loaded.last_used)
+            .map(|(&offset, used)| (self.loaded.record(offset), used.load(Ordering::Relaxed)))
+            .filter(|(record, _)| fresh_paths.binary_search(&record.path).is_err())
+            .filter_map(|(record, used)| {
                 // Ages compare with wrapping arithmetic: `used` is at most `generation`.
                 let age = self.generation.wrapping_sub(used);
-                (age < MAX_AGE).then_some((path, &entry.stat, &entry.digest, used))
+                (age < MAX_AGE).then_some((record.path, record.stat, record.digest, used))
             })
-            .chain(
-                fresh
-                    .iter()
-                    .map(|(path, (stat, digest))| (path, stat, digest, self.generation)),
-            )
+            .chain(fresh.iter().map(|(path, (stat, digest))| {
+                (path.as_str().as_bytes(), *stat, *digest, self.generation)
+            }))
             .collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let bytes = encode(self.generation, &rows);
@@ -233,18 +294,14 @@ impl StatCache {
     }
 }
 
-fn encode(generation: u32, rows: &[(&RepoPath, &Stat, &Digest, u32)]) -> Vec<u8> {
-    let size: usize = rows
-        .iter()
-        .map(|r| 4 + r.0.as_str().len() + 8 * 4 + 1 + 4 + 32)
-        .sum();
+fn encode(generation: u32, rows: &[(&[u8], Stat, Digest, u32)]) -> Vec<u8> {
+    let size: usize = rows.iter().map(|r| 4 + r.0.len() + RECORD_TAIL).sum();
     let mut out = Vec::with_capacity(HEADER_LEN + size + CHECKSUM_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&generation.to_le_bytes());
     out.extend_from_slice(&(rows.len() as u64).to_le_bytes());
     for (path, stat, digest, used) in rows {
-        let path = path.as_str().as_bytes();
         let len = u32::try_from(path.len()).unwrap_or(u32::MAX);
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(path);
@@ -324,7 +381,7 @@ fn open_regular(path: &AbsPath, write: bool) -> Option<File> {
     file.metadata().ok()?.is_file().then_some(file)
 }
 
-fn load(file: &AbsPath) -> Option<(u32, HashMap<RepoPath, Entry>)> {
+fn load(file: &AbsPath) -> Option<(u32, Loaded)> {
     let opened = open_regular(file, false)?;
     let meta = opened.metadata().ok()?;
     if meta.len() > MAX_FILE {
@@ -333,11 +390,12 @@ fn load(file: &AbsPath) -> Option<(u32, HashMap<RepoPath, Entry>)> {
     let written_ns = mtime_ns(&meta);
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
     opened.take(MAX_FILE).read_to_end(&mut bytes).ok()?;
-    decode(&bytes, written_ns)
+    decode(bytes, written_ns)
 }
 
-/// Parses a stat cache file written when the filesystem clock read `written_ns`.
-fn decode(bytes: &[u8], written_ns: i64) -> Option<(u32, HashMap<RepoPath, Entry>)> {
+/// Checks a stat cache file written when the filesystem clock read `written_ns`, and indexes
+/// its entries: strictly sorted paths, known kinds, nothing left over.
+fn decode(bytes: Vec<u8>, written_ns: i64) -> Option<(u32, Loaded)> {
     let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
     let (body, checksum) = bytes.split_at(body_len);
     if blake3::hash(body).as_bytes() != checksum {
@@ -349,40 +407,33 @@ fn decode(bytes: &[u8], written_ns: i64) -> Option<(u32, HashMap<RepoPath, Entry
     }
     let generation = reader.u32()?;
     let count = usize::try_from(reader.u64()?).ok()?;
-    let mut entries = HashMap::with_capacity(count.min(body.len() / 64));
+    let mut records = Vec::with_capacity(count.min(body.len() / (4 + RECORD_TAIL)));
+    let mut last_used = Vec::with_capacity(records.capacity());
+    let mut previous: Option<&[u8]> = None;
     for _ in 0..count {
-        let len = usize::try_from(reader.u32()?).ok()?;
-        let path = std::str::from_utf8(reader.take(len)?).ok()?;
-        let path = RepoPath::new(path).ok().filter(|p| p.as_str() == path)?;
-        let stat = Stat {
-            size: reader.u64()?,
-            mtime_ns: reader.i64()?,
-            ctime_ns: reader.i64()?,
-            inode: reader.u64()?,
-            kind: match reader.take(1)?[0] {
-                1 => FileKind::File,
-                2 => FileKind::Symlink,
-                _ => return None,
-            },
-        };
-        let last_used = reader.u32()?;
-        let digest = Digest::from_bytes(reader.array()?);
+        let offset = body.len() - reader.0.len();
+        let record = read_record(&mut reader)?;
+        if previous.is_some_and(|p| p >= record.path) {
+            return None;
+        }
+        previous = Some(record.path);
         // Racy: the file may have changed within the same clock tick after it was hashed.
-        if stat.mtime_ns < written_ns {
-            entries.insert(
-                path,
-                Entry {
-                    stat,
-                    digest,
-                    last_used: AtomicU32::new(last_used),
-                },
-            );
+        if record.stat.mtime_ns < written_ns {
+            records.push(offset);
+            last_used.push(AtomicU32::new(record.last_used));
         }
     }
     if !reader.0.is_empty() {
         return None;
     }
-    Some((generation, entries))
+    Some((
+        generation,
+        Loaded {
+            bytes,
+            records,
+            last_used,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -400,40 +451,61 @@ mod tests {
     }
 
     fn sample() -> Vec<u8> {
-        let a = RepoPath::new("a/b.txt").unwrap();
-        let c = RepoPath::new("c").unwrap();
         let (sa, sc) = (stat(100), stat(200));
         let (da, dc) = (Digest::of(b"a"), Digest::of(b"c"));
-        encode(4, &[(&a, &sa, &da, 4), (&c, &sc, &dc, 3)])
+        encode(4, &[(b"a/b.txt", sa, da, 4), (b"c", sc, dc, 3)])
+    }
+
+    fn found(loaded: &Loaded, path: &str) -> Option<(Stat, Digest)> {
+        let index = loaded.find(&RepoPath::new(path).unwrap())?;
+        let record = loaded.record(loaded.records[index]);
+        Some((record.stat, record.digest))
     }
 
     #[test]
     fn round_trips() {
-        let (generation, entries) = decode(&sample(), 1_000).unwrap();
+        let (generation, loaded) = decode(sample(), 1_000).unwrap();
         assert_eq!(generation, 4);
-        let entry = &entries[&RepoPath::new("a/b.txt").unwrap()];
-        assert_eq!(entry.stat, stat(100));
-        assert_eq!(entry.digest, Digest::of(b"a"));
-        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            found(&loaded, "a/b.txt"),
+            Some((stat(100), Digest::of(b"a")))
+        );
+        assert_eq!(found(&loaded, "c"), Some((stat(200), Digest::of(b"c"))));
+        assert_eq!(found(&loaded, "b"), None);
+        assert_eq!(loaded.records.len(), 2);
     }
 
     #[test]
     fn drops_entries_not_older_than_the_file() {
-        let (_, entries) = decode(&sample(), 200).unwrap();
-        assert_eq!(entries.len(), 1);
-        assert!(entries.contains_key(&RepoPath::new("a/b.txt").unwrap()));
+        let (_, loaded) = decode(sample(), 200).unwrap();
+        assert_eq!(loaded.records.len(), 1);
+        assert!(found(&loaded, "a/b.txt").is_some());
+        assert!(found(&loaded, "c").is_none());
+    }
+
+    #[test]
+    fn rejects_paths_out_of_order() {
+        let (sa, sc) = (stat(100), stat(200));
+        let (da, dc) = (Digest::of(b"a"), Digest::of(b"c"));
+        let swapped = encode(4, &[(b"c", sc, dc, 3), (b"a/b.txt", sa, da, 4)]);
+        assert!(decode(swapped, 1_000).is_none());
+        let twice = encode(4, &[(b"c", sc, dc, 3), (b"c", sc, dc, 3)]);
+        assert!(decode(twice, 1_000).is_none());
     }
 
     #[test]
     fn rejects_every_truncation_and_any_flipped_byte() {
         let bytes = sample();
         for len in 0..bytes.len() {
-            assert!(decode(&bytes[..len], 1_000).is_none(), "truncated to {len}");
+            assert!(
+                decode(bytes[..len].to_vec(), 1_000).is_none(),
+                "truncated to {len}"
+            );
         }
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 1;
-            assert!(decode(&bad, 1_000).is_none(), "byte {i} flipped");
+            assert!(decode(bad, 1_000).is_none(), "byte {i} flipped");
         }
     }
 
@@ -444,7 +516,7 @@ mod tests {
         let body_len = bytes.len() - CHECKSUM_LEN;
         let checksum = *blake3::hash(&bytes[..body_len]).as_bytes();
         bytes[body_len..].copy_from_slice(&checksum);
-        assert!(decode(&bytes, 1_000).is_none());
+        assert!(decode(bytes, 1_000).is_none());
     }
 
     #[cfg(unix)]

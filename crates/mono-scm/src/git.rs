@@ -64,24 +64,19 @@ impl Git {
     /// under it: the folder is not part of that repository (a project copied or cloned into
     /// it, not added), so the repository's ignore rules, written for another project, do
     /// not say which of its files count.
-    pub(crate) fn list_files(&self) -> Result<Option<Vec<RepoPath>>, ScmError> {
-        let out = run(
-            &self.root,
-            &[
-                "ls-files",
-                "-z",
-                // `-t` tags each line (H tracked, S skip-worktree, ? untracked) and `-s` gives
-                // the mode, which tells submodules apart.
-                "-t",
-                "-s",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-        )?;
-        let mut files = parse_ls_files(&out)?;
+    ///
+    /// With `verify_present` false, tracked files deleted from the work tree stay in the
+    /// list (one `lstat` less per file, for a caller that stats every file anyway).
+    pub(crate) fn list_files(
+        &self,
+        verify_present: bool,
+    ) -> Result<Option<Vec<RepoPath>>, ScmError> {
+        let mut files = self.ls_files()?;
         if files.index_entries == 0 && self.root != self.toplevel {
             return Ok(None);
+        }
+        if !verify_present {
+            return Ok(Some(files.into_sorted()));
         }
         // Deleted files: `--deleted` would have git lstat every entry on one thread; the
         // same lstat on all cores is several times faster on a large repository.
@@ -100,6 +95,25 @@ impl Git {
 }
 
 impl Git {
+    /// The listing from `git ls-files`.
+    fn ls_files(&self) -> Result<Listed, ScmError> {
+        let out = run(
+            &self.root,
+            &[
+                "ls-files",
+                "-z",
+                // `-t` tags each line (H tracked, S skip-worktree, ? untracked) and `-s` gives
+                // the mode, which tells submodules apart.
+                "-t",
+                "-s",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+        )?;
+        parse_ls_files(&out)
+    }
+
     /// The commit `rev` names, as a full hash; `None` when it names none.
     pub(crate) fn resolve_commit(&self, rev: &str) -> Result<Option<String>, ScmError> {
         let spec = format!("{rev}^{{commit}}");

@@ -24,6 +24,14 @@ pub(crate) fn list_files(root: &AbsPath) -> Result<Vec<RepoPath>, ScmError> {
         .follow_links(false)
         .filter_entry(|entry| !is_git_dir(entry.file_name()) && !is_nested_repository(entry))
         .build_parallel();
+    collect(root, walker)
+}
+
+/// Every file or symbolic link a configured walk of `root` yields, sorted, relative to it.
+pub(crate) fn collect(
+    root: &AbsPath,
+    walker: ignore::WalkParallel,
+) -> Result<Vec<RepoPath>, ScmError> {
     let collector = Collector {
         root,
         files: Mutex::new(Vec::new()),
@@ -40,7 +48,7 @@ pub(crate) fn list_files(root: &AbsPath) -> Result<Vec<RepoPath>, ScmError> {
 
 /// A folder below the root with its own `.git` (a folder, or the file of a submodule or a
 /// linked worktree).
-fn is_nested_repository(entry: &DirEntry) -> bool {
+pub(crate) fn is_nested_repository(entry: &DirEntry) -> bool {
     entry.depth() > 0
         && entry.file_type().is_some_and(|t| t.is_dir())
         && std::fs::symlink_metadata(entry.path().join(".git")).is_ok()

@@ -120,8 +120,20 @@ impl Scm {
     /// folder, whose ignore rules are that repository's, not the project's). Call it once per run and partition the result by package:
     /// it is one process spawn and one pass over the index.
     pub fn list_files(&self) -> Result<Vec<RepoPath>, ScmError> {
+        self.list(true)
+    }
+
+    /// [`Scm::list_files`] less one check: tracked files deleted from the work tree may be
+    /// listed. For a caller that `lstat`s every listed file anyway and treats a missing one
+    /// as absent (the hasher: `FileHasher::hash_inputs`), this saves a second `lstat` of
+    /// every tracked file.
+    pub fn list_files_unverified(&self) -> Result<Vec<RepoPath>, ScmError> {
+        self.list(false)
+    }
+
+    fn list(&self, verify_present: bool) -> Result<Vec<RepoPath>, ScmError> {
         match &self.backend {
-            Backend::Git(git) => match git.list_files()? {
+            Backend::Git(git) => match git.list_files(verify_present)? {
                 Some(files) => Ok(files),
                 // Git tracks nothing under the root: a project inside another repository.
                 None => manual::list_files(&self.root),
@@ -410,6 +422,18 @@ mod tests {
         let scm = Scm::discover(&abs(&dir));
         assert_eq!(scm.kind(), ScmKind::Git);
         assert_eq!(scm.git_root(), Some(&abs(&dir)));
+        assert_eq!(names(&scm.list_files().unwrap()), EXPECTED);
+    }
+
+    #[test]
+    fn unverified_listing_keeps_deleted_tracked_files() {
+        let dir = repo();
+        let scm = Scm::discover(&abs(&dir));
+        let unverified = scm.list_files_unverified().unwrap();
+        assert!(names(&unverified).contains(&"apps/web/deleted.ts"));
+        let mut expected = EXPECTED.to_vec();
+        expected.insert(1, "apps/web/deleted.ts");
+        assert_eq!(names(&unverified), expected);
         assert_eq!(names(&scm.list_files().unwrap()), EXPECTED);
     }
 

@@ -212,12 +212,13 @@ pub fn hash_tasks(
     env: &BTreeMap<String, String>,
     cache_dir: Option<&AbsPath>,
 ) -> Result<TaskHashes, HashingError> {
-    let listed = Scm::discover(root).list_files();
+    let listed = Scm::discover(root).list_files_unverified();
     hash_tasks_with_files(listed, root, config, packages, graph, env, cache_dir)
 }
 
 /// [`hash_tasks`] with the repository's files already listed (`Scm::list_files` of
-/// `root`), so that a caller can list them while it loads the workspace.
+/// `root`, or `Scm::list_files_unverified`: a listed file that is not there is no input), so
+/// that a caller can list them while it loads the workspace.
 pub fn hash_tasks_with_files(
     listed: Result<Vec<RepoPath>, ScmError>,
     root: &AbsPath,

@@ -410,3 +410,39 @@ fn unknown_task_on_the_command_line() {
     assert!(stderr.contains("could not find task `biuld`"), "{stderr}");
     assert!(stderr.contains("did you mean `build`?"), "{stderr}");
 }
+
+/// Issue 19: the listing no longer checks that tracked files still exist; the hasher does.
+/// A tracked file deleted from the work tree is no input, and the hash is the one of the
+/// commit that deletes it.
+#[test]
+fn a_deleted_tracked_file_is_no_input_and_hashes_as_if_removed() {
+    let fx = fixture("node-only");
+    let task = |plan: &serde_json::Value| {
+        plan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["taskId"] == "@repo/utils#build")
+            .cloned()
+            .unwrap()
+    };
+    let before = task(&dry_json(&fx.root, &["build"]));
+    assert!(before["inputs"]
+        .as_object()
+        .unwrap()
+        .contains_key("packages/utils/test/index.test.mjs"));
+    std::fs::remove_file(fx.root.join("packages/utils/test/index.test.mjs")).unwrap();
+    let deleted = task(&dry_json(&fx.root, &["build"]));
+    assert!(!deleted["inputs"]
+        .as_object()
+        .unwrap()
+        .contains_key("packages/utils/test/index.test.mjs"));
+    assert_ne!(deleted["hash"], before["hash"]);
+    common::git(
+        &fx.root,
+        &["rm", "-q", "--cached", "packages/utils/test/index.test.mjs"],
+    );
+    let removed = task(&dry_json(&fx.root, &["build"]));
+    assert_eq!(removed["hash"], deleted["hash"]);
+    assert_eq!(removed["inputs"], deleted["inputs"]);
+}
