@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mono_cache::{
     Artifact, CacheKey, CacheStore, LoadError, LocalStore, Lookup, OutputRecords, PackRequest,
-    Protected, ProtectedFiles, RemoteStore, RestorePolicy, StoreError, TaskInfo,
+    Protected, ProtectedFiles, RecentEntry, RemoteStore, RestorePolicy, StoreError, TaskInfo,
 };
 use mono_paths::{AbsPath, RepoPath};
 use mono_run::{Before, Hooks, Job};
@@ -18,6 +18,7 @@ use mono_task_id::TaskId;
 
 use crate::options::CacheAccess;
 use crate::reporter::WarnOnce;
+use crate::why::{Explanation, Sources};
 
 /// What the hooks need to know of one task.
 pub(crate) struct CachedTask {
@@ -85,6 +86,10 @@ pub(crate) struct CacheHooks {
     /// The stamps of each running task's inputs and dependency outputs, taken before it
     /// ran: a task whose stamps changed while it ran is not stored.
     pub(crate) stamps: Mutex<HashMap<TaskId, mono_hash::Stamps>>,
+    /// Every task's hash and what went into it: the manifests of the tasks that miss.
+    pub(crate) hashes: Arc<mono_tasks::TaskHashes>,
+    /// Why each task that missed missed (docs/why.md).
+    pub(crate) miss_reasons: Mutex<HashMap<TaskId, Explanation>>,
     /// A CI shard's tasks of other shards, waited for in the remote cache (docs/ci.md).
     pub(crate) waits: Option<Arc<crate::shards::Waits>>,
 }
@@ -134,6 +139,44 @@ impl CacheHooks {
 
     fn warn(&self, message: String) {
         self.warnings.warn(message);
+    }
+
+    /// Why `job` missed: its manifest against its earlier entry's. Remembered for the
+    /// summary; the line goes under the status line.
+    fn explain_miss(&self, job: &Job) -> Before {
+        let Some(current) = self.hashes.manifest(&job.id) else {
+            return Before::Run;
+        };
+        let remote = self
+            .remote
+            .as_deref()
+            .filter(|remote| self.access.remote_read && !remote.is_down());
+        let sources = Sources {
+            local: self.access.read.then_some(&self.store),
+            remote,
+        };
+        let warn = |message: String| self.warn(format!("{}: {message}", job.id));
+        let explanation = crate::why::explain(&sources, &current, false, &warn);
+        let reason = explanation.text.clone();
+        self.miss_reasons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.id.clone(), explanation);
+        Before::Miss { reason }
+    }
+
+    /// Makes `key` the head of the task's local index: the entry this checkout stored or
+    /// restored last (docs/cache.md). Only where the local cache may be written.
+    fn record_recent(&self, task_id: &str, key: CacheKey, duration_ms: u64) {
+        if !self.access.write {
+            return;
+        }
+        if let Err(err) = self
+            .store
+            .record_recent(task_id, RecentEntry::now(key, duration_ms))
+        {
+            self.warn(format!("{task_id}: {err}"));
+        }
     }
 }
 
@@ -241,6 +284,7 @@ impl CacheHooks {
         match lookup {
             Ok(Lookup::Hit(artifact)) => match artifact.restore(&self.root, &task.restore) {
                 Ok(restored) => {
+                    self.record_recent(&task_id, key, restored.meta.task.duration_ms);
                     self.records.record(
                         &self.root,
                         &task_id,
@@ -261,10 +305,10 @@ impl CacheHooks {
                     Before::Run
                 }
             },
-            Ok(Lookup::Miss) => Before::Run,
+            Ok(Lookup::Miss) => self.explain_miss(job),
             Ok(Lookup::Corrupt(entry)) => {
                 self.warn(format!("{}: {entry}; treating it as a miss", job.id));
-                Before::Run
+                self.explain_miss(job)
             }
             Err(err) => {
                 self.warn(format!(
@@ -320,7 +364,7 @@ impl Hooks for CacheHooks {
             return self.wait_elsewhere(job);
         }
         let before = self.lookup(job);
-        if matches!(before, Before::Run | Before::Bypass) {
+        if !matches!(before, Before::Cached { .. }) {
             self.stamp_inputs(job);
         }
         before
@@ -398,9 +442,21 @@ impl Hooks for CacheHooks {
             outputs: &outputs,
             log,
         };
+        // The manifest of exactly this key: built from the values the key was hashed from.
+        let manifest = self
+            .hashes
+            .manifest(&job.id)
+            .filter(|m| m.hash.as_bytes() == key.as_bytes())
+            .map(|m| serde_json::to_vec(&m).expect("a manifest serializes"));
         match self.pack(&request) {
             Ok(artifact) => {
                 if self.access.write {
+                    if let Some(json) = &manifest {
+                        if let Err(err) = self.store.put_manifest(&key, json) {
+                            self.warn(format!("{}: input manifest not stored: {err}", job.id));
+                        }
+                    }
+                    self.record_recent(&job.id.to_string(), key, info.duration_ms);
                     if let Ok(paths) = artifact.output_paths() {
                         self.records.record(
                             &self.root,
@@ -413,7 +469,7 @@ impl Hooks for CacheHooks {
                 }
                 if let Some(remote) = remote {
                     // Dependent tasks do not wait for it; the run waits before it exits.
-                    remote.put_in_background(artifact);
+                    remote.upload_in_background(artifact, manifest);
                 }
             }
             Err(err) => self.warn(format!("{}: result not cached: {err}", job.id)),

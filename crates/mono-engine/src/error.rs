@@ -170,6 +170,66 @@ pub enum EngineError {
         suggestion: Option<String>,
     },
 
+    /// `mono why` names a task the run does not have.
+    #[error("there is no task `{name}` in this run")]
+    #[diagnostic(code(mono::why::unknown_task), help("{}", match suggestion { Some(close) => format!("did you mean `{close}`?"), None => "give it as package#task; `mono <task> --dry` lists the tasks".to_owned() }))]
+    UnknownTask {
+        /// The task as written.
+        name: String,
+        /// The closest task of the run.
+        suggestion: Option<String>,
+    },
+
+    /// `mono why --hash` names a hash that is not 64 hex digits.
+    #[error("`{text}` is not a task hash")]
+    #[diagnostic(
+        code(mono::why::bad_hash),
+        help("give the 64 hex digits of a hash, as `mono why <task> --json` or a run summary shows them")
+    )]
+    BadHash {
+        /// The text as given.
+        text: String,
+        /// Why.
+        source: mono_cache::DigestError,
+    },
+
+    /// `mono why --hash` names a hash no cache has.
+    #[error("no cache entry has hash {hash} (looked in {looked})")]
+    #[diagnostic(
+        code(mono::why::unknown_hash),
+        help("the entry may have been evicted, or stored in another cache folder or remote (--cache-dir, --remote-cache)")
+    )]
+    UnknownHash {
+        /// The hash.
+        hash: String,
+        /// Where mono looked.
+        looked: String,
+    },
+
+    /// `mono why --hash` names an entry stored without an input manifest.
+    #[error("the cache entry {hash} has no input manifest")]
+    #[diagnostic(
+        code(mono::why::no_manifest),
+        help("it was stored by a mono older than input manifests; run the task again (with --force) to store one")
+    )]
+    NoManifest {
+        /// The hash.
+        hash: String,
+    },
+
+    /// A run summary cannot be read.
+    #[error("{path} is not a run summary: {problem}")]
+    #[diagnostic(
+        code(mono::summary::bad),
+        help("give two files written by `--summarize` (.turbo/runs/*.json)")
+    )]
+    BadSummary {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+
     /// `[image]` is wrong in a package's config.
     #[error("{package}: {problem}")]
     #[diagnostic(code(mono::image::config), help("{help}"))]

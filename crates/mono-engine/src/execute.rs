@@ -73,6 +73,8 @@ pub struct RunOutcome {
     pub images: Vec<(TaskId, Result<BuiltImage, mono_image::ImageError>)>,
     /// When each task with a command started and ended.
     pub timings: HashMap<TaskId, crate::cache_policy::Timing>,
+    /// Why each task that missed the cache missed (docs/why.md).
+    pub miss_reasons: HashMap<TaskId, crate::why::Explanation>,
     /// `--shard`: what this shard ran and what it took from the others.
     pub shard: Option<crate::shards::ShardReport>,
 }
@@ -306,6 +308,8 @@ pub(crate) fn execute(
         ahead: Mutex::new(HashMap::new()),
         timings: Mutex::new(HashMap::new()),
         stamps: Mutex::new(HashMap::new()),
+        hashes: Arc::clone(&prepared.hashes),
+        miss_reasons: Mutex::new(HashMap::new()),
         waits: options
             .shard
             .as_ref()
@@ -371,6 +375,12 @@ pub(crate) fn execute(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
+    let miss_reasons = std::mem::take(
+        &mut *hooks
+            .miss_reasons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     let failed: Vec<TaskId> = summary
         .failed()
         .iter()
@@ -395,6 +405,7 @@ pub(crate) fn execute(
         images,
         results,
         timings,
+        miss_reasons,
         shard,
     })
 }
@@ -410,6 +421,9 @@ fn wait_for_uploads(reporter: &dyn Reporter, remote: &mono_cache::RemoteStore, b
         )),
         Some(err) => crate::remote::warn_down(reporter, remote, err),
         None => {}
+    }
+    for bad in &report.index_warnings {
+        reporter.warn(&format!("remote cache: {bad}; it was replaced"));
     }
     if report.unfinished > 0 {
         reporter.warn(&format!(

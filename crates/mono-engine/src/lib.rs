@@ -53,7 +53,9 @@ mod run;
 mod selection;
 pub mod shards;
 mod summary;
+pub mod summary_diff;
 mod task_env;
+mod why;
 mod workspace;
 
 pub use error::{EngineError, ErrorKind};
@@ -70,11 +72,17 @@ pub use run::{Planned, Prepared, Run};
 pub use selection::{AffectedRange, Selection};
 pub use summary::{SUMMARY_DIR, SUMMARY_FORMAT_VERSION};
 pub use task_env::MINIMAL_ENV;
+pub use why::{
+    ComparedEntry, EarlierEntry, EntrySource, Explanation, ExplanationKind, HashComparison,
+    WhyCache, WhyReport, MISS_LINE_CAUSES, WHY_FORMAT_VERSION,
+};
 pub use workspace::{find_root, start_dir, Workspace, DEFAULT_CACHE_DIR, TURBO_JSON_CACHE_DIR};
 
 pub use mono_config::windowed;
 /// The values options are made of, re-exported so that the binary needs no other crate.
 pub use mono_config::{EnvMode, OutputLogs as ConfiguredOutputLogs};
+/// The input manifest and its causes, as `mono why` shows them (docs/why.md).
+pub use mono_hash::{Cause, Change, ExternalManifest, TaskManifest};
 pub use mono_paths::AbsPath;
 pub use mono_run::{JobResult, LogOrder, OutputLogs};
 pub use mono_task_id::{PackageName, TaskId};

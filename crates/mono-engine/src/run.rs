@@ -54,8 +54,9 @@ pub struct Prepared {
     pub selected: BTreeSet<PackageName>,
     /// The task graph.
     pub graph: TaskGraph,
-    /// Every task's hash and what went into it.
-    pub hashes: TaskHashes,
+    /// Every task's hash and what went into it (shared with the cache hooks, which build
+    /// the input manifests of the tasks that miss).
+    pub hashes: Arc<TaskHashes>,
 }
 
 impl Run {
@@ -137,6 +138,11 @@ impl Run {
     /// The repository.
     pub fn workspace(&self) -> &Workspace {
         &self.workspace
+    }
+
+    /// Where this run reports.
+    pub fn reporter(&self) -> &dyn Reporter {
+        &*self.reporter
     }
 
     /// The local cache folder of this run.
@@ -238,7 +244,7 @@ impl Run {
         Ok(Prepared {
             selected: planned.selected,
             graph: planned.graph,
-            hashes,
+            hashes: Arc::new(hashes),
         })
     }
 

@@ -139,6 +139,11 @@ pub(crate) fn write(
                 _ => Value::Null,
             };
             task["execution"] = execution;
+            // Why it missed (docs/why.md): only for a task that looked the cache up and missed.
+            let reason = id.as_ref().and_then(|id| outcome.miss_reasons.get(id));
+            task["missReason"] = reason.map_or(Value::Null, |r| {
+                serde_json::to_value(r).expect("an explanation serializes")
+            });
         }
     }
     let dir = workspace.root.join(SUMMARY_DIR);

@@ -73,7 +73,17 @@ pub fn start_dir(dir: Option<&Path>) -> Result<AbsPath, EngineError> {
 impl Workspace {
     /// Loads the repository containing `cwd` (or the process's current directory).
     pub fn load(cwd: Option<&Path>, reporter: &dyn Reporter) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, false, reporter)
+        Workspace::load_inner(cwd, Load::Checked, reporter)
+    }
+
+    /// Like [`Workspace::load`], for listing packages: a package config that does not load
+    /// is a warning, and the package is listed without it (as `turbo ls` does). Not for a
+    /// run, which needs every package's tasks.
+    pub fn load_for_listing(
+        cwd: Option<&Path>,
+        reporter: &dyn Reporter,
+    ) -> Result<Workspace, EngineError> {
+        Workspace::load_inner(cwd, Load::Lenient, reporter)
     }
 
     /// Like [`Workspace::load`], and lists the repository's files with git meanwhile (for a
@@ -83,7 +93,7 @@ impl Workspace {
         cwd: Option<&Path>,
         reporter: &dyn Reporter,
     ) -> Result<Workspace, EngineError> {
-        Workspace::load_inner(cwd, true, reporter)
+        Workspace::load_inner(cwd, Load::CheckedWithFiles, reporter)
     }
 
     /// The listed files: from the thread started by [`Workspace::load_listing_files`], or
@@ -130,18 +140,21 @@ impl Workspace {
 
     fn load_inner(
         cwd: Option<&Path>,
-        list_files: bool,
+        load: Load,
         reporter: &dyn Reporter,
     ) -> Result<Workspace, EngineError> {
         let start = start_dir(cwd)?;
         let root = find_root(&start);
         let cwd = start.strip_root(&root).unwrap_or_default();
-        let listing = list_files.then(|| {
+        let listing = (load == Load::CheckedWithFiles).then(|| {
             let root = root.clone();
             std::thread::spawn(move || Scm::discover(&root).list_files())
         });
         let config = mono_config::load_root(&root)?;
-        let packages = mono_workspace::discover(&root, &config)?;
+        let packages = match load {
+            Load::Lenient => mono_workspace::discover_for_listing(&root, &config)?,
+            Load::Checked | Load::CheckedWithFiles => mono_workspace::discover(&root, &config)?,
+        };
         for warning in packages.warnings() {
             reporter.warn(&warning.to_string());
         }
@@ -154,4 +167,15 @@ impl Workspace {
             scm: std::sync::OnceLock::new(),
         })
     }
+}
+
+/// How a workspace is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Load {
+    /// Every config checked.
+    Checked,
+    /// Every config checked, and the repository's files listed meanwhile (for a run).
+    CheckedWithFiles,
+    /// For `mono ls`: package configs that do not load are warnings.
+    Lenient,
 }

@@ -69,6 +69,7 @@ mod error;
 mod file_hasher;
 mod glob;
 mod inputs;
+mod manifest;
 mod outputs;
 mod stamps;
 mod stat_cache;
@@ -77,12 +78,16 @@ mod task_hash;
 #[cfg(test)]
 mod end_to_end_tests;
 
-pub use digest::{Digest, GlobalHash, ParseHashError, TaskHash};
+pub use digest::{Digest, DigestError, GlobalHash, TaskHash};
 pub use env::{hash_env, EnvPatterns, EnvVarHash};
 pub use error::HashError;
 pub use file_hasher::{FileHasher, HashCounts, HashedInputs};
 pub use glob::TURBO_ROOT;
 pub use inputs::{InputGlobs, RepoFiles, ALWAYS_INPUTS, TURBO_DEFAULT};
+pub use manifest::{
+    summarize_causes, Cause, Change, DependencyManifest, ExternalManifest, GlobalManifest,
+    ManifestError, TaskManifest, MANIFEST_VERSION,
+};
 pub use outputs::{expand_global_dependencies, expand_outputs, OutputGlobs, OutputMatcher};
 pub use stamps::Stamps;
 pub use stat_cache::STAT_CACHE_FILE;

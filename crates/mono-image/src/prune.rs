@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use mono_lockfile::LockfileFile;
+
 /// Why a prune failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {
@@ -67,30 +69,25 @@ pub struct PruneReport {
 /// what a dependency-install layer needs.
 fn is_manifest(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    matches!(
-        name,
-        "package.json"
-            | "package-lock.json"
-            | "npm-shrinkwrap.json"
-            | "pnpm-lock.yaml"
-            | "pnpm-workspace.yaml"
-            | "yarn.lock"
-            | ".yarnrc.yml"
-            | ".npmrc"
-            | "Cargo.toml"
-            | "Cargo.lock"
-            | "go.mod"
-            | "go.sum"
-            | "go.work"
-            | "go.work.sum"
-            | "pyproject.toml"
-            | "uv.lock"
-            | ".python-version"
-            | "rust-toolchain.toml"
-            | "rust-toolchain"
-            | "turbo.toml"
-            | "turbo.json"
-    )
+    LockfileFile::from_file_name(name).is_some()
+        || matches!(
+            name,
+            "package.json"
+                | "npm-shrinkwrap.json"
+                | "pnpm-workspace.yaml"
+                | ".yarnrc.yml"
+                | ".npmrc"
+                | "Cargo.toml"
+                | "go.mod"
+                | "go.work"
+                | "pyproject.toml"
+                | ".python-version"
+                | "rust-toolchain.toml"
+                | "rust-toolchain"
+                | "turbo.toml"
+                | "turbo.json"
+                | "turbo.jsonc"
+        )
 }
 
 /// Copies the root's own files (those directly at the root) and every file of the kept

@@ -39,6 +39,7 @@ mod discover;
 mod error;
 mod go;
 mod graph;
+mod names;
 mod npm;
 mod pnpm;
 mod tool;
@@ -53,6 +54,7 @@ pub use cargo::prune_cargo_manifest;
 pub use discover::{discover, load_all};
 pub use error::LockfileError;
 pub use go::prune_go_work;
+pub use names::{Ecosystem, LockfileFile};
 pub use tool::{check_with_tool, ToolCheck};
 pub use uv::prune_uv_workspace;
 
@@ -78,13 +80,18 @@ pub enum LockfileKind {
 impl LockfileKind {
     /// The usual file name of the format.
     pub fn file_name(self) -> &'static str {
+        self.file().file_name()
+    }
+
+    /// The lockfile of the format in [`LockfileFile`]'s table.
+    pub fn file(self) -> LockfileFile {
         match self {
-            LockfileKind::Npm => "package-lock.json",
-            LockfileKind::Pnpm => "pnpm-lock.yaml",
-            LockfileKind::Yarn1 | LockfileKind::YarnBerry => "yarn.lock",
-            LockfileKind::Cargo => "Cargo.lock",
-            LockfileKind::GoSum => "go.sum",
-            LockfileKind::Uv => "uv.lock",
+            LockfileKind::Npm => LockfileFile::Npm,
+            LockfileKind::Pnpm => LockfileFile::Pnpm,
+            LockfileKind::Yarn1 | LockfileKind::YarnBerry => LockfileFile::Yarn,
+            LockfileKind::Cargo => LockfileFile::Cargo,
+            LockfileKind::GoSum => LockfileFile::GoSum,
+            LockfileKind::Uv => LockfileFile::Uv,
         }
     }
 

@@ -60,6 +60,13 @@ impl Job {
 pub enum Before {
     /// A cache miss: run the command (status line `cache miss, executing`).
     Run,
+    /// A cache miss with its explanation: run the command; the status line is followed by
+    /// `miss: <reason>` (`web:build: miss: src/app.ts changed`), shown wherever the status
+    /// line is.
+    Miss {
+        /// Why the task missed, one line.
+        reason: String,
+    },
     /// Caching is off for this task: run the command (status line
     /// `cache bypass, force executing`).
     Bypass,

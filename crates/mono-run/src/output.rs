@@ -182,6 +182,12 @@ impl JobOutput {
             _ => "cache miss, executing",
         };
         self.status = self.status_line(text);
+        if let Before::Miss { reason } = before {
+            self.status.extend_from_slice(&self.prefix);
+            self.status.extend_from_slice(b"miss: ");
+            self.status.extend_from_slice(reason.as_bytes());
+            self.status.push(b'\n');
+        }
         let prints_now = self.order == LogOrder::Stream
             && matches!(
                 self.mode,
@@ -263,6 +269,58 @@ mod tests {
         assert_eq!(prefix(&id, 0, false), b"@acme/web:build: ");
         let colored = String::from_utf8(prefix(&id, 1, true)).unwrap();
         assert_eq!(colored, "\x1b[35m@acme/web:build: \x1b[0m");
+    }
+
+    #[test_case(OutputLogs::Full, LogOrder::Stream, true ; "full streamed")]
+    #[test_case(OutputLogs::HashOnly, LogOrder::Grouped, true ; "hash-only grouped")]
+    #[test_case(OutputLogs::NewOnly, LogOrder::Stream, true ; "new-only")]
+    #[test_case(OutputLogs::ErrorsOnly, LogOrder::Stream, false ; "errors-only succeeded")]
+    #[test_case(OutputLogs::None, LogOrder::Stream, false ; "none")]
+    fn the_miss_reason_follows_the_status_line(mode: OutputLogs, order: LogOrder, shown: bool) {
+        let (tx, rx) = mpsc::channel();
+        let mut output = JobOutput::new(
+            b"web:build: ".to_vec(),
+            Some("1f2e".to_owned()),
+            mode,
+            order,
+            PrintSender(tx),
+        );
+        output.started(&Before::Miss {
+            reason: "src/app.ts changed".to_owned(),
+        });
+        output.finished(&Ending::Succeeded, b"");
+        drop(output);
+        let printed = String::from_utf8(rx.iter().flatten().collect()).unwrap();
+        let expected =
+            "web:build: cache miss, executing 1f2e\nweb:build: miss: src/app.ts changed\n";
+        match shown {
+            true => assert_eq!(printed, expected),
+            false => assert_eq!(printed, ""),
+        }
+    }
+
+    #[test]
+    fn a_failed_task_shows_its_miss_reason_in_errors_only() {
+        let (tx, rx) = mpsc::channel();
+        let mut output = JobOutput::new(
+            b"p: ".to_vec(),
+            None,
+            OutputLogs::ErrorsOnly,
+            LogOrder::Stream,
+            PrintSender(tx),
+        );
+        output.started(&Before::Miss {
+            reason: "first run of this task".to_owned(),
+        });
+        output.finished(&Ending::Failed(&Failure::Exit(2)), b"boom\n");
+        drop(output);
+        let printed = String::from_utf8(rx.iter().flatten().collect()).unwrap();
+        assert!(
+            printed.starts_with(
+                "p: cache miss, executing\np: miss: first run of this task\np: boom\n"
+            ),
+            "{printed}"
+        );
     }
 
     #[test]

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mono_config::{canonical_task_definition, RootConfig};
 use mono_hash::{
-    expand_global_dependencies, hash_env, Digest, ExternalDeps, FileHasher, GlobalHash,
-    GlobalHashInputs, HashError, InputGlobs, RepoFiles, TaskHash, TaskHashInputs,
+    expand_global_dependencies, hash_env, Digest, EnvVarHash, ExternalDeps, FileHasher, GlobalHash,
+    GlobalHashInputs, HashError, InputGlobs, RepoFiles, TaskHash, TaskHashInputs, TaskManifest,
 };
+use mono_lockfile::LockfileFile;
 use mono_paths::{AbsPath, RepoPath};
 use mono_scm::{Scm, ScmError};
-use mono_task_id::TaskId;
+use mono_task_id::{PackageName, TaskId};
 use mono_workspace::{Language, PackageGraph};
 
 use crate::graph::TaskGraph;
@@ -52,6 +53,38 @@ pub struct TaskHashFacts {
     /// The hash of the package's external dependencies: of its resolved packages, or of the
     /// whole lockfiles where mono cannot read them per package; `None` without a lockfile.
     pub external: Option<Digest>,
+    /// The rest of what went into the hash, kept to build its manifest when asked
+    /// ([`TaskHashes::manifest`]): only tasks that miss need one.
+    material: HashMaterial,
+}
+
+/// What a task hash covers besides its facts' inputs, as the hash took it.
+#[derive(Debug, Clone)]
+struct HashMaterial {
+    package_dir: RepoPath,
+    definition: String,
+    command: Option<String>,
+    cli_arguments: Vec<String>,
+    env: Vec<EnvVarHash>,
+    /// `Some(None)`: the package's resolved packages ([`TaskHashes`] keeps them per
+    /// package); `Some(Some(d))`: the whole lockfiles' hash; `None`: no lockfile.
+    external: Option<Option<Digest>>,
+    dependencies: Vec<TaskId>,
+}
+
+/// What the global hash covered, kept for manifests.
+#[derive(Debug, Clone, Default)]
+struct GlobalMaterial {
+    root_config: String,
+    files: Vec<(RepoPath, Digest)>,
+    env: Vec<EnvVarHash>,
+}
+
+impl TaskHashFacts {
+    /// The ids of the tasks whose hashes this one covers.
+    pub fn dependencies(&self) -> &[TaskId] {
+        &self.material.dependencies
+    }
 }
 
 /// Something about the inputs a user should know: the hashes are right, but may not be what
@@ -88,6 +121,64 @@ pub struct TaskHashes {
     pub files_cached: u64,
     /// Cached tasks with a command that hash no input file, by task id.
     pub warnings: Vec<HashWarning>,
+    global_material: GlobalMaterial,
+    /// Each package's resolved external packages, as hashed.
+    external_packages: BTreeMap<PackageName, Vec<String>>,
+}
+
+impl TaskHashes {
+    /// The input manifest of `id`'s hash: built from the values its hash was computed from,
+    /// by the same function ([`TaskHashInputs`] in, [`TaskManifest::new`] computing the
+    /// hash), so it names exactly what the hash covers. `None` for a task not hashed.
+    pub fn manifest(&self, id: &TaskId) -> Option<TaskManifest> {
+        let facts = self.tasks.get(id)?;
+        let m = &facts.material;
+        let global_pairs: Vec<(&RepoPath, Digest)> = self
+            .global_material
+            .files
+            .iter()
+            .map(|(f, d)| (f, *d))
+            .collect();
+        let global = GlobalHashInputs {
+            root_config: &self.global_material.root_config,
+            files: &global_pairs,
+            env: &self.global_material.env,
+        };
+        let pairs: Vec<(&RepoPath, Digest)> = facts.inputs.iter().map(|(f, d)| (f, *d)).collect();
+        let no_packages = Vec::new();
+        let external = match m.external {
+            None => ExternalDeps::None,
+            Some(Some(digest)) => ExternalDeps::LockfileHash(digest),
+            Some(None) => ExternalDeps::Packages(
+                self.external_packages
+                    .get(id.package())
+                    .unwrap_or(&no_packages),
+            ),
+        };
+        let dependencies: Vec<(String, TaskHash)> = m
+            .dependencies
+            .iter()
+            .filter_map(|d| Some((d.to_string(), self.tasks.get(d)?.hash)))
+            .collect();
+        let hashes: Vec<TaskHash> = dependencies.iter().map(|(_, h)| *h).collect();
+        let inputs = TaskHashInputs {
+            global: self.global,
+            package_dir: &m.package_dir,
+            definition: &m.definition,
+            command: m.command.as_deref(),
+            files: &pairs,
+            env: &m.env,
+            external,
+            dependencies: &hashes,
+        };
+        Some(TaskManifest::new(
+            &id.to_string(),
+            &global,
+            &inputs,
+            &m.cli_arguments,
+            &dependencies,
+        ))
+    }
 }
 
 /// The lockfiles that pin a language's external dependencies, repo-relative to the root and
@@ -95,30 +186,20 @@ pub struct TaskHashes {
 /// dependencies (crate::lockfiles); the whole files only where mono cannot read them per
 /// package.
 pub(crate) fn lockfiles(language: Language, package_dir: &RepoPath) -> Vec<RepoPath> {
-    let at_root = |names: &[&str]| -> Vec<RepoPath> {
-        names
-            .iter()
-            .map(|n| RepoPath::new(n).expect("valid"))
-            .collect()
-    };
-    match language {
-        Language::Node => at_root(&[
-            "package-lock.json",
-            "pnpm-lock.yaml",
-            "yarn.lock",
-            "bun.lock",
-        ]),
-        Language::Rust => at_root(&["Cargo.lock"]),
-        Language::Go => {
-            let mut files = at_root(&["go.work.sum"]);
-            files.push(package_dir.join("go.sum").expect("valid"));
-            files
-        }
-        // A package uv does not manage pins its dependencies in its requirements*.txt, which
-        // are files of the package (inputs of its tasks); uv.lock pins nothing for it.
-        Language::Python => at_root(&["uv.lock"]),
-        Language::Generic => Vec::new(),
-    }
+    // A package uv does not manage pins its dependencies in its requirements*.txt, which
+    // are files of the package (inputs of its tasks); uv.lock pins nothing for it.
+    LockfileFile::ALL
+        .into_iter()
+        .filter(|file| crate::lockfiles::language(file.ecosystem()) == language)
+        .map(|file| {
+            let name = RepoPath::new(file.file_name()).expect("a lockfile name is a path");
+            if file.at_root() {
+                name
+            } else {
+                package_dir.join(name.as_str()).expect("valid")
+            }
+        })
+        .collect()
 }
 
 /// Hashes every task of `graph`. `env` is the environment mono runs in; `cache_dir` keeps
@@ -288,11 +369,8 @@ pub fn hash_tasks_with_files(
                 )
             }
         };
-        let dependencies: Vec<TaskHash> = graph
-            .dependencies(&task.id)
-            .iter()
-            .map(|d| tasks[*d].hash)
-            .collect();
+        let dependency_ids = graph.dependencies(&task.id);
+        let dependencies: Vec<TaskHash> = dependency_ids.iter().map(|d| tasks[*d].hash).collect();
         let definition = canonical_task_definition(&task.raw).to_string();
         let command = task.run_command();
         let hash = TaskHash::compute(&TaskHashInputs {
@@ -305,7 +383,20 @@ pub fn hash_tasks_with_files(
             external: external_deps,
             dependencies: &dependencies,
         });
-        let env_names = env_hashes.into_iter().map(|e| e.name).collect();
+        let env_names = env_hashes.iter().map(|e| e.name.clone()).collect();
+        let material = HashMaterial {
+            package_dir: task.package_dir.clone(),
+            definition,
+            command,
+            cli_arguments: task.cli_arguments.clone(),
+            env: env_hashes,
+            external: match external_deps {
+                ExternalDeps::None => None,
+                ExternalDeps::LockfileHash(digest) => Some(Some(digest)),
+                ExternalDeps::Packages(_) => Some(None),
+            },
+            dependencies: dependency_ids.into_iter().cloned().collect(),
+        };
         tasks.insert(
             task.id.clone(),
             TaskHashFacts {
@@ -313,6 +404,7 @@ pub fn hash_tasks_with_files(
                 inputs,
                 env: env_names,
                 external,
+                material,
             },
         );
     }
@@ -325,5 +417,11 @@ pub fn hash_tasks_with_files(
         files_read: counts.read,
         files_cached: counts.cached,
         warnings,
+        global_material: GlobalMaterial {
+            root_config: canonical,
+            files: global_inputs,
+            env: global_env,
+        },
+        external_packages: per_package.per_package,
     })
 }

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use mono_lockfile::{Lockfile, LockfileKind, Member, ResolvedPackage};
+use mono_lockfile::{Ecosystem, Lockfile, LockfileFile, Member, ResolvedPackage};
 use mono_paths::{AbsPath, RepoPath};
 use mono_scm::{ChangedFiles, Scm};
 use mono_task_id::PackageName;
@@ -17,74 +17,32 @@ use mono_workspace::{Language, Package, PackageGraph};
 
 use crate::affected::packages_of;
 
-/// A lockfile mono knows by its name and place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LockfileName {
-    /// `package-lock.json` at the root.
-    Npm,
-    /// `pnpm-lock.yaml` at the root.
-    Pnpm,
-    /// `yarn.lock` at the root (v1 or berry, told apart by its text).
-    Yarn,
-    /// `bun.lock` at the root (not parsed: always the whole file).
-    Bun,
-    /// `Cargo.lock` at the root.
-    Cargo,
-    /// `go.work.sum` at the root.
-    GoWorkSum,
-    /// A module's `go.sum`.
-    GoSum,
-    /// `uv.lock` at the root.
-    Uv,
+/// The language of the packages whose dependencies a lockfile pins.
+fn language_of(file: LockfileFile) -> Language {
+    language(file.ecosystem())
 }
 
-impl LockfileName {
-    fn language(self) -> Language {
-        match self {
-            LockfileName::Npm | LockfileName::Pnpm | LockfileName::Yarn | LockfileName::Bun => {
-                Language::Node
-            }
-            LockfileName::Cargo => Language::Rust,
-            LockfileName::GoWorkSum | LockfileName::GoSum => Language::Go,
-            LockfileName::Uv => Language::Python,
-        }
-    }
-
-    /// The mono-lockfile format, for a file's text; `None` for a format it does not read.
-    fn kind(self, text: &str) -> Option<LockfileKind> {
-        match self {
-            LockfileName::Npm => Some(LockfileKind::Npm),
-            LockfileName::Pnpm => Some(LockfileKind::Pnpm),
-            LockfileName::Yarn => Some(LockfileKind::yarn_kind_of(text)),
-            LockfileName::Bun => None,
-            LockfileName::Cargo => Some(LockfileKind::Cargo),
-            LockfileName::GoWorkSum | LockfileName::GoSum => Some(LockfileKind::GoSum),
-            LockfileName::Uv => Some(LockfileKind::Uv),
-        }
+/// mono-workspace's language of an ecosystem.
+pub(crate) fn language(ecosystem: Ecosystem) -> Language {
+    match ecosystem {
+        Ecosystem::Node => Language::Node,
+        Ecosystem::Rust => Language::Rust,
+        Ecosystem::Go => Language::Go,
+        Ecosystem::Python => Language::Python,
     }
 }
 
-/// Whether `path` is a lockfile, and which.
-pub(crate) fn lockfile_kind(path: &RepoPath) -> Option<LockfileName> {
+/// Whether `path` is a lockfile, and which: a root lockfile only at the root.
+pub(crate) fn lockfile_kind(path: &RepoPath) -> Option<LockfileFile> {
     let at_root = path.parent().is_none_or(|p| p.is_root());
-    match path.file_name()? {
-        "go.sum" => Some(LockfileName::GoSum),
-        _ if !at_root => None,
-        "package-lock.json" => Some(LockfileName::Npm),
-        "pnpm-lock.yaml" => Some(LockfileName::Pnpm),
-        "yarn.lock" => Some(LockfileName::Yarn),
-        "bun.lock" => Some(LockfileName::Bun),
-        "Cargo.lock" => Some(LockfileName::Cargo),
-        "go.work.sum" => Some(LockfileName::GoWorkSum),
-        "uv.lock" => Some(LockfileName::Uv),
-        _ => None,
-    }
+    let file = LockfileFile::from_file_name(path.file_name()?)?;
+    (at_root || !file.at_root()).then_some(file)
 }
 
 /// The packages whose external dependencies a lockfile pins.
-fn users<'g>(graph: &'g PackageGraph, path: &RepoPath, name: LockfileName) -> Vec<&'g Package> {
+fn users<'g>(graph: &'g PackageGraph, path: &RepoPath, name: LockfileFile) -> Vec<&'g Package> {
     match name {
-        LockfileName::GoSum => {
+        LockfileFile::GoSum => {
             let dir = path.parent().unwrap_or_default();
             let owner = graph.package_containing(&dir);
             if owner.dir == dir && owner.language == Language::Go {
@@ -94,12 +52,12 @@ fn users<'g>(graph: &'g PackageGraph, path: &RepoPath, name: LockfileName) -> Ve
             }
         }
         other => {
-            let mut users: Vec<&Package> = packages_of(graph, other.language())
+            let mut users: Vec<&Package> = packages_of(graph, language_of(other))
                 .iter()
                 .filter_map(|n| graph.get(n))
                 .collect();
             if matches!(
-                other.language(),
+                language_of(other),
                 Language::Node | Language::Rust | Language::Python
             ) {
                 // The root may be a member too (a root package.json's own dependencies).
@@ -136,7 +94,7 @@ pub fn lockfile_member(package: &Package) -> Member<'_> {
 /// A lockfile's text parsed for `users`, with their `go.mod` files given where the format
 /// needs them (`read` fetches a repository file's text from the same point of history).
 fn parse(
-    name: LockfileName,
+    name: LockfileFile,
     path: &RepoPath,
     text: &str,
     users: &[&Package],
@@ -326,32 +284,19 @@ mod tests {
     #[test]
     fn lockfiles_are_known_by_name_and_place() {
         let kind = |p: &str| lockfile_kind(&RepoPath::new(p).unwrap());
-        assert_eq!(kind("package-lock.json"), Some(LockfileName::Npm));
-        assert_eq!(kind("pnpm-lock.yaml"), Some(LockfileName::Pnpm));
-        assert_eq!(kind("yarn.lock"), Some(LockfileName::Yarn));
-        assert_eq!(kind("bun.lock"), Some(LockfileName::Bun));
-        assert_eq!(kind("Cargo.lock"), Some(LockfileName::Cargo));
-        assert_eq!(kind("go.work.sum"), Some(LockfileName::GoWorkSum));
-        assert_eq!(kind("uv.lock"), Some(LockfileName::Uv));
-        assert_eq!(kind("services/api/go.sum"), Some(LockfileName::GoSum));
-        assert_eq!(kind("go.sum"), Some(LockfileName::GoSum));
+        assert_eq!(kind("package-lock.json"), Some(LockfileFile::Npm));
+        assert_eq!(kind("pnpm-lock.yaml"), Some(LockfileFile::Pnpm));
+        assert_eq!(kind("yarn.lock"), Some(LockfileFile::Yarn));
+        assert_eq!(kind("bun.lock"), Some(LockfileFile::Bun));
+        assert_eq!(kind("Cargo.lock"), Some(LockfileFile::Cargo));
+        assert_eq!(kind("go.work.sum"), Some(LockfileFile::GoWorkSum));
+        assert_eq!(kind("uv.lock"), Some(LockfileFile::Uv));
+        assert_eq!(kind("services/api/go.sum"), Some(LockfileFile::GoSum));
+        assert_eq!(kind("go.sum"), Some(LockfileFile::GoSum));
         // Below the root, only go.sum is a lockfile mono reads per package; the others are
         // files of the package that holds them.
         assert_eq!(kind("apps/web/package-lock.json"), None);
         assert_eq!(kind("crates/x/Cargo.lock"), None);
         assert_eq!(kind("package.json"), None);
-    }
-
-    #[test]
-    fn a_yarn_lock_is_told_apart_by_its_text() {
-        assert_eq!(
-            LockfileName::Yarn.kind("# yarn lockfile v1\n"),
-            Some(LockfileKind::Yarn1)
-        );
-        assert_eq!(
-            LockfileName::Yarn.kind("__metadata:\n  version: 8\n"),
-            Some(LockfileKind::YarnBerry)
-        );
-        assert_eq!(LockfileName::Bun.kind(""), None);
     }
 }

@@ -803,3 +803,70 @@ fn tasks_hashed_from_no_file_are_warned_about() {
         ]
     );
 }
+
+#[test]
+fn every_manifest_gives_back_its_tasks_hash() {
+    let ws = workspace(
+        &[
+            ("apps/app", "app", &["lib", "left-pad"], &["build", "test"]),
+            ("packages/lib", "lib", &[], &["build"]),
+        ],
+        "globalDependencies = [\"shared.txt\"]\nglobalEnv = [\"CI\"]\n\
+         [tasks.build]\ndependsOn = [\"^build\"]\nenv = [\"API_URL\"]\noutputs = [\"dist/**\"]\n\
+         [tasks.test]\ndependsOn = [\"build\"]\n",
+    );
+    let root = ws.root.as_path();
+    std::fs::write(root.join("shared.txt"), "shared").unwrap();
+    std::fs::write(root.join("apps/app/index.js"), "app").unwrap();
+    let lock = serde_json::json!({
+        "name": "root", "lockfileVersion": 3, "requires": true,
+        "packages": {
+            "": { "name": "root", "workspaces": ["apps/*", "packages/*"] },
+            "apps/app": { "dependencies": { "lib": "*", "left-pad": "^1.0.0" } },
+            "packages/lib": { "name": "lib" },
+            "node_modules/app": { "resolved": "apps/app", "link": true },
+            "node_modules/lib": { "resolved": "packages/lib", "link": true },
+            "node_modules/left-pad": { "version": "1.0.0", "integrity": "sha512-x" }
+        }
+    });
+    std::fs::write(root.join("package-lock.json"), lock.to_string()).unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "init"]);
+    let (config, packages) = load(&ws);
+    let request = request(&["build", "test"], &["app", "lib"], false);
+    let mut graph = build_task_graph(&request, &config, &packages).unwrap();
+    graph.pass_arguments(&["test".to_owned()], &["--flag".to_owned()]);
+    let env = [("CI", "1"), ("API_URL", "https://a")]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let hashes = crate::hash_tasks(&ws.root, &config, &packages, &graph, &env, None).unwrap();
+    assert_eq!(hashes.tasks.len(), 4);
+    for (id, facts) in &hashes.tasks {
+        let manifest = hashes.manifest(id).unwrap();
+        assert_eq!(manifest.hash, facts.hash, "{id}");
+        manifest.check().unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(manifest.task_id, id.to_string());
+        assert_eq!(manifest.global.hash, hashes.global);
+        assert_eq!(manifest.files.len(), facts.inputs.len());
+        assert!(manifest.global.files.contains_key("shared.txt"));
+        assert!(manifest.global.env.contains_key("CI"));
+    }
+    let app_build = hashes.manifest(&"app#build".parse().unwrap()).unwrap();
+    assert!(app_build.env.contains_key("API_URL"));
+    assert_eq!(app_build.dependencies.len(), 1);
+    assert_eq!(app_build.dependencies[0].task_id, "lib#build");
+    match &app_build.external {
+        mono_hash::ExternalManifest::Packages { packages } => {
+            assert!(
+                packages.iter().any(|p| p.contains("left-pad@1.0.0")),
+                "{packages:?}"
+            );
+        }
+        other => panic!("expected the resolved packages, got {other:?}"),
+    }
+    let app_test = hashes.manifest(&"app#test".parse().unwrap()).unwrap();
+    assert_eq!(app_test.cli_arguments, ["--flag"]);
+    assert!(app_test.command.as_deref().unwrap().ends_with(" --flag"));
+}

@@ -53,10 +53,38 @@ pub fn discover(root: &AbsPath, config: &RootConfig) -> Result<PackageGraph, Wor
     Discovery {
         root,
         config,
+        package_configs: PackageConfigs::Checked,
         warnings: Vec::new(),
         errors: Vec::new(),
     }
     .run()
+}
+
+/// Like [`discover`], for listing packages (`mono ls`, as `turbo ls`): a package config
+/// (a package's turbo.json or turbo.toml) that does not load is not an error. The package is
+/// listed without it, and a [`WorkspaceWarning::UncheckedPackageConfig`] names the file; a
+/// run still reports its problems.
+pub fn discover_for_listing(
+    root: &AbsPath,
+    config: &RootConfig,
+) -> Result<PackageGraph, WorkspaceError> {
+    Discovery {
+        root,
+        config,
+        package_configs: PackageConfigs::Lenient,
+        warnings: Vec::new(),
+        errors: Vec::new(),
+    }
+    .run()
+}
+
+/// What a package config that does not load is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PackageConfigs {
+    /// An error: every command but a listing needs the package's tasks.
+    Checked,
+    /// A warning: the package is listed without its config.
+    Lenient,
 }
 
 /// Which package managers (or the root config) list a folder, each with the file that does.
@@ -113,6 +141,7 @@ enum Parsed {
 struct Discovery<'a> {
     root: &'a AbsPath,
     config: &'a RootConfig,
+    package_configs: PackageConfigs,
     warnings: Vec<WorkspaceWarning>,
     errors: Vec<WorkspaceError>,
 }
@@ -550,17 +579,20 @@ impl Discovery<'_> {
             .par_iter()
             .map(|dir| (*dir, mono_config::load_package(root, dir)))
             .collect();
-        let mut failed_configs = BTreeSet::new();
         for (dir, result) in loaded {
             match result {
                 Ok(Some(config)) => {
                     manifests.configs.insert(dir.clone(), config);
                 }
                 Ok(None) => {}
-                Err(errors) => {
-                    failed_configs.insert(dir.clone());
-                    self.errors.push(WorkspaceError::Config(errors));
+                Err(errors) if self.package_configs == PackageConfigs::Lenient => {
+                    self.warnings
+                        .push(WorkspaceWarning::UncheckedPackageConfig {
+                            file: errors.file,
+                            problems: errors.errors.len(),
+                        });
                 }
+                Err(errors) => self.errors.push(WorkspaceError::Config(errors)),
             }
         }
         // Errors so far are reported with the naming problems below; folders whose manifest

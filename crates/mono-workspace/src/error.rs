@@ -391,6 +391,19 @@ pub enum WorkspaceWarning {
         location: String,
     },
 
+    /// A package config that does not load, while listing packages (which does not need
+    /// it): the package is listed without it.
+    #[error(
+        "{file} has {problems} problem{} (listed without it; `mono run` reports them)",
+        if *problems == 1 { "" } else { "s" }
+    )]
+    UncheckedPackageConfig {
+        /// The config file, repo-relative.
+        file: String,
+        /// How many problems it has.
+        problems: usize,
+    },
+
     /// A workspace pattern that points outside the repository; it is ignored.
     #[error("{file}: workspace pattern `{pattern}` leaves the repository and is ignored")]
     PatternOutsideRoot {

@@ -53,7 +53,7 @@ mod npm_range;
 mod package;
 mod python;
 
-pub use discover::discover;
+pub use discover::{discover, discover_for_listing};
 pub use error::{ExtendsProblem, FileKind, WorkspaceError, WorkspaceWarning};
 pub use graph::PackageGraph;
 pub use package::{Language, Package, PythonPackage};

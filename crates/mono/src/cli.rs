@@ -55,6 +55,12 @@ pub enum Command {
     /// Inspect the cache, or fill it from the remote cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Say why a task's hash is what it is: what it is made of, and how it differs from the
+    /// task's earlier cache entry (docs/why.md).
+    Why(WhyArgs),
+    /// Work with run summaries (`--summarize`).
+    #[command(subcommand)]
+    Summary(SummaryCommand),
     /// Split a run across CI machines (docs/ci.md).
     #[command(subcommand)]
     Ci(CiCommand),
@@ -467,6 +473,55 @@ pub enum CacheCommand {
     /// Shrink the local cache to its limits, least recently used first, and remove what
     /// killed runs and replaced entries left behind.
     Prune(CachePruneArgs),
+}
+
+/// `mono why`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["task", "hash"])))]
+pub struct WhyArgs {
+    /// The task, `package#task` (`web#build`).
+    #[arg(value_name = "PACKAGE#TASK", conflicts_with = "hash")]
+    pub task: Option<String>,
+
+    /// Compare two cache entries instead: `--hash A --hash B` (what changed from A to B).
+    #[arg(long, value_name = "HASH", num_args = 1, action = clap::ArgAction::Append)]
+    pub hash: Vec<String>,
+
+    /// Print JSON (docs/why.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Where the caches are.
+    #[command(flatten)]
+    pub location: CacheLocationArgs,
+
+    /// The arguments the task would get after `--` (they are part of its hash).
+    #[arg(last = true, value_name = "ARGS")]
+    pub pass_through: Vec<String>,
+}
+
+/// `mono summary`.
+#[derive(Debug, Subcommand)]
+pub enum SummaryCommand {
+    /// Compare two run summaries (`.turbo/runs/*.json`): tasks added and removed, hash
+    /// changes and their inputs, cache statuses, durations.
+    Diff(SummaryDiffArgs),
+}
+
+/// `mono summary diff`.
+#[derive(Debug, Args)]
+pub struct SummaryDiffArgs {
+    /// The earlier summary.
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+
+    /// The later summary.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+
+    /// Print JSON (docs/why.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `mono cache pull`.

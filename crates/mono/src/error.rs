@@ -41,6 +41,14 @@ pub enum Error {
         path: mono_engine::AbsPath,
     },
 
+    /// `mono why --hash` takes two hashes.
+    #[error("`mono why --hash` compares two entries; {count} given")]
+    #[diagnostic(code(mono::why::hashes), help("pass `--hash A --hash B`"))]
+    WhyHashCount {
+        /// How many were given.
+        count: usize,
+    },
+
     /// Writing what the command prints failed (a closed pipe is not an error).
     #[error("cannot write to {stream}")]
     #[diagnostic(code(mono::output))]
@@ -62,9 +70,10 @@ impl Error {
                 mono_engine::hooks::HookError::Io { .. } | mono_engine::hooks::HookError::Scm(_),
             ) => ErrorKind::Environment,
             Error::Output { .. } => ErrorKind::Environment,
-            Error::Migrate(_) | Error::MigrateTargetExists { .. } | Error::Hook(_) => {
-                ErrorKind::Input
-            }
+            Error::Migrate(_)
+            | Error::MigrateTargetExists { .. }
+            | Error::Hook(_)
+            | Error::WhyHashCount { .. } => ErrorKind::Input,
         };
         match kind {
             ErrorKind::Input => EXIT_USAGE,

@@ -9,6 +9,11 @@
 //! packages in scope; and `mono ls` must list the packages `turbo ls` lists, at the same
 //! paths.
 //!
+//! And the repositories' own command lines: every `turbo ...` in the root package.json's
+//! scripts (`turbo -F @acme/db push`, `turbo --filter www build`, `turbo run lint --continue
+//! -- --fix`, `pnpm turbo run build`...) is run as `mono ...` and `turbo ...`, with
+//! `--dry=json`: both plan the same, or both refuse.
+//!
 //! Two normalisations, both turbo's quirks rather than differences of plan: turbo lists a
 //! dependency twice when two `dependsOn` entries reach it (a list of unique edges is
 //! compared), and whether the root package `//` is among `packages` is left to the
@@ -273,6 +278,8 @@ struct Outcome {
     differences: Vec<String>,
     mono_time: Duration,
     turbo_time: Duration,
+    /// Cases both refused (a task no package has, say): agreement without a plan.
+    refused: usize,
 }
 
 fn check_repo(turbo_bin: &Path, repo: &Repo) -> Outcome {
@@ -282,6 +289,7 @@ fn check_repo(turbo_bin: &Path, repo: &Repo) -> Outcome {
         differences: Vec::new(),
         mono_time: Duration::ZERO,
         turbo_time: Duration::ZERO,
+        refused: 0,
     };
     for args in repo.cases() {
         outcome.cases += 1;
@@ -376,6 +384,146 @@ fn ls_difference(turbo_bin: &Path, root: &Path) -> Option<String> {
         let only_theirs: Vec<_> = theirs.difference(&ours).collect();
         format!("only mono {only_ours:?}, only turbo {only_theirs:?}")
     })
+}
+
+/// The turbo subcommands a script may call that plan nothing (`--dry` does not apply).
+const NOT_PLANS: &[&str] = &[
+    "watch",
+    "boundaries",
+    "prune",
+    "gen",
+    "generate",
+    "ls",
+    "query",
+    "login",
+    "logout",
+    "link",
+    "unlink",
+    "daemon",
+    "telemetry",
+    "info",
+    "docs",
+    "scan",
+    "bin",
+    "devtools",
+];
+
+/// The turbo command lines of a repository's root package.json scripts, as argument lists
+/// after `turbo`, without duplicates, in script order.
+fn script_command_lines(root: &Path) -> Vec<Vec<String>> {
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(root.join("package.json")).unwrap()).unwrap();
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    let scripts = manifest["scripts"].as_object().cloned().unwrap_or_default();
+    for script in scripts.values().filter_map(Value::as_str) {
+        let Some(words) = shlex::split(script) else {
+            continue;
+        };
+        // One command of a `a && b`, `a || b`, `a; b` or `a | b` list at a time.
+        for command in words.split(|w| matches!(w.as_str(), "&&" | "||" | ";" | "|")) {
+            let Some(at) = command.iter().position(|w| w == "turbo") else {
+                continue;
+            };
+            let args: Vec<String> = command[at + 1..].to_vec();
+            let plans = args
+                .iter()
+                .find(|a| !a.starts_with('-'))
+                .is_some_and(|first| !NOT_PLANS.contains(&first.as_str()));
+            let already_planned = args
+                .iter()
+                .any(|a| a.starts_with("--dry") || a.starts_with("--graph"));
+            if plans && !already_planned && !lines.contains(&args) {
+                lines.push(args);
+            }
+        }
+    }
+    lines
+}
+
+/// `turbo <args> --dry=json` and `mono <args> --dry=json` for each of the repository's
+/// script command lines: the same plan, or both fail.
+fn check_scripts(turbo_bin: &Path, name: &str) -> Outcome {
+    let unpacked = unpack(name);
+    let mut outcome = Outcome {
+        cases: 0,
+        differences: Vec::new(),
+        mono_time: Duration::ZERO,
+        turbo_time: Duration::ZERO,
+        refused: 0,
+    };
+    let mut lines = script_command_lines(&unpacked.root);
+    // turbo takes about 20 s per plan of astro's 543 packages: a few lines suffice.
+    if name == "astro" {
+        lines.truncate(3);
+    }
+    for args in lines {
+        outcome.cases += 1;
+        // `--dry=json` goes before a `--`: after it, it would be the task's argument.
+        let dashes = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        let mut with_dry = args.clone();
+        with_dry.insert(dashes, "--dry=json".to_owned());
+        let started = Instant::now();
+        let theirs = turbo(turbo_bin, &unpacked.root)
+            .args(&with_dry)
+            .output()
+            .unwrap();
+        outcome.turbo_time += started.elapsed();
+        let started = Instant::now();
+        let ours = common::mono(&unpacked.root)
+            .args(&with_dry)
+            .output()
+            .unwrap();
+        outcome.mono_time += started.elapsed();
+        let line = format!("{name} `turbo {}`", args.join(" "));
+        match (theirs.status.success(), ours.status.success()) {
+            (true, true) => {
+                let theirs = plan(&serde_json::from_slice(&theirs.stdout).unwrap());
+                let ours = plan(&serde_json::from_slice(&ours.stdout).unwrap());
+                if let Some(diff) = difference(&ours, &theirs) {
+                    outcome.differences.push(format!("{line}: {diff}"));
+                }
+            }
+            (false, false) => outcome.refused += 1,
+            (true, false) => outcome.differences.push(format!(
+                "{line}: turbo plans, mono fails: {}",
+                String::from_utf8_lossy(&ours.stderr)
+            )),
+            (false, true) => outcome.differences.push(format!(
+                "{line}: mono plans, turbo fails: {}",
+                String::from_utf8_lossy(&theirs.stderr)
+            )),
+        }
+    }
+    outcome
+}
+
+#[test]
+fn script_command_lines_plan_as_turbo_does() {
+    let turbo_bin = common::turbo_binary();
+    let mut total = 0;
+    let mut refused = 0;
+    let mut differences = Vec::new();
+    for repo in REPOS {
+        let outcome = check_scripts(&turbo_bin, repo.name);
+        total += outcome.cases;
+        refused += outcome.refused;
+        differences.extend(outcome.differences);
+    }
+    // Every repository has turbo in its scripts: a parser that finds none is broken.
+    assert!(total >= 80, "only {total} script command lines were found");
+    #[expect(clippy::print_stderr, reason = "the suite's count is its report")]
+    {
+        eprintln!(
+            "script command lines: {}/{total} agree ({refused} refused by both)",
+            total - differences.len()
+        );
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {total} script command lines differ from turbo:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
 }
 
 #[test]

@@ -148,6 +148,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The objects under `dir` of a `mono-cache-server` that are artifacts (mono's envelope),
+/// not side files (input manifests, recent-entries indexes: docs/cache.md).
+fn artifacts(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|object| {
+            let bytes = std::fs::read(object).unwrap();
+            bytes.windows(8).take(8192).any(|w| w == b"MONOART1")
+        })
+        .collect()
+}
+
 fn remote_warnings(stderr: &str) -> usize {
     stderr
         .lines()
@@ -179,8 +191,73 @@ fn second_clone_gets_everything(env: &[(&str, String)]) {
     assert!(run.stdout.contains("4 cached, 4 total"), "{}", run.stdout);
 }
 
+/// Two clones sharing a remote: the second, with an empty local cache and one file
+/// changed, explains its miss against the entry the first uploaded (docs/why.md).
+fn second_clone_miss_is_explained_against_the_remote(env: &[(&str, String)]) {
+    let first = node_clone();
+    build(&first.root, env);
+    let why = run_mono(&first.root, &["why", "web#build", "--json"], env);
+    assert!(why.ok, "{}", why.stderr);
+    let why: serde_json::Value = serde_json::from_str(&why.stdout).unwrap();
+    let uploaded = why["hash"].as_str().unwrap().to_owned();
+
+    let second = node_clone();
+    let content = second.root.join("apps/web/src/content.mjs");
+    let text = std::fs::read_to_string(&content).unwrap();
+    std::fs::write(&content, text.replacen("Talks to", "Speaks to", 1)).unwrap();
+    let run = run_mono(&second.root, &["build", "--summarize"], env);
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    let misses: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(": miss: "))
+        .collect();
+    assert_eq!(
+        misses,
+        ["web:build: miss: src/content.mjs changed"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(remote_warnings(&run.stderr), 0, "{}", run.stderr);
+    let runs = second.root.join(".turbo/runs");
+    let file = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let web = summary["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["taskId"] == "web#build")
+        .unwrap();
+    assert_eq!(web["missReason"]["earlier"]["source"], "remote");
+    assert_eq!(web["missReason"]["earlier"]["hash"], uploaded.as_str());
+}
+
 // ---------------------------------------------------------------------------------------
 // Tests
+
+#[test]
+fn a_second_clones_miss_is_explained_against_the_cache_servers_entry() {
+    let server = Server::start(&[], &[], &[]);
+    let env = vec![
+        ("MONO_REMOTE_CACHE", server.url.clone()),
+        ("MONO_REMOTE_CACHE_TOKEN", "test-token".to_owned()),
+    ];
+    second_clone_miss_is_explained_against_the_remote(&env);
+}
+
+#[test]
+fn a_second_clones_miss_is_explained_against_the_s3_entry() {
+    let garage = Garage::start();
+    let mut env = garage.aws_env();
+    env.push(("MONO_REMOTE_CACHE", garage.url("ci/why")));
+    second_clone_miss_is_explained_against_the_remote(&env);
+}
 
 #[test]
 fn s3_remote_on_garage_serves_a_second_clone() {
@@ -198,8 +275,10 @@ fn cache_server_with_disk_storage_serves_a_second_clone() {
         ("MONO_REMOTE_CACHE_TOKEN", "test-token".to_owned()),
     ];
     second_clone_gets_everything(&env);
-    // Stored under the shared team space, one object per task.
-    assert_eq!(walk(&server.store.join("_")).len(), 4);
+    // Stored under the shared team space: per task, its artifact, its input manifest and
+    // its recent-entries index, each an artifact (docs/cache.md, "Side files in a remote").
+    assert_eq!(artifacts(&server.store.join("_")).len(), 4);
+    assert_eq!(walk(&server.store.join("_")).len(), 12);
 }
 
 #[test]
@@ -241,7 +320,7 @@ fn remote_cache_from_turbo_toml_and_cache_flag_control() {
     assert!(!server.store.join("from-config").exists());
     // The default writes both.
     build_with(&first.root, &["build", "--force"], &token);
-    assert_eq!(walk(&server.store.join("from-config")).len(), 4);
+    assert_eq!(artifacts(&server.store.join("from-config")).len(), 4);
 
     let second = node_clone();
     configure(&second);
@@ -537,7 +616,7 @@ fn a_server_error_on_one_artifact_is_a_miss_for_that_artifact_only() {
     let first = node_clone();
     build(&first.root, &env);
     // One object the server cannot read: it answers 500 for that hash alone.
-    let objects = walk(&server.store);
+    let objects = artifacts(&server.store);
     assert_eq!(objects.len(), 4);
     std::fs::write(&objects[0], b"not a stored artifact").unwrap();
     let second = node_clone();

@@ -476,3 +476,103 @@ fn issue_14_symlinked_inputs() {
     assert_eq!(ours, theirs);
     assert!(ours.contains(&"linked/sub/s2.txt".to_owned()), "{ours:?}");
 }
+
+/// The packages `turbo ls --output=json` lists, as `(name, path)`.
+fn turbo_ls(turbo: &Path, root: &Path) -> std::process::Output {
+    Command::new(turbo)
+        .args(["ls", "--output=json"])
+        .current_dir(root)
+        .env("TURBO_TELEMETRY_DISABLED", "1")
+        .env("DO_NOT_TRACK", "1")
+        .env("TURBO_NO_UPDATE_NOTIFIER", "1")
+        .env("TURBO_PRINT_VERSION_DISABLED", "1")
+        .output()
+        .unwrap()
+}
+
+/// Point 4: `ls` does not need the packages' configs. A package turbo.json with problems
+/// leaves `turbo ls` and `mono ls` listing every package (mono warns, naming the file),
+/// while a run fails in both. A broken root config fails both listings.
+#[test]
+fn issue_14_ls_lists_packages_whose_config_is_broken() {
+    let turbo = turbo_binary();
+    let a = manifest("a", "1.0.0", &["build"], &[]);
+    let b = manifest("b", "1.0.0", &["build"], &[("a", "*")]);
+    let repo = scratch(&[
+        ("packages/a/package.json", &a),
+        ("packages/b/package.json", &b),
+        (
+            "packages/a/turbo.json",
+            r#"{ "extends": ["//"], "tasks": { "build": { "outputs": 5, "bogusKey": true } } }"#,
+        ),
+        (
+            "turbo.json",
+            r#"{ "tasks": { "build": { "dependsOn": ["^build"] } } }"#,
+        ),
+    ]);
+    let theirs = turbo_ls(&turbo, &repo.root);
+    assert!(theirs.status.success(), "turbo ls failed");
+    let theirs: Value = serde_json::from_slice(&theirs.stdout).unwrap();
+    let mut theirs: Vec<(String, String)> = theirs["packages"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["path"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    theirs.sort();
+
+    let ours = common::mono(&repo.root)
+        .args(["ls", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert!(ours.status.success(), "mono ls failed: {stderr}");
+    assert!(
+        stderr.contains("packages/a/turbo.json has 2 problems"),
+        "the warning names the file: {stderr}"
+    );
+    let ours: Value = serde_json::from_slice(&ours.stdout).unwrap();
+    let mut ours: Vec<(String, String)> = ours["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] != "//")
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["directory"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    ours.sort();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 2);
+
+    // A run needs the config: both refuse it.
+    let run = common::mono(&repo.root)
+        .args(["build", "--dry"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("packages/a/turbo.json"));
+
+    // A broken root config fails both listings.
+    std::fs::write(
+        repo.root.join("turbo.json"),
+        r#"{ "tasks": { "build": { "outputs": 5 } } }"#,
+    )
+    .unwrap();
+    assert!(!turbo_ls(&turbo, &repo.root).status.success());
+    let ours = common::mono(&repo.root).args(["ls"]).output().unwrap();
+    assert_eq!(ours.status.code(), Some(2));
+}

@@ -12,7 +12,7 @@ use crate::report::Terminal;
 
 pub fn ls(cwd: Option<&Path>, args: &LsArgs) -> Result<ExitCode, Error> {
     let reporter = Terminal::new();
-    let workspace = Workspace::load(cwd, &*reporter)?;
+    let workspace = Workspace::load_for_listing(cwd, &*reporter)?;
     let listing = mono_engine::list(
         &workspace,
         &args.packages.filter,

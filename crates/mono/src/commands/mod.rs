@@ -10,10 +10,12 @@ mod ls;
 mod migrate;
 mod prune;
 mod run;
+mod summary;
+mod why;
 
 use std::process::ExitCode;
 
-use crate::cli::{CacheCommand, CiCommand, Cli, Command};
+use crate::cli::{CacheCommand, CiCommand, Cli, Command, SummaryCommand};
 use crate::error::Error;
 
 /// Runs the parsed command.
@@ -30,6 +32,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),
         Command::Cache(CacheCommand::Status(args)) => cache::status(cwd, &args),
         Command::Cache(CacheCommand::Prune(args)) => cache_prune::prune(cwd, &args),
+        Command::Why(args) => why::why(cwd, args),
+        Command::Summary(SummaryCommand::Diff(args)) => summary::diff(&args),
         Command::Ci(CiCommand::Plan(args)) => ci::plan(cwd, &cli.turbo, args),
         Command::Completion { shell } => completion::completion(shell),
         Command::External(_) => unreachable!("external subcommands are re-parsed as `run`"),
