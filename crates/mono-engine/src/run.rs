@@ -477,7 +477,10 @@ impl Run {
         let concurrency = self.model_concurrency();
         let remote = remote.map(|r| &r.store);
         let key = crate::shards::plan_key(prepared, shards, concurrency);
-        if let Some(stored) = remote.and_then(|r| crate::shards::stored_plan(r, &key)) {
+        let stored = remote
+            .and_then(|r| crate::shards::stored_plan(r, &key))
+            .filter(|plan| crate::shards::covers(plan, prepared, shards));
+        if let Some(stored) = stored {
             self.reporter.note(&format!(
                 "the split of these {shards} shards was computed before, by a shard or `mono ci plan`: using the one stored in the remote cache"
             ));

@@ -525,6 +525,18 @@ pub(crate) fn stored_plan(remote: &RemoteStore, key: &CacheKey) -> Option<CiPlan
     (plan.version == CI_PLAN_FORMAT_VERSION && plan.plan_key == key.to_string()).then_some(plan)
 }
 
+/// Whether `plan` places every task of `prepared`, each on one of its `shards` shards: a
+/// stored plan that does not (damaged, or written by another version) is not used.
+pub(crate) fn covers(plan: &CiPlan, prepared: &Prepared, shards: usize) -> bool {
+    let placed = plan.shard_of();
+    plan.shards == shards
+        && prepared.graph.tasks().all(|task| {
+            placed
+                .get(&task.id.to_string())
+                .is_some_and(|(shard, _)| (1..=shards).contains(shard))
+        })
+}
+
 /// Stores `plan` for the other shards.
 pub(crate) fn store_plan(
     remote: &RemoteStore,
