@@ -312,7 +312,7 @@ mod tests {
             Some("1f2e".to_owned()),
             mode,
             order,
-            PrintSender(tx),
+            Sink::Shared(PrintSender(tx)),
         );
         output.started(&Before::Miss {
             reason: "src/app.ts changed".to_owned(),
@@ -336,7 +336,7 @@ mod tests {
             None,
             OutputLogs::ErrorsOnly,
             LogOrder::Stream,
-            PrintSender(tx),
+            Sink::Shared(PrintSender(tx)),
         );
         output.started(&Before::Miss {
             reason: "first run of this task".to_owned(),
