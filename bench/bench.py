@@ -585,6 +585,8 @@ def main():
     parser.add_argument("--workdir", help="where repositories are generated (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the repositories (and their caches) a previous run left in --workdir")
+    parser.add_argument("--parity-only", action="store_true",
+                        help="measure only the parity suite's plans and print their table (writes no file)")
     parser.add_argument("--out-md")
     parser.add_argument("--out-json")
     args = parser.parse_args()
@@ -621,6 +623,13 @@ def main():
     results = []
     context = {"workdir": workdir, "list": tool_list, "files": args.files, "reuse": args.reuse,
                "turbo_max": args.turbo_max}
+    if args.parity_only:
+        if len(names) != 2:
+            parser.error("--parity-only compares mono with turbo: drop --no-turbo")
+        suite = [bench_parity(name, context, reps) for name in parity_names()]
+        print()
+        print(markdown(*parity_table(suite, names)))
+        return
     for size in sizes:
         cached_only = size >= args.cached_only_from and size != main_size
         results.append(bench_size(size, context, reps, cold_reps, size == main_size, cached_only, counter))
