@@ -61,10 +61,20 @@ bench: build
 bench-quick: build
 	python3 bench/bench.py --quick --mono "$(MONO)"
 
+## Formatting, clippy, docs, then cargo deny (licenses, duplicate versions, sources: deny.toml;
+## advisories need the advisory database from the network, so they are left to CI with network
+## access) and cargo machete (unused dependencies). The two cargo tools are installed into
+## $(MONO_TOOLS)/lint the first time (cargo-shear needs a newer Rust than the workspace's).
+LINT_TOOLS := $(MONO_TOOLS)/lint
+lint: export PATH := $(LINT_TOOLS)/bin:$(PATH)
 lint:
+	@command -v cargo-deny >/dev/null && command -v cargo-machete >/dev/null || \
+		cargo install --locked --root "$(LINT_TOOLS)" cargo-deny cargo-machete
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+	cargo deny --locked check bans licenses sources
+	cargo machete
 
 fmt:
 	cargo fmt --all
