@@ -273,6 +273,7 @@ fn difference(ours: &Plan, theirs: &Plan) -> Option<String> {
     None
 }
 
+#[derive(Default)]
 struct Outcome {
     cases: usize,
     differences: Vec<String>,
@@ -284,13 +285,7 @@ struct Outcome {
 
 fn check_repo(turbo_bin: &Path, repo: &Repo) -> Outcome {
     let unpacked = unpack(repo.name);
-    let mut outcome = Outcome {
-        cases: 0,
-        differences: Vec::new(),
-        mono_time: Duration::ZERO,
-        turbo_time: Duration::ZERO,
-        refused: 0,
-    };
+    let mut outcome = Outcome::default();
     for args in repo.cases() {
         outcome.cases += 1;
         let started = Instant::now();
@@ -444,13 +439,7 @@ fn script_command_lines(root: &Path) -> Vec<Vec<String>> {
 /// script command lines: the same plan, or both fail.
 fn check_scripts(turbo_bin: &Path, name: &str) -> Outcome {
     let unpacked = unpack(name);
-    let mut outcome = Outcome {
-        cases: 0,
-        differences: Vec::new(),
-        mono_time: Duration::ZERO,
-        turbo_time: Duration::ZERO,
-        refused: 0,
-    };
+    let mut outcome = Outcome::default();
     let mut lines = script_command_lines(&unpacked.root);
     // turbo takes about 20 s per plan of astro's 543 packages: a few lines suffice.
     if name == "astro" {

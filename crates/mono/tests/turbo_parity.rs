@@ -14,16 +14,23 @@ use std::process::Command;
 use common::{dry_json, edges, fixture, turbo_binary};
 use serde_json::Value;
 
-fn turbo_dry_json(turbo: &Path, root: &Path, args: &[&str]) -> Value {
-    let output = Command::new(turbo)
-        .arg("run")
-        .args(args)
-        .arg("--dry=json")
+/// turbo in `root`, quiet: no telemetry, no update notice, no version line.
+fn turbo_command(turbo: &Path, root: &Path) -> Command {
+    let mut command = Command::new(turbo);
+    command
         .current_dir(root)
         .env("TURBO_TELEMETRY_DISABLED", "1")
         .env("DO_NOT_TRACK", "1")
         .env("TURBO_NO_UPDATE_NOTIFIER", "1")
-        .env("TURBO_PRINT_VERSION_DISABLED", "1")
+        .env("TURBO_PRINT_VERSION_DISABLED", "1");
+    command
+}
+
+fn turbo_dry_json(turbo: &Path, root: &Path, args: &[&str]) -> Value {
+    let output = turbo_command(turbo, root)
+        .arg("run")
+        .args(args)
+        .arg("--dry=json")
         .output()
         .unwrap();
     assert!(
@@ -479,13 +486,8 @@ fn issue_14_symlinked_inputs() {
 
 /// The packages `turbo ls --output=json` lists, as `(name, path)`.
 fn turbo_ls(turbo: &Path, root: &Path) -> std::process::Output {
-    Command::new(turbo)
+    turbo_command(turbo, root)
         .args(["ls", "--output=json"])
-        .current_dir(root)
-        .env("TURBO_TELEMETRY_DISABLED", "1")
-        .env("DO_NOT_TRACK", "1")
-        .env("TURBO_NO_UPDATE_NOTIFIER", "1")
-        .env("TURBO_PRINT_VERSION_DISABLED", "1")
         .output()
         .unwrap()
 }

@@ -162,22 +162,7 @@ impl Backend {
         duration_ms: u64,
     ) -> Result<(), RemoteError> {
         match self {
-            Backend::S3(s3) => {
-                let mut attributes = Attributes::new();
-                attributes.insert(Attribute::ContentType, "application/octet-stream".into());
-                if let Some(tag) = tag {
-                    attributes.insert(Attribute::Metadata(S3_TAG_METADATA.into()), tag.into());
-                }
-                let options = PutOptions {
-                    attributes,
-                    ..PutOptions::default()
-                };
-                s3.store
-                    .put_opts(&s3.path(key), PutPayload::from(body), options)
-                    .await
-                    .map(|_| ())
-                    .map_err(|source| s3.error(source))
-            }
+            Backend::S3(s3) => put_s3_object(s3, &s3.path(key), body, tag).await,
             Backend::Http(http) => {
                 let url = http.artifact_url(key);
                 let mut request = http
@@ -254,22 +239,7 @@ impl Backend {
         tag: Option<String>,
     ) -> Result<(), RemoteError> {
         match self {
-            Backend::S3(s3) => {
-                let mut attributes = Attributes::new();
-                attributes.insert(Attribute::ContentType, "application/octet-stream".into());
-                if let Some(tag) = tag {
-                    attributes.insert(Attribute::Metadata(S3_TAG_METADATA.into()), tag.into());
-                }
-                let options = PutOptions {
-                    attributes,
-                    ..PutOptions::default()
-                };
-                s3.store
-                    .put_opts(&s3.side_path(name), PutPayload::from(body), options)
-                    .await
-                    .map(|_| ())
-                    .map_err(|source| s3.error(source))
-            }
+            Backend::S3(s3) => put_s3_object(s3, &s3.side_path(name), body, tag).await,
             Backend::Http(_) => self.put(&name.derived_key(), body, tag, 0).await,
         }
     }
@@ -483,6 +453,30 @@ fn ini_section(text: &str, name: &str) -> Vec<(String, String)> {
         }
     }
     pairs
+}
+
+/// Writes one object of the S3 store: an artifact or a side object, with its signature tag
+/// (if any) as object metadata.
+async fn put_s3_object(
+    s3: &S3Backend,
+    path: &ObjectPath,
+    body: Bytes,
+    tag: Option<String>,
+) -> Result<(), RemoteError> {
+    let mut attributes = Attributes::new();
+    attributes.insert(Attribute::ContentType, "application/octet-stream".into());
+    if let Some(tag) = tag {
+        attributes.insert(Attribute::Metadata(S3_TAG_METADATA.into()), tag.into());
+    }
+    let options = PutOptions {
+        attributes,
+        ..PutOptions::default()
+    };
+    s3.store
+        .put_opts(path, PutPayload::from(body), options)
+        .await
+        .map(|_| ())
+        .map_err(|source| s3.error(source))
 }
 
 #[cfg(test)]
