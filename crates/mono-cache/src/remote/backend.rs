@@ -108,26 +108,7 @@ impl Backend {
 
     pub(crate) async fn get(&self, key: &CacheKey) -> Result<Option<Download>, RemoteError> {
         match self {
-            Backend::S3(s3) => {
-                let result = match s3.store.get(&s3.path(key)).await {
-                    Ok(result) => result,
-                    Err(object_store::Error::NotFound { .. }) => return Ok(None),
-                    Err(source) => return Err(s3.error(source)),
-                };
-                let tag = result
-                    .attributes
-                    .get(&Attribute::Metadata(S3_TAG_METADATA.into()))
-                    .map(|value| value.to_string());
-                let url = s3.url.clone();
-                let body = result
-                    .into_stream()
-                    .map_err(move |source| RemoteError::S3 {
-                        url: url.clone(),
-                        source,
-                    })
-                    .boxed();
-                Ok(Some(Download { tag, body }))
-            }
+            Backend::S3(s3) => get_s3_object(s3, &s3.path(key)).await,
             Backend::Http(http) => {
                 let url = http.artifact_url(key);
                 let response =
@@ -192,28 +173,7 @@ impl Backend {
     ) -> Result<Option<(Vec<u8>, Option<String>)>, RemoteError> {
         let key = name.derived_key();
         let Some(mut download) = (match self {
-            Backend::S3(s3) => {
-                let path = s3.side_path(name);
-                match s3.store.get(&path).await {
-                    Ok(result) => {
-                        let tag = result
-                            .attributes
-                            .get(&Attribute::Metadata(S3_TAG_METADATA.into()))
-                            .map(|value| value.to_string());
-                        let url = s3.url.clone();
-                        let body = result
-                            .into_stream()
-                            .map_err(move |source| RemoteError::S3 {
-                                url: url.clone(),
-                                source,
-                            })
-                            .boxed();
-                        Some(Download { tag, body })
-                    }
-                    Err(object_store::Error::NotFound { .. }) => None,
-                    Err(source) => return Err(s3.error(source)),
-                }
-            }
+            Backend::S3(s3) => get_s3_object(s3, &s3.side_path(name)).await?,
             Backend::Http(_) => self.get(&key).await?,
         }) else {
             return Ok(None);
@@ -453,6 +413,28 @@ fn ini_section(text: &str, name: &str) -> Vec<(String, String)> {
         }
     }
     pairs
+}
+
+/// Reads one object of the S3 store, streamed, with its signature tag; `None` when absent.
+async fn get_s3_object(s3: &S3Backend, path: &ObjectPath) -> Result<Option<Download>, RemoteError> {
+    let result = match s3.store.get(path).await {
+        Ok(result) => result,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(source) => return Err(s3.error(source)),
+    };
+    let tag = result
+        .attributes
+        .get(&Attribute::Metadata(S3_TAG_METADATA.into()))
+        .map(|value| value.to_string());
+    let url = s3.url.clone();
+    let body = result
+        .into_stream()
+        .map_err(move |source| RemoteError::S3 {
+            url: url.clone(),
+            source,
+        })
+        .boxed();
+    Ok(Some(Download { tag, body }))
 }
 
 /// Writes one object of the S3 store: an artifact or a side object, with its signature tag
