@@ -53,6 +53,7 @@ test:
 	cargo build --locked -p mono
 	python3 bench/bench.py --quick --mono "$(CARGO_TARGET_DIR)/debug/mono"
 	cargo test --workspace --locked
+	cargo test --locked -p mono-cache --no-default-features --lib
 
 ## The benchmarks against Turborepo: writes docs/benchmarks.md, .json and the plots.
 bench: build
@@ -72,6 +73,7 @@ lint:
 		cargo install --locked --root "$(LINT_TOOLS)" cargo-deny cargo-machete
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+	cargo clippy -p mono --no-default-features --locked -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 	cargo deny --locked check bans licenses sources
 	cargo machete

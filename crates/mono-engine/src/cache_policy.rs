@@ -182,6 +182,25 @@ impl CacheHooks {
         }
     }
 
+    /// The input manifest of exactly `key`, as JSON: built from the values the key was
+    /// hashed from, so it is the manifest of any entry stored under `key`.
+    fn manifest_json(&self, job: &Job, key: &CacheKey) -> Option<Vec<u8>> {
+        self.hashes
+            .manifest(&job.id)
+            .filter(|m| m.hash.as_bytes() == key.as_bytes())
+            .map(|m| serde_json::to_vec(&m).expect("a manifest serializes"))
+    }
+
+    /// Keeps `manifest` beside the local entry `key`, for later misses to be explained
+    /// against it (docs/why.md).
+    fn store_manifest(&self, job: &Job, key: &CacheKey, manifest: Option<&[u8]>) {
+        if let Some(json) = manifest {
+            if let Err(err) = self.store.put_manifest(key, json) {
+                self.warn(format!("{}: input manifest not stored: {err}", job.id));
+            }
+        }
+    }
+
     /// Runs `work` as a span on `job`'s lane when profiling.
     fn span<T>(&self, job: &Job, name: &str, cat: &'static str, work: impl FnOnce() -> T) -> T {
         let Some(profile) = &self.profile else {
@@ -195,7 +214,8 @@ impl CacheHooks {
 }
 
 impl CacheHooks {
-    /// A remote lookup; a hit is copied into the local cache when it may be written.
+    /// A remote lookup; a hit is copied into the local cache when it may be written, with
+    /// its input manifest (the one this run computed for the same key: nothing to download).
     fn fetch_remote(
         &self,
         job: &Job,
@@ -205,11 +225,14 @@ impl CacheHooks {
         match remote.fetch(key) {
             Ok(Lookup::Hit(artifact)) => {
                 if self.access.write {
-                    if let Err(err) = self.store.put(&artifact) {
-                        self.warn(format!(
+                    match self.store.put(&artifact) {
+                        Ok(()) => {
+                            self.store_manifest(job, key, self.manifest_json(job, key).as_deref())
+                        }
+                        Err(err) => self.warn(format!(
                             "{}: remote hit not copied to the local cache: {err}",
                             job.id
-                        ));
+                        )),
                     }
                 }
                 Ok(Lookup::Hit(artifact))
@@ -453,6 +476,12 @@ impl Hooks for CacheHooks {
         self.warnings.reporter().task_finished(&job.id);
     }
 
+    fn skipped(&self, job: &Job, failed: usize) {
+        let reason = mono_run::SkipReason::DependencyFailed { failed };
+        let result = mono_run::JobResult::Skipped { reason };
+        self.warnings.reporter().task_result(&job.id, &result);
+    }
+
     fn output(&self, job: &Job, bytes: &[u8]) {
         self.warnings.reporter().task_output(&job.id, bytes);
     }
@@ -558,20 +587,11 @@ impl CacheHooks {
             outputs: &outputs,
             log,
         };
-        // The manifest of exactly this key: built from the values the key was hashed from.
-        let manifest = self
-            .hashes
-            .manifest(&job.id)
-            .filter(|m| m.hash.as_bytes() == key.as_bytes())
-            .map(|m| serde_json::to_vec(&m).expect("a manifest serializes"));
+        let manifest = self.manifest_json(job, &key);
         match self.pack(&request) {
             Ok(artifact) => {
                 if self.access.write {
-                    if let Some(json) = &manifest {
-                        if let Err(err) = self.store.put_manifest(&key, json) {
-                            self.warn(format!("{}: input manifest not stored: {err}", job.id));
-                        }
-                    }
+                    self.store_manifest(job, &key, manifest.as_deref());
                     self.record_recent(&job.id.to_string(), key, info.duration_ms);
                     if let Ok(paths) = artifact.output_paths() {
                         self.records.record(

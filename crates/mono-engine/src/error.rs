@@ -51,6 +51,7 @@ pub enum EngineError {
     Hashing(#[from] mono_tasks::HashingError),
 
     /// An image could not be built, read or pushed.
+    #[cfg(feature = "images")]
     #[error(transparent)]
     #[diagnostic(code(mono::image))]
     Image(#[from] mono_image::ImageError),
@@ -242,6 +243,17 @@ pub enum EngineError {
         help: &'static str,
     },
 
+    /// A task builds an image, and this mono was built without the `images` feature.
+    #[error("{task} builds an image, and this mono was built without image support (cargo feature `images`)")]
+    #[diagnostic(
+        code(mono::image::not_built_in),
+        help("use a release build of mono, or leave the `image` task out of this run")
+    )]
+    ImagesNotBuiltIn {
+        /// The image task.
+        task: String,
+    },
+
     /// `--push=REF` names one repository for several images, or is not a reference.
     #[error("`--push={reference}` {problem}")]
     #[diagnostic(code(mono::image::push), help("{help}"))]
@@ -372,17 +384,18 @@ impl EngineError {
             EngineError::Io { .. }
             | EngineError::Cwd(_)
             | EngineError::Scm(_)
-            | EngineError::Image(
-                mono_image::ImageError::Io { .. }
-                | mono_image::ImageError::Registry { .. }
-                | mono_image::ImageError::BadLayout { .. },
-            )
             | EngineError::LocalCache { .. }
             | EngineError::PruneWrite(_)
             | EngineError::PrunedLockfileInvalid { .. }
             | EngineError::Affected(_) => ErrorKind::Environment,
             EngineError::CheckoutLock(mono_cache::LockError::Busy { .. }) => ErrorKind::Busy,
             EngineError::CheckoutLock(_) => ErrorKind::Environment,
+            #[cfg(feature = "images")]
+            EngineError::Image(
+                mono_image::ImageError::Io { .. }
+                | mono_image::ImageError::Registry { .. }
+                | mono_image::ImageError::BadLayout { .. },
+            ) => ErrorKind::Environment,
             _ => ErrorKind::Input,
         }
     }

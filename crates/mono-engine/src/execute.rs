@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use mono_cache::{CacheKey, LocalStore, OutputRecords};
 use mono_config::EnvMode;
-use mono_image::BuiltImage;
 use mono_run::{Job, JobResult, LogOrder, OutputLogs};
 use mono_task_id::TaskId;
 use mono_tasks::{TaskGraph, TaskNode};
@@ -74,7 +73,11 @@ pub struct RunOutcome {
     /// Whether a signal stopped the run.
     pub interrupted: bool,
     /// The images the run's image tasks built, or why one cannot be read.
-    pub images: Vec<(TaskId, Result<BuiltImage, mono_image::ImageError>)>,
+    #[cfg(feature = "images")]
+    pub images: Vec<(
+        TaskId,
+        Result<mono_image::BuiltImage, mono_image::ImageError>,
+    )>,
     /// When each task with a command started and ended.
     pub timings: HashMap<TaskId, crate::cache_policy::Timing>,
     /// Why each task that missed the cache missed (docs/why.md).
@@ -114,6 +117,7 @@ impl RunOutcome {
         if !self.failed.is_empty() {
             let _ = writeln!(out, " Failed:    {}", self.failed_list());
         }
+        #[cfg(feature = "images")]
         for (_, image) in &self.images {
             if let Ok(image) = image {
                 let _ = writeln!(out, "  Image:    {}", crate::images::summary_line(image));
@@ -145,6 +149,9 @@ fn job_command(command: &str) -> String {
         None => command.to_owned(),
     }
 }
+
+/// The cache folder an image task pulls base images into.
+pub(crate) const IMAGE_CACHE_DIR_VAR: &str = "MONO_CACHE_DIR";
 
 pub(crate) fn is_image_task(task: &TaskNode) -> bool {
     task.command
@@ -259,10 +266,8 @@ fn jobs(
             // The tag defaults to the hash, and base images are pulled into this run's
             // cache folder.
             job.env.push(("MONO_TASK_HASH".to_owned(), hash.short()));
-            job.env.push((
-                crate::images::CACHE_DIR_VAR.to_owned(),
-                cache_dir.to_string(),
-            ));
+            job.env
+                .push((IMAGE_CACHE_DIR_VAR.to_owned(), cache_dir.to_string()));
         }
         job.output_logs = match options.output_logs {
             Some(_) => None,
@@ -419,6 +424,7 @@ pub(crate) fn execute(
         .iter()
         .map(|&i| order[i].id.clone())
         .collect();
+    #[cfg(feature = "images")]
     let images = results
         .iter()
         .filter(|(task, result)| built(result) && graph.get(task).is_some_and(is_image_task))
@@ -435,6 +441,7 @@ pub(crate) fn execute(
         time_saved,
         failed,
         interrupted: summary.interrupted,
+        #[cfg(feature = "images")]
         images,
         results,
         timings,

@@ -22,7 +22,7 @@ pub const IMAGE_DIR: &str = "dist/image";
 pub const DOCKER_ARCHIVE: &str = "dist/image.tar";
 /// The variable that tells an image task the run's cache folder, where base images are
 /// pulled to (not hashed: where the cache lives changes no image).
-pub const CACHE_DIR_VAR: &str = "MONO_CACHE_DIR";
+pub const CACHE_DIR_VAR: &str = crate::execute::IMAGE_CACHE_DIR_VAR;
 
 /// The image formats `mono image` writes besides the OCI layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -43,6 +43,7 @@ pub mod cache_pull;
 mod error;
 mod execute;
 mod housekeeping;
+#[cfg(feature = "images")]
 pub mod images;
 mod listing;
 mod options;

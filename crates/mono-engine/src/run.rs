@@ -205,6 +205,12 @@ impl Run {
             reporter.warn(&warning.to_string());
         }
         graph.pass_arguments(&selector.tasks, &selector.pass_through);
+        #[cfg(not(feature = "images"))]
+        if let Some(task) = graph.tasks().find(|t| crate::execute::is_image_task(t)) {
+            return Err(EngineError::ImagesNotBuiltIn {
+                task: task.id.to_string(),
+            });
+        }
         Ok(Planned {
             selected,
             graph,
@@ -315,7 +321,18 @@ impl Run {
     /// self-contained web page (docs/graph.md).
     pub fn graph_page(&self, prepared: &Prepared) -> Result<String, EngineError> {
         let plan = self.dry(prepared)?;
-        Ok(mono_tasks::graph_page(&plan, &self.workspace.packages))
+        // A task that misses shows how long it took last time: the head of its local index.
+        let store = self.local_store();
+        let read = self.options.cache.read;
+        let last_duration = |task: &TaskId| {
+            let recent = store.recent(&task.to_string()).ok().filter(|_| read)?;
+            recent.first().map(|entry| entry.duration_ms)
+        };
+        Ok(mono_tasks::graph_page(
+            &plan,
+            &self.workspace.packages,
+            &last_duration,
+        ))
     }
 
     /// Whether a filter names packages (not only excludes some): a root package it selects

@@ -29,17 +29,29 @@
 //! It is its own crate because images and prune sit at the end of the flow: they read
 //! the workspace and the outputs that tasks produced, and nothing below depends on them.
 
+// Everything but `prune` is behind the `oci` feature (on by default).
+#[cfg(feature = "oci")]
 mod docker_archive;
+#[cfg(feature = "oci")]
 mod error;
+#[cfg(feature = "oci")]
 mod layer;
+#[cfg(feature = "oci")]
 mod layout;
+#[cfg(feature = "oci")]
 mod oci;
 mod prune;
+#[cfg(feature = "oci")]
 mod registry;
 
+#[cfg(feature = "oci")]
 pub use docker_archive::write_docker_archive;
+#[cfg(feature = "oci")]
 pub use error::ImageError;
+#[cfg(feature = "oci")]
 pub use layer::{LayerFile, LayerSource};
+#[cfg(feature = "oci")]
 pub use layout::{build_image, read_layout, Base, BuiltImage, ImageSpec, LayerInfo};
 pub use prune::{prune, PruneError, PruneOptions, PruneReport};
+#[cfg(feature = "oci")]
 pub use registry::{pull, push, Credentials, ImageRef, PushReport};

@@ -118,6 +118,11 @@ pub trait Hooks: Send + Sync + 'static {
     /// progress displays: it must return at once.
     fn finished(&self, _job: &Job, _result: &crate::JobResult) {}
 
+    /// Called on the scheduler when a job with a command will not run because the job at
+    /// `failed` (an index into the run's jobs) failed: at the failure, not at the run's end.
+    /// For progress displays: it must return at once.
+    fn skipped(&self, _job: &Job, _failed: usize) {}
+
     /// With [`OutputTarget::PerJob`](crate::OutputTarget::PerJob): what the job prints, in
     /// order (its status line, its command's output as read or its replayed log, its error
     /// line), unprefixed. Called on the scheduler's threads: it must return at once.

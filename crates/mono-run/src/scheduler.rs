@@ -278,7 +278,11 @@ impl Scheduler {
                             waiting_elsewhere -= 1;
                         }
                         context.hooks.finished(&jobs[index], &result);
-                        graph.complete(index, result);
+                        for skipped in graph.complete(index, result) {
+                            if jobs[skipped].command.is_some() {
+                                context.hooks.skipped(&jobs[skipped], index);
+                            }
+                        }
                     }
                     Some(Err(error)) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
                     Some(Err(_)) | None => {}
@@ -398,10 +402,12 @@ impl Progress {
 
     /// Records a result: a success readies the dependents it was the last wait of; a
     /// failure skips every job that depends on it, and without `--continue` stops the run.
-    fn complete(&mut self, index: usize, result: JobResult) {
+    /// Returns the jobs the failure skipped.
+    fn complete(&mut self, index: usize, result: JobResult) -> Vec<usize> {
         let success = result.is_success();
         let failure = result.is_failure();
         self.results[index] = Some(result);
+        let mut skipped = Vec::new();
         if success || (failure && self.run_dependents_of_failures) {
             for &dependent in &self.dependents[index] {
                 self.waiting[dependent] -= 1;
@@ -418,6 +424,7 @@ impl Progress {
                         let reason = SkipReason::DependencyFailed { failed: index };
                         self.results[dependent] = Some(JobResult::Skipped { reason });
                         stack.push(dependent);
+                        skipped.push(dependent);
                     }
                 }
             }
@@ -425,6 +432,7 @@ impl Progress {
             // Interrupted, or cancelled before it started: the run is stopping anyway.
             self.stopped = true;
         }
+        skipped
     }
 
     /// Moves the ready jobs among `siblings` to the front of the queue, so that they start

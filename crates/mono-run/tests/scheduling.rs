@@ -532,3 +532,43 @@ fn unknown_with_index_is_an_error() {
         Err(RunError::UnknownDependency { dependency: 7, .. })
     ));
 }
+
+#[test]
+fn jobs_skipped_by_a_failure_are_reported_at_the_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = vec![
+        job("lib#build", dir.path(), Some("exit 1"), &[]),
+        job("app#build", dir.path(), Some("true"), &[0]),
+        job("e2e#test", dir.path(), Some("true"), &[1]),
+        job("doc#build", dir.path(), None, &[0]),
+        job("ui#build", dir.path(), Some("true"), &[]),
+    ];
+    let recorder = Arc::new(Recorder::default());
+    let mut opts = options(1);
+    opts.continue_on_error = true;
+    let (summary, _) = run(jobs, recorder.clone(), opts);
+    assert_eq!(summary.failed(), vec![0]);
+    let events = recorder.events.lock().unwrap().clone();
+    let failed = events
+        .iter()
+        .position(|e| e == "finished:lib#build:failed")
+        .expect("lib#build failed");
+    // Right after the failure, before anything else starts: each dependent with a command,
+    // transitively; the one without a command is not a task to show.
+    let mut next: Vec<&str> = events[failed + 1..failed + 3]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    next.sort_unstable();
+    assert_eq!(
+        next,
+        ["skipped:app#build:after:0", "skipped:e2e#test:after:0"],
+        "{events:?}"
+    );
+    let skips = events.iter().filter(|e| e.starts_with("skipped:")).count();
+    assert_eq!(skips, 2, "{events:?}");
+    assert!(
+        events.contains(&"finished:ui#build:succeeded".to_owned()),
+        "{events:?}"
+    );
+}

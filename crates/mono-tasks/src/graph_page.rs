@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mono_task_id::PackageName;
+use mono_task_id::{PackageName, TaskId};
 use mono_workspace::PackageGraph;
 use serde::Serialize;
 
@@ -41,7 +41,8 @@ struct PageTask<'a> {
     command: Option<&'a str>,
     hash: &'a str,
     cache: &'a CacheState,
-    /// How long the run that stored the cache entry took; `null` without a local entry.
+    /// How long the task last ran: the run that stored its local entry on a hit, else the
+    /// newest entry this checkout stored or restored for the task; `null` if none.
     duration_ms: Option<u64>,
     dependencies: Vec<String>,
 }
@@ -59,14 +60,23 @@ struct PagePackage {
     dependencies: Vec<String>,
 }
 
-/// The web page of `plan`, whose packages are in `packages`.
-pub fn graph_page(plan: &Plan, packages: &PackageGraph) -> String {
-    let data = page_data(plan, packages);
+/// The web page of `plan`, whose packages are in `packages`. `last_duration` tells how long
+/// a task that misses the cache took when it last ran, in milliseconds, where that is known.
+pub fn graph_page(
+    plan: &Plan,
+    packages: &PackageGraph,
+    last_duration: &dyn Fn(&TaskId) -> Option<u64>,
+) -> String {
+    let data = page_data(plan, packages, last_duration);
     let json = serde_json::to_string(&data).expect("the graph serializes");
     TEMPLATE.replacen(DATA_SLOT, &script_safe(&json), 1)
 }
 
-fn page_data<'a>(plan: &'a Plan, packages: &PackageGraph) -> PageData<'a> {
+fn page_data<'a>(
+    plan: &'a Plan,
+    packages: &PackageGraph,
+    last_duration: &dyn Fn(&TaskId) -> Option<u64>,
+) -> PageData<'a> {
     let tasks: Vec<PageTask<'a>> = plan
         .tasks
         .iter()
@@ -81,7 +91,10 @@ fn page_data<'a>(plan: &'a Plan, packages: &PackageGraph) -> PageData<'a> {
             },
             hash: &t.hash,
             cache: &t.cache,
-            duration_ms: t.cache.local.then_some(t.cache.time_saved),
+            duration_ms: match t.cache.local {
+                true => Some(t.cache.time_saved),
+                false => last_duration(&t.task_id),
+            },
             dependencies: t.dependencies.iter().map(ToString::to_string).collect(),
         })
         .collect();

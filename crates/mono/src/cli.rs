@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+#[cfg(feature = "images")]
 use mono_engine::images::ImageFormat;
 use mono_engine::shards::ShardSpec;
 use mono_engine::{
@@ -43,10 +44,12 @@ pub enum Command {
     /// Write turbo.toml from turbo.json.
     Migrate(MigrateArgs),
     /// Build the OCI images of the packages with an `[image]` table (the `image` task).
+    #[cfg(feature = "images")]
     Image(ImageArgs),
     /// Copy the repository with only some packages, their dependencies and pruned lockfiles.
     Prune(PruneArgs),
     /// Build one package's image: what the `image` task runs (docs/images.md).
+    #[cfg(feature = "images")]
     #[command(name = "image-task", hide = true)]
     ImageTask(ImageTaskArgs),
     /// Install or remove the git pre-push hook that runs `mono test --affected`.
@@ -583,6 +586,7 @@ pub struct CacheStatusArgs {
 }
 
 /// `mono image`.
+#[cfg(feature = "images")]
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     /// Select packages, as for `mono run`.
@@ -621,6 +625,7 @@ pub struct ImageArgs {
 }
 
 /// `mono image-task` (hidden).
+#[cfg(feature = "images")]
 #[derive(Debug, Args)]
 pub struct ImageTaskArgs {
     /// The commit, for `org.opencontainers.image.revision`.

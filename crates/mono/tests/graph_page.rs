@@ -87,6 +87,34 @@ fn results(dom: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// A task that misses shows how long it took when it last ran (the head of its local
+/// index); one that never ran shows none.
+#[test]
+fn a_missed_task_shows_its_last_duration() {
+    let repo = fixture("node-only");
+    let root = &repo.root;
+    assert!(build(root, &["--filter=@repo/utils"]).0);
+    let source = root.join("packages/utils/src/index.mjs");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, format!("{text}\n// changed\n")).unwrap();
+    let page = write_page(root, &["run", "build"]);
+    let data = page_data(&page);
+    let task = |id: &str| {
+        data["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["taskId"] == id)
+            .unwrap()
+            .clone()
+    };
+    let utils = task("@repo/utils#build");
+    assert_eq!(utils["cache"]["status"], "MISS");
+    assert!(utils["durationMs"].is_u64(), "{utils}");
+    let web = task("web#build");
+    assert!(web["durationMs"].is_null(), "{web}");
+}
+
 #[test]
 fn the_page_holds_the_plan_and_chromium_draws_and_searches_it() {
     let repo = fixture("node-only");

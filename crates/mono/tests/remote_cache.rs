@@ -189,6 +189,23 @@ fn second_clone_gets_everything(env: &[(&str, String)]) {
     // The hits were copied into the local cache: with the remote off, still all cached.
     let run = run_mono(&second.root, &["build", "--cache=local:rw"], env);
     assert!(run.stdout.contains("4 cached, 4 total"), "{}", run.stdout);
+    // With their input manifests: a miss is explained against the restored entry, locally.
+    let content = second.root.join("apps/web/src/content.mjs");
+    let text = std::fs::read_to_string(&content).unwrap();
+    std::fs::write(&content, text.replacen("Talks to", "Speaks to", 1)).unwrap();
+    let run = run_mono(&second.root, &["build", "--cache=local:rw"], env);
+    let misses: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(": miss: "))
+        .collect();
+    assert_eq!(
+        misses,
+        ["web:build: miss: src/content.mjs changed"],
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
 }
 
 /// Two clones sharing a remote: the second, with an empty local cache and one file

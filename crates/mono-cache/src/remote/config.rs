@@ -143,7 +143,14 @@ pub enum RemoteConfigError {
         /// As given.
         url: String,
     },
+    /// This mono was built without the `remote` feature (a local-only build).
+    #[error("remote cache `{url}`: this mono was built without remote cache support (cargo feature `remote-cache`); use a release build of mono, or leave the remote cache out")]
+    NotBuiltIn {
+        /// As given.
+        url: String,
+    },
     /// The S3 client could not be built from the URL and the AWS environment.
+    #[cfg(feature = "remote")]
     #[error("cannot set up the S3 client for `{url}`: {source}")]
     S3 {
         /// As given.
@@ -153,6 +160,7 @@ pub enum RemoteConfigError {
         source: object_store::Error,
     },
     /// The HTTP client could not be built.
+    #[cfg(feature = "remote")]
     #[error("cannot set up the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
     /// The runtime for remote I/O could not start.
@@ -165,6 +173,7 @@ pub enum RemoteConfigError {
 #[non_exhaustive]
 pub enum RemoteError {
     /// The S3 client failed.
+    #[cfg(feature = "remote")]
     #[error("remote cache {url}: {source}")]
     S3 {
         /// The remote.
@@ -174,6 +183,7 @@ pub enum RemoteError {
         source: object_store::Error,
     },
     /// The HTTP request failed (connection, timeout).
+    #[cfg(feature = "remote")]
     #[error("remote cache {url}: {source}")]
     Http {
         /// The request's URL.

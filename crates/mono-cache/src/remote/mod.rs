@@ -1,6 +1,10 @@
 //! Remote caches: S3-compatible object stores and servers of the Turborepo remote cache API,
 //! behind [`crate::CacheStore`] (docs/remote-cache.md).
 
+#[cfg(feature = "remote")]
+mod backend;
+#[cfg(not(feature = "remote"))]
+#[path = "offline.rs"]
 mod backend;
 mod config;
 pub mod envelope;

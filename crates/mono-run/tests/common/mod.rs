@@ -149,6 +149,13 @@ impl Hooks for Recorder {
             .push(format!("finished:{}:{kind}", job.id));
     }
 
+    fn skipped(&self, job: &Job, failed: usize) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("skipped:{}:after:{failed}", job.id));
+    }
+
     fn output(&self, job: &Job, bytes: &[u8]) {
         self.outputs
             .lock()

@@ -5,6 +5,7 @@ mod cache_prune;
 mod ci;
 mod completion;
 mod hook;
+#[cfg(feature = "images")]
 pub(crate) mod image;
 mod ls;
 mod migrate;
@@ -25,8 +26,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run(args) => run::run(cwd, &cli.turbo, args),
         Command::Ls(args) => ls::ls(cwd, &args),
         Command::Migrate(args) => migrate::migrate(cwd, &args),
+        #[cfg(feature = "images")]
         Command::Image(args) => image::image(cwd, &cli.turbo, args),
         Command::Prune(args) => prune::prune(cwd, &args),
+        #[cfg(feature = "images")]
         Command::ImageTask(args) => image::image_task(cwd, &args),
         Command::Hook(command) => hook::hook(cwd, &command),
         Command::Cache(CacheCommand::Pull(args)) => cache::pull(cwd, args),

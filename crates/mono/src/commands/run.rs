@@ -1,6 +1,5 @@
 //! `mono run <task>...` (and `mono <task>...`): the plan, the graph, or the run.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,8 +7,8 @@ use std::sync::Arc;
 
 use mono_engine::shards::ShardOptions;
 use mono_engine::{
-    CacheAccess, ConfiguredUi, PackageName, Profile, RemoteAccess, Run, RunHandle, RunOptions,
-    RunStatus, Selector, TaskGraph, TaskId, Workspace,
+    CacheAccess, ConfiguredUi, Profile, RemoteAccess, Run, RunHandle, RunOptions, RunStatus,
+    Selector, TaskGraph, TaskId, Workspace,
 };
 
 use crate::cli::{CacheLocationArgs, DryFormat, PlanOutputArgs, RunArgs, TurboGlobalArgs, UiMode};
@@ -207,8 +206,9 @@ pub enum Executed {
     Ran {
         /// How the run ended.
         code: ExitCode,
-        /// The packages selected.
-        selected: BTreeSet<PackageName>,
+        /// The packages selected (for `mono image`).
+        #[cfg(feature = "images")]
+        selected: std::collections::BTreeSet<mono_engine::PackageName>,
     },
 }
 
@@ -300,6 +300,7 @@ pub fn execute(
         }
         false => crate::report::stdout(&summary)?,
     }
+    #[cfg(feature = "images")]
     for (task, image) in &outcome.images {
         if let Err(err) = image {
             mono_engine::Reporter::warn(
@@ -341,6 +342,7 @@ pub fn execute(
     };
     Ok(Executed::Ran {
         code,
+        #[cfg(feature = "images")]
         selected: prepared.selected,
     })
 }
