@@ -491,6 +491,19 @@ fn put_document(
     label: &str,
     document: &[u8],
 ) -> Result<(), String> {
+    write_document(remote, root, key, label, document, false).map(|_| ())
+}
+
+/// [`put_document`], or with `create` a conditional write: `Ok(false)` when the remote
+/// refused it because `key` exists.
+fn write_document(
+    remote: &RemoteStore,
+    root: &AbsPath,
+    key: CacheKey,
+    label: &str,
+    document: &[u8],
+    create: bool,
+) -> Result<bool, String> {
     let info = TaskInfo {
         task_id: label.to_owned(),
         duration_ms: 0,
@@ -506,7 +519,13 @@ fn put_document(
     let scratch = remote.scratch_dir();
     std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let artifact = Artifact::pack(&request, scratch).map_err(|e| e.to_string())?;
-    remote.put(&artifact).map_err(|e| e.to_string())
+    match create {
+        true => remote.put_new(&artifact).map_err(|e| e.to_string()),
+        false => remote
+            .put(&artifact)
+            .map(|()| true)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// The document stored under `key`, if the remote has a good one.
@@ -537,14 +556,130 @@ pub(crate) fn covers(plan: &CiPlan, prepared: &Prepared, shards: usize) -> bool 
         })
 }
 
-/// Stores `plan` for the other shards.
-pub(crate) fn store_plan(
-    remote: &RemoteStore,
-    root: &AbsPath,
-    plan: &CiPlan,
-) -> Result<(), String> {
-    let key: CacheKey = plan.plan_key.parse().map_err(|e| format!("{e}"))?;
-    put_document(remote, root, key, "mono ci plan", plan.to_json().as_bytes())
+/// Where the split of a run is stored: the remote cache, or a fake in the tests (which
+/// interleave two shards' steps).
+pub(crate) trait PlanBoard {
+    /// The stored plan, if any.
+    fn read(&self) -> Option<CiPlan>;
+    /// Whether [`PlanBoard::create`] really refuses to replace (probed: some stores ignore
+    /// the condition).
+    fn has_conditional_writes(&self) -> bool;
+    /// Stores `plan` if nothing is stored yet: `Ok(false)` when something was.
+    fn create(&self, plan: &CiPlan) -> Result<bool, String>;
+    /// Stores `plan`, replacing what is there.
+    fn replace(&self, plan: &CiPlan) -> Result<(), String>;
+    /// Waits `time` (the settling time of the protocol without conditional writes).
+    fn settle(&self, time: Duration);
+}
+
+/// How the split of a run was agreed on, for a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Agreed {
+    /// This machine's split was stored by a conditional write: it is the one.
+    Created,
+    /// Another machine stored one first: that one is used.
+    Theirs,
+    /// Stored without a condition (the remote has none), then read back after settling.
+    Settled,
+}
+
+/// How long a machine waits after storing the split on a remote without conditional
+/// writes before it reads back which split won: longer than any other machine's read,
+/// compute-free put (see [`agree_on_plan`]).
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+
+/// Stores `computed` unless another machine stored a split first, and returns the one
+/// every machine uses (docs/ci.md, "Determinism"):
+///
+/// 1. With conditional writes (S3 `If-None-Match: *`, mono-cache-server): create it; if
+///    that is refused, read and use the stored one. Exactly one split is ever stored.
+/// 2. Without (Garage 2.5, other Turborepo servers): read once more just before writing
+///    (a split stored meanwhile is used), write, wait [`SETTLE`] (or twice the time that
+///    read and write took, if longer), read back, and use what is stored then. Two machines
+///    that write both read back the later write, provided each read-then-write takes less
+///    than the other's settling time: the later writer's read comes after the earlier's
+///    write only if the earlier's settling ends after the later's write.
+pub(crate) fn agree_on_plan(
+    board: &dyn PlanBoard,
+    computed: CiPlan,
+) -> Result<(CiPlan, Agreed), String> {
+    if board.has_conditional_writes() {
+        return match board.create(&computed)? {
+            true => Ok((computed, Agreed::Created)),
+            false => Ok((board.read().unwrap_or(computed), Agreed::Theirs)),
+        };
+    }
+    let began = Instant::now();
+    if let Some(stored) = board.read() {
+        return Ok((stored, Agreed::Theirs));
+    }
+    board.replace(&computed)?;
+    board.settle(SETTLE.max(began.elapsed() * 2));
+    match board.read() {
+        Some(stored) if stored != computed => Ok((stored, Agreed::Theirs)),
+        _ => Ok((computed, Agreed::Settled)),
+    }
+}
+
+/// The remote cache as a [`PlanBoard`] for one plan key.
+pub(crate) struct RemoteBoard<'a> {
+    pub(crate) remote: &'a RemoteStore,
+    pub(crate) root: &'a AbsPath,
+    pub(crate) key: CacheKey,
+}
+
+/// The key of the object that [`RemoteBoard::has_conditional_writes`] writes twice.
+fn probe_key() -> CacheKey {
+    CacheKey::from(blake3::hash(b"mono conditional write probe v1"))
+}
+
+impl PlanBoard for RemoteBoard<'_> {
+    fn read(&self) -> Option<CiPlan> {
+        stored_plan(self.remote, &self.key)
+    }
+
+    /// Writes a probe object, then writes it again conditionally: a store that honours the
+    /// condition refuses the second write.
+    fn has_conditional_writes(&self) -> bool {
+        let probe = |create: bool| {
+            write_document(
+                self.remote,
+                self.root,
+                probe_key(),
+                "mono conditional write probe",
+                b"{}",
+                create,
+            )
+        };
+        probe(false).is_ok() && probe(true) == Ok(false)
+    }
+
+    fn create(&self, plan: &CiPlan) -> Result<bool, String> {
+        write_document(
+            self.remote,
+            self.root,
+            self.key,
+            "mono ci plan",
+            plan.to_json().as_bytes(),
+            true,
+        )
+    }
+
+    fn replace(&self, plan: &CiPlan) -> Result<(), String> {
+        write_document(
+            self.remote,
+            self.root,
+            self.key,
+            "mono ci plan",
+            plan.to_json().as_bytes(),
+            false,
+        )
+        .map(|_| ())
+    }
+
+    fn settle(&self, time: Duration) {
+        std::thread::sleep(time);
+    }
 }
 
 /// What a shard says of itself in the remote cache.
@@ -1032,6 +1167,119 @@ mod tests {
         assert_eq!(median(&[5]), Some(5));
         assert_eq!(median(&[9, 1, 5]), Some(5));
         assert_eq!(median(&[4, 1, 3, 2]), Some(2));
+    }
+
+    /// A plan that differs from another by `makespan`.
+    fn plan(makespan: u64) -> CiPlan {
+        CiPlan {
+            version: CI_PLAN_FORMAT_VERSION,
+            shards: 2,
+            concurrency: 1,
+            transfer_ms: TRANSFER_MS,
+            plan_key: "k".to_owned(),
+            strategy: "listScheduling".to_owned(),
+            total_ms: 0,
+            longest_chain_ms: 0,
+            lower_bound_ms: 0,
+            lower_bound_with_transfers_ms: 0,
+            makespan_ms: makespan,
+            matrix: GithubMatrix { include: vec![] },
+            gitlab: GitlabParallel {
+                parallel: GitlabMatrix { matrix: vec![] },
+            },
+            split: vec![],
+            tasks: vec![],
+        }
+    }
+
+    /// A remote in memory; `meanwhile` runs once at the first settle (another machine's
+    /// write landing while this one waits); `conditional` says whether `create` is honoured.
+    struct FakeBoard {
+        stored: std::cell::RefCell<Option<CiPlan>>,
+        conditional: bool,
+        meanwhile: std::cell::RefCell<Option<CiPlan>>,
+        writes: std::cell::Cell<usize>,
+    }
+
+    impl FakeBoard {
+        fn new(stored: Option<CiPlan>, conditional: bool) -> FakeBoard {
+            FakeBoard {
+                stored: std::cell::RefCell::new(stored),
+                conditional,
+                meanwhile: std::cell::RefCell::new(None),
+                writes: std::cell::Cell::new(0),
+            }
+        }
+    }
+
+    impl PlanBoard for FakeBoard {
+        fn read(&self) -> Option<CiPlan> {
+            self.stored.borrow().clone()
+        }
+        fn has_conditional_writes(&self) -> bool {
+            self.conditional
+        }
+        fn create(&self, plan: &CiPlan) -> Result<bool, String> {
+            let mut stored = self.stored.borrow_mut();
+            if self.conditional && stored.is_some() {
+                return Ok(false);
+            }
+            self.writes.set(self.writes.get() + 1);
+            *stored = Some(plan.clone());
+            Ok(true)
+        }
+        fn replace(&self, plan: &CiPlan) -> Result<(), String> {
+            self.writes.set(self.writes.get() + 1);
+            *self.stored.borrow_mut() = Some(plan.clone());
+            Ok(())
+        }
+        fn settle(&self, time: Duration) {
+            assert!(time >= SETTLE);
+            if let Some(theirs) = self.meanwhile.borrow_mut().take() {
+                *self.stored.borrow_mut() = Some(theirs);
+            }
+        }
+    }
+
+    #[test]
+    fn with_conditional_writes_the_first_stored_split_wins() {
+        // This machine found nothing, computed 2; another stored 1 before it wrote.
+        let board = FakeBoard::new(Some(plan(1)), true);
+        let (agreed, how) = agree_on_plan(&board, plan(2)).unwrap();
+        assert_eq!((agreed, how), (plan(1), Agreed::Theirs));
+        assert_eq!(board.writes.get(), 0);
+        assert_eq!(board.read(), Some(plan(1)));
+        // The first machine's own write.
+        let board = FakeBoard::new(None, true);
+        assert_eq!(
+            agree_on_plan(&board, plan(2)).unwrap(),
+            (plan(2), Agreed::Created)
+        );
+    }
+
+    #[test]
+    fn without_conditional_writes_a_split_stored_meanwhile_is_used() {
+        // Stored between this machine's first read and its write: the read just before
+        // writing finds it, and nothing is written.
+        let board = FakeBoard::new(Some(plan(1)), false);
+        assert_eq!(
+            agree_on_plan(&board, plan(2)).unwrap(),
+            (plan(1), Agreed::Theirs)
+        );
+        assert_eq!(board.writes.get(), 0);
+    }
+
+    #[test]
+    fn without_conditional_writes_both_writers_read_back_the_last_write() {
+        // Machines A and B both read nothing and write; B's write lands while A settles.
+        let board = FakeBoard::new(None, false);
+        *board.meanwhile.borrow_mut() = Some(plan(2));
+        let (a, how) = agree_on_plan(&board, plan(1)).unwrap();
+        assert_eq!((a.clone(), how), (plan(2), Agreed::Theirs));
+        // B, which wrote last, reads back its own.
+        let (b, how) = agree_on_plan(&FakeBoard::new(None, false), plan(2)).unwrap();
+        assert_eq!((b.clone(), how), (plan(2), Agreed::Settled));
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -685,3 +685,74 @@ fn ci_plan_prints_each_shard_and_the_lower_bound() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least one shard"));
 }
+
+#[test]
+fn machines_that_plan_at_once_on_garage_agree_on_one_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    racing_plans(&Remote::garage(), tmp.path(), false);
+}
+
+#[test]
+fn machines_that_plan_at_once_on_the_cache_server_agree_on_one_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    racing_plans(&Remote::cache_server(tmp.path()), tmp.path(), true);
+}
+
+/// Three machines run `mono ci plan` at the same moment, none finding a stored split: they
+/// end with one split. The cache server honours `If-None-Match: *`, so exactly one stores
+/// it; Garage 2.5 ignores the header, so the machines that write read back after settling.
+fn racing_plans(remote: &Remote, dir: &Path, conditional: bool) {
+    let template = generate(dir);
+    let children: Vec<Child> = (0..3)
+        .map(|i| {
+            let root = clone(&template, dir, &format!("racer-{i}"));
+            let mut cmd = mono(&root, remote, "race", &[("BUILD_ID", "race")]);
+            cmd.args(["ci", "plan", "build", "--shards", "4", "--json"]);
+            spawn(cmd)
+        })
+        .collect();
+    let started = Instant::now();
+    let finished: Vec<Finished> = children.into_iter().map(|c| finish(c, started)).collect();
+    for f in &finished {
+        assert!(f.ok, "{}\n{}", f.stdout, f.stderr);
+    }
+    let plans: Vec<Value> = finished
+        .iter()
+        .map(|f| serde_json::from_str(&f.stdout).unwrap())
+        .collect();
+    assert_eq!(plans[0], plans[1]);
+    assert_eq!(plans[1], plans[2]);
+    let said = |words: &str| {
+        finished
+            .iter()
+            .filter(|f| common::report_words(&f.stderr).contains(words))
+            .count()
+    };
+    let created = said("(a conditional write");
+    let settled = said("which has no conditional writes");
+    let theirs = said("another machine stored the split") + said("using the one stored");
+    assert_eq!(
+        created + settled + theirs,
+        3,
+        "{:?}",
+        finished.iter().map(|f| &f.stderr).collect::<Vec<_>>()
+    );
+    match conditional {
+        true => assert_eq!((created, settled), (1, 0)),
+        false => assert_eq!(created, 0),
+    }
+    // A machine that comes later takes the stored split.
+    let late = clone(&template, dir, "racer-late");
+    let mut cmd = mono(&late, remote, "race", &[("BUILD_ID", "race")]);
+    cmd.args(["ci", "plan", "build", "--shards", "4", "--json"]);
+    let finished = run(cmd);
+    assert!(
+        common::report_words(&finished.stderr).contains("using the one stored"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&finished.stdout).unwrap(),
+        plans[0]
+    );
+}
