@@ -692,8 +692,13 @@ pub(crate) struct ShardStatus {
     pub(crate) state: String,
     /// The tasks that failed (for `failed`).
     pub(crate) failed: Vec<String>,
-    /// When it was written (unix ms, the writer's clock).
+    /// When it was written (unix ms, the writer's clock; for people: no rule compares
+    /// clocks of two machines).
     pub(crate) at: u64,
+    /// Which attempt of the shard wrote it: 1 for the first, one more for each retry (a
+    /// retry reads the stored status as it starts). 0 in statuses of older versions.
+    #[serde(default)]
+    pub(crate) attempt: u64,
 }
 
 /// The key of shard `index`'s status in the plan `plan_key`.
@@ -709,6 +714,7 @@ pub(crate) fn publish_status(
     root: &AbsPath,
     plan_key: &str,
     shard: ShardSpec,
+    attempt: u64,
     state: &str,
     failed: &[TaskId],
 ) -> Result<(), String> {
@@ -718,6 +724,7 @@ pub(crate) fn publish_status(
         state: state.to_owned(),
         failed: failed.iter().map(ToString::to_string).collect(),
         at: unix_ms(SystemTime::now()),
+        attempt,
     };
     let body = serde_json::to_vec(&status).expect("a status serializes");
     put_document(
@@ -805,11 +812,91 @@ pub(crate) struct Waits {
     pub(crate) tasks: HashMap<TaskId, Elsewhere>,
     pub(crate) plan_key: String,
     pub(crate) wait: Duration,
-    /// Each shard's status as last read, and when: read at most every few seconds.
-    statuses: Mutex<HashMap<usize, (Instant, Option<ShardStatus>)>>,
-    /// When this shard started (unix ms): a failure stored before then may be an earlier
-    /// attempt's, which a retry of that shard is about to replace.
-    started_ms: u64,
+    /// What this shard has read of each other shard's status: read at most every few
+    /// seconds, judged by [`StatusWatch::verdict`].
+    statuses: Mutex<HashMap<usize, StatusWatch>>,
+}
+
+/// What a waiting shard has seen of another shard's status, to tell a failure of the
+/// attempt that builds what it waits for from an earlier attempt's, which a retry is
+/// replacing (docs/ci.md, "When a shard fails, dies or is retried"). Only what this
+/// machine read counts, never the other machine's clock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatusWatch {
+    /// The last read, and when.
+    last: Option<(Instant, Option<ShardStatus>)>,
+    /// The first read: its attempt (0 for none) and whether that attempt had ended (failed
+    /// or interrupted) already.
+    baseline: Option<(u64, bool)>,
+    /// When the first read was.
+    since: Option<Instant>,
+    /// The highest attempt seen: a status of a lower one is an old attempt's late write.
+    highest: u64,
+}
+
+/// What a waiter makes of the status of the shard it waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Running, done, not there yet, or an ended attempt that a retry may still replace:
+    /// keep waiting.
+    Wait,
+    /// The attempt that builds what this shard waits for ended: stop.
+    Ended {
+        /// The status.
+        status: ShardStatus,
+        /// It was stored before this shard first looked, and no retry replaced it within
+        /// the grace.
+        stale: bool,
+    },
+}
+
+impl StatusWatch {
+    /// Takes in a read `status` (`None`: none stored) after `waited` since the first read
+    /// and judges it, with `grace` the time an ended status found at the first read is
+    /// given for a retry to replace it:
+    ///
+    /// 1. A status of a lower attempt than one seen before is ignored (an old attempt that
+    ///    wrote after its retry started).
+    /// 2. A failed or interrupted status counts at once when its attempt is newer than the
+    ///    one of the first read, or is the first read's attempt and that one had not
+    ///    ended then (this waiter saw it run, or saw nothing).
+    /// 3. Otherwise it was already there when this waiter first looked: it may be an
+    ///    earlier attempt's whose retry has yet to start. It counts once `grace` has passed
+    ///    with no newer attempt.
+    pub(crate) fn verdict(
+        &mut self,
+        status: Option<&ShardStatus>,
+        waited: Duration,
+        grace: Duration,
+    ) -> Verdict {
+        let ended = |s: &ShardStatus| s.state == "failed" || s.state == "interrupted";
+        let attempt = status.map_or(0, |s| s.attempt);
+        let (first_attempt, first_ended) = *self
+            .baseline
+            .get_or_insert((attempt, status.is_some_and(ended)));
+        let Some(status) = status else {
+            return Verdict::Wait;
+        };
+        if attempt < self.highest {
+            return Verdict::Wait;
+        }
+        self.highest = attempt;
+        if !ended(status) {
+            return Verdict::Wait;
+        }
+        let current = attempt > first_attempt || !first_ended;
+        match (current, waited >= grace) {
+            (true, _) => Verdict::Ended {
+                status: status.clone(),
+                stale: false,
+            },
+            (false, true) => Verdict::Ended {
+                status: status.clone(),
+                stale: true,
+            },
+            (false, false) => Verdict::Wait,
+        }
+    }
 }
 
 /// How often a waiting task asks again: from the first to the last, growing by half.
@@ -838,21 +925,37 @@ impl Waits {
             plan_key: jobs.plan_key.clone(),
             wait: jobs.options.wait,
             statuses: Mutex::new(HashMap::new()),
-            started_ms: unix_ms(SystemTime::now()),
         }
     }
 
-    /// The status of shard `index`, read again when older than [`STATUS_FRESH`].
-    fn status(&self, remote: &RemoteStore, index: usize) -> Option<ShardStatus> {
-        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, status)) = statuses.get(&index) {
-            if at.elapsed() < STATUS_FRESH {
-                return status.clone();
-            }
+    /// Reads the status of every shard this one waits for, as it starts: what is stored
+    /// then is the baseline that later reads are judged against ([`StatusWatch`]).
+    pub(crate) fn look(&self, remote: &RemoteStore) {
+        let shards: BTreeSet<usize> = self.tasks.values().map(|e| e.shard.index()).collect();
+        for index in shards {
+            self.status(remote, index);
         }
-        let status = read_status(remote, &self.plan_key, index);
-        statuses.insert(index, (Instant::now(), status.clone()));
-        status
+    }
+
+    /// The verdict on shard `index`'s status, read again when the last read is older
+    /// than [`STATUS_FRESH`].
+    fn status(&self, remote: &RemoteStore, index: usize) -> Verdict {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let watch = statuses.entry(index).or_default();
+        let status = match &watch.last {
+            Some((at, status)) if at.elapsed() < STATUS_FRESH => status.clone(),
+            _ => {
+                let status = read_status(remote, &self.plan_key, index);
+                watch.last = Some((Instant::now(), status.clone()));
+                status
+            }
+        };
+        let since = *watch.since.get_or_insert_with(Instant::now);
+        watch.verdict(
+            status.as_ref(),
+            since.elapsed(),
+            STALE_FAILURE_GRACE.min(self.wait),
+        )
     }
 
     /// Polls until `found` says the artifact is there (`Some`), the task's shard says it
@@ -873,21 +976,22 @@ impl Waits {
             if let Some(value) = found() {
                 return Ok(value);
             }
-            if let Some(status) = self.status(remote, shard.index()) {
-                let ended = status.state == "failed" || status.state == "interrupted";
-                // An older failure counts once a retry had time to replace it.
-                let current = status.at >= self.started_ms
-                    || started.elapsed() >= STALE_FAILURE_GRACE.min(self.wait);
-                if ended && current {
-                    let what = match (status.state.as_str(), status.failed.as_slice()) {
-                        ("interrupted", _) => "was interrupted".to_owned(),
-                        (_, []) => "failed".to_owned(),
-                        (_, failed) => format!("failed: {} failed", failed.join(", ")),
-                    };
-                    return Err(format!(
-                        "{id} is built by shard {shard}, which {what}; fix it and run shard {shard} again, then this one"
-                    ));
-                }
+            if let Verdict::Ended { status, stale } = self.status(remote, shard.index()) {
+                let what = match (status.state.as_str(), status.failed.as_slice()) {
+                    ("interrupted", _) => "was interrupted".to_owned(),
+                    (_, []) => "failed".to_owned(),
+                    (_, failed) => format!("failed: {} failed", failed.join(", ")),
+                };
+                let when = match stale {
+                    true => format!(
+                        " (stored before this shard looked, and no retry of shard {shard} started within {})",
+                        humanize(STALE_FAILURE_GRACE.min(self.wait))
+                    ),
+                    false => String::new(),
+                };
+                return Err(format!(
+                    "{id} is built by shard {shard}, which {what}{when}; fix it and run shard {shard} again, then this one"
+                ));
             }
             if started.elapsed() >= self.wait {
                 return Err(format!(
@@ -1014,27 +1118,23 @@ pub(crate) fn shard_order<'a>(
     kept.into_iter().map(|(_, t)| t).collect()
 }
 
-/// Says in the remote cache that this shard runs: a retried shard replaces the failure
-/// its earlier attempt stored, so that the shards waiting for it wait again.
+/// Says in the remote cache that this shard runs, as attempt one more than the stored
+/// status's: a retried shard replaces the failure its earlier attempt stored, so that the
+/// shards waiting for it wait again. Returns the attempt.
 pub(crate) fn started(
     reporter: &dyn crate::Reporter,
     remote: &RemoteStore,
     root: &AbsPath,
     shard: &ShardJobs,
-) {
-    if let Err(err) = publish_status(
-        remote,
-        root,
-        &shard.plan_key,
-        shard.options.shard,
-        "running",
-        &[],
-    ) {
+) -> u64 {
+    let spec = shard.options.shard;
+    let attempt = read_status(remote, &shard.plan_key, spec.index()).map_or(0, |s| s.attempt) + 1;
+    if let Err(err) = publish_status(remote, root, &shard.plan_key, spec, attempt, "running", &[]) {
         reporter.warn(&format!(
-            "shard {}: cannot store its status in the remote cache: {err}",
-            shard.options.shard
+            "shard {spec}: cannot store its status in the remote cache: {err}"
         ));
     }
+    attempt
 }
 
 /// Stores how this shard ended (the shards waiting for its tasks read it) and says what
@@ -1044,6 +1144,7 @@ pub(crate) fn finished(
     remote: &RemoteStore,
     root: &AbsPath,
     shard: &ShardJobs,
+    attempt: u64,
     order: &[&mono_tasks::TaskNode],
     summary: &mono_run::RunSummary,
 ) -> ShardReport {
@@ -1071,11 +1172,21 @@ pub(crate) fn finished(
         (false, false) => "failed",
         (false, true) => "done",
     };
-    if let Err(err) = publish_status(
+    // A newer attempt of this shard started meanwhile (this one was taken for dead and
+    // retried): its status stands.
+    let newer = read_status(remote, &shard.plan_key, shard.options.shard.index())
+        .is_some_and(|s| s.attempt > attempt);
+    if newer {
+        reporter.warn(&format!(
+            "shard {}: a newer attempt of this shard runs; its status is left as it is",
+            shard.options.shard
+        ));
+    } else if let Err(err) = publish_status(
         remote,
         root,
         &shard.plan_key,
         shard.options.shard,
+        attempt,
         state,
         &failed,
     ) {
@@ -1280,6 +1391,96 @@ mod tests {
         let (b, how) = agree_on_plan(&FakeBoard::new(None, false), plan(2)).unwrap();
         assert_eq!((b.clone(), how), (plan(2), Agreed::Settled));
         assert_eq!(a, b);
+    }
+
+    fn status(state: &str, attempt: u64) -> ShardStatus {
+        ShardStatus {
+            version: 1,
+            shard: "2/4".to_owned(),
+            state: state.to_owned(),
+            failed: vec!["x#build".to_owned()],
+            at: 0,
+            attempt,
+        }
+    }
+
+    const GRACE: Duration = Duration::from_secs(60);
+    const NOW: Duration = Duration::ZERO;
+    const LATER: Duration = Duration::from_secs(61);
+
+    fn ended(verdict: &Verdict) -> Option<bool> {
+        match verdict {
+            Verdict::Wait => None,
+            Verdict::Ended { stale, .. } => Some(*stale),
+        }
+    }
+
+    #[test]
+    fn a_failure_of_the_attempt_seen_running_stops_the_waiter_at_once() {
+        let mut watch = StatusWatch::default();
+        assert_eq!(
+            watch.verdict(Some(&status("running", 1)), NOW, GRACE),
+            Verdict::Wait
+        );
+        let verdict = watch.verdict(Some(&status("failed", 1)), NOW, GRACE);
+        assert_eq!(ended(&verdict), Some(false));
+        // Nothing stored at first, then a failure: it happened while this one waited.
+        let mut watch = StatusWatch::default();
+        assert_eq!(watch.verdict(None, NOW, GRACE), Verdict::Wait);
+        assert_eq!(
+            ended(&watch.verdict(Some(&status("interrupted", 1)), NOW, GRACE)),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_failure_found_at_the_start_waits_for_a_retry_to_replace_it() {
+        // Shard 2's first attempt failed before this shard started; its retry starts
+        // 10 s later and runs: the old failure never stops this waiter.
+        let mut watch = StatusWatch::default();
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 1)), NOW, GRACE),
+            Verdict::Wait
+        );
+        let ten = Duration::from_secs(10);
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 1)), ten, GRACE),
+            Verdict::Wait
+        );
+        assert_eq!(
+            watch.verdict(Some(&status("running", 2)), ten, GRACE),
+            Verdict::Wait
+        );
+        assert_eq!(
+            watch.verdict(Some(&status("done", 2)), LATER, GRACE),
+            Verdict::Wait
+        );
+        // The old attempt, still alive somewhere, writes late: ignored.
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 1)), LATER, GRACE),
+            Verdict::Wait
+        );
+        // The retry's own failure counts at once.
+        let mut watch = StatusWatch::default();
+        watch.verdict(Some(&status("failed", 1)), NOW, GRACE);
+        watch.verdict(Some(&status("running", 2)), NOW, GRACE);
+        assert_eq!(
+            ended(&watch.verdict(Some(&status("failed", 2)), NOW, GRACE)),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_failure_nobody_retries_counts_after_the_grace() {
+        let mut watch = StatusWatch::default();
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 3)), NOW, GRACE),
+            Verdict::Wait
+        );
+        assert_eq!(
+            ended(&watch.verdict(Some(&status("failed", 3)), LATER, GRACE)),
+            Some(true)
+        );
     }
 
     #[test]

@@ -204,6 +204,12 @@ impl Reporter for Terminal {
         self.line(message);
     }
 
+    fn tasks_planned(&self, tasks: &[mono_engine::PlannedTask]) {
+        if let Some(progress) = self.progress() {
+            progress.planned(tasks);
+        }
+    }
+
     fn task_started(&self, task: &TaskId) {
         self.to_tui(crate::tui::Event::Started(task.clone()));
         if let Some(progress) = self.progress() {
