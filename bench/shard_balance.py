@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -90,6 +91,24 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
+def fixture(path):
+    """crates/mono-tasks/tests/data/bench-1000-build.txt from an --out-json file."""
+    with open(path) as f:
+        plans = json.load(f)["plans"]
+    tasks = next(iter(plans.values()))["tasks"]
+    index = {t["taskId"]: i for i, t in enumerate(tasks)}
+    lines = [
+        "# The durations a real `mono build --concurrency 2` of the 1,000-package benchmark repository",
+        f"# recorded (bench/genrepo.py; written by bench/shard_balance.py --to-fixture, {time.strftime('%Y-%m-%d')}).",
+        "# One task a line, in task-id order: task id, recorded time in ms, indices (0-based lines of",
+        "# this list) of the tasks it depends on. Read by tests/balance.rs.",
+    ]
+    for t in tasks:
+        deps = ",".join(str(index[d]) for d in t["dependencies"])
+        lines.append(f"{t['taskId']} {t['costMs']} {deps}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
@@ -98,8 +117,15 @@ def main():
     parser.add_argument("--packages", type=int, default=1000)
     parser.add_argument("--shards", default="2,4,8")
     parser.add_argument("--workdir", help="where the repositories go (default: a temp dir, removed)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep what an earlier run recorded in --workdir (the server's store): plan only")
     parser.add_argument("--out-json")
+    parser.add_argument("--to-fixture", metavar="JSON",
+                        help="print the recorded durations of an --out-json file as the test fixture and stop")
     args = parser.parse_args()
+    if args.to_fixture:
+        print(fixture(args.to_fixture), end="")
+        return
     mono = os.path.abspath(args.mono)
     workdir = args.workdir or tempfile.mkdtemp(prefix="mono-shard-balance-")
     os.makedirs(workdir, exist_ok=True)
@@ -115,7 +141,10 @@ def main():
         run(["git", "commit", "-qam", "bench id"], repo, dict(
             os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@x"))
     store = os.path.join(workdir, "server-store")
-    shutil.rmtree(store, ignore_errors=True)
+    if args.reuse and not args.workdir:
+        parser.error("--reuse needs --workdir")
+    if not args.reuse:
+        shutil.rmtree(store, ignore_errors=True)
     server, url = start_server(os.path.abspath(args.server), store)
     try:
         env = dict(os.environ, TURBO_TOKEN="bench", NO_COLOR="1", CI="1", BENCH_ID="1",
@@ -123,14 +152,15 @@ def main():
         env.pop("MONO_SHARD", None)
         record = os.path.join(workdir, "record")
         restore = os.path.join(workdir, "restore")
-        for clone in (record, restore):
+        for clone in () if args.reuse else (record, restore):
             shutil.rmtree(clone, ignore_errors=True)
             run(["git", "clone", "-q", repo, clone], workdir)
-        print("recording: mono build --concurrency 2 (every task's duration to the remote)", file=sys.stderr)
-        run([mono, "build", "--concurrency", "2", f"--profile={workdir}/record.json"], record, env)
-        print("restoring: the same build from the remote cache alone", file=sys.stderr)
-        run([mono, "build", "--concurrency", "2", "--cache=local:rw,remote:r",
-             f"--profile={workdir}/restore.json"], restore, env)
+        if not args.reuse:
+            print("recording: mono build --concurrency 2 (every task's duration to the remote)", file=sys.stderr)
+            run([mono, "build", "--concurrency", "2", f"--profile={workdir}/record.json"], record, env)
+            print("restoring: the same build from the remote cache alone", file=sys.stderr)
+            run([mono, "build", "--concurrency", "2", "--cache=local:rw,remote:r",
+                 f"--profile={workdir}/restore.json"], restore, env)
         uploads = spans(f"{workdir}/record.json")
         restores = spans(f"{workdir}/restore.json")
         sizes = {}
@@ -165,7 +195,9 @@ def main():
             print(f"| {label} | {t['median']:.1f} | {t['p90']:.1f} | {t['max']:.1f} |")
 
         plans = {}
-        env2 = dict(env, BENCH_ID="2")
+        # A commit no run built (so every time is a recorded one, none a hit) and no plan
+        # stored yet: a fresh value of the variable every task hashes.
+        env2 = dict(env, BENCH_ID=f"plan-{time.time_ns()}")
         print("\n| shards | lower bound max(total ÷ N, chain) | with the first transfer | longest shard | over the bound | over the bound with the first transfer |")
         print("|---|---|---|---|---|---|")
         for n in [int(s) for s in args.shards.split(",")]:
@@ -181,6 +213,9 @@ def main():
             print(f"\n{len(durations)} tasks, {sum(durations) / 1000:.1f} s in all, median "
                   f"{percentile(durations, 50)} ms, {min(durations)}–{max(durations)} ms; "
                   f"transfer in the model: {some['transferMs']} ms")
+        if some:
+            print("\nfor crates/mono-tasks/tests/data/bench-1000-build.txt: --out-json FILE, then"
+                  " bench/shard_balance.py --to-fixture FILE")
         if args.out_json:
             with open(args.out_json, "w") as f:
                 json.dump({"transfers": rows, "transfer": transfer, "plans": plans}, f, indent=1)

@@ -25,8 +25,8 @@ use crate::error::EngineError;
 use crate::run::Prepared;
 
 /// What a dependency on another shard's task adds in the model: the upload, the poll and
-/// the download (docs/ci.md).
-pub const TRANSFER_MS: u64 = 500;
+/// the download (docs/ci.md, "The cost of a transfer").
+pub const TRANSFER_MS: u64 = mono_tasks::TRANSFER_MS;
 
 /// The expected time of a task that never ran and whose task name has no recorded time
 /// anywhere in the plan (docs/ci.md, "Unknown durations").
@@ -131,6 +131,10 @@ pub struct ShardedTask {
     pub duration_source: DurationSource,
     /// Whether it can be cached (and so taken by another shard).
     pub cacheable: bool,
+    /// The tasks it depends on (task ids), so that a split can be recomputed from the
+    /// JSON alone (bench/shard_balance.py).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
 }
 
 /// One shard of a plan.
@@ -362,9 +366,11 @@ fn median(values: &[u64]) -> Option<u64> {
 }
 
 /// The key a plan is stored under: derived from the shard count, the model's concurrency
-/// and every task's id and hash, so that another commit, selection or split has another.
+/// and transfer cost, and every task's id and hash, so that another commit, selection or
+/// model has another.
 pub(crate) fn plan_key(prepared: &Prepared, shards: usize, concurrency: usize) -> CacheKey {
-    let mut text = format!("mono ci plan v{CI_PLAN_FORMAT_VERSION}\n{shards}\n{concurrency}\n");
+    let mut text =
+        format!("mono ci plan v{CI_PLAN_FORMAT_VERSION}\n{shards}\n{concurrency}\n{TRANSFER_MS}\n");
     for task in prepared.graph.tasks() {
         let hash = &prepared.hashes.tasks[&task.id].hash;
         text.push_str(&format!("{}\t{hash}\n", task.id));
@@ -433,6 +439,11 @@ pub(crate) fn compute(
                 cost_ms: inputs[i].cost_ms,
                 duration_source: found.source,
                 cacheable: node.definition.cache && !node.definition.persistent,
+                dependencies: inputs[i]
+                    .dependencies
+                    .iter()
+                    .map(|&d| ids[d].to_string())
+                    .collect(),
             }
         })
         .collect();
@@ -750,6 +761,8 @@ pub(crate) fn read_status(
 #[derive(Debug, Clone)]
 pub(crate) struct Elsewhere {
     pub(crate) shard: ShardSpec,
+    /// When the model expects it to end, from the shards' start: polls close in on it.
+    pub(crate) expected_end: Duration,
 }
 
 /// What one shard runs: its own tasks, the tasks of other shards it waits for, and the
@@ -770,6 +783,11 @@ impl ShardJobs {
     /// Shard `options.shard` of `plan`.
     pub(crate) fn new(plan: &CiPlan, prepared: &Prepared, options: ShardOptions) -> ShardJobs {
         let placed = plan.shard_of();
+        let ends: HashMap<&str, u64> = plan
+            .tasks
+            .iter()
+            .map(|t| (t.task_id.as_str(), t.start_ms + t.cost_ms))
+            .collect();
         let mut own = BTreeSet::new();
         let mut start = HashMap::new();
         let mut shard_of = HashMap::new();
@@ -792,7 +810,14 @@ impl ShardJobs {
                 if seen.insert(dependency.clone()) {
                     let shard = ShardSpec::new(shard_of[dependency], options.shard.total())
                         .expect("shards of the plan are in range");
-                    elsewhere.insert(dependency.clone(), Elsewhere { shard });
+                    let end = ends.get(dependency.to_string().as_str()).copied();
+                    elsewhere.insert(
+                        dependency.clone(),
+                        Elsewhere {
+                            shard,
+                            expected_end: Duration::from_millis(end.unwrap_or(0)),
+                        },
+                    );
                     stack.push(dependency.clone());
                 }
             }
@@ -815,6 +840,8 @@ pub(crate) struct Waits {
     /// What this shard has read of each other shard's status: read at most every few
     /// seconds, judged by [`StatusWatch::verdict`].
     statuses: Mutex<HashMap<usize, StatusWatch>>,
+    /// When this shard started its tasks: the model's time 0.
+    began: Instant,
 }
 
 /// What a waiting shard has seen of another shard's status, to tell a failure of the
@@ -899,9 +926,26 @@ impl StatusWatch {
     }
 }
 
-/// How often a waiting task asks again: from the first to the last, growing by half.
-const FIRST_POLL: Duration = Duration::from_millis(250);
+/// How often a waiting task asks again: every [`FAST_POLL`] from when the model expects
+/// the task to end to [`FAST_WINDOW`] after; before, half the time left (so the polls close
+/// in on the expected end); after, a tenth of the lateness; never less than
+/// [`FAST_POLL`] nor more than [`LAST_POLL`]. The transfer the model counts
+/// ([`TRANSFER_MS`]) holds half a [`FAST_POLL`].
+const FAST_POLL: Duration = Duration::from_millis(100);
+const FAST_WINDOW: Duration = Duration::from_secs(10);
 const LAST_POLL: Duration = Duration::from_secs(2);
+
+/// The wait before the next poll for a task the model expects to end at `expected_end`,
+/// `now` into this shard's run (both from the start of the shards, as the plan counts).
+pub(crate) fn next_poll(now: Duration, expected_end: Duration) -> Duration {
+    match expected_end.checked_sub(now) {
+        Some(left) if left > FAST_POLL => (left / 2).clamp(FAST_POLL, LAST_POLL),
+        _ => match now.saturating_sub(expected_end) {
+            late if late < FAST_WINDOW => FAST_POLL,
+            late => (late / 10).clamp(FAST_POLL, LAST_POLL),
+        },
+    }
+}
 /// How long a shard's status read stays fresh.
 const STATUS_FRESH: Duration = Duration::from_secs(2);
 /// How long a failure that a shard stored before this one started is taken for an earlier
@@ -925,6 +969,7 @@ impl Waits {
             plan_key: jobs.plan_key.clone(),
             wait: jobs.options.wait,
             statuses: Mutex::new(HashMap::new()),
+            began: Instant::now(),
         }
     }
 
@@ -971,7 +1016,6 @@ impl Waits {
         };
         let shard = elsewhere.shard;
         let started = Instant::now();
-        let mut poll = FIRST_POLL;
         loop {
             if let Some(value) = found() {
                 return Ok(value);
@@ -1000,8 +1044,8 @@ impl Waits {
                     remote.url()
                 ));
             }
+            let poll = next_poll(self.began.elapsed(), elsewhere.expected_end);
             std::thread::sleep(poll.min(self.wait.saturating_sub(started.elapsed())));
-            poll = (poll * 3 / 2).min(LAST_POLL);
         }
     }
 }
@@ -1481,6 +1525,21 @@ mod tests {
             ended(&watch.verdict(Some(&status("failed", 3)), LATER, GRACE)),
             Some(true)
         );
+    }
+
+    #[test]
+    fn polls_close_in_on_the_expected_end_and_slow_down_when_late() {
+        let ms = Duration::from_millis;
+        // Long before: at most LAST_POLL; closer: half the time left.
+        assert_eq!(next_poll(ms(0), ms(60_000)), LAST_POLL);
+        assert_eq!(next_poll(ms(1_000), ms(2_000)), ms(500));
+        assert_eq!(next_poll(ms(1_900), ms(2_000)), FAST_POLL);
+        // Due, and for a while after: every FAST_POLL.
+        assert_eq!(next_poll(ms(2_000), ms(2_000)), FAST_POLL);
+        assert_eq!(next_poll(ms(9_000), ms(2_000)), FAST_POLL);
+        // Late beyond the window: a tenth of the lateness, up to LAST_POLL.
+        assert_eq!(next_poll(ms(17_000), ms(2_000)), ms(1_500));
+        assert_eq!(next_poll(ms(600_000), ms(2_000)), LAST_POLL);
     }
 
     #[test]
