@@ -205,6 +205,9 @@ impl Reporter for Terminal {
     }
 
     fn tasks_planned(&self, tasks: &[mono_engine::PlannedTask]) {
+        // A CI shard lists its own tasks and those it takes; a whole run, every task.
+        let ids = tasks.iter().map(|t| t.id.clone()).collect();
+        self.to_tui(crate::tui::Event::Only(ids));
         if let Some(progress) = self.progress() {
             progress.planned(tasks);
         }
