@@ -11,6 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::BytesMut;
 use futures::StreamExt;
 use mono_cache::Signer;
 use serde_json::json;
@@ -520,9 +521,26 @@ async fn put_artifact(
             .collect(),
         None => Vec::new(),
     };
-    let mut upload = match state.storage.begin(&team, &hash, &stored).await {
-        Ok(upload) => upload,
-        Err(err) => return storage_error(&err),
+    // `If-None-Match: *`: store it only if there is no artifact under this hash yet, else
+    // 412 (a CI shard storing the run's split, docs/ci.md). The check is the write itself
+    // (object_store's create mode), so two such uploads at once cannot both succeed; the
+    // body is held in memory for it.
+    let create = headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|value| value.as_bytes() == b"*");
+    if create {
+        match state.storage.head(&team, &hash).await {
+            Ok(Some(_)) => return precondition_failed(),
+            Ok(None) => {}
+            Err(err) => return storage_error(&err),
+        }
+    }
+    let mut upload = match create {
+        true => Sink::Whole(BytesMut::new()),
+        false => match state.storage.begin(&team, &hash, &stored).await {
+            Ok(upload) => Sink::Streamed(upload),
+            Err(err) => return storage_error(&err),
+        },
     };
     // Read at most `limit` bytes, whatever Content-Length said; dropping `upload` on any
     // early return aborts it.
@@ -557,8 +575,18 @@ async fn put_artifact(
         }
     }
     let len = upload.len();
-    match state.storage.finish(upload).await {
-        Ok(()) => {
+    let finished = match upload {
+        Sink::Streamed(upload) => state.storage.finish(upload).await.map(|()| true),
+        Sink::Whole(bytes) => {
+            state
+                .storage
+                .create(&team, &hash, &stored, bytes.freeze())
+                .await
+        }
+    };
+    match finished {
+        Ok(false) => precondition_failed(),
+        Ok(true) => {
             state.metrics.bytes_uploaded.inc_by(len);
             (
                 StatusCode::ACCEPTED,
@@ -568,6 +596,40 @@ async fn put_artifact(
         }
         Err(err) => storage_error(&err),
     }
+}
+
+/// Where an upload's bytes go: streamed into the store, or held for a conditional write.
+enum Sink {
+    Streamed(crate::storage::Upload),
+    Whole(BytesMut),
+}
+
+impl Sink {
+    fn len(&self) -> u64 {
+        match self {
+            Sink::Streamed(upload) => upload.len(),
+            Sink::Whole(bytes) => bytes.len() as u64,
+        }
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), crate::storage::StorageError> {
+        match self {
+            Sink::Streamed(upload) => upload.write(chunk).await,
+            Sink::Whole(bytes) => {
+                bytes.extend_from_slice(chunk);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The answer to an `If-None-Match: *` upload of a hash the server has.
+fn precondition_failed() -> Response {
+    error(
+        StatusCode::PRECONDITION_FAILED,
+        "exists",
+        "an artifact with this hash exists (If-None-Match: *)",
+    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use futures::stream::{BoxStream, StreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, WriteMultipart};
+use object_store::{ClientOptions, ObjectStore, PutMode, PutOptions, PutPayload, WriteMultipart};
 use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 4] = b"MCS1";
@@ -204,6 +204,36 @@ impl Storage {
         let mut upload = self.begin(team, hash, stored).await?;
         upload.write(&body).await?;
         self.finish(upload).await
+    }
+
+    /// Stores an artifact only if there is none under `hash`: `Ok(false)` when one was
+    /// there. Atomic where the store is (a hard link on disk, `If-None-Match` on S3).
+    pub async fn create(
+        &self,
+        team: &str,
+        hash: &str,
+        stored: &Stored,
+        body: Bytes,
+    ) -> Result<bool, StorageError> {
+        let path = self.path(team, hash);
+        let mut bytes = encode_header(stored);
+        bytes.extend_from_slice(&body);
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(bytes), options)
+            .await
+        {
+            Ok(_) => {
+                self.used_now(&path).await;
+                Ok(true)
+            }
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Makes an upload's artifact visible.

@@ -62,6 +62,58 @@ async fn stores_and_serves_artifacts_with_their_headers() {
 }
 
 #[tokio::test]
+async fn if_none_match_stores_only_the_first_upload() {
+    let server = Server::start(&[]);
+    let url = format!("{}/v8/artifacts/{HASH}?slug=team-a", server.url);
+    let put = |body: &'static [u8]| {
+        client()
+            .put(&url)
+            .bearer_auth("t2")
+            .header("if-none-match", "*")
+            .header("x-artifact-duration", body.len().to_string())
+            .body(body.to_vec())
+            .send()
+    };
+    // Several at once: exactly one is stored, the others are told it exists.
+    let answers = futures::future::join_all([put(b"first"), put(b"second"), put(b"third")]).await;
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|a| a.as_ref().unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 412).count(),
+        2,
+        "{statuses:?}"
+    );
+    let winner =
+        [&b"first"[..], b"second", b"third"][statuses.iter().position(|&s| s == 202).unwrap()];
+    let later = put(b"fourth").await.unwrap();
+    assert_eq!(later.status(), 412);
+    let get = client().get(&url).bearer_auth("t1").send().await.unwrap();
+    assert_eq!(
+        get.headers()["x-artifact-duration"],
+        winner.len().to_string()
+    );
+    assert_eq!(get.bytes().await.unwrap().as_ref(), winner);
+    // Without the header, the last writer wins as before.
+    let plain = client()
+        .put(&url)
+        .bearer_auth("t2")
+        .body(b"replaced".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 202);
+    let get = client().get(&url).bearer_auth("t1").send().await.unwrap();
+    assert_eq!(get.bytes().await.unwrap().as_ref(), b"replaced");
+}
+
+#[tokio::test]
 async fn a_missing_or_wrong_token_is_refused() {
     let server = Server::start(&[]);
     let url = format!("{}/v8/artifacts/{HASH}", server.url);

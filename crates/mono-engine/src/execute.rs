@@ -325,9 +325,26 @@ pub(crate) fn execute(
             .map(|shard| Arc::new(crate::shards::Waits::new(shard))),
         profile: workspace.profile().cloned(),
     });
+    let mut attempt = 0;
     if let (Some(shard), Some(remote)) = (&options.shard, &remote) {
-        crate::shards::started(&*reporter, remote, &workspace.root, shard);
+        attempt = crate::shards::started(&*reporter, remote, &workspace.root, shard);
+        if let Some(waits) = &hooks.waits {
+            waits.look(remote);
+        }
     }
+    let planned: Vec<crate::PlannedTask> = order
+        .iter()
+        .filter(|t| t.command.is_some())
+        .map(|t| crate::PlannedTask {
+            id: t.id.clone(),
+            from_shard: options
+                .shard
+                .as_ref()
+                .and_then(|shard| shard.elsewhere.get(&t.id))
+                .map(|elsewhere| elsewhere.shard.to_string()),
+        })
+        .collect();
+    reporter.tasks_planned(&planned);
     let profile = workspace.profile().map(|p| &**p);
     let step = Profile::step(profile, "cache: find warm hits", "cache");
     hooks.look_ahead();
@@ -383,6 +400,7 @@ pub(crate) fn execute(
             remote,
             &workspace.root,
             shard,
+            attempt,
             &order,
             &summary,
         )),

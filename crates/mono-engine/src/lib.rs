@@ -70,7 +70,7 @@ pub use options::{
 };
 pub use profile::{Profile, PROFILE_FORMAT_VERSION};
 pub use remote::{chain as error_chain, resolve as resolve_remote, Remote};
-pub use reporter::Reporter;
+pub use reporter::{PlannedTask, Reporter};
 pub use run::{Planned, Prepared, Run};
 pub use selection::{AffectedRange, Selection};
 pub use summary::{SUMMARY_DIR, SUMMARY_FORMAT_VERSION};

@@ -16,6 +16,12 @@ pub trait Reporter: Send + Sync {
     /// Information: what was done, where a file was written.
     fn note(&self, message: &str);
 
+    /// The tasks with a command this run will run, once, before the first starts. With
+    /// `--shard`, this shard's own tasks and those it takes from other shards (which
+    /// another machine runs: it waits for them and restores them), so that a progress line
+    /// counts this shard's work.
+    fn tasks_planned(&self, _tasks: &[PlannedTask]) {}
+
     /// A task's command started.
     fn task_started(&self, _task: &TaskId) {}
 
@@ -29,6 +35,15 @@ pub trait Reporter: Send + Sync {
     /// prints, chunk by chunk and unprefixed (its status line, its output or replayed log,
     /// its error line). It must return at once.
     fn task_output(&self, _task: &TaskId, _bytes: &[u8]) {}
+}
+
+/// One task of a run, as [`Reporter::tasks_planned`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTask {
+    /// The task.
+    pub id: TaskId,
+    /// `Some("2/4")` when another shard runs it and this one takes its result.
+    pub from_shard: Option<String>,
 }
 
 /// Passes each distinct warning to a [`Reporter`] once: a cache or remote problem that

@@ -510,15 +510,38 @@ impl Run {
         );
         let expected = crate::shards::expected_times(prepared, &durations);
         let plan = crate::shards::compute(prepared, &expected, shards, concurrency)?;
-        if let Some(remote) = remote {
-            if let Err(err) = crate::shards::store_plan(remote, &self.workspace.root, &plan) {
+        let Some(remote) = remote else {
+            return Ok(plan);
+        };
+        let board = crate::shards::RemoteBoard {
+            remote,
+            root: &self.workspace.root,
+            key,
+        };
+        match crate::shards::agree_on_plan(&board, plan.clone()) {
+            Ok((agreed, how)) => {
+                self.reporter.note(&match how {
+                    crate::shards::Agreed::Created => format!(
+                        "stored the split of these {shards} shards in the remote cache (a conditional write: the first stored is the one every shard uses)"
+                    ),
+                    crate::shards::Agreed::Theirs => format!(
+                        "another machine stored the split of these {shards} shards first: using that one"
+                    ),
+                    crate::shards::Agreed::Settled => format!(
+                        "stored the split of these {shards} shards in the remote cache, which has no conditional writes: read it back after {}s to agree with any machine that stored one at the same time",
+                        crate::shards::SETTLE.as_secs()
+                    ),
+                });
+                Ok(agreed)
+            }
+            Err(err) => {
                 self.reporter.warn(&format!(
                     "the split cannot be stored in the remote cache {} ({err}): a shard that starts later may compute another",
                     remote.url()
                 ));
+                Ok(plan)
             }
         }
-        Ok(plan)
     }
 
     /// `--shard i/N`: the plan, and this shard's part of it.

@@ -25,8 +25,8 @@ use crate::error::EngineError;
 use crate::run::Prepared;
 
 /// What a dependency on another shard's task adds in the model: the upload, the poll and
-/// the download (docs/ci.md).
-pub const TRANSFER_MS: u64 = 500;
+/// the download (docs/ci.md, "The cost of a transfer").
+pub const TRANSFER_MS: u64 = mono_tasks::TRANSFER_MS;
 
 /// The expected time of a task that never ran and whose task name has no recorded time
 /// anywhere in the plan (docs/ci.md, "Unknown durations").
@@ -131,6 +131,10 @@ pub struct ShardedTask {
     pub duration_source: DurationSource,
     /// Whether it can be cached (and so taken by another shard).
     pub cacheable: bool,
+    /// The tasks it depends on (task ids), so that a split can be recomputed from the
+    /// JSON alone (bench/shard_balance.py).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
 }
 
 /// One shard of a plan.
@@ -362,9 +366,11 @@ fn median(values: &[u64]) -> Option<u64> {
 }
 
 /// The key a plan is stored under: derived from the shard count, the model's concurrency
-/// and every task's id and hash, so that another commit, selection or split has another.
+/// and transfer cost, and every task's id and hash, so that another commit, selection or
+/// model has another.
 pub(crate) fn plan_key(prepared: &Prepared, shards: usize, concurrency: usize) -> CacheKey {
-    let mut text = format!("mono ci plan v{CI_PLAN_FORMAT_VERSION}\n{shards}\n{concurrency}\n");
+    let mut text =
+        format!("mono ci plan v{CI_PLAN_FORMAT_VERSION}\n{shards}\n{concurrency}\n{TRANSFER_MS}\n");
     for task in prepared.graph.tasks() {
         let hash = &prepared.hashes.tasks[&task.id].hash;
         text.push_str(&format!("{}\t{hash}\n", task.id));
@@ -433,6 +439,11 @@ pub(crate) fn compute(
                 cost_ms: inputs[i].cost_ms,
                 duration_source: found.source,
                 cacheable: node.definition.cache && !node.definition.persistent,
+                dependencies: inputs[i]
+                    .dependencies
+                    .iter()
+                    .map(|&d| ids[d].to_string())
+                    .collect(),
             }
         })
         .collect();
@@ -491,6 +502,19 @@ fn put_document(
     label: &str,
     document: &[u8],
 ) -> Result<(), String> {
+    write_document(remote, root, key, label, document, false).map(|_| ())
+}
+
+/// [`put_document`], or with `create` a conditional write: `Ok(false)` when the remote
+/// refused it because `key` exists.
+fn write_document(
+    remote: &RemoteStore,
+    root: &AbsPath,
+    key: CacheKey,
+    label: &str,
+    document: &[u8],
+    create: bool,
+) -> Result<bool, String> {
     let info = TaskInfo {
         task_id: label.to_owned(),
         duration_ms: 0,
@@ -506,7 +530,13 @@ fn put_document(
     let scratch = remote.scratch_dir();
     std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let artifact = Artifact::pack(&request, scratch).map_err(|e| e.to_string())?;
-    remote.put(&artifact).map_err(|e| e.to_string())
+    match create {
+        true => remote.put_new(&artifact).map_err(|e| e.to_string()),
+        false => remote
+            .put(&artifact)
+            .map(|()| true)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// The document stored under `key`, if the remote has a good one.
@@ -537,14 +567,130 @@ pub(crate) fn covers(plan: &CiPlan, prepared: &Prepared, shards: usize) -> bool 
         })
 }
 
-/// Stores `plan` for the other shards.
-pub(crate) fn store_plan(
-    remote: &RemoteStore,
-    root: &AbsPath,
-    plan: &CiPlan,
-) -> Result<(), String> {
-    let key: CacheKey = plan.plan_key.parse().map_err(|e| format!("{e}"))?;
-    put_document(remote, root, key, "mono ci plan", plan.to_json().as_bytes())
+/// Where the split of a run is stored: the remote cache, or a fake in the tests (which
+/// interleave two shards' steps).
+pub(crate) trait PlanBoard {
+    /// The stored plan, if any.
+    fn read(&self) -> Option<CiPlan>;
+    /// Whether [`PlanBoard::create`] really refuses to replace (probed: some stores ignore
+    /// the condition).
+    fn has_conditional_writes(&self) -> bool;
+    /// Stores `plan` if nothing is stored yet: `Ok(false)` when something was.
+    fn create(&self, plan: &CiPlan) -> Result<bool, String>;
+    /// Stores `plan`, replacing what is there.
+    fn replace(&self, plan: &CiPlan) -> Result<(), String>;
+    /// Waits `time` (the settling time of the protocol without conditional writes).
+    fn settle(&self, time: Duration);
+}
+
+/// How the split of a run was agreed on, for a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Agreed {
+    /// This machine's split was stored by a conditional write: it is the one.
+    Created,
+    /// Another machine stored one first: that one is used.
+    Theirs,
+    /// Stored without a condition (the remote has none), then read back after settling.
+    Settled,
+}
+
+/// How long a machine waits after storing the split on a remote without conditional
+/// writes before it reads back which split won: longer than any other machine's read,
+/// compute-free put (see [`agree_on_plan`]).
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+
+/// Stores `computed` unless another machine stored a split first, and returns the one
+/// every machine uses (docs/ci.md, "Determinism"):
+///
+/// 1. With conditional writes (S3 `If-None-Match: *`, mono-cache-server): create it; if
+///    that is refused, read and use the stored one. Exactly one split is ever stored.
+/// 2. Without (Garage 2.5, other Turborepo servers): read once more just before writing
+///    (a split stored meanwhile is used), write, wait [`SETTLE`] (or twice the time that
+///    read and write took, if longer), read back, and use what is stored then. Two machines
+///    that write both read back the later write, provided each read-then-write takes less
+///    than the other's settling time: the later writer's read comes after the earlier's
+///    write only if the earlier's settling ends after the later's write.
+pub(crate) fn agree_on_plan(
+    board: &dyn PlanBoard,
+    computed: CiPlan,
+) -> Result<(CiPlan, Agreed), String> {
+    if board.has_conditional_writes() {
+        return match board.create(&computed)? {
+            true => Ok((computed, Agreed::Created)),
+            false => Ok((board.read().unwrap_or(computed), Agreed::Theirs)),
+        };
+    }
+    let began = Instant::now();
+    if let Some(stored) = board.read() {
+        return Ok((stored, Agreed::Theirs));
+    }
+    board.replace(&computed)?;
+    board.settle(SETTLE.max(began.elapsed() * 2));
+    match board.read() {
+        Some(stored) if stored != computed => Ok((stored, Agreed::Theirs)),
+        _ => Ok((computed, Agreed::Settled)),
+    }
+}
+
+/// The remote cache as a [`PlanBoard`] for one plan key.
+pub(crate) struct RemoteBoard<'a> {
+    pub(crate) remote: &'a RemoteStore,
+    pub(crate) root: &'a AbsPath,
+    pub(crate) key: CacheKey,
+}
+
+/// The key of the object that [`RemoteBoard::has_conditional_writes`] writes twice.
+fn probe_key() -> CacheKey {
+    CacheKey::from(blake3::hash(b"mono conditional write probe v1"))
+}
+
+impl PlanBoard for RemoteBoard<'_> {
+    fn read(&self) -> Option<CiPlan> {
+        stored_plan(self.remote, &self.key)
+    }
+
+    /// Writes a probe object, then writes it again conditionally: a store that honours the
+    /// condition refuses the second write.
+    fn has_conditional_writes(&self) -> bool {
+        let probe = |create: bool| {
+            write_document(
+                self.remote,
+                self.root,
+                probe_key(),
+                "mono conditional write probe",
+                b"{}",
+                create,
+            )
+        };
+        probe(false).is_ok() && probe(true) == Ok(false)
+    }
+
+    fn create(&self, plan: &CiPlan) -> Result<bool, String> {
+        write_document(
+            self.remote,
+            self.root,
+            self.key,
+            "mono ci plan",
+            plan.to_json().as_bytes(),
+            true,
+        )
+    }
+
+    fn replace(&self, plan: &CiPlan) -> Result<(), String> {
+        write_document(
+            self.remote,
+            self.root,
+            self.key,
+            "mono ci plan",
+            plan.to_json().as_bytes(),
+            false,
+        )
+        .map(|_| ())
+    }
+
+    fn settle(&self, time: Duration) {
+        std::thread::sleep(time);
+    }
 }
 
 /// What a shard says of itself in the remote cache.
@@ -557,8 +703,13 @@ pub(crate) struct ShardStatus {
     pub(crate) state: String,
     /// The tasks that failed (for `failed`).
     pub(crate) failed: Vec<String>,
-    /// When it was written (unix ms, the writer's clock).
+    /// When it was written (unix ms, the writer's clock; for people: no rule compares
+    /// clocks of two machines).
     pub(crate) at: u64,
+    /// Which attempt of the shard wrote it: 1 for the first, one more for each retry (a
+    /// retry reads the stored status as it starts). 0 in statuses of older versions.
+    #[serde(default)]
+    pub(crate) attempt: u64,
 }
 
 /// The key of shard `index`'s status in the plan `plan_key`.
@@ -574,6 +725,7 @@ pub(crate) fn publish_status(
     root: &AbsPath,
     plan_key: &str,
     shard: ShardSpec,
+    attempt: u64,
     state: &str,
     failed: &[TaskId],
 ) -> Result<(), String> {
@@ -583,6 +735,7 @@ pub(crate) fn publish_status(
         state: state.to_owned(),
         failed: failed.iter().map(ToString::to_string).collect(),
         at: unix_ms(SystemTime::now()),
+        attempt,
     };
     let body = serde_json::to_vec(&status).expect("a status serializes");
     put_document(
@@ -608,6 +761,8 @@ pub(crate) fn read_status(
 #[derive(Debug, Clone)]
 pub(crate) struct Elsewhere {
     pub(crate) shard: ShardSpec,
+    /// When the model expects it to end, from the shards' start: polls close in on it.
+    pub(crate) expected_end: Duration,
 }
 
 /// What one shard runs: its own tasks, the tasks of other shards it waits for, and the
@@ -628,6 +783,11 @@ impl ShardJobs {
     /// Shard `options.shard` of `plan`.
     pub(crate) fn new(plan: &CiPlan, prepared: &Prepared, options: ShardOptions) -> ShardJobs {
         let placed = plan.shard_of();
+        let ends: HashMap<&str, u64> = plan
+            .tasks
+            .iter()
+            .map(|t| (t.task_id.as_str(), t.start_ms + t.cost_ms))
+            .collect();
         let mut own = BTreeSet::new();
         let mut start = HashMap::new();
         let mut shard_of = HashMap::new();
@@ -650,7 +810,14 @@ impl ShardJobs {
                 if seen.insert(dependency.clone()) {
                     let shard = ShardSpec::new(shard_of[dependency], options.shard.total())
                         .expect("shards of the plan are in range");
-                    elsewhere.insert(dependency.clone(), Elsewhere { shard });
+                    let end = ends.get(dependency.to_string().as_str()).copied();
+                    elsewhere.insert(
+                        dependency.clone(),
+                        Elsewhere {
+                            shard,
+                            expected_end: Duration::from_millis(end.unwrap_or(0)),
+                        },
+                    );
                     stack.push(dependency.clone());
                 }
             }
@@ -670,16 +837,115 @@ pub(crate) struct Waits {
     pub(crate) tasks: HashMap<TaskId, Elsewhere>,
     pub(crate) plan_key: String,
     pub(crate) wait: Duration,
-    /// Each shard's status as last read, and when: read at most every few seconds.
-    statuses: Mutex<HashMap<usize, (Instant, Option<ShardStatus>)>>,
-    /// When this shard started (unix ms): a failure stored before then may be an earlier
-    /// attempt's, which a retry of that shard is about to replace.
-    started_ms: u64,
+    /// What this shard has read of each other shard's status: read at most every few
+    /// seconds, judged by [`StatusWatch::verdict`].
+    statuses: Mutex<HashMap<usize, StatusWatch>>,
+    /// When this shard started its tasks: the model's time 0.
+    began: Instant,
 }
 
-/// How often a waiting task asks again: from the first to the last, growing by half.
-const FIRST_POLL: Duration = Duration::from_millis(250);
+/// What a waiting shard has seen of another shard's status, to tell a failure of the
+/// attempt that builds what it waits for from an earlier attempt's, which a retry is
+/// replacing (docs/ci.md, "When a shard fails, dies or is retried"). Only what this
+/// machine read counts, never the other machine's clock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatusWatch {
+    /// The last read, and when.
+    last: Option<(Instant, Option<ShardStatus>)>,
+    /// The first read: its attempt (0 for none) and whether that attempt had ended (failed
+    /// or interrupted) already.
+    baseline: Option<(u64, bool)>,
+    /// When the first read was.
+    since: Option<Instant>,
+    /// The highest attempt seen: a status of a lower one is an old attempt's late write.
+    highest: u64,
+}
+
+/// What a waiter makes of the status of the shard it waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Running, done, not there yet, or an ended attempt that a retry may still replace:
+    /// keep waiting.
+    Wait,
+    /// The attempt that builds what this shard waits for ended: stop.
+    Ended {
+        /// The status.
+        status: ShardStatus,
+        /// It was stored before this shard first looked, and no retry replaced it within
+        /// the grace.
+        stale: bool,
+    },
+}
+
+impl StatusWatch {
+    /// Takes in a read `status` (`None`: none stored) after `waited` since the first read
+    /// and judges it, with `grace` the time an ended status found at the first read is
+    /// given for a retry to replace it:
+    ///
+    /// 1. A status of a lower attempt than one seen before is ignored (an old attempt that
+    ///    wrote after its retry started).
+    /// 2. A failed or interrupted status counts at once when its attempt is newer than the
+    ///    one of the first read, or is the first read's attempt and that one had not
+    ///    ended then (this waiter saw it run, or saw nothing).
+    /// 3. Otherwise it was already there when this waiter first looked: it may be an
+    ///    earlier attempt's whose retry has yet to start. It counts once `grace` has passed
+    ///    with no newer attempt.
+    pub(crate) fn verdict(
+        &mut self,
+        status: Option<&ShardStatus>,
+        waited: Duration,
+        grace: Duration,
+    ) -> Verdict {
+        let ended = |s: &ShardStatus| s.state == "failed" || s.state == "interrupted";
+        let attempt = status.map_or(0, |s| s.attempt);
+        let (first_attempt, first_ended) = *self
+            .baseline
+            .get_or_insert((attempt, status.is_some_and(ended)));
+        let Some(status) = status else {
+            return Verdict::Wait;
+        };
+        if attempt < self.highest {
+            return Verdict::Wait;
+        }
+        self.highest = attempt;
+        if !ended(status) {
+            return Verdict::Wait;
+        }
+        let current = attempt > first_attempt || !first_ended;
+        match (current, waited >= grace) {
+            (true, _) => Verdict::Ended {
+                status: status.clone(),
+                stale: false,
+            },
+            (false, true) => Verdict::Ended {
+                status: status.clone(),
+                stale: true,
+            },
+            (false, false) => Verdict::Wait,
+        }
+    }
+}
+
+/// How often a waiting task asks again: every [`FAST_POLL`] from when the model expects
+/// the task to end to [`FAST_WINDOW`] after; before, half the time left (so the polls close
+/// in on the expected end); after, a tenth of the lateness; never less than
+/// [`FAST_POLL`] nor more than [`LAST_POLL`]. The transfer the model counts
+/// ([`TRANSFER_MS`]) holds half a [`FAST_POLL`].
+const FAST_POLL: Duration = Duration::from_millis(100);
+const FAST_WINDOW: Duration = Duration::from_secs(10);
 const LAST_POLL: Duration = Duration::from_secs(2);
+
+/// The wait before the next poll for a task the model expects to end at `expected_end`,
+/// `now` into this shard's run (both from the start of the shards, as the plan counts).
+pub(crate) fn next_poll(now: Duration, expected_end: Duration) -> Duration {
+    match expected_end.checked_sub(now) {
+        Some(left) if left > FAST_POLL => (left / 2).clamp(FAST_POLL, LAST_POLL),
+        _ => match now.saturating_sub(expected_end) {
+            late if late < FAST_WINDOW => FAST_POLL,
+            late => (late / 10).clamp(FAST_POLL, LAST_POLL),
+        },
+    }
+}
 /// How long a shard's status read stays fresh.
 const STATUS_FRESH: Duration = Duration::from_secs(2);
 /// How long a failure that a shard stored before this one started is taken for an earlier
@@ -703,21 +969,38 @@ impl Waits {
             plan_key: jobs.plan_key.clone(),
             wait: jobs.options.wait,
             statuses: Mutex::new(HashMap::new()),
-            started_ms: unix_ms(SystemTime::now()),
+            began: Instant::now(),
         }
     }
 
-    /// The status of shard `index`, read again when older than [`STATUS_FRESH`].
-    fn status(&self, remote: &RemoteStore, index: usize) -> Option<ShardStatus> {
-        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, status)) = statuses.get(&index) {
-            if at.elapsed() < STATUS_FRESH {
-                return status.clone();
-            }
+    /// Reads the status of every shard this one waits for, as it starts: what is stored
+    /// then is the baseline that later reads are judged against ([`StatusWatch`]).
+    pub(crate) fn look(&self, remote: &RemoteStore) {
+        let shards: BTreeSet<usize> = self.tasks.values().map(|e| e.shard.index()).collect();
+        for index in shards {
+            self.status(remote, index);
         }
-        let status = read_status(remote, &self.plan_key, index);
-        statuses.insert(index, (Instant::now(), status.clone()));
-        status
+    }
+
+    /// The verdict on shard `index`'s status, read again when the last read is older
+    /// than [`STATUS_FRESH`].
+    fn status(&self, remote: &RemoteStore, index: usize) -> Verdict {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let watch = statuses.entry(index).or_default();
+        let status = match &watch.last {
+            Some((at, status)) if at.elapsed() < STATUS_FRESH => status.clone(),
+            _ => {
+                let status = read_status(remote, &self.plan_key, index);
+                watch.last = Some((Instant::now(), status.clone()));
+                status
+            }
+        };
+        let since = *watch.since.get_or_insert_with(Instant::now);
+        watch.verdict(
+            status.as_ref(),
+            since.elapsed(),
+            STALE_FAILURE_GRACE.min(self.wait),
+        )
     }
 
     /// Polls until `found` says the artifact is there (`Some`), the task's shard says it
@@ -733,26 +1016,26 @@ impl Waits {
         };
         let shard = elsewhere.shard;
         let started = Instant::now();
-        let mut poll = FIRST_POLL;
         loop {
             if let Some(value) = found() {
                 return Ok(value);
             }
-            if let Some(status) = self.status(remote, shard.index()) {
-                let ended = status.state == "failed" || status.state == "interrupted";
-                // An older failure counts once a retry had time to replace it.
-                let current = status.at >= self.started_ms
-                    || started.elapsed() >= STALE_FAILURE_GRACE.min(self.wait);
-                if ended && current {
-                    let what = match (status.state.as_str(), status.failed.as_slice()) {
-                        ("interrupted", _) => "was interrupted".to_owned(),
-                        (_, []) => "failed".to_owned(),
-                        (_, failed) => format!("failed: {} failed", failed.join(", ")),
-                    };
-                    return Err(format!(
-                        "{id} is built by shard {shard}, which {what}; fix it and run shard {shard} again, then this one"
-                    ));
-                }
+            if let Verdict::Ended { status, stale } = self.status(remote, shard.index()) {
+                let what = match (status.state.as_str(), status.failed.as_slice()) {
+                    ("interrupted", _) => "was interrupted".to_owned(),
+                    (_, []) => "failed".to_owned(),
+                    (_, failed) => format!("failed: {} failed", failed.join(", ")),
+                };
+                let when = match stale {
+                    true => format!(
+                        " (stored before this shard looked, and no retry of shard {shard} started within {})",
+                        humanize(STALE_FAILURE_GRACE.min(self.wait))
+                    ),
+                    false => String::new(),
+                };
+                return Err(format!(
+                    "{id} is built by shard {shard}, which {what}{when}; fix it and run shard {shard} again, then this one"
+                ));
             }
             if started.elapsed() >= self.wait {
                 return Err(format!(
@@ -761,8 +1044,8 @@ impl Waits {
                     remote.url()
                 ));
             }
+            let poll = next_poll(self.began.elapsed(), elsewhere.expected_end);
             std::thread::sleep(poll.min(self.wait.saturating_sub(started.elapsed())));
-            poll = (poll * 3 / 2).min(LAST_POLL);
         }
     }
 }
@@ -879,27 +1162,23 @@ pub(crate) fn shard_order<'a>(
     kept.into_iter().map(|(_, t)| t).collect()
 }
 
-/// Says in the remote cache that this shard runs: a retried shard replaces the failure
-/// its earlier attempt stored, so that the shards waiting for it wait again.
+/// Says in the remote cache that this shard runs, as attempt one more than the stored
+/// status's: a retried shard replaces the failure its earlier attempt stored, so that the
+/// shards waiting for it wait again. Returns the attempt.
 pub(crate) fn started(
     reporter: &dyn crate::Reporter,
     remote: &RemoteStore,
     root: &AbsPath,
     shard: &ShardJobs,
-) {
-    if let Err(err) = publish_status(
-        remote,
-        root,
-        &shard.plan_key,
-        shard.options.shard,
-        "running",
-        &[],
-    ) {
+) -> u64 {
+    let spec = shard.options.shard;
+    let attempt = read_status(remote, &shard.plan_key, spec.index()).map_or(0, |s| s.attempt) + 1;
+    if let Err(err) = publish_status(remote, root, &shard.plan_key, spec, attempt, "running", &[]) {
         reporter.warn(&format!(
-            "shard {}: cannot store its status in the remote cache: {err}",
-            shard.options.shard
+            "shard {spec}: cannot store its status in the remote cache: {err}"
         ));
     }
+    attempt
 }
 
 /// Stores how this shard ended (the shards waiting for its tasks read it) and says what
@@ -909,6 +1188,7 @@ pub(crate) fn finished(
     remote: &RemoteStore,
     root: &AbsPath,
     shard: &ShardJobs,
+    attempt: u64,
     order: &[&mono_tasks::TaskNode],
     summary: &mono_run::RunSummary,
 ) -> ShardReport {
@@ -936,11 +1216,21 @@ pub(crate) fn finished(
         (false, false) => "failed",
         (false, true) => "done",
     };
-    if let Err(err) = publish_status(
+    // A newer attempt of this shard started meanwhile (this one was taken for dead and
+    // retried): its status stands.
+    let newer = read_status(remote, &shard.plan_key, shard.options.shard.index())
+        .is_some_and(|s| s.attempt > attempt);
+    if newer {
+        reporter.warn(&format!(
+            "shard {}: a newer attempt of this shard runs; its status is left as it is",
+            shard.options.shard
+        ));
+    } else if let Err(err) = publish_status(
         remote,
         root,
         &shard.plan_key,
         shard.options.shard,
+        attempt,
         state,
         &failed,
     ) {
@@ -1032,6 +1322,224 @@ mod tests {
         assert_eq!(median(&[5]), Some(5));
         assert_eq!(median(&[9, 1, 5]), Some(5));
         assert_eq!(median(&[4, 1, 3, 2]), Some(2));
+    }
+
+    /// A plan that differs from another by `makespan`.
+    fn plan(makespan: u64) -> CiPlan {
+        CiPlan {
+            version: CI_PLAN_FORMAT_VERSION,
+            shards: 2,
+            concurrency: 1,
+            transfer_ms: TRANSFER_MS,
+            plan_key: "k".to_owned(),
+            strategy: "listScheduling".to_owned(),
+            total_ms: 0,
+            longest_chain_ms: 0,
+            lower_bound_ms: 0,
+            lower_bound_with_transfers_ms: 0,
+            makespan_ms: makespan,
+            matrix: GithubMatrix { include: vec![] },
+            gitlab: GitlabParallel {
+                parallel: GitlabMatrix { matrix: vec![] },
+            },
+            split: vec![],
+            tasks: vec![],
+        }
+    }
+
+    /// A remote in memory; `meanwhile` runs once at the first settle (another machine's
+    /// write landing while this one waits); `conditional` says whether `create` is honoured.
+    struct FakeBoard {
+        stored: std::cell::RefCell<Option<CiPlan>>,
+        conditional: bool,
+        meanwhile: std::cell::RefCell<Option<CiPlan>>,
+        writes: std::cell::Cell<usize>,
+    }
+
+    impl FakeBoard {
+        fn new(stored: Option<CiPlan>, conditional: bool) -> FakeBoard {
+            FakeBoard {
+                stored: std::cell::RefCell::new(stored),
+                conditional,
+                meanwhile: std::cell::RefCell::new(None),
+                writes: std::cell::Cell::new(0),
+            }
+        }
+    }
+
+    impl PlanBoard for FakeBoard {
+        fn read(&self) -> Option<CiPlan> {
+            self.stored.borrow().clone()
+        }
+        fn has_conditional_writes(&self) -> bool {
+            self.conditional
+        }
+        fn create(&self, plan: &CiPlan) -> Result<bool, String> {
+            let mut stored = self.stored.borrow_mut();
+            if self.conditional && stored.is_some() {
+                return Ok(false);
+            }
+            self.writes.set(self.writes.get() + 1);
+            *stored = Some(plan.clone());
+            Ok(true)
+        }
+        fn replace(&self, plan: &CiPlan) -> Result<(), String> {
+            self.writes.set(self.writes.get() + 1);
+            *self.stored.borrow_mut() = Some(plan.clone());
+            Ok(())
+        }
+        fn settle(&self, time: Duration) {
+            assert!(time >= SETTLE);
+            if let Some(theirs) = self.meanwhile.borrow_mut().take() {
+                *self.stored.borrow_mut() = Some(theirs);
+            }
+        }
+    }
+
+    #[test]
+    fn with_conditional_writes_the_first_stored_split_wins() {
+        // This machine found nothing, computed 2; another stored 1 before it wrote.
+        let board = FakeBoard::new(Some(plan(1)), true);
+        let (agreed, how) = agree_on_plan(&board, plan(2)).unwrap();
+        assert_eq!((agreed, how), (plan(1), Agreed::Theirs));
+        assert_eq!(board.writes.get(), 0);
+        assert_eq!(board.read(), Some(plan(1)));
+        // The first machine's own write.
+        let board = FakeBoard::new(None, true);
+        assert_eq!(
+            agree_on_plan(&board, plan(2)).unwrap(),
+            (plan(2), Agreed::Created)
+        );
+    }
+
+    #[test]
+    fn without_conditional_writes_a_split_stored_meanwhile_is_used() {
+        // Stored between this machine's first read and its write: the read just before
+        // writing finds it, and nothing is written.
+        let board = FakeBoard::new(Some(plan(1)), false);
+        assert_eq!(
+            agree_on_plan(&board, plan(2)).unwrap(),
+            (plan(1), Agreed::Theirs)
+        );
+        assert_eq!(board.writes.get(), 0);
+    }
+
+    #[test]
+    fn without_conditional_writes_both_writers_read_back_the_last_write() {
+        // Machines A and B both read nothing and write; B's write lands while A settles.
+        let board = FakeBoard::new(None, false);
+        *board.meanwhile.borrow_mut() = Some(plan(2));
+        let (a, how) = agree_on_plan(&board, plan(1)).unwrap();
+        assert_eq!((a.clone(), how), (plan(2), Agreed::Theirs));
+        // B, which wrote last, reads back its own.
+        let (b, how) = agree_on_plan(&FakeBoard::new(None, false), plan(2)).unwrap();
+        assert_eq!((b.clone(), how), (plan(2), Agreed::Settled));
+        assert_eq!(a, b);
+    }
+
+    fn status(state: &str, attempt: u64) -> ShardStatus {
+        ShardStatus {
+            version: 1,
+            shard: "2/4".to_owned(),
+            state: state.to_owned(),
+            failed: vec!["x#build".to_owned()],
+            at: 0,
+            attempt,
+        }
+    }
+
+    const GRACE: Duration = Duration::from_secs(60);
+    const NOW: Duration = Duration::ZERO;
+    const LATER: Duration = Duration::from_secs(61);
+
+    fn ended(verdict: &Verdict) -> Option<bool> {
+        match verdict {
+            Verdict::Wait => None,
+            Verdict::Ended { stale, .. } => Some(*stale),
+        }
+    }
+
+    #[test]
+    fn a_failure_of_the_attempt_seen_running_stops_the_waiter_at_once() {
+        let mut watch = StatusWatch::default();
+        assert_eq!(
+            watch.verdict(Some(&status("running", 1)), NOW, GRACE),
+            Verdict::Wait
+        );
+        let verdict = watch.verdict(Some(&status("failed", 1)), NOW, GRACE);
+        assert_eq!(ended(&verdict), Some(false));
+        // Nothing stored at first, then a failure: it happened while this one waited.
+        let mut watch = StatusWatch::default();
+        assert_eq!(watch.verdict(None, NOW, GRACE), Verdict::Wait);
+        assert_eq!(
+            ended(&watch.verdict(Some(&status("interrupted", 1)), NOW, GRACE)),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_failure_found_at_the_start_waits_for_a_retry_to_replace_it() {
+        // Shard 2's first attempt failed before this shard started; its retry starts
+        // 10 s later and runs: the old failure never stops this waiter.
+        let mut watch = StatusWatch::default();
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 1)), NOW, GRACE),
+            Verdict::Wait
+        );
+        let ten = Duration::from_secs(10);
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 1)), ten, GRACE),
+            Verdict::Wait
+        );
+        assert_eq!(
+            watch.verdict(Some(&status("running", 2)), ten, GRACE),
+            Verdict::Wait
+        );
+        assert_eq!(
+            watch.verdict(Some(&status("done", 2)), LATER, GRACE),
+            Verdict::Wait
+        );
+        // The old attempt, still alive somewhere, writes late: ignored.
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 1)), LATER, GRACE),
+            Verdict::Wait
+        );
+        // The retry's own failure counts at once.
+        let mut watch = StatusWatch::default();
+        watch.verdict(Some(&status("failed", 1)), NOW, GRACE);
+        watch.verdict(Some(&status("running", 2)), NOW, GRACE);
+        assert_eq!(
+            ended(&watch.verdict(Some(&status("failed", 2)), NOW, GRACE)),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_failure_nobody_retries_counts_after_the_grace() {
+        let mut watch = StatusWatch::default();
+        assert_eq!(
+            watch.verdict(Some(&status("failed", 3)), NOW, GRACE),
+            Verdict::Wait
+        );
+        assert_eq!(
+            ended(&watch.verdict(Some(&status("failed", 3)), LATER, GRACE)),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn polls_close_in_on_the_expected_end_and_slow_down_when_late() {
+        let ms = Duration::from_millis;
+        // Long before: at most LAST_POLL; closer: half the time left.
+        assert_eq!(next_poll(ms(0), ms(60_000)), LAST_POLL);
+        assert_eq!(next_poll(ms(1_000), ms(2_000)), ms(500));
+        assert_eq!(next_poll(ms(1_900), ms(2_000)), FAST_POLL);
+        // Due, and for a while after: every FAST_POLL.
+        assert_eq!(next_poll(ms(2_000), ms(2_000)), FAST_POLL);
+        assert_eq!(next_poll(ms(9_000), ms(2_000)), FAST_POLL);
+        // Late beyond the window: a tenth of the lateness, up to LAST_POLL.
+        assert_eq!(next_poll(ms(17_000), ms(2_000)), ms(1_500));
+        assert_eq!(next_poll(ms(600_000), ms(2_000)), LAST_POLL);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub use plan::{
     PlannedTask, ScmInfo, SpecifiedEnv, TaskHashDetails, DRY_RUN_FORMAT_VERSION,
     NONEXISTENT_COMMAND, OPT_OUT_COMMAND,
 };
-pub use split::{split, ShardEstimate, Split, SplitOptions, SplitStrategy, SplitTask};
+pub use split::{split, ShardEstimate, Split, SplitOptions, SplitStrategy, SplitTask, TRANSFER_MS};
 
 /// The version of the `--graph` JSON format.
 pub const GRAPH_FORMAT_VERSION: &str = "1";

@@ -24,6 +24,14 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// What a dependency on another shard's task adds in the model, in milliseconds: the
+/// producer's upload, the waiter's poll delay and its download and restore. Measured by
+/// bench/shard_balance.py against a cache server on loopback (1,000 artifacts of 15 KB:
+/// upload 39 ms median, 75 ms p90; fetch 16/29 ms; restore 3/12 ms) plus half the 100 ms
+/// poll of a task that is due: about 110 ms median, 170 ms at p90, rounded up to leave room
+/// for a remote across a network (docs/ci.md, "The cost of a transfer").
+pub const TRANSFER_MS: u64 = 200;
+
 /// One task to place.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SplitTask {
@@ -81,9 +89,10 @@ pub struct Split {
     pub longest_chain_ms: u64,
     /// No split can end sooner: max(total / (shards × concurrency), longest chain).
     pub lower_bound_ms: u64,
-    /// A bound that also counts the first wait of the shards that have no task without
-    /// dependencies to start with: they wait at least for the shortest such task and one
-    /// transfer. At least [`Split::lower_bound_ms`].
+    /// A bound that also counts the first wait of the shards that have no task to start
+    /// with (a task that can start at once: no dependency, or only hits): they wait at
+    /// least for the shortest such task and one transfer. At least
+    /// [`Split::lower_bound_ms`].
     pub lower_bound_with_transfers_ms: u64,
     /// The candidate kept.
     pub strategy: SplitStrategy,
@@ -140,14 +149,23 @@ pub fn split(tasks: &[SplitTask], options: &SplitOptions) -> Split {
     let longest_chain_ms = top.iter().copied().max().unwrap_or(0);
     let capacity = (shards * concurrency) as u64;
     let lower_bound_ms = total_ms.div_ceil(capacity).max(longest_chain_ms);
-    let sources: Vec<u64> = tasks
-        .iter()
-        .filter(|t| t.dependencies.is_empty())
-        .map(|t| t.cost_ms)
+    // The tasks that can start at time 0: those whose dependencies are all hits (cost 0)
+    // that can start at 0 themselves. A shard given none of them waits at least for the
+    // shortest to end and one transfer.
+    let mut at_zero = vec![false; n];
+    for &index in &order {
+        at_zero[index] = tasks[index]
+            .dependencies
+            .iter()
+            .all(|&d| at_zero[d] && tasks[d].cost_ms == 0);
+    }
+    let sources: Vec<u64> = (0..n)
+        .filter(|&i| at_zero[i] && tasks[i].cost_ms > 0)
+        .map(|i| tasks[i].cost_ms)
         .collect();
     let first_wait = match sources.iter().min() {
-        Some(0) | None => 0,
         Some(&shortest) => shortest + options.transfer_ms,
+        None => 0,
     };
     let idle_slots = (shards - shards.min(sources.len())) * concurrency;
     let lower_bound_with_transfers_ms = (total_ms + idle_slots as u64 * first_wait)

@@ -204,6 +204,15 @@ impl Reporter for Terminal {
         self.line(message);
     }
 
+    fn tasks_planned(&self, tasks: &[mono_engine::PlannedTask]) {
+        // A CI shard lists its own tasks and those it takes; a whole run, every task.
+        let ids = tasks.iter().map(|t| t.id.clone()).collect();
+        self.to_tui(crate::tui::Event::Only(ids));
+        if let Some(progress) = self.progress() {
+            progress.planned(tasks);
+        }
+    }
+
     fn task_started(&self, task: &TaskId) {
         self.to_tui(crate::tui::Event::Started(task.clone()));
         if let Some(progress) = self.progress() {

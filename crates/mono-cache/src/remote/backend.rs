@@ -9,7 +9,7 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, Attributes, ClientOptions, ObjectStore, PutOptions, PutPayload, RetryConfig,
+    Attribute, Attributes, ClientOptions, ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig,
 };
 
 use super::config::{RemoteConfigError, RemoteError, RemoteOptions, RemoteUrl};
@@ -24,6 +24,15 @@ const S3_TAG_METADATA: &str = "artifact-tag";
 pub(crate) struct Download {
     pub tag: Option<String>,
     pub body: BoxStream<'static, Result<Bytes, RemoteError>>,
+}
+
+/// How a write treats an object already under its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// Replace it (last writer wins).
+    Replace,
+    /// Leave it, and say so.
+    Create,
 }
 
 pub(crate) enum Backend {
@@ -142,8 +151,36 @@ impl Backend {
         tag: Option<String>,
         duration_ms: u64,
     ) -> Result<(), RemoteError> {
+        self.write(key, body, tag, duration_ms, Write::Replace)
+            .await
+            .map(|_| ())
+    }
+
+    /// Stores `key` only if the remote has no object under it: `Ok(true)` when this
+    /// write created it, `Ok(false)` when one was there (S3's `If-None-Match: *`, the same
+    /// header on the Turborepo API, answered by `412`). A store that ignores the header
+    /// replaces the object and answers `Ok(true)`: [`Backend::put_new`]'s callers probe for
+    /// that (docs/ci.md, "Determinism").
+    pub(crate) async fn put_new(
+        &self,
+        key: &CacheKey,
+        body: Bytes,
+        tag: Option<String>,
+        duration_ms: u64,
+    ) -> Result<bool, RemoteError> {
+        self.write(key, body, tag, duration_ms, Write::Create).await
+    }
+
+    async fn write(
+        &self,
+        key: &CacheKey,
+        body: Bytes,
+        tag: Option<String>,
+        duration_ms: u64,
+        mode: Write,
+    ) -> Result<bool, RemoteError> {
         match self {
-            Backend::S3(s3) => put_s3_object(s3, &s3.path(key), body, tag).await,
+            Backend::S3(s3) => put_s3_object(s3, &s3.path(key), body, tag, mode).await,
             Backend::Http(http) => {
                 let url = http.artifact_url(key);
                 let mut request = http
@@ -154,9 +191,13 @@ impl Backend {
                 if let Some(tag) = tag {
                     request = request.header("x-artifact-tag", tag);
                 }
+                if mode == Write::Create {
+                    request = request.header("if-none-match", "*");
+                }
                 let response = send(request, &url).await?;
                 match response.status().as_u16() {
-                    200..=299 => Ok(()),
+                    200..=299 => Ok(true),
+                    412 if mode == Write::Create => Ok(false),
                     status => Err(status_error(url, status)),
                 }
             }
@@ -199,7 +240,9 @@ impl Backend {
         tag: Option<String>,
     ) -> Result<(), RemoteError> {
         match self {
-            Backend::S3(s3) => put_s3_object(s3, &s3.side_path(name), body, tag).await,
+            Backend::S3(s3) => put_s3_object(s3, &s3.side_path(name), body, tag, Write::Replace)
+                .await
+                .map(|_| ()),
             Backend::Http(_) => self.put(&name.derived_key(), body, tag, 0).await,
         }
     }
@@ -438,13 +481,14 @@ async fn get_s3_object(s3: &S3Backend, path: &ObjectPath) -> Result<Option<Downl
 }
 
 /// Writes one object of the S3 store: an artifact or a side object, with its signature tag
-/// (if any) as object metadata.
+/// (if any) as object metadata. With [`Write::Create`], `Ok(false)` when the object exists.
 async fn put_s3_object(
     s3: &S3Backend,
     path: &ObjectPath,
     body: Bytes,
     tag: Option<String>,
-) -> Result<(), RemoteError> {
+    mode: Write,
+) -> Result<bool, RemoteError> {
     let mut attributes = Attributes::new();
     attributes.insert(Attribute::ContentType, "application/octet-stream".into());
     if let Some(tag) = tag {
@@ -452,13 +496,21 @@ async fn put_s3_object(
     }
     let options = PutOptions {
         attributes,
+        mode: match mode {
+            Write::Replace => PutMode::Overwrite,
+            Write::Create => PutMode::Create,
+        },
         ..PutOptions::default()
     };
-    s3.store
+    match s3
+        .store
         .put_opts(path, PutPayload::from(body), options)
         .await
-        .map(|_| ())
-        .map_err(|source| s3.error(source))
+    {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::AlreadyExists { .. }) if mode == Write::Create => Ok(false),
+        Err(source) => Err(s3.error(source)),
+    }
 }
 
 #[cfg(test)]

@@ -235,6 +235,12 @@ pub enum RemoteError {
     /// The I/O thread of the remote store stopped (a bug).
     #[error("remote cache: the I/O task stopped unexpectedly")]
     TaskFailed,
+    /// An earlier request of this run failed, and the remote is left alone since.
+    #[error("remote cache {url} is not used for the rest of this run after an earlier failure")]
+    Down {
+        /// The remote.
+        url: String,
+    },
 }
 
 impl RemoteError {

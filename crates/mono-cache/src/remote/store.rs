@@ -671,6 +671,41 @@ impl CacheStore for RemoteStore {
 }
 
 impl RemoteStore {
+    /// Stores `artifact` only if the remote has nothing under its key yet, and waits:
+    /// `Ok(true)` when this write created it, `Ok(false)` when an entry was there (a
+    /// conditional write: S3's `If-None-Match: *`, the same header on the Turborepo API,
+    /// which `mono-cache-server` answers with `412`). A remote that ignores the condition
+    /// (Garage 2.5, servers that do not know the header) replaces the entry and says
+    /// `Ok(true)`: callers that need to know probe first (docs/ci.md, "Determinism").
+    /// Not recorded in the durations index.
+    pub fn put_new(&self, artifact: &Artifact) -> Result<bool, StoreError> {
+        if self.is_down() {
+            return Err(StoreError::Remote(RemoteError::Down {
+                url: self.inner.url.to_string(),
+            }));
+        }
+        let (body, tag) = self
+            .inner
+            .prepare_upload(artifact)
+            .map_err(StoreError::Remote)?;
+        let inner = Arc::clone(&self.inner);
+        let key = artifact.key();
+        let duration = artifact.meta().task.duration_ms;
+        let bound = self.inner.options.upload_timeout;
+        let result = self.block(async move {
+            match tokio::time::timeout(bound, inner.backend.put_new(&key, body, tag, duration))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(RemoteError::Timeout {
+                    url: inner.url.to_string(),
+                    timeout: bound,
+                }),
+            }
+        });
+        result.and_then(|r| r).map_err(StoreError::Remote)
+    }
+
     /// Whether the remote can count its entries ([`CacheStore::status`]).
     pub fn can_count(&self) -> bool {
         matches!(self.inner.url, RemoteUrl::S3 { .. })

@@ -74,6 +74,9 @@ impl TaskState {
 pub enum Event {
     /// The tasks of the run, in the order the list shows them (dependencies first).
     Tasks(Vec<TaskId>),
+    /// Of the tasks listed, only these run here (a CI shard's own tasks and those it takes
+    /// from other shards): the others leave the list.
+    Only(Vec<TaskId>),
     /// A task was handed to a worker: its cache lookup, then its command.
     Started(TaskId),
     /// What a task printed next.
@@ -156,6 +159,25 @@ impl App {
                 }
                 if self.selected.is_none() && !self.tasks.is_empty() {
                     self.selected = Some(0);
+                }
+            }
+            Event::Only(ids) => {
+                let keep: std::collections::HashSet<TaskId> = ids.into_iter().collect();
+                let was = self.selected.map(|at| self.tasks[at].id.clone());
+                self.tasks.retain(|task| keep.contains(&task.id));
+                self.index = self
+                    .tasks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, task)| (task.id.clone(), i))
+                    .collect();
+                match was.and_then(|id| self.index.get(&id).copied()) {
+                    Some(at) => self.selected = Some(at),
+                    None => {
+                        self.selected = (!self.tasks.is_empty()).then_some(0);
+                        self.pinned = false;
+                        self.scroll = None;
+                    }
                 }
             }
             Event::Started(id) => {
@@ -350,6 +372,19 @@ mod tests {
 
     fn selected(app: &App) -> String {
         app.tasks[app.selected().unwrap()].id.to_string()
+    }
+
+    #[test]
+    fn a_shard_lists_only_its_tasks() {
+        let mut app = app();
+        app.apply(Event::Only(vec![id("web#build"), id("lib#build")]));
+        let listed: Vec<String> = app.tasks.iter().map(|t| t.id.to_string()).collect();
+        assert_eq!(listed, ["lib#build", "web#build"]);
+        app.apply(Event::Started(id("web#build")));
+        assert_eq!(selected(&app), "web#build");
+        // A task of another shard that is not taken here says nothing.
+        app.apply(Event::Started(id("app#build")));
+        assert_eq!(app.tasks.len(), 2);
     }
 
     #[test]
