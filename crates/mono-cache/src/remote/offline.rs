@@ -47,6 +47,16 @@ impl Backend {
         match *self {}
     }
 
+    pub(crate) async fn put_new(
+        &self,
+        _: &CacheKey,
+        _: Bytes,
+        _: Option<String>,
+        _: u64,
+    ) -> Result<bool, RemoteError> {
+        match *self {}
+    }
+
     pub(crate) async fn get_side(
         &self,
         _: &SideName,
