@@ -238,18 +238,23 @@ fn explicit_inputs_can_name_git_ignored_files() {
 #[test]
 fn a_warm_run_reads_nothing_and_hashes_the_same() {
     let dir = repo();
-    // Out of the racy window, as files are on any run but the one right after a checkout.
+    // Out of the racy window, as files are on any run but the one right after a checkout:
+    // mtimes set back, and the filesystem clock past the ctimes (which cannot be).
+    let cache = TempDir::new().unwrap();
+    let mut newest = 0;
     for file in ["README.md", "package.json", "src/index.ts", "src/new.ts"] {
         let path = dir.path().join("apps/web").join(file);
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
         fs::File::options()
             .write(true)
-            .open(path)
+            .open(&path)
             .unwrap()
             .set_modified(old)
             .unwrap();
+        let stamp = mono_stamp::Stamp::of(&fs::symlink_metadata(&path).unwrap()).unwrap();
+        newest = newest.max(stamp.newest_ns());
     }
-    let cache = TempDir::new().unwrap();
+    assert!(mono_stamp::FsClock::in_dir(cache.path()).wait_past(newest));
     let mut run = Run::new(dir.path());
     run.cache_dir = Some(abs(cache.path()));
     let (cold, _, counts) = run.hash();
