@@ -32,30 +32,46 @@ pub(crate) fn collect(
             return Err(PackError::RootOutput);
         }
         check_parent_inside(root, output, &mut checked_parents, &mut canonical_root)?;
-        let mut stack = vec![output.clone()];
-        while let Some(path) = stack.pop() {
+        let base = root.join_repo(output);
+        // Not following links, the root included: a link is stored as a link.
+        let mut walk = walkdir::WalkDir::new(base.as_path())
+            .follow_links(false)
+            .follow_root_links(false)
+            .into_iter();
+        while let Some(entry) = walk.next() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => return Err(walk_error(output, &base, err)),
+            };
+            let path = match entry.path().strip_prefix(base.as_path()) {
+                Ok(rel) if rel.as_os_str().is_empty() => output.clone(),
+                Ok(rel) => match RepoPath::from_path(rel) {
+                    Ok(rel) => output.join_path(&rel),
+                    Err(_) => {
+                        return Err(PackError::InvalidPath {
+                            path: entry.into_path(),
+                        })
+                    }
+                },
+                Err(_) => unreachable!("walkdir yields paths below its root"),
+            };
             if nodes.contains_key(&path) {
+                // Listed twice (`dist` and `dist/a`): what is below was collected already.
+                if entry.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
                 continue;
             }
-            let abs = root.join_repo(&path);
-            let meta = match fs::symlink_metadata(&abs) {
-                Ok(meta) => meta,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                    return Err(PackError::MissingOutput { path });
-                }
-                Err(err) => {
-                    return Err(PackError::Io {
-                        path: abs.into_path_buf(),
-                        source: err,
-                    })
-                }
-            };
+            let abs = entry.path();
+            let meta = entry
+                .metadata()
+                .map_err(|err| walk_error(output, &base, err))?;
             let file_type = meta.file_type();
             let node = if file_type.is_symlink() {
-                let target = fs::read_link(&abs).pack_path(abs.as_path())?;
+                let target = fs::read_link(abs).pack_path(abs)?;
                 let Some(target) = target.to_str() else {
                     return Err(PackError::InvalidPath {
-                        path: abs.into_path_buf(),
+                        path: abs.to_path_buf(),
                     });
                 };
                 if !link_stays_inside(&path, target) {
@@ -66,7 +82,7 @@ pub(crate) fn collect(
                 }
                 // A link that never resolves (`a -> b -> a`, `a -> a/x`) cannot be restored:
                 // stored, it would be a miss forever. A dangling link is fine.
-                if let Err(err) = fs::metadata(&abs) {
+                if let Err(err) = fs::metadata(abs) {
                     if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
                         return Err(PackError::SymlinkLoop { path });
                     }
@@ -75,15 +91,6 @@ pub(crate) fn collect(
                     target: target.to_owned(),
                 }
             } else if file_type.is_dir() {
-                for child in fs::read_dir(&abs).pack_path(abs.as_path())? {
-                    let child = child.pack_path(abs.as_path())?;
-                    let name = child.file_name();
-                    let child_path = name.to_str().and_then(|name| path.join(name).ok());
-                    let Some(child_path) = child_path else {
-                        return Err(PackError::InvalidPath { path: child.path() });
-                    };
-                    stack.push(child_path);
-                }
                 Node::Dir {
                     mode: mode_of(&meta),
                 }
@@ -100,6 +107,25 @@ pub(crate) fn collect(
     }
     drop_entries_below_symlinks(&mut nodes);
     Ok(nodes)
+}
+
+/// A walk's error as a pack error: an entry that is not there (a listed output, or one
+/// removed while it is packed) is a missing output.
+fn walk_error(output: &RepoPath, base: &AbsPath, err: walkdir::Error) -> PackError {
+    let path = err.path().map(Path::to_path_buf).unwrap_or_default();
+    let source = io::Error::from(err);
+    if source.kind() == io::ErrorKind::NotFound {
+        let below = path
+            .strip_prefix(base.as_path())
+            .ok()
+            .and_then(|rel| RepoPath::from_path(rel).ok());
+        if let Some(rel) = below {
+            return PackError::MissingOutput {
+                path: output.join_path(&rel),
+            };
+        }
+    }
+    PackError::Io { path, source }
 }
 
 /// An output listed below a directory symlink is reached through the link; storing it too

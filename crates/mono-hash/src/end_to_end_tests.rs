@@ -61,13 +61,12 @@ fn repo() -> TempDir {
 }
 
 fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
+    for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let file_type = entry.file_type().unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        let file_type = entry.file_type();
         if file_type.is_dir() {
-            copy_tree(&entry.path(), &target);
+            fs::create_dir_all(&target).unwrap();
         } else if file_type.is_symlink() {
             #[cfg(unix)]
             std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target).unwrap();

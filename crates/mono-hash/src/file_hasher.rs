@@ -334,26 +334,38 @@ pub struct HashedInputs {
 
 /// Every file under `dir` (reached through the link `link`), as paths under `link`: regular
 /// files by content, symbolic links by target path (not followed; those to nothing skipped).
+/// Entries whose names cannot be part of a repository path are skipped, folders with all
+/// they hold.
 fn walk_behind_link(
     dir: &Path,
     link: &RepoPath,
     out: &mut Vec<(RepoPath, Digest)>,
 ) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
+    let walk = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| RepoPath::new(name).is_ok())
+        });
+    for entry in walk {
         let entry = entry?;
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+        let Some(path) = entry
+            .path()
+            .strip_prefix(dir)
+            .ok()
+            .and_then(|rel| RepoPath::from_path(rel).ok())
+            .map(|rel| link.join_path(&rel))
+        else {
             continue;
         };
-        let Ok(path) = link.join(&name) else {
-            continue;
-        };
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk_behind_link(&entry.path(), &path, out)?;
-        } else if kind.is_file() {
-            out.push((path, hash_contents(&entry.path())?));
+        let kind = entry.file_type();
+        if kind.is_file() {
+            out.push((path, hash_contents(entry.path())?));
         } else if kind.is_symlink() && fs::metadata(entry.path()).is_ok() {
-            out.push((path, hash_link(&entry.path())?));
+            out.push((path, hash_link(entry.path())?));
         }
     }
     Ok(())
