@@ -687,14 +687,18 @@ impl CacheStore for LocalStore {
 }
 
 /// The entries of one folder of the cache (not below it); a folder that is not there has
-/// none.
+/// none, a file in its place is an error.
 fn folder_entries(dir: &Path) -> impl Iterator<Item = Result<walkdir::DirEntry, StoreError>> + '_ {
     walkdir::WalkDir::new(dir)
-        .min_depth(1)
         .max_depth(1)
         .into_iter()
         .filter_map(move |entry| match entry {
-            Ok(entry) => Some(Ok(entry)),
+            Ok(entry) if entry.depth() > 0 => Some(Ok(entry)),
+            Ok(entry) if entry.file_type().is_dir() => None,
+            Ok(_) => Some(Err(StoreError::Io {
+                path: dir.to_path_buf(),
+                source: io::Error::from(io::ErrorKind::NotADirectory),
+            })),
             Err(err) => {
                 let path = err.path().unwrap_or(dir).to_path_buf();
                 let source = io::Error::from(err);
@@ -746,6 +750,25 @@ mod tests {
     use std::thread;
 
     use super::*;
+
+    #[test]
+    fn a_folder_lists_its_own_entries_none_when_missing_and_fails_when_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("v2");
+        assert_eq!(folder_entries(&dir).count(), 0);
+        fs::create_dir_all(dir.join("nested")).unwrap();
+        fs::write(dir.join("a.json"), "{}").unwrap();
+        fs::write(dir.join("nested/b.json"), "{}").unwrap();
+        let mut names: Vec<String> = folder_entries(&dir)
+            .map(|entry| entry.unwrap().file_name().to_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.json", "nested"]);
+        let file = tmp.path().join("file");
+        fs::write(&file, "").unwrap();
+        let errors: Vec<_> = folder_entries(&file).collect();
+        assert!(matches!(&errors[..], [Err(StoreError::Io { path, .. })] if *path == file));
+    }
     use crate::fixture::{self, paths, snapshot, write_file, Sandbox};
     use crate::meta::TaskInfo;
 

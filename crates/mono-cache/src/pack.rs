@@ -383,4 +383,67 @@ mod tests {
         let nodes = collect(&root, &[RepoPath::new("other/dangling").unwrap()]).unwrap();
         assert_eq!(nodes.len(), 1);
     }
+
+    #[test]
+    fn outputs_are_walked_once_whatever_their_order_and_links_not_entered() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path().to_path_buf()).unwrap();
+        fs::create_dir_all(dir.path().join("dist/sub/deep")).unwrap();
+        fs::write(dir.path().join("dist/a.js"), "a").unwrap();
+        fs::write(dir.path().join("dist/sub/deep/b.js"), "bb").unwrap();
+        fs::create_dir(dir.path().join("shared")).unwrap();
+        fs::write(dir.path().join("shared/s.txt"), "s").unwrap();
+        std::os::unix::fs::symlink("../shared", dir.path().join("dist/linked")).unwrap();
+        std::os::unix::fs::symlink("shared", dir.path().join("top")).unwrap();
+        let paths = |outputs: &[&str]| {
+            let outputs: Vec<RepoPath> =
+                outputs.iter().map(|o| RepoPath::new(o).unwrap()).collect();
+            let nodes = collect(&root, &outputs).unwrap();
+            nodes
+                .into_keys()
+                .map(|p| p.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let all = [
+            "dist",
+            "dist/a.js",
+            "dist/linked",
+            "dist/sub",
+            "dist/sub/deep",
+            "dist/sub/deep/b.js",
+        ];
+        assert_eq!(paths(&["dist"]), all);
+        assert_eq!(paths(&["dist/sub", "dist"]), all);
+        assert_eq!(paths(&["dist", "dist/sub/deep/b.js"]), all);
+        // A listed link to a folder is stored as the link, not followed.
+        assert_eq!(paths(&["top"]), ["top"]);
+        let err = collect(&root, &[RepoPath::new("dist/gone").unwrap()]).unwrap_err();
+        assert!(
+            matches!(&err, PackError::MissingOutput { path } if path.as_str() == "dist/gone"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fifos_and_names_that_are_no_repo_paths_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path().to_path_buf()).unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            out.join("pipe"),
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        let err = collect(&root, &[RepoPath::new("out").unwrap()]).unwrap_err();
+        assert!(
+            matches!(&err, PackError::UnsupportedFileType { path } if path.as_str() == "out/pipe"),
+            "{err}"
+        );
+        fs::remove_file(out.join("pipe")).unwrap();
+        fs::write(out.join("back\\slash"), "x").unwrap();
+        let err = collect(&root, &[RepoPath::new("out").unwrap()]).unwrap_err();
+        assert!(matches!(&err, PackError::InvalidPath { .. }), "{err}");
+    }
 }

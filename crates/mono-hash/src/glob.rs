@@ -556,4 +556,45 @@ mod tests {
             ]
         );
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn walks_skip_nested_folders_and_never_entered_ones_and_follow_only_their_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path()).unwrap();
+        for file in [
+            "p/src/a.ts",
+            "p/nested/b.ts",
+            "p/.git/c.ts",
+            "p/node_modules/d.ts",
+            "p/dist/e.ts",
+            "shared/s.ts",
+        ] {
+            let path = dir.path().join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "x").unwrap();
+        }
+        std::os::unix::fs::symlink("../shared", dir.path().join("p/linked")).unwrap();
+        std::os::unix::fs::symlink("../shared", dir.path().join("p/src/inner")).unwrap();
+        let found = |globs: &[&str], skip: &[&str]| {
+            let found = expand(&root, &RepoPath::new("p").unwrap(), &list(globs), skip).unwrap();
+            found
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found(&["**", "!dist/**"], &["p/nested"]),
+            ["p/linked", "p/src/a.ts", "p/src/inner"]
+        );
+        // A glob's literal start is followed when it is a link; nothing below it is.
+        assert_eq!(found(&["linked/**"], &[]), ["p/linked/s.ts"]);
+        assert_eq!(found(&["node_modules/**"], &[]), ["p/node_modules/d.ts"]);
+
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"p/src/\xff.ts");
+        fs::write(dir.path().join(odd), "x").unwrap();
+        let err = expand(&root, &RepoPath::new("p").unwrap(), &list(&["src/**"]), &[]).unwrap_err();
+        assert!(matches!(err, HashError::InvalidPath { .. }), "{err}");
+    }
 }
