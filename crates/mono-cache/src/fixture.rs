@@ -87,36 +87,31 @@ pub(crate) enum Seen {
 
 /// Everything under `root`, without following symlinks.
 pub(crate) fn snapshot(root: &Path) -> BTreeMap<String, Seen> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Seen>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_owned();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let mode = meta.permissions().mode() & 0o7777;
-            if meta.file_type().is_symlink() {
-                let target = fs::read_link(&path).unwrap().to_str().unwrap().to_owned();
-                out.insert(rel, Seen::Symlink { target });
-            } else if meta.is_dir() {
-                out.insert(rel, Seen::Dir { mode });
-                walk(root, &path, out);
-            } else {
-                out.insert(
-                    rel,
-                    Seen::File {
-                        mode,
-                        content: fs::read(&path).unwrap(),
-                    },
-                );
-            }
-        }
-    }
     let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
+    for entry in walkdir::WalkDir::new(root).min_depth(1) {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let meta = entry.metadata().unwrap();
+        let mode = meta.permissions().mode() & 0o7777;
+        let seen = if meta.file_type().is_symlink() {
+            let target = fs::read_link(path).unwrap().to_str().unwrap().to_owned();
+            Seen::Symlink { target }
+        } else if meta.is_dir() {
+            Seen::Dir { mode }
+        } else {
+            Seen::File {
+                mode,
+                content: fs::read(path).unwrap(),
+            }
+        };
+        out.insert(rel, seen);
+    }
     out
 }
 

@@ -223,18 +223,8 @@ impl LocalStore {
     pub fn prune(&self) -> Result<PruneReport, StoreError> {
         let mut report = PruneReport::default();
         let dir = &self.entries_dir;
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(report),
-            Err(err) => {
-                return Err(StoreError::Io {
-                    path: dir.clone(),
-                    source: err,
-                })
-            }
-        };
-        for entry in entries {
-            let entry = entry.store_path(dir)?;
+        for entry in folder_entries(dir) {
+            let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let Ok(meta) = entry.metadata() else { continue };
@@ -257,7 +247,7 @@ impl LocalStore {
                 false
             };
             if orphan {
-                let path = entry.path();
+                let path = entry.path().to_path_buf();
                 match fs::remove_file(&path) {
                     Ok(()) => report.bytes += meta.len(),
                     Err(err) if err.kind() == io::ErrorKind::NotFound => {}
@@ -275,18 +265,8 @@ impl LocalStore {
     pub fn clean_temp(&self) -> Result<PruneReport, StoreError> {
         let mut report = PruneReport::default();
         for dir in [self.entries_dir.as_path(), self.cache_dir.as_path()] {
-            let entries = match fs::read_dir(dir) {
-                Ok(entries) => entries,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => {
-                    return Err(StoreError::Io {
-                        path: dir.to_path_buf(),
-                        source: err,
-                    })
-                }
-            };
-            for entry in entries {
-                let entry = entry.store_path(dir)?;
+            for entry in folder_entries(dir) {
+                let entry = entry?;
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
                 if !name.starts_with(".tmp") {
@@ -303,7 +283,7 @@ impl LocalStore {
                 if !garbage {
                     continue;
                 }
-                let path = entry.path();
+                let path = entry.path().to_path_buf();
                 match fs::remove_file(&path) {
                     Ok(()) => {
                         report.temp_files += 1;
@@ -325,20 +305,10 @@ impl LocalStore {
     pub fn evict(&self, limits: CacheLimits, dry: bool) -> Result<EvictReport, StoreError> {
         let mut report = EvictReport::default();
         let dir = &self.entries_dir;
-        let listing = match fs::read_dir(dir) {
-            Ok(listing) => listing,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(report),
-            Err(err) => {
-                return Err(StoreError::Io {
-                    path: dir.clone(),
-                    source: err,
-                })
-            }
-        };
         // (last used, key, bytes)
         let mut entries = Vec::new();
-        for entry in listing {
-            let entry = entry.store_path(dir)?;
+        for entry in folder_entries(dir) {
+            let entry = entry?;
             let name = entry.file_name();
             let Some(key) = name
                 .to_str()
@@ -347,7 +317,7 @@ impl LocalStore {
             else {
                 continue;
             };
-            let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+            let Ok(meta) = entry.metadata() else {
                 continue;
             };
             let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
@@ -697,18 +667,8 @@ impl CacheStore for LocalStore {
     fn status(&self) -> Result<CacheStatus, StoreError> {
         let mut status = CacheStatus::default();
         let dir = &self.entries_dir;
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(status),
-            Err(err) => {
-                return Err(StoreError::Io {
-                    path: dir.clone(),
-                    source: err,
-                })
-            }
-        };
-        for entry in entries {
-            let entry = entry.store_path(dir)?;
+        for entry in folder_entries(dir) {
+            let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let is_meta = name
@@ -724,6 +684,28 @@ impl CacheStore for LocalStore {
         }
         Ok(status)
     }
+}
+
+/// The entries of one folder of the cache (not below it); a folder that is not there has
+/// none, a file in its place is an error.
+fn folder_entries(dir: &Path) -> impl Iterator<Item = Result<walkdir::DirEntry, StoreError>> + '_ {
+    walkdir::WalkDir::new(dir)
+        .max_depth(1)
+        .into_iter()
+        .filter_map(move |entry| match entry {
+            Ok(entry) if entry.depth() > 0 => Some(Ok(entry)),
+            Ok(entry) if entry.file_type().is_dir() => None,
+            Ok(_) => Some(Err(StoreError::Io {
+                path: dir.to_path_buf(),
+                source: io::Error::from(io::ErrorKind::NotADirectory),
+            })),
+            Err(err) => {
+                let path = err.path().unwrap_or(dir).to_path_buf();
+                let source = io::Error::from(err);
+                (source.kind() != io::ErrorKind::NotFound || path != dir)
+                    .then_some(Err(StoreError::Io { path, source }))
+            }
+        })
 }
 
 /// The key of `<key>.manifest.zst`.
@@ -768,6 +750,25 @@ mod tests {
     use std::thread;
 
     use super::*;
+
+    #[test]
+    fn a_folder_lists_its_own_entries_none_when_missing_and_fails_when_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("v2");
+        assert_eq!(folder_entries(&dir).count(), 0);
+        fs::create_dir_all(dir.join("nested")).unwrap();
+        fs::write(dir.join("a.json"), "{}").unwrap();
+        fs::write(dir.join("nested/b.json"), "{}").unwrap();
+        let mut names: Vec<String> = folder_entries(&dir)
+            .map(|entry| entry.unwrap().file_name().to_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.json", "nested"]);
+        let file = tmp.path().join("file");
+        fs::write(&file, "").unwrap();
+        let errors: Vec<_> = folder_entries(&file).collect();
+        assert!(matches!(&errors[..], [Err(StoreError::Io { path, .. })] if *path == file));
+    }
     use crate::fixture::{self, paths, snapshot, write_file, Sandbox};
     use crate::meta::TaskInfo;
 

@@ -32,30 +32,46 @@ pub(crate) fn collect(
             return Err(PackError::RootOutput);
         }
         check_parent_inside(root, output, &mut checked_parents, &mut canonical_root)?;
-        let mut stack = vec![output.clone()];
-        while let Some(path) = stack.pop() {
+        let base = root.join_repo(output);
+        // Not following links, the root included: a link is stored as a link.
+        let mut walk = walkdir::WalkDir::new(base.as_path())
+            .follow_links(false)
+            .follow_root_links(false)
+            .into_iter();
+        while let Some(entry) = walk.next() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => return Err(walk_error(output, &base, err)),
+            };
+            let path = match entry.path().strip_prefix(base.as_path()) {
+                Ok(rel) if rel.as_os_str().is_empty() => output.clone(),
+                Ok(rel) => match RepoPath::from_path(rel) {
+                    Ok(rel) => output.join_path(&rel),
+                    Err(_) => {
+                        return Err(PackError::InvalidPath {
+                            path: entry.into_path(),
+                        })
+                    }
+                },
+                Err(_) => unreachable!("walkdir yields paths below its root"),
+            };
             if nodes.contains_key(&path) {
+                // Listed twice (`dist` and `dist/a`): what is below was collected already.
+                if entry.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
                 continue;
             }
-            let abs = root.join_repo(&path);
-            let meta = match fs::symlink_metadata(&abs) {
-                Ok(meta) => meta,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                    return Err(PackError::MissingOutput { path });
-                }
-                Err(err) => {
-                    return Err(PackError::Io {
-                        path: abs.into_path_buf(),
-                        source: err,
-                    })
-                }
-            };
+            let abs = entry.path();
+            let meta = entry
+                .metadata()
+                .map_err(|err| walk_error(output, &base, err))?;
             let file_type = meta.file_type();
             let node = if file_type.is_symlink() {
-                let target = fs::read_link(&abs).pack_path(abs.as_path())?;
+                let target = fs::read_link(abs).pack_path(abs)?;
                 let Some(target) = target.to_str() else {
                     return Err(PackError::InvalidPath {
-                        path: abs.into_path_buf(),
+                        path: abs.to_path_buf(),
                     });
                 };
                 if !link_stays_inside(&path, target) {
@@ -66,7 +82,7 @@ pub(crate) fn collect(
                 }
                 // A link that never resolves (`a -> b -> a`, `a -> a/x`) cannot be restored:
                 // stored, it would be a miss forever. A dangling link is fine.
-                if let Err(err) = fs::metadata(&abs) {
+                if let Err(err) = fs::metadata(abs) {
                     if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
                         return Err(PackError::SymlinkLoop { path });
                     }
@@ -75,15 +91,6 @@ pub(crate) fn collect(
                     target: target.to_owned(),
                 }
             } else if file_type.is_dir() {
-                for child in fs::read_dir(&abs).pack_path(abs.as_path())? {
-                    let child = child.pack_path(abs.as_path())?;
-                    let name = child.file_name();
-                    let child_path = name.to_str().and_then(|name| path.join(name).ok());
-                    let Some(child_path) = child_path else {
-                        return Err(PackError::InvalidPath { path: child.path() });
-                    };
-                    stack.push(child_path);
-                }
                 Node::Dir {
                     mode: mode_of(&meta),
                 }
@@ -100,6 +107,25 @@ pub(crate) fn collect(
     }
     drop_entries_below_symlinks(&mut nodes);
     Ok(nodes)
+}
+
+/// A walk's error as a pack error: an entry that is not there (a listed output, or one
+/// removed while it is packed) is a missing output.
+fn walk_error(output: &RepoPath, base: &AbsPath, err: walkdir::Error) -> PackError {
+    let path = err.path().map(Path::to_path_buf).unwrap_or_default();
+    let source = io::Error::from(err);
+    if source.kind() == io::ErrorKind::NotFound {
+        let below = path
+            .strip_prefix(base.as_path())
+            .ok()
+            .and_then(|rel| RepoPath::from_path(rel).ok());
+        if let Some(rel) = below {
+            return PackError::MissingOutput {
+                path: output.join_path(&rel),
+            };
+        }
+    }
+    PackError::Io { path, source }
 }
 
 /// An output listed below a directory symlink is reached through the link; storing it too
@@ -356,5 +382,68 @@ mod tests {
         assert!(matches!(err, PackError::SymlinkLoop { .. }), "{err}");
         let nodes = collect(&root, &[RepoPath::new("other/dangling").unwrap()]).unwrap();
         assert_eq!(nodes.len(), 1);
+    }
+
+    #[test]
+    fn outputs_are_walked_once_whatever_their_order_and_links_not_entered() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path().to_path_buf()).unwrap();
+        fs::create_dir_all(dir.path().join("dist/sub/deep")).unwrap();
+        fs::write(dir.path().join("dist/a.js"), "a").unwrap();
+        fs::write(dir.path().join("dist/sub/deep/b.js"), "bb").unwrap();
+        fs::create_dir(dir.path().join("shared")).unwrap();
+        fs::write(dir.path().join("shared/s.txt"), "s").unwrap();
+        std::os::unix::fs::symlink("../shared", dir.path().join("dist/linked")).unwrap();
+        std::os::unix::fs::symlink("shared", dir.path().join("top")).unwrap();
+        let paths = |outputs: &[&str]| {
+            let outputs: Vec<RepoPath> =
+                outputs.iter().map(|o| RepoPath::new(o).unwrap()).collect();
+            let nodes = collect(&root, &outputs).unwrap();
+            nodes
+                .into_keys()
+                .map(|p| p.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let all = [
+            "dist",
+            "dist/a.js",
+            "dist/linked",
+            "dist/sub",
+            "dist/sub/deep",
+            "dist/sub/deep/b.js",
+        ];
+        assert_eq!(paths(&["dist"]), all);
+        assert_eq!(paths(&["dist/sub", "dist"]), all);
+        assert_eq!(paths(&["dist", "dist/sub/deep/b.js"]), all);
+        // A listed link to a folder is stored as the link, not followed.
+        assert_eq!(paths(&["top"]), ["top"]);
+        let err = collect(&root, &[RepoPath::new("dist/gone").unwrap()]).unwrap_err();
+        assert!(
+            matches!(&err, PackError::MissingOutput { path } if path.as_str() == "dist/gone"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fifos_and_names_that_are_no_repo_paths_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path().to_path_buf()).unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            out.join("pipe"),
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        let err = collect(&root, &[RepoPath::new("out").unwrap()]).unwrap_err();
+        assert!(
+            matches!(&err, PackError::UnsupportedFileType { path } if path.as_str() == "out/pipe"),
+            "{err}"
+        );
+        fs::remove_file(out.join("pipe")).unwrap();
+        fs::write(out.join("back\\slash"), "x").unwrap();
+        let err = collect(&root, &[RepoPath::new("out").unwrap()]).unwrap_err();
+        assert!(matches!(&err, PackError::InvalidPath { .. }), "{err}");
     }
 }

@@ -28,16 +28,18 @@
 //! # Racy outputs
 //!
 //! As in the stat cache (mono-hash), a file written twice within one tick of the filesystem
-//! clock may keep its stat. A task is therefore only recorded when every output's mtime and
-//! ctime are strictly older than the filesystem's clock read (from a probe file in the cache
-//! directory) *before* the outputs were stat-ed: any later change gives a different stamp.
+//! clock may keep its stamp. A task is therefore only recorded when every output's stamp is
+//! settled ([`Stamp::is_settled`], mono-stamp): its mtime and ctime are strictly older than
+//! the filesystem's clock ([`FsClock`], `clock.probe` in the cache directory) read *before*
+//! the outputs were stat-ed, so any later change gives a different stamp.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, Metadata};
-use std::io::{Seek, SeekFrom, Write};
+use std::fs;
+use std::io::Write;
 use std::sync::Mutex;
 
 use mono_paths::{AbsPath, RepoPath};
+use mono_stamp::{FsClock, Stamp, StampKind};
 use serde::{Deserialize, Serialize};
 
 use crate::key::{CacheKey, Checksum};
@@ -45,14 +47,15 @@ use crate::policy::RestorePolicy;
 
 /// The records file's name in the cache directory.
 pub const OUTPUT_RECORDS_FILE: &str = "outputs-v2.json";
-const PROBE_FILE: &str = "outputs-v2.probe";
+/// Where earlier versions read the filesystem clock: removed when the records are written.
+const LEGACY_PROBE_FILE: &str = "outputs-v2.probe";
 const VERSION: u32 = 2;
 /// The largest records file read.
 const MAX_FILE: u64 = 256 * 1024 * 1024;
 /// Logs larger than this are not copied into the records: the full restore reads them.
 const MAX_LOG: usize = 64 * 1024;
 
-/// The kind of an output entry.
+/// The kind of an output entry, as the file names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Kind {
@@ -61,11 +64,12 @@ enum Kind {
     Symlink,
 }
 
-/// One output's stat, as recorded. Directories record only kind and mode: files added to
-/// an output directory by someone else are left alone by a restore too.
+/// One output's [`Stamp`] as the file holds it. Directories hold only kind and mode (as
+/// their stamps do): files added to an output directory by someone else are left alone by
+/// a restore too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Stamp {
+struct OutputStamp {
     path: String,
     kind: Kind,
     mode: u32,
@@ -79,63 +83,40 @@ struct Stamp {
     inode: Option<u64>,
 }
 
-impl Stamp {
-    fn of(path: &RepoPath, meta: &Metadata) -> Option<Stamp> {
-        let file_type = meta.file_type();
-        let kind = if file_type.is_symlink() {
-            Kind::Symlink
-        } else if file_type.is_dir() {
-            Kind::Dir
-        } else if file_type.is_file() {
-            Kind::File
-        } else {
-            return None;
+impl OutputStamp {
+    fn new(path: &RepoPath, stamp: Stamp) -> OutputStamp {
+        let (kind, contentful) = match stamp.kind {
+            StampKind::File => (Kind::File, true),
+            StampKind::Dir => (Kind::Dir, false),
+            StampKind::Symlink => (Kind::Symlink, true),
         };
-        let (mode, mtime_ns, ctime_ns, inode) = unix_stat(meta);
-        let contentful = kind != Kind::Dir;
-        Some(Stamp {
+        OutputStamp {
             path: path.as_str().to_owned(),
             kind,
-            mode,
-            size: contentful.then_some(meta.len()),
-            mtime_ns: contentful.then_some(mtime_ns),
-            ctime_ns: contentful.then_some(ctime_ns),
-            inode: contentful.then_some(inode),
-        })
+            mode: stamp.mode,
+            size: contentful.then_some(stamp.size),
+            mtime_ns: contentful.then_some(stamp.mtime_ns),
+            ctime_ns: contentful.then_some(stamp.ctime_ns),
+            inode: contentful.then_some(stamp.inode),
+        }
     }
 
-    /// Whether the stamp was taken before the filesystem clock read `now`, so that any
-    /// later change to the file gives it another stamp.
-    fn settled(&self, now: i64) -> bool {
-        self.mtime_ns.is_none_or(|t| t < now) && self.ctime_ns.is_none_or(|t| t < now)
+    /// The stamp held; `None` for a file or link that lacks one of its facts.
+    fn stamp(&self) -> Option<Stamp> {
+        let kind = match self.kind {
+            Kind::File => StampKind::File,
+            Kind::Dir => return Some(Stamp::new(StampKind::Dir, self.mode, 0, 0, 0, 0)),
+            Kind::Symlink => StampKind::Symlink,
+        };
+        Some(Stamp::new(
+            kind,
+            self.mode,
+            self.size?,
+            self.mtime_ns?,
+            self.ctime_ns?,
+            self.inode?,
+        ))
     }
-}
-
-#[cfg(unix)]
-fn unix_stat(meta: &Metadata) -> (u32, i64, i64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
-    (
-        meta.mode() & 0o7777,
-        ns(meta.mtime(), meta.mtime_nsec()),
-        ns(meta.ctime(), meta.ctime_nsec()),
-        meta.ino(),
-    )
-}
-
-#[cfg(not(unix))]
-fn unix_stat(meta: &Metadata) -> (u32, i64, i64, u64) {
-    let ns = |t: std::io::Result<std::time::SystemTime>| {
-        t.ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-    };
-    (
-        u32::from(meta.permissions().readonly()),
-        ns(meta.modified()),
-        ns(meta.created()),
-        0,
-    )
 }
 
 /// What one task's outputs looked like after the cache restored or stored them.
@@ -147,7 +128,7 @@ struct Record {
     archive: Checksum,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     log: Option<String>,
-    files: Vec<Stamp>,
+    files: Vec<OutputStamp>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +163,7 @@ pub struct OutputRecords {
     dir: AbsPath,
     tasks: Mutex<HashMap<String, Record>>,
     changed: Mutex<bool>,
+    clock: FsClock,
 }
 
 impl OutputRecords {
@@ -192,6 +174,7 @@ impl OutputRecords {
             dir: cache_dir.clone(),
             tasks: Mutex::new(tasks),
             changed: Mutex::new(false),
+            clock: FsClock::in_dir(cache_dir.as_path()),
         }
     }
 
@@ -216,11 +199,11 @@ impl OutputRecords {
             record.clone()
         };
         let log = record.log?;
-        for stamp in &record.files {
-            let path = RepoPath::new(&stamp.path).ok()?;
+        for file in &record.files {
+            let path = RepoPath::new(&file.path).ok()?;
             policy.check_name(&path).ok()?;
             let meta = fs::symlink_metadata(repo_root.join_repo(&path).as_path()).ok()?;
-            if Stamp::of(&path, &meta).as_ref() != Some(stamp) {
+            if Stamp::of(&meta) != Some(file.stamp()?) {
                 return None;
             }
         }
@@ -287,6 +270,8 @@ impl OutputRecords {
         temp.write_all(&bytes)?;
         temp.persist(self.dir.join(OUTPUT_RECORDS_FILE).as_path())
             .map_err(|err| err.error)?;
+        // Only space is at stake: a probe that cannot be removed stays.
+        let _ = fs::remove_file(self.dir.join(LEGACY_PROBE_FILE).as_path());
         Ok(())
     }
 
@@ -301,15 +286,15 @@ impl OutputRecords {
         let log = (log.len() <= MAX_LOG)
             .then(|| std::str::from_utf8(log).ok())
             .flatten()?;
-        let now = self.fs_now()?;
+        let now = self.clock.now()?;
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
             let meta = fs::symlink_metadata(repo_root.join_repo(path).as_path()).ok()?;
-            let stamp = Stamp::of(path, &meta)?;
-            if !stamp.settled(now) {
+            let stamp = Stamp::of(&meta)?;
+            if !stamp.is_settled(now) {
                 return None;
             }
-            files.push(stamp);
+            files.push(OutputStamp::new(path, stamp));
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
         files.dedup_by(|a, b| a.path == b.path);
@@ -319,17 +304,6 @@ impl OutputRecords {
             log: Some(log.to_owned()),
             files,
         })
-    }
-
-    /// The filesystem's clock now, in ns: the mtime of a probe file just written.
-    fn fs_now(&self) -> Option<i64> {
-        fs::create_dir_all(&self.dir).ok()?;
-        let mut probe =
-            crate::open::open_regular_for_writing(self.dir.join(PROBE_FILE).as_path()).ok()?;
-        probe.seek(SeekFrom::Start(0)).ok()?;
-        probe.write_all(b"t").ok()?;
-        let (_, mtime, _, _) = unix_stat(&probe.metadata().ok()?);
-        Some(mtime)
     }
 }
 
@@ -378,16 +352,24 @@ mod tests {
         Checksum::of(s.as_bytes())
     }
 
-    /// Waits until the filesystem clock has moved past the outputs' stamps.
-    fn settle() {
-        std::thread::sleep(std::time::Duration::from_millis(30));
+    /// Waits until the filesystem clock has moved past the outputs' stamps (their ctimes
+    /// cannot be set back), so that they are settled.
+    fn settle(s: &Setup) {
+        let newest = paths()
+            .iter()
+            .filter_map(|path| fs::symlink_metadata(s.root.join_repo(path).as_path()).ok())
+            .filter_map(|meta| Stamp::of(&meta))
+            .map(|stamp| stamp.newest_ns())
+            .max()
+            .unwrap_or(0);
+        assert!(FsClock::in_dir(s.cache.as_path()).wait_past(newest));
     }
 
     #[test]
     fn a_recorded_task_is_up_to_date_until_an_output_changes() {
         let s = setup();
         let records = OutputRecords::open(&s.cache);
-        settle();
+        settle(&s);
         records.record(
             &s.root,
             "web#build",
@@ -458,7 +440,7 @@ mod tests {
     fn removal_chmod_and_replacement_are_seen() {
         let s = setup();
         let records = OutputRecords::open(&s.cache);
-        settle();
+        settle(&s);
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         assert!(records
             .up_to_date(
@@ -482,7 +464,7 @@ mod tests {
                 )
                 .is_none());
         }
-        settle();
+        settle(&s);
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"");
         fs::remove_file(s.root.join("dist/a.js").as_path()).unwrap();
         assert!(records
@@ -499,7 +481,7 @@ mod tests {
     fn outputs_not_older_than_the_filesystem_clock_are_not_recorded() {
         let s = setup();
         let records = OutputRecords::open(&s.cache);
-        settle();
+        settle(&s);
         // An mtime at or after the clock could be shared with a later write: such a task
         // must be forgotten, not recorded. A future mtime stands for "written this tick".
         let file = fs::File::options()
@@ -517,26 +499,36 @@ mod tests {
                 &RestorePolicy::any_output()
             )
             .is_none());
+    }
 
-        let stamp = |mtime| Stamp {
-            path: "a".into(),
-            kind: Kind::File,
-            mode: 0o644,
-            size: Some(1),
-            mtime_ns: Some(mtime),
-            ctime_ns: Some(5),
-            inode: Some(1),
-        };
-        assert!(stamp(9).settled(10));
-        assert!(!stamp(10).settled(10));
-        assert!(!stamp(5).settled(5), "ctime counts too");
+    #[test]
+    fn the_file_holds_whole_stamps_and_directories_kind_and_mode() {
+        let path = RepoPath::new("dist/a.js").unwrap();
+        let file = Stamp::new(StampKind::Symlink, 0o777, 4, 9, 10, 11);
+        let held = OutputStamp::new(&path, file);
+        assert_eq!(held.stamp(), Some(file));
+        assert_eq!(
+            serde_json::to_string(&held).unwrap(),
+            r#"{"path":"dist/a.js","kind":"symlink","mode":511,"size":4,"mtimeNs":9,"ctimeNs":10,"inode":11}"#
+        );
+        let dir = Stamp::new(StampKind::Dir, 0o755, 0, 0, 0, 0);
+        let held = OutputStamp::new(&path, dir);
+        assert_eq!(
+            serde_json::to_string(&held).unwrap(),
+            r#"{"path":"dist/a.js","kind":"dir","mode":493}"#
+        );
+        assert_eq!(held.stamp(), Some(dir));
+        // A file without one of its facts is no stamp: the task takes the full restore.
+        let partial: OutputStamp =
+            serde_json::from_str(r#"{"path":"a","kind":"file","mode":420,"size":1}"#).unwrap();
+        assert_eq!(partial.stamp(), None);
     }
 
     #[test]
     fn records_survive_a_save_and_a_corrupt_file_is_empty() {
         let s = setup();
         let records = OutputRecords::open(&s.cache);
-        settle();
+        settle(&s);
         records.record(
             &s.root,
             "t",
@@ -583,7 +575,7 @@ mod tests {
     fn an_edited_or_unsafe_records_file_is_ignored() {
         let s = setup();
         let records = OutputRecords::open(&s.cache);
-        settle();
+        settle(&s);
         records.record(&s.root, "t", (&key("k"), &sum("a")), &paths(), b"log\n");
         records.save().unwrap();
         let file = s.cache.join(OUTPUT_RECORDS_FILE);
@@ -624,7 +616,7 @@ mod tests {
     fn logs_that_are_not_utf8_or_too_large_are_not_recorded() {
         let s = setup();
         let records = OutputRecords::open(&s.cache);
-        settle();
+        settle(&s);
         records.record(
             &s.root,
             "t",

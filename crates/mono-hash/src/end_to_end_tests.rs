@@ -61,13 +61,12 @@ fn repo() -> TempDir {
 }
 
 fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
+    for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let file_type = entry.file_type().unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        let file_type = entry.file_type();
         if file_type.is_dir() {
-            copy_tree(&entry.path(), &target);
+            fs::create_dir_all(&target).unwrap();
         } else if file_type.is_symlink() {
             #[cfg(unix)]
             std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target).unwrap();
@@ -238,18 +237,23 @@ fn explicit_inputs_can_name_git_ignored_files() {
 #[test]
 fn a_warm_run_reads_nothing_and_hashes_the_same() {
     let dir = repo();
-    // Out of the racy window, as files are on any run but the one right after a checkout.
+    // Out of the racy window, as files are on any run but the one right after a checkout:
+    // mtimes set back, and the filesystem clock past the ctimes (which cannot be).
+    let cache = TempDir::new().unwrap();
+    let mut newest = 0;
     for file in ["README.md", "package.json", "src/index.ts", "src/new.ts"] {
         let path = dir.path().join("apps/web").join(file);
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
         fs::File::options()
             .write(true)
-            .open(path)
+            .open(&path)
             .unwrap()
             .set_modified(old)
             .unwrap();
+        let stamp = mono_stamp::Stamp::of(&fs::symlink_metadata(&path).unwrap()).unwrap();
+        newest = newest.max(stamp.newest_ns());
     }
-    let cache = TempDir::new().unwrap();
+    assert!(mono_stamp::FsClock::in_dir(cache.path()).wait_past(newest));
     let mut run = Run::new(dir.path());
     run.cache_dir = Some(abs(cache.path()));
     let (cold, _, counts) = run.hash();

@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 use mono_paths::{AbsPath, RepoPath};
 use rayon::prelude::*;
 
-use crate::stat_cache::{FileKind, Stat, StatCache};
+use mono_stamp::{Stamp, StampKind};
+
+use crate::stat_cache::StatCache;
 use crate::{Digest, HashError};
 
 /// The blake3 key context that keeps a symbolic link's digest apart from the digest of a
@@ -53,7 +55,7 @@ impl FileHasher {
     }
 
     /// A hasher for files under `root` with a stat cache kept in `cache_dir` (as
-    /// `stat-cache-v1.bin`). A missing or unreadable stat cache starts empty; call
+    /// `stat-cache-v2.bin`). A missing or unreadable stat cache starts empty; call
     /// [`FileHasher::save_stat_cache`] at the end of the run.
     pub fn with_stat_cache(root: &AbsPath, cache_dir: &AbsPath) -> Self {
         FileHasher {
@@ -161,7 +163,7 @@ impl FileHasher {
             }
             if let Some(stat) = stat {
                 read += 1;
-                if now.is_some_and(|now| stat.mtime_ns < now) {
+                if now.is_some_and(|now| stat.is_settled(now)) {
                     fresh.push((path.clone(), stat, digest));
                 }
             }
@@ -210,7 +212,7 @@ impl FileHasher {
     ) -> Result<Hashed, HashError> {
         let stat = match folder {
             Some(folder) => folder.lstat(path.file_name().unwrap_or(path.as_str())),
-            None => fs::symlink_metadata(self.abs(path)).map(|meta| Stat::from_metadata(&meta)),
+            None => fs::symlink_metadata(self.abs(path)).map(|meta| Stamp::of(&meta)),
         }
         .map_err(|source| match source.kind() {
             // A folder on the way replaced by a file: the file is gone all the same.
@@ -222,8 +224,9 @@ impl FileHasher {
                 source,
             },
         })?
+        .filter(|stamp| stamp.kind != StampKind::Dir)
         .ok_or_else(|| HashError::NotAFile { path: path.clone() })?;
-        let is_link = stat.kind == FileKind::Symlink;
+        let is_link = stat.kind == StampKind::Symlink;
         if let Some(cache) = &self.cache {
             if let Some(digest) = cache.lookup(path, &stat) {
                 return Ok((digest, None, is_link));
@@ -232,8 +235,8 @@ impl FileHasher {
         }
         let abs = self.abs(path);
         let digest = match stat.kind {
-            FileKind::File => hash_contents(&abs),
-            FileKind::Symlink => hash_link(&abs),
+            StampKind::File | StampKind::Dir => hash_contents(&abs),
+            StampKind::Symlink => hash_link(&abs),
         }
         .map_err(|source| match source.kind() {
             ErrorKind::NotFound => HashError::MissingFile { path: path.clone() },
@@ -257,7 +260,7 @@ impl FileHasher {
 }
 
 /// One file's digest, its stat when it was read (not cached), and whether it is a link.
-type Hashed = (Digest, Option<Stat>, bool);
+type Hashed = (Digest, Option<Stamp>, bool);
 
 /// The index ranges of `files` whose paths share a parent folder, in order.
 fn same_folder_runs(files: &[RepoPath]) -> Vec<std::ops::Range<usize>> {
@@ -305,36 +308,16 @@ impl Folder {
         None
     }
 
-    /// The stat of the entry `name`, not following a symbolic link; `None` if it is
-    /// neither a file nor a link.
+    /// The stamp of the entry `name`, not following a symbolic link; `None` if it is
+    /// neither a file, a directory nor a link.
     #[cfg(target_os = "linux")]
-    fn lstat(&self, name: &str) -> std::io::Result<Option<Stat>> {
-        use rustix::fs::{AtFlags, FileType};
-        let raw = rustix::fs::statat(&self.0, name, AtFlags::SYMLINK_NOFOLLOW)?;
-        let kind = match FileType::from_raw_mode(raw.st_mode) {
-            FileType::RegularFile => FileKind::File,
-            FileType::Symlink => FileKind::Symlink,
-            _ => return Ok(None),
-        };
-        // The field types differ between architectures; the values are those std's
-        // `Metadata` gives (the stat cache compares them with entries written from it).
-        fn ns(secs: impl TryInto<i64>, nsec: impl TryInto<i64>) -> i64 {
-            let secs: i64 = secs.try_into().unwrap_or(0);
-            secs.saturating_mul(1_000_000_000)
-                .saturating_add(nsec.try_into().unwrap_or(0))
-        }
-        let size: i64 = ns(0, raw.st_size);
-        Ok(Some(Stat {
-            size: u64::try_from(size).unwrap_or(0),
-            mtime_ns: ns(raw.st_mtime, raw.st_mtime_nsec),
-            ctime_ns: ns(raw.st_ctime, raw.st_ctime_nsec),
-            inode: raw.st_ino,
-            kind,
-        }))
+    fn lstat(&self, name: &str) -> std::io::Result<Option<Stamp>> {
+        let raw = rustix::fs::statat(&self.0, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(Stamp::from_stat(&raw))
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn lstat(&self, _name: &str) -> std::io::Result<Option<Stat>> {
+    fn lstat(&self, _name: &str) -> std::io::Result<Option<Stamp>> {
         unreachable!("no folder is opened here")
     }
 }
@@ -351,26 +334,38 @@ pub struct HashedInputs {
 
 /// Every file under `dir` (reached through the link `link`), as paths under `link`: regular
 /// files by content, symbolic links by target path (not followed; those to nothing skipped).
+/// Entries whose names cannot be part of a repository path are skipped, folders with all
+/// they hold.
 fn walk_behind_link(
     dir: &Path,
     link: &RepoPath,
     out: &mut Vec<(RepoPath, Digest)>,
 ) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
+    let walk = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| RepoPath::new(name).is_ok())
+        });
+    for entry in walk {
         let entry = entry?;
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+        let Some(path) = entry
+            .path()
+            .strip_prefix(dir)
+            .ok()
+            .and_then(|rel| RepoPath::from_path(rel).ok())
+            .map(|rel| link.join_path(&rel))
+        else {
             continue;
         };
-        let Ok(path) = link.join(&name) else {
-            continue;
-        };
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk_behind_link(&entry.path(), &path, out)?;
-        } else if kind.is_file() {
-            out.push((path, hash_contents(&entry.path())?));
+        let kind = entry.file_type();
+        if kind.is_file() {
+            out.push((path, hash_contents(entry.path())?));
         } else if kind.is_symlink() && fs::metadata(entry.path()).is_ok() {
-            out.push((path, hash_link(&entry.path())?));
+            out.push((path, hash_link(entry.path())?));
         }
     }
     Ok(())
@@ -419,6 +414,7 @@ mod tests {
             age(&abs);
             paths.push(RepoPath::new(path).unwrap());
         }
+        settle(&dir, &root, &paths);
         (dir, root, paths)
     }
 
@@ -427,6 +423,20 @@ mod tests {
         let file = File::options().write(true).open(path).unwrap();
         file.set_modified(SystemTime::now() - Duration::from_secs(60))
             .unwrap();
+    }
+
+    /// Waits until the filesystem clock has passed the ctimes of `paths` (their mtimes are
+    /// set back by `age`; a ctime cannot be), so that their stamps are settled.
+    fn settle(dir: &TempDir, root: &AbsPath, paths: &[RepoPath]) {
+        let newest = paths
+            .iter()
+            .map(|path| {
+                let meta = fs::symlink_metadata(root.join_repo(path).as_path()).unwrap();
+                Stamp::of(&meta).unwrap().newest_ns()
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(mono_stamp::FsClock::in_dir(cache_dir(dir).as_path()).wait_past(newest));
     }
 
     fn cache_dir(dir: &TempDir) -> AbsPath {
@@ -473,11 +483,7 @@ mod tests {
         let folder = Folder::open(&root, &paths).expect("a run of two opens its folder");
         for name in ["a.txt", "b.txt", "link", "sub"] {
             let by_path = fs::symlink_metadata(root.as_path().join("d").join(name)).unwrap();
-            assert_eq!(
-                folder.lstat(name).unwrap(),
-                Stat::from_metadata(&by_path),
-                "{name}"
-            );
+            assert_eq!(folder.lstat(name).unwrap(), Stamp::of(&by_path), "{name}");
         }
         assert_eq!(
             folder.lstat("gone").unwrap_err().kind(),
@@ -590,10 +596,10 @@ mod tests {
         first.hash_files(&paths).unwrap();
         first.save_stat_cache().unwrap();
 
-        // Same size, mtime put back: the ctime still moves.
+        // Same size, mtime put back: the ctime still moves (`setup` let the filesystem clock
+        // pass the old one).
         let abs = root.as_path().join("a.txt");
         let mtime = fs::metadata(&abs).unwrap().modified().unwrap();
-        std::thread::sleep(Duration::from_millis(20));
         fs::write(&abs, "zzz").unwrap();
         File::options()
             .write(true)

@@ -4,6 +4,7 @@
 //! ([`GlobList::new`]) and applied to any number of packages ([`GlobList::resolve`]), since
 //! most tasks of a repository share the same `inputs` and `outputs`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::ErrorKind;
@@ -379,11 +380,8 @@ impl Resolved<'_> {
                 out.push(repo_path(file)?);
             }
         }
-        let mut rel = String::new();
         for dir in walks {
-            rel.clear();
-            rel.push_str(dir);
-            self.walk_dir(root.as_path(), &mut rel, skip_dirs, out)?;
+            self.walk_dir(root.as_path(), dir, skip_dirs, out)?;
         }
         Ok(())
     }
@@ -392,57 +390,81 @@ impl Resolved<'_> {
         self.is_included(path) && !self.is_excluded(path)
     }
 
+    /// Walks below the repository directory `dir` (a symbolic link to a folder there is
+    /// followed; no link below it is).
     fn walk_dir(
         &self,
         root: &Path,
-        rel: &mut String,
+        dir: &str,
         skip_dirs: &[&str],
         out: &mut Vec<RepoPath>,
     ) -> Result<(), HashError> {
-        let read_dir_error = |rel: &str, source| HashError::ReadDir {
-            path: RepoPath::new(rel).unwrap_or_default(),
-            source,
-        };
-        let entries = match fs::read_dir(root.join(rel.as_str())) {
-            Ok(entries) => entries,
-            // A glob whose directory does not exist matches nothing.
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-                return Ok(())
+        let enters = |entry: &walkdir::DirEntry| {
+            if !entry.file_type().is_dir() {
+                return true;
             }
-            Err(source) => return Err(read_dir_error(rel, source)),
+            let Some(rel) = relative(root, entry.path()) else {
+                // Reported when the entry is yielded.
+                return true;
+            };
+            let name = entry.file_name().to_str().unwrap_or_default();
+            !NEVER_ENTERED.contains(&name)
+                && skip_dirs.binary_search(&rel.as_ref()).is_err()
+                && !self.prunes(&rel)
         };
-        for entry in entries {
-            let entry = entry.map_err(|source| read_dir_error(rel, source))?;
-            let file_type = entry
-                .file_type()
-                .map_err(|source| read_dir_error(rel, source))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                let path = join(rel, &name.to_string_lossy());
+        let walk = walkdir::WalkDir::new(root.join(dir))
+            .min_depth(1)
+            .into_iter()
+            .filter_entry(enters);
+        for entry in walk {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let at_root = err.depth() == 0;
+                    let path = err.path().and_then(|path| relative(root, path));
+                    let path = RepoPath::new(path.as_deref().unwrap_or(dir)).unwrap_or_default();
+                    let source = std::io::Error::from(err);
+                    // A glob whose directory does not exist matches nothing.
+                    if at_root
+                        && matches!(
+                            source.kind(),
+                            ErrorKind::NotFound | ErrorKind::NotADirectory
+                        )
+                    {
+                        return Ok(());
+                    }
+                    return Err(HashError::ReadDir { path, source });
+                }
+            };
+            let Some(rel) = relative(root, entry.path()) else {
+                let path = entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap_or(entry.path())
+                    .to_string_lossy()
+                    .replace(std::path::MAIN_SEPARATOR, "/");
                 return Err(HashError::InvalidPath {
                     source: mono_paths::RepoPathError::NotUtf8(path.clone()),
                     path,
                 });
             };
-            let len = rel.len();
-            if !rel.is_empty() {
-                rel.push('/');
+            let file_type = entry.file_type();
+            if (file_type.is_file() || file_type.is_symlink()) && self.accepts(&rel) {
+                out.push(repo_path(&rel)?);
             }
-            rel.push_str(name);
-            if file_type.is_dir() {
-                let enter = !NEVER_ENTERED.contains(&name)
-                    && skip_dirs.binary_search(&rel.as_str()).is_err()
-                    && !self.prunes(rel);
-                if enter {
-                    self.walk_dir(root, rel, skip_dirs, out)?;
-                }
-            } else if (file_type.is_file() || file_type.is_symlink()) && self.accepts(rel) {
-                out.push(repo_path(rel)?);
-            }
-            rel.truncate(len);
         }
         Ok(())
     }
+}
+
+/// `path` (below `root`) as a `/`-separated repository path; `None` when it is not UTF-8.
+fn relative<'a>(root: &Path, path: &'a Path) -> Option<Cow<'a, str>> {
+    let rel = path.strip_prefix(root).ok()?.to_str()?;
+    Some(if std::path::MAIN_SEPARATOR == '/' {
+        Cow::Borrowed(rel)
+    } else {
+        Cow::Owned(rel.replace(std::path::MAIN_SEPARATOR, "/"))
+    })
 }
 
 fn repo_path(path: &str) -> Result<RepoPath, HashError> {
@@ -533,5 +555,46 @@ mod tests {
                 Base::Dir("src/lib".into()),
             ]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walks_skip_nested_folders_and_never_entered_ones_and_follow_only_their_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path()).unwrap();
+        for file in [
+            "p/src/a.ts",
+            "p/nested/b.ts",
+            "p/.git/c.ts",
+            "p/node_modules/d.ts",
+            "p/dist/e.ts",
+            "shared/s.ts",
+        ] {
+            let path = dir.path().join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "x").unwrap();
+        }
+        std::os::unix::fs::symlink("../shared", dir.path().join("p/linked")).unwrap();
+        std::os::unix::fs::symlink("../shared", dir.path().join("p/src/inner")).unwrap();
+        let found = |globs: &[&str], skip: &[&str]| {
+            let found = expand(&root, &RepoPath::new("p").unwrap(), &list(globs), skip).unwrap();
+            found
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found(&["**", "!dist/**"], &["p/nested"]),
+            ["p/linked", "p/src/a.ts", "p/src/inner"]
+        );
+        // A glob's literal start is followed when it is a link; nothing below it is.
+        assert_eq!(found(&["linked/**"], &[]), ["p/linked/s.ts"]);
+        assert_eq!(found(&["node_modules/**"], &[]), ["p/node_modules/d.ts"]);
+
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"p/src/\xff.ts");
+        fs::write(dir.path().join(odd), "x").unwrap();
+        let err = expand(&root, &RepoPath::new("p").unwrap(), &list(&["src/**"]), &[]).unwrap_err();
+        assert!(matches!(err, HashError::InvalidPath { .. }), "{err}");
     }
 }

@@ -7,18 +7,19 @@ use std::fs;
 use mono_paths::{AbsPath, RepoPath};
 use rayon::prelude::*;
 
-use crate::stat_cache::Stat;
+use mono_stamp::Stamp;
 
-/// The `lstat` stamps (kind, size, mtime, ctime, inode) of some files, taken at one moment.
-/// A file that is missing, or not a file or symlink, has no stamp: it changes if it appears.
+/// The `lstat` stamps ([`Stamp`]: kind, mode, size, mtime, ctime, inode) of some files, taken
+/// at one moment. A file that is missing, or not a file, folder or symlink, has no stamp: it
+/// changes if it appears.
 #[derive(Debug, Default)]
 pub struct Stamps {
-    files: Vec<(RepoPath, Option<Stat>)>,
+    files: Vec<(RepoPath, Option<Stamp>)>,
 }
 
-fn stamp(root: &AbsPath, path: &RepoPath) -> Option<Stat> {
+fn stamp(root: &AbsPath, path: &RepoPath) -> Option<Stamp> {
     let meta = fs::symlink_metadata(root.join_repo(path).as_path()).ok()?;
-    Stat::from_metadata(&meta)
+    Stamp::of(&meta)
 }
 
 impl Stamps {

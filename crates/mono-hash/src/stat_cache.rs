@@ -1,17 +1,21 @@
 //! The stat cache: a file whose `lstat` has not changed since it was last hashed is not read
 //! again.
 //!
-//! # Format (`stat-cache-v1.bin`)
+//! # Format (`stat-cache-v2.bin`)
 //!
 //! All integers little-endian:
 //!
 //! ```text
-//! magic "MONOSTAT" | version u32 = 1 | generation u32 | entry count u64
+//! magic "MONOSTAT" | version u32 = 2 | generation u32 | entry count u64
 //! entries, sorted by path:
 //!   path length u32 | path (UTF-8, repository-relative) | size u64 | mtime ns i64
-//!   | ctime ns i64 | inode u64 | kind u8 (1 file, 2 symlink) | last used u32 | blake3 [32]
+//!   | ctime ns i64 | inode u64 | kind u8 (1 file, 2 symlink) | mode u32 | last used u32
+//!   | blake3 [32]
 //! blake3 of all the bytes above [32]
 //! ```
+//!
+//! Each entry is a [`Stamp`] (mono-stamp) and a digest. Version 2 added the mode, so that an
+//! entry is the whole stamp; a version-1 file is ignored, and removed by the next write.
 //!
 //! Written to a temporary file in the same directory then renamed over, so readers see the
 //! old file or the new one. A file that is missing, truncated, of another version, or whose
@@ -21,115 +25,34 @@
 //!
 //! # Racy entries
 //!
-//! A file modified twice within one tick of the filesystem clock keeps its mtime (and maybe
-//! its size), so a stat taken between the two writes cannot tell them apart: git's "racy
-//! git" problem. An entry is therefore only recorded when the file's mtime is strictly older
-//! than the filesystem's clock *before* the file was read (read from a probe file written in
-//! the cache directory), so any later write gives the file a different mtime. Loading also
-//! drops entries whose mtime is not strictly older than the cache file itself.
+//! An entry is only recorded when its stamp is settled ([`Stamp::is_settled`]): the file's
+//! mtime and ctime are strictly older than the filesystem's clock ([`FsClock`], a probe file
+//! in the cache directory) read *before* the file was read, so any later write gives the
+//! file another stamp. Loading also drops entries not settled before the cache file itself
+//! was written.
 
 use std::collections::HashMap;
-use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use mono_paths::{AbsPath, RepoPath};
+use mono_stamp::{FsClock, Stamp, StampKind};
 
 use crate::{Digest, HashError};
 
 /// The stat cache's file name in the cache directory.
-pub const STAT_CACHE_FILE: &str = "stat-cache-v1.bin";
-const PROBE_FILE: &str = "stat-cache-v1.probe";
+pub const STAT_CACHE_FILE: &str = "stat-cache-v2.bin";
+/// What version 1 left in the cache directory: removed when version 2 is written.
+const LEGACY_FILES: [&str; 2] = ["stat-cache-v1.bin", "stat-cache-v1.probe"];
 const MAGIC: &[u8; 8] = b"MONOSTAT";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 4 + 8;
 const CHECKSUM_LEN: usize = 32;
 /// An entry not used in this many writes of the cache is dropped, so that renamed and
 /// deleted files do not pile up.
 const MAX_AGE: u32 = 16;
-
-/// What kind of directory entry was hashed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FileKind {
-    File = 1,
-    Symlink = 2,
-}
-
-/// The parts of an `lstat` that change when a file's content may have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Stat {
-    pub(crate) size: u64,
-    pub(crate) mtime_ns: i64,
-    pub(crate) ctime_ns: i64,
-    pub(crate) inode: u64,
-    pub(crate) kind: FileKind,
-}
-
-impl Stat {
-    /// The stat of a regular file or symbolic link; `None` for anything else.
-    pub(crate) fn from_metadata(meta: &Metadata) -> Option<Stat> {
-        let file_type = meta.file_type();
-        let kind = if file_type.is_symlink() {
-            FileKind::Symlink
-        } else if file_type.is_file() {
-            FileKind::File
-        } else {
-            return None;
-        };
-        Some(Stat {
-            size: meta.len(),
-            mtime_ns: mtime_ns(meta),
-            ctime_ns: ctime_ns(meta),
-            inode: inode(meta),
-            kind,
-        })
-    }
-}
-
-#[cfg(unix)]
-fn mtime_ns(meta: &Metadata) -> i64 {
-    use std::os::unix::fs::MetadataExt;
-    meta.mtime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.mtime_nsec())
-}
-
-#[cfg(unix)]
-fn ctime_ns(meta: &Metadata) -> i64 {
-    use std::os::unix::fs::MetadataExt;
-    meta.ctime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.ctime_nsec())
-}
-
-#[cfg(unix)]
-fn inode(meta: &Metadata) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    meta.ino()
-}
-
-#[cfg(not(unix))]
-fn system_time_ns(time: std::io::Result<std::time::SystemTime>) -> i64 {
-    time.ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
-#[cfg(not(unix))]
-fn mtime_ns(meta: &Metadata) -> i64 {
-    system_time_ns(meta.modified())
-}
-
-#[cfg(not(unix))]
-fn ctime_ns(meta: &Metadata) -> i64 {
-    system_time_ns(meta.created())
-}
-
-#[cfg(not(unix))]
-fn inode(_meta: &Metadata) -> u64 {
-    0
-}
 
 /// The loaded file, kept as read: each entry is found by binary search over the offsets
 /// of its records (the file is sorted by path), so that loading allocates nothing per
@@ -147,13 +70,14 @@ struct Loaded {
 /// One record of the file, read in place.
 struct Record<'a> {
     path: &'a [u8],
-    stat: Stat,
+    stamp: Stamp,
     last_used: u32,
     digest: Digest,
 }
 
-/// The bytes of a record after its path: size, mtime, ctime, inode, kind, last used, blake3.
-const RECORD_TAIL: usize = 8 * 4 + 1 + 4 + 32;
+/// The bytes of a record after its path: size, mtime, ctime, inode, kind, mode, last used,
+/// blake3.
+const RECORD_TAIL: usize = 8 * 4 + 1 + 4 + 4 + 32;
 
 impl Loaded {
     fn record(&self, offset: usize) -> Record<'_> {
@@ -175,22 +99,20 @@ impl Loaded {
 fn read_record<'a>(reader: &mut Reader<'a>) -> Option<Record<'a>> {
     let len = usize::try_from(reader.u32()?).ok()?;
     let path = reader.take(len)?;
-    let stat = Stat {
-        size: reader.u64()?,
-        mtime_ns: reader.i64()?,
-        ctime_ns: reader.i64()?,
-        inode: reader.u64()?,
-        kind: match reader.take(1)?[0] {
-            1 => FileKind::File,
-            2 => FileKind::Symlink,
-            _ => return None,
-        },
+    let (size, mtime_ns, ctime_ns, inode) =
+        (reader.u64()?, reader.i64()?, reader.i64()?, reader.u64()?);
+    let kind = match reader.take(1)?[0] {
+        1 => StampKind::File,
+        2 => StampKind::Symlink,
+        _ => return None,
     };
+    let mode = reader.u32()?;
+    let stamp = Stamp::new(kind, mode, size, mtime_ns, ctime_ns, inode);
     let last_used = reader.u32()?;
     let digest = Digest::from_bytes(reader.array()?);
     Some(Record {
         path,
-        stat,
+        stamp,
         last_used,
         digest,
     })
@@ -204,12 +126,12 @@ pub(crate) struct StatCache {
     generation: u32,
     /// Read-only after loading (but for the atomic ages), so lookups take no lock.
     loaded: Loaded,
-    fresh: Mutex<HashMap<RepoPath, (Stat, Digest)>>,
-    probe: Mutex<Option<File>>,
+    fresh: Mutex<HashMap<RepoPath, (Stamp, Digest)>>,
+    clock: FsClock,
 }
 
 impl StatCache {
-    /// Loads `<dir>/stat-cache-v1.bin`; any problem gives an empty cache.
+    /// Loads `<dir>/stat-cache-v2.bin`; any problem gives an empty cache.
     pub(crate) fn open(dir: &AbsPath) -> StatCache {
         let file = dir.join(STAT_CACHE_FILE);
         let (generation, loaded) = load(&file).unwrap_or_default();
@@ -219,43 +141,34 @@ impl StatCache {
             generation: generation.wrapping_add(1),
             loaded,
             fresh: Mutex::new(HashMap::new()),
-            probe: Mutex::new(None),
+            clock: FsClock::in_dir(dir.as_path()),
         }
     }
 
-    /// The digest recorded for `path` if its stat is still `stat`.
-    pub(crate) fn lookup(&self, path: &RepoPath, stat: &Stat) -> Option<Digest> {
+    /// The digest recorded for `path` if its stamp is still `stamp`.
+    pub(crate) fn lookup(&self, path: &RepoPath, stamp: &Stamp) -> Option<Digest> {
         let index = self.loaded.find(path)?;
         let record = self.loaded.record(self.loaded.records[index]);
-        if record.stat != *stat {
+        if record.stamp != *stamp {
             return None;
         }
         self.loaded.last_used[index].store(self.generation, Ordering::Relaxed);
         Some(record.digest)
     }
 
-    /// The filesystem's clock now, in ns, read from the probe file's mtime after writing
-    /// it. `None` if the probe cannot be written: nothing is then recorded.
+    /// The filesystem's clock now, in ns. `None` if it cannot be read (the probe cannot be
+    /// written): nothing is then recorded.
     pub(crate) fn now(&self) -> Option<i64> {
-        let mut probe = self.probe.lock().unwrap_or_else(|p| p.into_inner());
-        if probe.is_none() {
-            fs::create_dir_all(&self.dir).ok()?;
-            let file = open_regular(&self.dir.join(PROBE_FILE), true)?;
-            *probe = Some(file);
-        }
-        let file = probe.as_mut()?;
-        file.seek(SeekFrom::Start(0)).ok()?;
-        file.write_all(b"t").ok()?;
-        Some(mtime_ns(&file.metadata().ok()?))
+        self.clock.now()
     }
 
     /// Records files hashed by this run.
-    pub(crate) fn record(&self, entries: impl IntoIterator<Item = (RepoPath, Stat, Digest)>) {
+    pub(crate) fn record(&self, entries: impl IntoIterator<Item = (RepoPath, Stamp, Digest)>) {
         let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
         fresh.extend(
             entries
                 .into_iter()
-                .map(|(path, stat, digest)| (path, (stat, digest))),
+                .map(|(path, stamp, digest)| (path, (stamp, digest))),
         );
     }
 
@@ -267,7 +180,7 @@ impl StatCache {
         }
         let mut fresh_paths: Vec<&[u8]> = fresh.keys().map(|p| p.as_str().as_bytes()).collect();
         fresh_paths.sort_unstable();
-        let mut rows: Vec<(&[u8], Stat, Digest, u32)> = self
+        let mut rows: Vec<(&[u8], Stamp, Digest, u32)> = self
             .loaded
             .records
             .iter()
@@ -277,10 +190,10 @@ impl StatCache {
             .filter_map(|(record, used)| {
                 // Ages compare with wrapping arithmetic: `used` is at most `generation`.
                 let age = self.generation.wrapping_sub(used);
-                (age < MAX_AGE).then_some((record.path, record.stat, record.digest, used))
+                (age < MAX_AGE).then_some((record.path, record.stamp, record.digest, used))
             })
-            .chain(fresh.iter().map(|(path, (stat, digest))| {
-                (path.as_str().as_bytes(), *stat, *digest, self.generation)
+            .chain(fresh.iter().map(|(path, (stamp, digest))| {
+                (path.as_str().as_bytes(), *stamp, *digest, self.generation)
             }))
             .collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -290,26 +203,36 @@ impl StatCache {
                 path: self.file.clone(),
                 source,
             }
-        })
+        })?;
+        for legacy in LEGACY_FILES {
+            // Only space is at stake: a file that cannot be removed stays.
+            let _ = fs::remove_file(self.dir.join(legacy).as_path());
+        }
+        Ok(())
     }
 }
 
-fn encode(generation: u32, rows: &[(&[u8], Stat, Digest, u32)]) -> Vec<u8> {
+fn encode(generation: u32, rows: &[(&[u8], Stamp, Digest, u32)]) -> Vec<u8> {
     let size: usize = rows.iter().map(|r| 4 + r.0.len() + RECORD_TAIL).sum();
     let mut out = Vec::with_capacity(HEADER_LEN + size + CHECKSUM_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&generation.to_le_bytes());
     out.extend_from_slice(&(rows.len() as u64).to_le_bytes());
-    for (path, stat, digest, used) in rows {
+    for (path, stamp, digest, used) in rows {
         let len = u32::try_from(path.len()).unwrap_or(u32::MAX);
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(path);
-        out.extend_from_slice(&stat.size.to_le_bytes());
-        out.extend_from_slice(&stat.mtime_ns.to_le_bytes());
-        out.extend_from_slice(&stat.ctime_ns.to_le_bytes());
-        out.extend_from_slice(&stat.inode.to_le_bytes());
-        out.push(stat.kind as u8);
+        out.extend_from_slice(&stamp.size.to_le_bytes());
+        out.extend_from_slice(&stamp.mtime_ns.to_le_bytes());
+        out.extend_from_slice(&stamp.ctime_ns.to_le_bytes());
+        out.extend_from_slice(&stamp.inode.to_le_bytes());
+        // Only files and links are hashed: a directory is never an entry.
+        out.push(match stamp.kind {
+            StampKind::Symlink => 2,
+            StampKind::File | StampKind::Dir => 1,
+        });
+        out.extend_from_slice(&stamp.mode.to_le_bytes());
         out.extend_from_slice(&used.to_le_bytes());
         out.extend_from_slice(digest.as_bytes());
     }
@@ -363,14 +286,11 @@ impl<'a> Reader<'a> {
 /// The largest stat cache file read: ~100 bytes an entry, so millions of files.
 const MAX_FILE: u64 = 1024 * 1024 * 1024;
 
-/// Opens a file of the cache folder without blocking (a FIFO in its place would block
-/// forever), and only if it is a regular file (not a device such as `/dev/zero`).
-fn open_regular(path: &AbsPath, write: bool) -> Option<File> {
+/// Opens the stat cache file without blocking (a FIFO in its place would block forever),
+/// and only if it is a regular file (not a device such as `/dev/zero`).
+fn open_regular(path: &AbsPath) -> Option<File> {
     let mut options = OpenOptions::new();
     options.read(true);
-    if write {
-        options.write(true).create(true).truncate(false);
-    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -382,12 +302,13 @@ fn open_regular(path: &AbsPath, write: bool) -> Option<File> {
 }
 
 fn load(file: &AbsPath) -> Option<(u32, Loaded)> {
-    let opened = open_regular(file, false)?;
+    let opened = open_regular(file)?;
     let meta = opened.metadata().ok()?;
     if meta.len() > MAX_FILE {
         return None;
     }
-    let written_ns = mtime_ns(&meta);
+    // The cache file's own mtime: the filesystem clock when it was written.
+    let written_ns = Stamp::of(&meta)?.mtime_ns;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
     opened.take(MAX_FILE).read_to_end(&mut bytes).ok()?;
     decode(bytes, written_ns)
@@ -418,7 +339,7 @@ fn decode(bytes: Vec<u8>, written_ns: i64) -> Option<(u32, Loaded)> {
         }
         previous = Some(record.path);
         // Racy: the file may have changed within the same clock tick after it was hashed.
-        if record.stat.mtime_ns < written_ns {
+        if record.stamp.is_settled(written_ns) {
             records.push(offset);
             last_used.push(AtomicU32::new(record.last_used));
         }
@@ -440,14 +361,8 @@ fn decode(bytes: Vec<u8>, written_ns: i64) -> Option<(u32, Loaded)> {
 mod tests {
     use super::*;
 
-    fn stat(mtime_ns: i64) -> Stat {
-        Stat {
-            size: 3,
-            mtime_ns,
-            ctime_ns: 5,
-            inode: 7,
-            kind: FileKind::File,
-        }
+    fn stat(mtime_ns: i64) -> Stamp {
+        Stamp::new(StampKind::File, 0o644, 3, mtime_ns, 5, 7)
     }
 
     fn sample() -> Vec<u8> {
@@ -456,10 +371,10 @@ mod tests {
         encode(4, &[(b"a/b.txt", sa, da, 4), (b"c", sc, dc, 3)])
     }
 
-    fn found(loaded: &Loaded, path: &str) -> Option<(Stat, Digest)> {
+    fn found(loaded: &Loaded, path: &str) -> Option<(Stamp, Digest)> {
         let index = loaded.find(&RepoPath::new(path).unwrap())?;
         let record = loaded.record(loaded.records[index]);
-        Some((record.stat, record.digest))
+        Some((record.stamp, record.digest))
     }
 
     #[test]
@@ -481,6 +396,12 @@ mod tests {
         assert_eq!(loaded.records.len(), 1);
         assert!(found(&loaded, "a/b.txt").is_some());
         assert!(found(&loaded, "c").is_none());
+        // An old mtime put back on a file changed at the clock: its ctime tells.
+        let put_back = Stamp::new(StampKind::Symlink, 0o755, 3, 10, 200, 7);
+        let bytes = encode(4, &[(b"p", put_back, Digest::of(b"p"), 4)]);
+        assert!(decode(bytes.clone(), 200).unwrap().1.records.is_empty());
+        let (_, loaded) = decode(bytes, 201).unwrap();
+        assert_eq!(found(&loaded, "p"), Some((put_back, Digest::of(b"p"))));
     }
 
     #[test]
@@ -511,12 +432,31 @@ mod tests {
 
     #[test]
     fn rejects_another_version() {
-        let mut bytes = sample();
-        bytes[8] = 2;
-        let body_len = bytes.len() - CHECKSUM_LEN;
-        let checksum = *blake3::hash(&bytes[..body_len]).as_bytes();
-        bytes[body_len..].copy_from_slice(&checksum);
-        assert!(decode(bytes, 1_000).is_none());
+        for version in [1, 3] {
+            let mut bytes = sample();
+            bytes[8] = version;
+            let body_len = bytes.len() - CHECKSUM_LEN;
+            let checksum = *blake3::hash(&bytes[..body_len]).as_bytes();
+            bytes[body_len..].copy_from_slice(&checksum);
+            assert!(decode(bytes, 1_000).is_none(), "version {version}");
+        }
+    }
+
+    #[test]
+    fn saving_removes_what_version_1_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = AbsPath::new(dir.path()).unwrap();
+        for legacy in LEGACY_FILES {
+            fs::write(root.join(legacy).as_path(), "old").unwrap();
+        }
+        let cache = StatCache::open(&root);
+        let path = RepoPath::new("a").unwrap();
+        cache.record([(path, stat(100), Digest::of(b"a"))]);
+        cache.save().unwrap();
+        for legacy in LEGACY_FILES {
+            assert!(!root.join(legacy).as_path().exists(), "{legacy}");
+        }
+        assert!(root.join(STAT_CACHE_FILE).as_path().is_file());
     }
 
     #[cfg(unix)]
@@ -531,7 +471,7 @@ mod tests {
             .unwrap();
         assert!(status.success());
         assert!(load(&file).is_none());
-        let probe = root.join(PROBE_FILE);
+        let probe = root.join(mono_stamp::CLOCK_PROBE_FILE);
         std::os::unix::fs::symlink("/dev/zero", probe.as_path()).unwrap();
         let cache = StatCache::open(&root);
         assert!(cache.now().is_none(), "a device is no probe");

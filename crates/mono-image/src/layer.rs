@@ -237,8 +237,26 @@ mod tests {
     fn the_same_files_in_other_places_and_times_make_the_same_layer() {
         let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         tree(one.path());
-        std::thread::sleep(std::time::Duration::from_millis(20));
         tree(two.path());
+        // The second tree written an hour earlier: every file and folder has another mtime.
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let times = std::fs::FileTimes::new()
+            .set_modified(earlier)
+            .set_accessed(earlier);
+        for entry in walkdir::WalkDir::new(two.path()).contents_first(true) {
+            let path = entry.unwrap().into_path();
+            std::fs::File::open(&path)
+                .unwrap()
+                .set_times(times)
+                .unwrap();
+            assert_ne!(
+                std::fs::metadata(&path).unwrap().modified().unwrap(),
+                std::fs::metadata(one.path().join(path.strip_prefix(two.path()).unwrap()))
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+            );
+        }
         let (a, b) = (
             build_layer(&source(one.path())).unwrap(),
             build_layer(&source(two.path())).unwrap(),

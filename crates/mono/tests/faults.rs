@@ -423,9 +423,9 @@ fn warm_hits_skip_the_archive_until_an_output_changes() {
     let page_path = root.join("apps/web/dist/index.html");
     assert!(build(root, &[]).0);
     let page = std::fs::read(&page_path).unwrap();
-    // Let the filesystem clock pass the outputs' mtimes, then hit once: the outputs are
+    // Let the filesystem clock pass the outputs' stamps, then hit once: the outputs are
     // checked against the archive and recorded (cache/outputs-v2.json).
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    common::settle(root);
     let (ok, restored) = build(root, &[]);
     assert!(ok, "{restored}");
     let records = std::fs::read_to_string(root.join("cache/outputs-v2.json")).unwrap();
@@ -474,7 +474,7 @@ fn warm_hits_skip_the_archive_until_an_output_changes() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        common::settle(root);
         assert!(build(root, &[]).0);
         let mode = std::fs::metadata(&page_path).unwrap().permissions().mode();
         std::fs::set_permissions(&page_path, std::fs::Permissions::from_mode(0o777)).unwrap();

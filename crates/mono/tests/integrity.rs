@@ -77,7 +77,7 @@ fn mkfifo(path: &Path) {
 fn built() -> common::Fixture {
     let repo = fixture("node-only");
     assert!(build(&repo.root, &[]).0);
-    std::thread::sleep(Duration::from_millis(50));
+    common::settle(&repo.root);
     let (ok, out) = build(&repo.root, &[]);
     assert!(ok && out.contains("FULL MONO"), "{out}");
     repo
@@ -85,7 +85,14 @@ fn built() -> common::Fixture {
 
 #[test]
 fn a_fifo_or_a_device_in_place_of_a_cache_file_neither_hangs_nor_grows() {
-    for target in ["meta", "archive", "records", "stat cache", "dev/zero meta"] {
+    for target in [
+        "meta",
+        "archive",
+        "records",
+        "stat cache",
+        "clock probe",
+        "dev/zero meta",
+    ] {
         let repo = built();
         let root = &repo.root;
         let (meta, archive, _) = entry_of(root, "web#build");
@@ -93,7 +100,8 @@ fn a_fifo_or_a_device_in_place_of_a_cache_file_neither_hangs_nor_grows() {
             "meta" => mkfifo(&meta),
             "archive" => mkfifo(&archive),
             "records" => mkfifo(&root.join("cache/outputs-v2.json")),
-            "stat cache" => mkfifo(&root.join("cache/stat-cache-v1.bin")),
+            "stat cache" => mkfifo(&root.join("cache/stat-cache-v2.bin")),
+            "clock probe" => mkfifo(&root.join("cache/clock.probe")),
             _ => {
                 std::fs::remove_file(&meta).unwrap();
                 std::os::unix::fs::symlink("/dev/zero", &meta).unwrap();
@@ -149,7 +157,7 @@ fn edited_output_records_are_not_trusted() {
     );
 
     // An edited log is not replayed: the archive's log is.
-    std::thread::sleep(Duration::from_millis(50));
+    common::settle(root);
     assert!(build(root, &[]).0);
     let mut value: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&records_path).unwrap()).unwrap();

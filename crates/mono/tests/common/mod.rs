@@ -247,3 +247,26 @@ pub fn server_address(child: &mut std::process::Child) -> String {
     std::thread::spawn(move || for _ in lines {});
     addr
 }
+
+/// Waits until the filesystem clock has passed the mtime and ctime of every file and folder
+/// of the repository at `root` (but `.git` and the cache folder), so that mono trusts their
+/// stamps and records a task's outputs (docs/cache.md, "Warm hits"). A ctime cannot be set
+/// back (`File::set_times` moves only the mtime), so this waits, but for the clock itself,
+/// never a guessed time: it polls the filesystem clock, one tick at most.
+pub fn settle(root: &Path) {
+    let newest = walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() != 1 || !matches!(entry.file_name().to_str(), Some(".git" | "cache"))
+        })
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.metadata().ok())
+        .filter_map(|meta| mono_stamp::Stamp::of(&meta))
+        .map(|stamp| stamp.newest_ns())
+        .max()
+        .unwrap_or(0);
+    assert!(
+        mono_stamp::FsClock::in_dir(root.join("cache")).wait_past(newest),
+        "the filesystem clock did not move"
+    );
+}
