@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Deserialize;
+use walkdir::WalkDir;
 
 use crate::error::ParseError;
 
@@ -264,18 +265,18 @@ pub(crate) fn binaries(manifest: &CargoManifest, dir: &Path) -> Vec<String> {
         if dir.join("src/main.rs").is_file() {
             found.push((package.name.clone(), "src/main.rs".to_owned()));
         }
-        if let Ok(entries) = std::fs::read_dir(dir.join("src/bin")) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
-                    continue;
-                };
-                if path.is_dir() && path.join("main.rs").is_file() {
-                    found.push((file_name.clone(), format!("src/bin/{file_name}/main.rs")));
-                } else if let Some(stem) = file_name.strip_suffix(".rs") {
-                    if path.is_file() {
-                        found.push((stem.to_owned(), format!("src/bin/{file_name}")));
-                    }
+        let bin_dir = WalkDir::new(dir.join("src/bin")).min_depth(1).max_depth(1);
+        for entry in bin_dir.into_iter().flatten() {
+            // `is_dir` and `is_file` follow a symlink: a linked target counts.
+            let path = entry.path();
+            let Some(file_name) = entry.file_name().to_str() else {
+                continue;
+            };
+            if path.is_dir() && path.join("main.rs").is_file() {
+                found.push((file_name.to_owned(), format!("src/bin/{file_name}/main.rs")));
+            } else if let Some(stem) = file_name.strip_suffix(".rs") {
+                if path.is_file() {
+                    found.push((stem.to_owned(), format!("src/bin/{file_name}")));
                 }
             }
         }
