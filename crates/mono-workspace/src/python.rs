@@ -4,11 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use mono_config::PackageConfig;
 use mono_paths::{AbsPath, RepoPath};
+use mono_task_id::PackageName;
 use serde::Deserialize;
 use walkdir::WalkDir;
 
+use crate::dependencies::Lookup;
 use crate::error::ParseError;
+use crate::naming::checked_name;
+use crate::{PythonPackage, WorkspaceError};
 
 /// A project name as PEP 503 normalises it: lowercase, every run of `-`, `_` and `.` one `-`.
 pub(crate) fn normalize_name(name: &str) -> String {
@@ -309,8 +314,78 @@ pub(crate) fn parse_requirements_txt(text: &str) -> Result<PythonManifest, Parse
     Ok(out)
 }
 
+/// The package name of a Python folder: its `[project] name`, else its package config's
+/// `name`, else, for a folder with only a requirements.txt, the folder's name (normalised).
+/// `None` for a uv member without `[project]`: a virtual package, which uv does not build
+/// and mono skips as uv does.
+pub(crate) fn package_name(
+    dir: &RepoPath,
+    (pyproject, manifest): &(PythonManifest, RepoPath),
+    config: Option<&PackageConfig>,
+    uv_member: bool,
+) -> Option<Result<PackageName, WorkspaceError>> {
+    let config_name = config.and_then(|c| Some((c, c.name.as_ref()?)));
+    match (&pyproject.name, config_name) {
+        (Some(name), _) => Some(checked_name(manifest, name)),
+        (None, Some((config, name))) => Some(checked_name(config.source.path(), &name.value)),
+        (None, None) if uv_member => None,
+        (None, None) if manifest.file_name() == Some("requirements.txt") => dir
+            .file_name()
+            .map(|folder| checked_name(manifest, &normalize_name(folder))),
+        (None, None) => Some(Err(WorkspaceError::MissingName {
+            manifest: manifest.clone(),
+            key: "`[project] name`",
+            help: "a Python package's pyproject.toml needs `[project]` with a \
+                   `name` (or its turbo.toml a `name = \"...\"`)",
+        })),
+    }
+}
+
+/// The packages a Python package depends on: requirements naming a workspace project,
+/// `[tool.uv.sources]` with `workspace = true` or a `path`, and local paths in requirements.
+pub(crate) fn internal_dependencies(
+    dir: &RepoPath,
+    pyproject: &PythonManifest,
+    lookup: &Lookup<'_>,
+) -> Vec<PackageName> {
+    let mut out = Vec::new();
+    let by_name = |name: &String| lookup.python_names.get(name).map(|n| (*n).clone());
+    for requirement in &pyproject.requirements {
+        out.extend(by_name(&requirement.name));
+    }
+    for (source_name, source) in &pyproject.sources {
+        if source.workspace {
+            out.extend(by_name(source_name));
+        }
+        if let Some(path) = &source.path {
+            out.extend(lookup.by_dir(lookup.resolve(dir, path)));
+        }
+    }
+    for path in &pyproject.local_paths {
+        out.extend(lookup.by_dir(lookup.resolve(dir, path)));
+    }
+    out
+}
+
+/// What the default tasks of the Python package in `dir` need to know.
+pub(crate) fn package_info(
+    root: &AbsPath,
+    dir: &RepoPath,
+    (pyproject, manifest): &(PythonManifest, RepoPath),
+    uv_member: bool,
+) -> PythonPackage {
+    let abs = root.join_repo(dir);
+    let uses_uv = uv_member || pyproject.uses_uv || abs.join("uv.lock").as_path().is_file();
+    PythonPackage {
+        uv: uses_uv && manifest.file_name() == Some("pyproject.toml"),
+        has_tests: has_tests(abs.as_path()),
+        ruff: pyproject.dev_names.iter().any(|n| n == "ruff"),
+        requirements: requirements_files(root, dir),
+    }
+}
+
 /// The `requirements*.txt` files directly in a package folder, sorted.
-pub(crate) fn requirements_files(root: &AbsPath, dir: &RepoPath) -> Vec<RepoPath> {
+fn requirements_files(root: &AbsPath, dir: &RepoPath) -> Vec<RepoPath> {
     let mut out: Vec<RepoPath> = WalkDir::new(root.join_repo(dir).as_path())
         .min_depth(1)
         .max_depth(1)
@@ -334,7 +409,7 @@ const TEST_SEARCH_DEPTH: usize = 9;
 /// Whether a Python package folder has tests: a `tests/` or `test/` folder, or a
 /// `test_*.py` / `*_test.py` file anywhere below it (hidden folders, virtual environments,
 /// `dist`, `build` and `node_modules` not searched; at most [`TEST_SEARCH_DEPTH`] levels).
-pub(crate) fn has_tests(dir: &Path) -> bool {
+fn has_tests(dir: &Path) -> bool {
     if dir.join("tests").is_dir() || dir.join("test").is_dir() {
         return true;
     }
