@@ -15,8 +15,7 @@
 //!    inside the repository become members too, as Cargo makes them.
 //! 4. Load each package folder's turbo.toml / turbo.json.
 //! 5. Decide each folder's one package: its language is the first of node, rust, go, python,
-//!    generic
-//!    that lists it (a warning when two package managers do); name it.
+//!    generic that lists it (a warning when two package managers do); name it.
 //! 6. Name Go modules: the module path's last element, or the full path when taken.
 //! 7. Check names are unique, resolve dependencies of every manifest in play for the folder
 //!    and of turbo.toml `dependencies`, then build the graph and check it has no cycle.
