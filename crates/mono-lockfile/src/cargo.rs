@@ -43,10 +43,7 @@ fn key_of(name: &str, version: &str, source: Option<&str>) -> String {
 
 impl CargoLock {
     pub fn parse(path: &Path, text: &str) -> Result<CargoLock, LockfileError> {
-        let raw: RawLock = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| crate::graph::line_of(text, s.start));
-            LockfileError::syntax(path, line, e.message().to_string())
-        })?;
+        let raw: RawLock = crate::toml_file::parse(path, text)?;
         let mut graph = Graph::default();
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut ids = Vec::with_capacity(raw.package.len());
@@ -120,10 +117,7 @@ impl CargoLock {
     pub fn prune(&self, path: &Path, keep: &[Member]) -> Result<String, LockfileError> {
         let start = kept_members(&self.graph, path, keep, false)?;
         let seen = self.graph.reachable(&start, false);
-        let mut doc: toml_edit::DocumentMut = self
-            .text
-            .parse()
-            .map_err(|e: toml_edit::TomlError| LockfileError::syntax(path, 1, e.to_string()))?;
+        let mut doc = crate::toml_file::document(path, &self.text)?;
         if let Some(toml_edit::Item::ArrayOfTables(packages)) = doc.get_mut("package") {
             packages.retain(|t| {
                 let name = t.get("name").and_then(|v| v.as_str()).unwrap_or_default();
@@ -203,33 +197,11 @@ pub fn prune_cargo_manifest(
     contents: &str,
     keep_dirs: &[&str],
 ) -> Result<String, LockfileError> {
-    let mut doc: toml_edit::DocumentMut = contents.parse().map_err(|e: toml_edit::TomlError| {
-        let line = e
-            .span()
-            .map_or(1, |s| crate::graph::line_of(contents, s.start));
-        LockfileError::syntax(path, line, e.message().to_string())
-    })?;
-    let keep: Vec<&str> = keep_dirs
-        .iter()
-        .map(|d| crate::graph::normalize_dir(d))
-        .collect();
+    let mut doc = crate::toml_file::document(path, contents)?;
     if let Some(ws) = doc.get_mut("workspace").and_then(|w| w.as_table_like_mut()) {
         for field in ["members", "default-members"] {
-            if let Some(arr) = ws.get_mut(field).and_then(|m| m.as_array_mut()) {
-                arr.retain(|v| {
-                    let Some(s) = v.as_str() else { return true };
-                    if s.contains(['*', '?', '[']) {
-                        let Ok(glob) = globset::GlobBuilder::new(crate::graph::normalize_dir(s))
-                            .literal_separator(true)
-                            .build()
-                        else {
-                            return true;
-                        };
-                        let matcher = glob.compile_matcher();
-                        return keep.iter().any(|dir| matcher.is_match(dir));
-                    }
-                    keep.contains(&crate::graph::normalize_dir(s))
-                });
+            if let Some(members) = ws.get_mut(field).and_then(|m| m.as_array_mut()) {
+                crate::toml_file::retain_members(members, keep_dirs);
             }
         }
     }

@@ -42,6 +42,7 @@ mod graph;
 mod names;
 mod npm;
 mod pnpm;
+mod toml_file;
 mod tool;
 mod uv;
 mod yaml;

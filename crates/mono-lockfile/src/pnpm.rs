@@ -50,6 +50,50 @@ fn base_key(key: &str) -> &str {
     key.find('(').map_or(key, |i| &key[..i])
 }
 
+/// Adds a node per external package: each entry of `nodes` (v9 `snapshots`, older
+/// `packages`), named and versioned by its key unless its resolution entry (v9 `packages`,
+/// else the entry itself) says otherwise, with the checksum of its resolution.
+fn add_externals(graph: &mut Graph, nodes: &Mapping, resolutions: &Mapping, v9: bool, v5: bool) {
+    for (k, entry) in nodes {
+        let Some(key) = scalar(k) else { continue };
+        let info = if v9 {
+            resolutions
+                .get(Value::String(base_key(&key).to_string()))
+                .and_then(Value::as_mapping)
+        } else {
+            entry.as_mapping()
+        };
+        let (mut name, mut version) = split_key(&key, v5)
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .unwrap_or_else(|| (key.clone(), String::new()));
+        if let Some(info) = info {
+            if let Some(n) = get(info, "name").and_then(scalar) {
+                name = n;
+            }
+            if let Some(v) = get(info, "version").and_then(scalar) {
+                version = v;
+            }
+        }
+        let checksum = info
+            .and_then(|i| get(i, "resolution"))
+            .and_then(Value::as_mapping)
+            .and_then(|r| {
+                get(r, "integrity")
+                    .or_else(|| get(r, "tarball"))
+                    .or_else(|| get(r, "commit"))
+            })
+            .and_then(scalar);
+        graph.add_external(
+            &key,
+            ResolvedPackage {
+                name,
+                version,
+                checksum,
+            },
+        );
+    }
+}
+
 impl PnpmLock {
     pub fn parse(path: &Path, text: &str) -> Result<PnpmLock, LockfileError> {
         let doc: Value = serde_norway::from_str(text).map_err(|e| {
@@ -101,44 +145,7 @@ impl PnpmLock {
 
         let mut graph = Graph::default();
         // Externals first, so that dependencies can be looked up by key.
-        for (k, entry) in &nodes {
-            let Some(key) = scalar(k) else { continue };
-            let info = if v9 {
-                resolutions
-                    .get(Value::String(base_key(&key).to_string()))
-                    .and_then(Value::as_mapping)
-            } else {
-                entry.as_mapping()
-            };
-            let (mut name, mut version) = split_key(&key, v5)
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .unwrap_or_else(|| (key.clone(), String::new()));
-            if let Some(info) = info {
-                if let Some(n) = get(info, "name").and_then(scalar) {
-                    name = n;
-                }
-                if let Some(v) = get(info, "version").and_then(scalar) {
-                    version = v;
-                }
-            }
-            let checksum = info
-                .and_then(|i| get(i, "resolution"))
-                .and_then(Value::as_mapping)
-                .and_then(|r| {
-                    get(r, "integrity")
-                        .or_else(|| get(r, "tarball"))
-                        .or_else(|| get(r, "commit"))
-                })
-                .and_then(scalar);
-            graph.add_external(
-                &key,
-                ResolvedPackage {
-                    name,
-                    version,
-                    checksum,
-                },
-            );
-        }
+        add_externals(&mut graph, &nodes, &resolutions, v9, v5);
 
         let mut importers = mapping_at(&doc, "importers")?;
         if importers.is_empty() {

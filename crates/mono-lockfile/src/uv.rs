@@ -78,10 +78,7 @@ fn key_of(name: &str, version: Option<&str>, source: &toml::Table) -> String {
 
 impl UvLock {
     pub fn parse(path: &Path, text: &str) -> Result<UvLock, LockfileError> {
-        let raw: RawLock = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| crate::graph::line_of(text, s.start));
-            LockfileError::syntax(path, line, e.message().to_string())
-        })?;
+        let raw: RawLock = crate::toml_file::parse(path, text)?;
         match raw.version.as_ref().and_then(toml::Value::as_integer) {
             Some(1) => {}
             other => {
@@ -175,10 +172,7 @@ impl UvLock {
     pub fn prune(&self, path: &Path, keep: &[Member]) -> Result<String, LockfileError> {
         let start = kept_members(&self.graph, path, keep, true)?;
         let seen = self.graph.reachable(&start, false);
-        let mut doc: toml_edit::DocumentMut = self
-            .text
-            .parse()
-            .map_err(|e: toml_edit::TomlError| LockfileError::syntax(path, 1, e.to_string()))?;
+        let mut doc = crate::toml_file::document(path, &self.text)?;
         let mut kept_names: Vec<String> = Vec::new();
         if let Some(toml_edit::Item::ArrayOfTables(packages)) = doc.get_mut("package") {
             packages.retain(|t| {
@@ -234,13 +228,7 @@ pub fn prune_uv_workspace(
     contents: &str,
     keep_dirs: &[&str],
 ) -> Result<String, LockfileError> {
-    let mut doc: toml_edit::DocumentMut = contents.parse().map_err(|e: toml_edit::TomlError| {
-        let line = e
-            .span()
-            .map_or(1, |s| crate::graph::line_of(contents, s.start));
-        LockfileError::syntax(path, line, e.message().to_string())
-    })?;
-    let keep: Vec<&str> = keep_dirs.iter().map(|d| normalize_dir(d)).collect();
+    let mut doc = crate::toml_file::document(path, contents)?;
     if let Some(members) = doc
         .get_mut("tool")
         .and_then(|t| t.get_mut("uv"))
@@ -248,20 +236,7 @@ pub fn prune_uv_workspace(
         .and_then(|w| w.get_mut("members"))
         .and_then(|m| m.as_array_mut())
     {
-        members.retain(|v| {
-            let Some(s) = v.as_str() else { return true };
-            if s.contains(['*', '?', '[']) {
-                let Ok(glob) = globset::GlobBuilder::new(normalize_dir(s))
-                    .literal_separator(true)
-                    .build()
-                else {
-                    return true;
-                };
-                let matcher = glob.compile_matcher();
-                return keep.iter().any(|dir| matcher.is_match(dir));
-            }
-            keep.contains(&normalize_dir(s))
-        });
+        crate::toml_file::retain_members(members, keep_dirs);
     }
     Ok(doc.to_string())
 }

@@ -1,11 +1,20 @@
-//! `Cargo.toml`: what mono reads of it, and a crate's binary targets.
+//! `Cargo.toml`: what mono reads of it, a crate's binary targets, and what discovery does
+//! with Cargo workspaces: members less `exclude`, path-dependency members, names and
+//! dependencies.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use mono_paths::{AbsPath, RepoPath};
+use mono_task_id::PackageName;
 use serde::Deserialize;
+use walkdir::WalkDir;
 
+use crate::dependencies::Lookup;
 use crate::error::ParseError;
+use crate::files::{manifest_path, resolve};
+use crate::naming::checked_name;
+use crate::{Language, WorkspaceError};
 
 /// What mono reads of a `Cargo.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -264,18 +273,18 @@ pub(crate) fn binaries(manifest: &CargoManifest, dir: &Path) -> Vec<String> {
         if dir.join("src/main.rs").is_file() {
             found.push((package.name.clone(), "src/main.rs".to_owned()));
         }
-        if let Ok(entries) = std::fs::read_dir(dir.join("src/bin")) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
-                    continue;
-                };
-                if path.is_dir() && path.join("main.rs").is_file() {
-                    found.push((file_name.clone(), format!("src/bin/{file_name}/main.rs")));
-                } else if let Some(stem) = file_name.strip_suffix(".rs") {
-                    if path.is_file() {
-                        found.push((stem.to_owned(), format!("src/bin/{file_name}")));
-                    }
+        let bin_dir = WalkDir::new(dir.join("src/bin")).min_depth(1).max_depth(1);
+        for entry in bin_dir.into_iter().flatten() {
+            // `is_dir` and `is_file` follow a symlink: a linked target counts.
+            let path = entry.path();
+            let Some(file_name) = entry.file_name().to_str() else {
+                continue;
+            };
+            if path.is_dir() && path.join("main.rs").is_file() {
+                found.push((file_name.to_owned(), format!("src/bin/{file_name}/main.rs")));
+            } else if let Some(stem) = file_name.strip_suffix(".rs") {
+                if path.is_file() {
+                    found.push((stem.to_owned(), format!("src/bin/{file_name}")));
                 }
             }
         }
@@ -286,6 +295,103 @@ pub(crate) fn binaries(manifest: &CargoManifest, dir: &Path) -> Vec<String> {
         }
     }
     names.into_iter().collect()
+}
+
+/// Which folders the root `[workspace]` makes members: those its `members` globs match
+/// (expanded by discovery), less the folders under an `exclude` path. A member written
+/// without glob characters is never excluded, as in Cargo.
+pub(crate) struct CargoMembers<'a> {
+    workspace: &'a CargoWorkspace,
+    literal: BTreeSet<RepoPath>,
+}
+
+impl<'a> CargoMembers<'a> {
+    pub(crate) fn new(workspace: &'a CargoWorkspace) -> Self {
+        let literal = workspace
+            .members
+            .iter()
+            .filter(|m| !m.contains(['*', '?', '[', '{']))
+            .filter_map(|m| RepoPath::new(m).ok())
+            .collect();
+        Self { workspace, literal }
+    }
+
+    /// Whether `dir` lies under an `exclude` path and is not a literal member.
+    pub(crate) fn excluded(&self, dir: &RepoPath) -> bool {
+        !self.literal.contains(dir)
+            && self
+                .workspace
+                .exclude
+                .iter()
+                .filter_map(|e| RepoPath::new(e).ok())
+                .any(|e| dir.starts_with(&e))
+    }
+}
+
+/// The folders the path dependencies of the crate in `dir` point to, inside the repository:
+/// `path = ...` (relative to `dir`) and `workspace = true` entries whose
+/// `[workspace.dependencies]` entry has a path (relative to the root).
+pub(crate) fn path_dependency_dirs<'a>(
+    root: &'a AbsPath,
+    dir: &'a RepoPath,
+    manifest: &'a CargoManifest,
+    workspace: &'a CargoWorkspace,
+) -> impl Iterator<Item = RepoPath> + 'a {
+    manifest
+        .dependencies
+        .iter()
+        .filter_map(move |dep| match (&dep.path, dep.workspace) {
+            (Some(path), _) => resolve(root, dir, path),
+            (None, true) => workspace
+                .dependencies
+                .get(&dep.key)
+                .and_then(|d| d.path.as_deref())
+                .and_then(|p| resolve(root, &RepoPath::root(), p)),
+            (None, false) => None,
+        })
+}
+
+/// The package name of a workspace member's crate.
+pub(crate) fn package_name(
+    dir: &RepoPath,
+    manifest: &CargoManifest,
+) -> Result<PackageName, WorkspaceError> {
+    let path = manifest_path(dir, Language::Rust);
+    match &manifest.package {
+        Some(package) => checked_name(&path, &package.name),
+        None => Err(WorkspaceError::MissingName {
+            manifest: path,
+            key: "`[package] name`",
+            help: "a workspace member's Cargo.toml needs a `[package]` with a `name`",
+        }),
+    }
+}
+
+/// The packages the crate in `dir` depends on: the members its `path` dependencies point
+/// to, and, for `workspace = true` entries, the path of the `[workspace.dependencies]`
+/// entry; a dependency without a path may be a root `[patch]` of a member.
+pub(crate) fn internal_dependencies(
+    dir: &RepoPath,
+    manifest: &CargoManifest,
+    lookup: &Lookup<'_>,
+) -> Vec<PackageName> {
+    let mut out = Vec::new();
+    for dep in &manifest.dependencies {
+        let workspace_dep = dep
+            .workspace
+            .then(|| lookup.cargo_workspace?.dependencies.get(&dep.key))
+            .flatten();
+        let target = match (&dep.path, workspace_dep) {
+            (Some(path), _) => lookup.resolve(dir, path),
+            (None, Some(ws_dep)) => match &ws_dep.path {
+                Some(path) => lookup.resolve(&RepoPath::root(), path),
+                None => lookup.cargo_patches.get(ws_dep.crate_name()).cloned(),
+            },
+            (None, None) => lookup.cargo_patches.get(dep.crate_name()).cloned(),
+        };
+        out.extend(lookup.by_dir(target));
+    }
+    out
 }
 
 #[cfg(test)]

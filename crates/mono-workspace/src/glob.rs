@@ -3,11 +3,14 @@
 //! Each pattern is walked from its longest literal prefix and only as deep as it can match,
 //! so `apps/*` reads one directory whatever the size of the repository. The walk never
 //! enters `node_modules`, hidden folders (`.git`, `.turbo`, ...) unless a pattern names them
-//! (literally, or with a part that starts with `.`, as `examples/.*/*`), Cargo's `target` folders (recognised by their `CACHEDIR.TAG`), nor symlinks.
+//! (literally, or with a part that starts with `.`, as `examples/.*/*`), Cargo's `target`
+//! folders (recognised by their `CACHEDIR.TAG`), nor symlinks.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use ignore::{DirEntry, WalkBuilder, WalkState};
 use mono_paths::{AbsPath, RepoPath};
 use rayon::prelude::*;
 
@@ -144,7 +147,7 @@ impl Patterns {
                             matcher,
                             dot_levels: &include.dot_levels,
                         };
-                        walk_to.walk(root, &include.base, 1, &mut found);
+                        walk_to.walk(root, &include.base, &mut found);
                     }
                 }
                 found
@@ -173,37 +176,61 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn walk(&self, root: &AbsPath, dir: &RepoPath, level: usize, found: &mut Vec<RepoPath>) {
-        let Ok(entries) = std::fs::read_dir(root.join_repo(dir).as_path()) else {
-            return;
-        };
-        let dots = self.dot_levels.get(level - 1).copied().unwrap_or(false);
-        let mut children = Vec::new();
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if !kind.is_dir() {
-                continue;
-            }
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let named = dots && name.starts_with('.') && name != "." && name != "..";
-            if !named && skip(name, &entry.path()) {
-                continue;
-            }
-            let Ok(child) = dir.join(name) else { continue };
-            children.push(child);
-        }
-        for child in children {
-            if self.matcher.is_match(child.as_str()) {
-                found.push(child.clone());
-            }
-            if self.max.is_none_or(|max| level < max) {
-                self.walk(root, &child, level + 1, found);
-            }
-        }
+    /// Pushes onto `found` every folder below `base` (at most `max` levels down) that the
+    /// matcher matches. Folders only, symlinks not followed (but a base that is one is),
+    /// unreadable folders passed over.
+    ///
+    /// The walk is ignore's parallel walker with its filters off, on one thread (the patterns
+    /// are walked in parallel already): unlike walkdir, which opens every folder it lists,
+    /// it does not open the folders at the last level, so `packages/*` reads one directory.
+    fn walk(&self, root: &AbsPath, base: &RepoPath, found: &mut Vec<RepoPath>) {
+        let base_path = root.join_repo(base);
+        let dot_levels = self.dot_levels.to_vec();
+        let walker = WalkBuilder::new(base_path.as_path())
+            .standard_filters(false)
+            .follow_links(false)
+            .min_depth(Some(1))
+            .max_depth(self.max)
+            .threads(1)
+            .filter_entry(move |entry| enters(entry, &dot_levels))
+            .build_parallel();
+        let matched = Mutex::new(Vec::new());
+        walker.run(|| {
+            Box::new(|entry| {
+                let child = entry.ok().and_then(|entry| {
+                    let rel = entry.path().strip_prefix(base_path.as_path()).ok()?;
+                    Some(base.join_path(&RepoPath::from_path(rel).ok()?))
+                });
+                if let Some(child) = child.filter(|c| self.matcher.is_match(c.as_str())) {
+                    matched.lock().expect("not poisoned").push(child);
+                }
+                WalkState::Continue
+            })
+        });
+        found.extend(matched.into_inner().expect("not poisoned"));
     }
+}
+
+/// Whether an entry below a pattern's base is a folder the walk lists and enters: not a
+/// symlink, a UTF-8 name that can be part of a repo path, and not [`skip`]ped unless the
+/// pattern names hidden folders at its level (`dot_levels`).
+fn enters(entry: &DirEntry, dot_levels: &[bool]) -> bool {
+    if !entry.file_type().is_some_and(|t| t.is_dir()) {
+        return false;
+    }
+    let Some(name) = entry.file_name().to_str() else {
+        return false;
+    };
+    if name.contains('\\') {
+        return false;
+    }
+    let dots = entry
+        .depth()
+        .checked_sub(1)
+        .and_then(|level| dot_levels.get(level))
+        .copied()
+        .unwrap_or(false);
+    (dots && name.starts_with('.')) || !skip(name, entry.path())
 }
 
 #[cfg(test)]
@@ -301,5 +328,17 @@ mod tests {
     fn root_is_never_a_match() {
         let (_tmp, root) = tree(&["a"]);
         assert_eq!(expand(&root, &[".", "*"]), ["a"]);
+    }
+
+    #[test]
+    fn symlinked_folders_are_neither_listed_nor_entered() {
+        let (tmp, root) = tree(&["apps/web", "elsewhere/inner", "real/x"]);
+        std::os::unix::fs::symlink(tmp.path().join("elsewhere"), tmp.path().join("apps/link"))
+            .unwrap();
+        assert_eq!(expand(&root, &["apps/*"]), ["apps/web"]);
+        assert_eq!(expand(&root, &["apps/**"]), ["apps/web"]);
+        // A pattern's literal base is a path the user wrote: a symlink there is followed.
+        std::os::unix::fs::symlink(tmp.path().join("real"), tmp.path().join("linked")).unwrap();
+        assert_eq!(expand(&root, &["linked/*"]), ["linked/x"]);
     }
 }

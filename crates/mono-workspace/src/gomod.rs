@@ -1,4 +1,5 @@
-//! A small parser for `go.mod` and `go.work`.
+//! A small parser for `go.mod` and `go.work`, and what discovery does with Go modules:
+//! their short names and their dependencies on one another.
 //!
 //! Both files share one syntax (Go's `modfile`): one directive per line, `//` comments, and
 //! a block form `verb ( ... )` with one entry per line. Tokens are bare words or quoted
@@ -7,6 +8,11 @@
 //! `exclude`, `retract`, `tool`, `godebug`, ...) is checked for syntax and ignored.
 
 use std::fmt;
+
+use mono_paths::RepoPath;
+use mono_task_id::PackageName;
+
+use crate::dependencies::Lookup;
 
 /// A syntax error in a go.mod or go.work file, at a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,10 +282,54 @@ fn tokenize(line: &str) -> Result<Vec<String>, String> {
     Ok(tokens)
 }
 
+/// The short name of a Go module: its last path element, or the one before a major version
+/// suffix (`example.com/lib/v2` is `lib`). A Go package is named by it unless another
+/// package has the name or two modules share it (then by the full module path).
+pub(crate) fn go_short_name(module: &str) -> &str {
+    let mut parts = module.rsplit('/');
+    let last = parts.next().unwrap_or(module);
+    let is_major =
+        last.len() > 1 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
+    match (is_major, parts.next()) {
+        (true, Some(before)) => before,
+        _ => last,
+    }
+}
+
+/// The packages the module in `dir` depends on: `require`s of workspace modules, and local
+/// `replace` folders that are packages.
+pub(crate) fn internal_dependencies(
+    dir: &RepoPath,
+    go_mod: &GoMod,
+    lookup: &Lookup<'_>,
+) -> Vec<PackageName> {
+    let mut out: Vec<PackageName> = go_mod
+        .requires
+        .iter()
+        .filter_map(|module| lookup.go_modules.get(module.as_str()))
+        .map(|name| (*name).clone())
+        .collect();
+    for replace in &go_mod.replaces {
+        if let Some(local) = replace.local_dir() {
+            out.extend(lookup.by_dir(lookup.resolve(dir, local)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use test_case::test_case;
+
+    #[test_case("example.com/acme/api", "api" ; "last element")]
+    #[test_case("example.com/acme/lib/v2", "lib" ; "major version suffix")]
+    #[test_case("gopkg.in/yaml.v3", "yaml.v3" ; "gopkg dot version")]
+    #[test_case("tool", "tool" ; "single element")]
+    #[test_case("v2", "v2" ; "bare v2")]
+    fn go_short_names(module: &str, expected: &str) {
+        assert_eq!(go_short_name(module), expected);
+    }
 
     #[test]
     fn parses_single_and_block_forms_with_comments() {

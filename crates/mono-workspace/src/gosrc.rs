@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use walkdir::WalkDir;
 
 use crate::glob::skip;
 
@@ -37,38 +38,34 @@ pub(crate) fn has_main_package(module_dir: &Path) -> bool {
 
 /// The `.go` files of `./...` in `module_dir`, as [`has_main_package`] lists them.
 fn go_files(module_dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![module_dir.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let file_name = entry.file_name();
-            let Some(name) = file_name.to_str() else {
-                continue;
-            };
-            if name.starts_with('.') || name.starts_with('_') {
-                continue;
-            }
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            let path = entry.path();
-            if file_type.is_dir() {
-                if name != "vendor"
-                    && name != "testdata"
-                    && !skip(name, &path)
-                    && !path.join("go.mod").is_file()
-                {
-                    dirs.push(path);
-                }
-            } else if name.ends_with(".go") && !name.ends_with("_test.go") {
-                files.push(path);
-            }
-        }
+    WalkDir::new(module_dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || in_module(entry))
+        .flatten()
+        .filter(|entry| !entry.file_type().is_dir())
+        .filter(|entry| {
+            let name = entry.file_name().to_str().unwrap_or_default();
+            name.ends_with(".go") && !name.ends_with("_test.go")
+        })
+        .map(walkdir::DirEntry::into_path)
+        .collect()
+}
+
+/// Whether an entry below the module folder is part of `./...`: a file or folder whose name
+/// does not start with `.` or `_`, and for a folder, one the go command enters.
+fn in_module(entry: &walkdir::DirEntry) -> bool {
+    let Some(name) = entry.file_name().to_str() else {
+        return false;
+    };
+    if name.starts_with('.') || name.starts_with('_') {
+        return false;
     }
-    files
+    if !entry.file_type().is_dir() {
+        return true;
+    }
+    let path = entry.path();
+    name != "vendor" && name != "testdata" && !skip(name, path) && !path.join("go.mod").is_file()
 }
 
 /// Whether a Go source file declares `package main` and is not excluded by `//go:build ignore`.
@@ -290,5 +287,13 @@ mod tests {
     fn a_missing_folder_has_no_main() {
         let tmp = tempfile::tempdir().unwrap();
         assert!(!has_main_package(&tmp.path().join("absent")));
+    }
+
+    #[test]
+    fn a_main_behind_a_symlinked_folder_does_not_count() {
+        let tmp = module(&[GO_MOD, ("lib.go", "package m\n")]);
+        let elsewhere = module(&[("cmd/main.go", "package main\n")]);
+        std::os::unix::fs::symlink(elsewhere.path().join("cmd"), tmp.path().join("cmd")).unwrap();
+        assert!(!has_main_package(tmp.path()));
     }
 }

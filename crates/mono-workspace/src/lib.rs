@@ -42,12 +42,16 @@
 //! package graph, and discovery only needs the configuration.
 
 mod cargo;
+mod dependencies;
 mod discover;
 mod error;
+mod files;
 mod glob;
 mod gomod;
 mod gosrc;
 mod graph;
+mod listing;
+mod naming;
 mod node;
 mod npm_range;
 mod package;

@@ -1,10 +1,17 @@
-//! `package.json` and `pnpm-workspace.yaml`: what mono reads of them.
+//! `package.json` and `pnpm-workspace.yaml`: what mono reads of them, and what discovery
+//! does with node packages: their names, and which dependencies are workspace packages.
 
 use std::collections::BTreeMap;
 
+use mono_paths::{AbsPath, RepoPath};
+use mono_task_id::PackageName;
 use serde::Deserialize;
 
+use crate::dependencies::Lookup;
 use crate::error::ParseError;
+use crate::files::{file, lockfile_head, manifest_path, read_optional};
+use crate::naming::checked_name;
+use crate::{Language, WorkspaceError};
 
 /// What mono reads of a `package.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -253,6 +260,86 @@ impl PnpmSettings {
             lockfile_major,
         }
     }
+}
+
+/// Whether plain-range dependencies link to workspace packages in the repository at `root`
+/// (see [`links_workspace_packages`]), from its package.json, pnpm-workspace.yaml (when
+/// `pnpm`), pnpm-lock.yaml and .npmrc; unreadable files count as absent.
+pub(crate) fn links_in_repository(
+    root: &AbsPath,
+    package_json: Option<&PackageJson>,
+    pnpm: bool,
+) -> bool {
+    let read = |name: &str| read_optional(root, &file(name)).ok().flatten();
+    let package_manager = package_json.and_then(|p| p.package_manager.as_deref());
+    let settings = pnpm.then(|| {
+        // The lockfile only matters when package.json does not say which pnpm.
+        let lockfile = match package_manager {
+            Some(pm) if pm.starts_with("pnpm@") => None,
+            _ => lockfile_head(&root.join("pnpm-lock.yaml")),
+        };
+        PnpmSettings::read(
+            &read("pnpm-workspace.yaml").unwrap_or_default(),
+            lockfile.as_deref(),
+        )
+    });
+    links_workspace_packages(package_manager, settings, read(".npmrc").as_deref())
+}
+
+/// The package name of a workspace package.json.
+pub(crate) fn package_name(
+    dir: &RepoPath,
+    package_json: &PackageJson,
+) -> Result<PackageName, WorkspaceError> {
+    let manifest = manifest_path(dir, Language::Node);
+    match package_json.name.as_deref() {
+        Some(name) => checked_name(&manifest, name),
+        None => Err(WorkspaceError::MissingName {
+            manifest,
+            key: "`name`",
+            help: "a workspace package.json needs a `name`: it is the package's name",
+        }),
+    }
+}
+
+/// The workspace packages the package.json in `dir` depends on (Turborepo's rules,
+/// docs/packages.md): a dependency naming a workspace package, or a path to one (relative to
+/// the package, or, as yarn 4 has it, to the root), when its spec says it is that package.
+pub(crate) fn internal_dependencies(
+    dir: &RepoPath,
+    package_json: &PackageJson,
+    lookup: &Lookup<'_>,
+) -> Vec<PackageName> {
+    let mut out = Vec::new();
+    for (key, spec) in &package_json.dependencies {
+        let Some((target, requirement)) = dependency_target(key, spec, lookup.link) else {
+            continue;
+        };
+        let target_dir = match target {
+            DependencyTarget::Name(n) => lookup.node_names.get(n).copied(),
+            DependencyTarget::Path(p) => lookup
+                .resolve(dir, p)
+                .filter(|t| lookup.name_of_dir.contains_key(t))
+                .or_else(|| lookup.resolve(&RepoPath::root(), p))
+                .and_then(|t| lookup.name_of_dir.get_key_value(&t).map(|(d, _)| *d)),
+        };
+        let Some(target_dir) = target_dir else {
+            continue;
+        };
+        let version = lookup
+            .node_manifests
+            .get(target_dir)
+            .and_then(|m| m.version.as_deref());
+        let internal = match requirement {
+            Requirement::Always => true,
+            Requirement::InsideRepo(path) => lookup.resolve(dir, path).is_some(),
+            Requirement::Range(range) => version_satisfies(version, range),
+        };
+        if internal {
+            out.extend(lookup.by_dir(Some(target_dir.clone())));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

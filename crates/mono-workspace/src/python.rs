@@ -4,10 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use mono_config::PackageConfig;
 use mono_paths::{AbsPath, RepoPath};
+use mono_task_id::PackageName;
 use serde::Deserialize;
+use walkdir::WalkDir;
 
+use crate::dependencies::Lookup;
 use crate::error::ParseError;
+use crate::naming::checked_name;
+use crate::{PythonPackage, WorkspaceError};
 
 /// A project name as PEP 503 normalises it: lowercase, every run of `-`, `_` and `.` one `-`.
 pub(crate) fn normalize_name(name: &str) -> String {
@@ -308,18 +314,88 @@ pub(crate) fn parse_requirements_txt(text: &str) -> Result<PythonManifest, Parse
     Ok(out)
 }
 
+/// The package name of a Python folder: its `[project] name`, else its package config's
+/// `name`, else, for a folder with only a requirements.txt, the folder's name (normalised).
+/// `None` for a uv member without `[project]`: a virtual package, which uv does not build
+/// and mono skips as uv does.
+pub(crate) fn package_name(
+    dir: &RepoPath,
+    (pyproject, manifest): &(PythonManifest, RepoPath),
+    config: Option<&PackageConfig>,
+    uv_member: bool,
+) -> Option<Result<PackageName, WorkspaceError>> {
+    let config_name = config.and_then(|c| Some((c, c.name.as_ref()?)));
+    match (&pyproject.name, config_name) {
+        (Some(name), _) => Some(checked_name(manifest, name)),
+        (None, Some((config, name))) => Some(checked_name(config.source.path(), &name.value)),
+        (None, None) if uv_member => None,
+        (None, None) if manifest.file_name() == Some("requirements.txt") => dir
+            .file_name()
+            .map(|folder| checked_name(manifest, &normalize_name(folder))),
+        (None, None) => Some(Err(WorkspaceError::MissingName {
+            manifest: manifest.clone(),
+            key: "`[project] name`",
+            help: "a Python package's pyproject.toml needs `[project]` with a \
+                   `name` (or its turbo.toml a `name = \"...\"`)",
+        })),
+    }
+}
+
+/// The packages a Python package depends on: requirements naming a workspace project,
+/// `[tool.uv.sources]` with `workspace = true` or a `path`, and local paths in requirements.
+pub(crate) fn internal_dependencies(
+    dir: &RepoPath,
+    pyproject: &PythonManifest,
+    lookup: &Lookup<'_>,
+) -> Vec<PackageName> {
+    let mut out = Vec::new();
+    let by_name = |name: &String| lookup.python_names.get(name).map(|n| (*n).clone());
+    for requirement in &pyproject.requirements {
+        out.extend(by_name(&requirement.name));
+    }
+    for (source_name, source) in &pyproject.sources {
+        if source.workspace {
+            out.extend(by_name(source_name));
+        }
+        if let Some(path) = &source.path {
+            out.extend(lookup.by_dir(lookup.resolve(dir, path)));
+        }
+    }
+    for path in &pyproject.local_paths {
+        out.extend(lookup.by_dir(lookup.resolve(dir, path)));
+    }
+    out
+}
+
+/// What the default tasks of the Python package in `dir` need to know.
+pub(crate) fn package_info(
+    root: &AbsPath,
+    dir: &RepoPath,
+    (pyproject, manifest): &(PythonManifest, RepoPath),
+    uv_member: bool,
+) -> PythonPackage {
+    let abs = root.join_repo(dir);
+    let uses_uv = uv_member || pyproject.uses_uv || abs.join("uv.lock").as_path().is_file();
+    PythonPackage {
+        uv: uses_uv && manifest.file_name() == Some("pyproject.toml"),
+        has_tests: has_tests(abs.as_path()),
+        ruff: pyproject.dev_names.iter().any(|n| n == "ruff"),
+        requirements: requirements_files(root, dir),
+    }
+}
+
 /// The `requirements*.txt` files directly in a package folder, sorted.
-pub(crate) fn requirements_files(root: &AbsPath, dir: &RepoPath) -> Vec<RepoPath> {
-    let Ok(entries) = std::fs::read_dir(root.join_repo(dir).as_path()) else {
-        return Vec::new();
-    };
-    let mut out: Vec<RepoPath> = entries
+fn requirements_files(root: &AbsPath, dir: &RepoPath) -> Vec<RepoPath> {
+    let mut out: Vec<RepoPath> = WalkDir::new(root.join_repo(dir).as_path())
+        .min_depth(1)
+        .max_depth(1)
+        .into_iter()
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.file_type().is_file())
         .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
+            let name = e.file_name().to_str()?;
             (name.starts_with("requirements") && name.ends_with(".txt"))
-                .then(|| dir.join(&name).ok())
+                .then(|| dir.join(name).ok())
                 .flatten()
         })
         .collect();
@@ -327,41 +403,38 @@ pub(crate) fn requirements_files(root: &AbsPath, dir: &RepoPath) -> Vec<RepoPath
     out
 }
 
+/// How deep below a package folder [`has_tests`] looks for test files.
+const TEST_SEARCH_DEPTH: usize = 9;
+
 /// Whether a Python package folder has tests: a `tests/` or `test/` folder, or a
 /// `test_*.py` / `*_test.py` file anywhere below it (hidden folders, virtual environments,
-/// `dist`, `build` and `node_modules` not searched).
-pub(crate) fn has_tests(dir: &Path) -> bool {
+/// `dist`, `build` and `node_modules` not searched; at most [`TEST_SEARCH_DEPTH`] levels).
+fn has_tests(dir: &Path) -> bool {
     if dir.join("tests").is_dir() || dir.join("test").is_dir() {
         return true;
     }
-    fn walk(dir: &Path, depth: usize) -> bool {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return false;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                let skip = name.starts_with('.')
-                    || matches!(
-                        name.as_ref(),
-                        "venv" | "dist" | "build" | "node_modules" | "__pycache__"
-                    );
-                if !skip && depth < 8 && walk(&entry.path(), depth + 1) {
-                    return true;
-                }
-            } else if name.ends_with(".py")
+    WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(TEST_SEARCH_DEPTH)
+        .into_iter()
+        .filter_entry(|entry| !entry.file_type().is_dir() || !skipped_folder(entry))
+        .flatten()
+        .any(|entry| {
+            let name = entry.file_name().to_string_lossy();
+            !entry.file_type().is_dir()
+                && name.ends_with(".py")
                 && (name.starts_with("test_") || name.ends_with("_test.py"))
-            {
-                return true;
-            }
-        }
-        false
-    }
-    walk(dir, 0)
+        })
+}
+
+/// A folder [`has_tests`] does not search: hidden, a virtual environment, build output.
+fn skipped_folder(entry: &walkdir::DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    name.starts_with('.')
+        || matches!(
+            name.as_ref(),
+            "venv" | "dist" | "build" | "node_modules" | "__pycache__"
+        )
 }
 
 #[cfg(test)]
@@ -461,5 +534,46 @@ exclude = ["python/old"]
         assert_eq!(m.local_paths, ["../lib"]);
         let err = parse_requirements_txt("ok\nfoo[\n").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    fn package(files: &[&str]) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        for file in files {
+            let path = tmp.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        tmp
+    }
+
+    #[test_case(&["tests/__init__.py"], true ; "tests folder")]
+    #[test_case(&["src/acme/test_core.py"], true ; "test file below")]
+    #[test_case(&["src/acme/core_test.py"], true ; "suffix test file")]
+    #[test_case(&["a/b/c/d/e/f/g/h/test_deep.py"], true ; "nine levels down")]
+    #[test_case(&["a/b/c/d/e/f/g/h/i/test_deeper.py"], false ; "ten levels down")]
+    #[test_case(&["src/acme/core.py", "README.md"], false ; "no test")]
+    #[test_case(&[".venv/lib/test_x.py", "venv/test_x.py", "dist/test_x.py"], false ; "environments and output")]
+    #[test_case(&["node_modules/x/test_x.py", "build/test_x.py", "__pycache__/test_x.py"], false ; "other skipped folders")]
+    fn finds_tests(files: &[&str], expected: bool) {
+        let tmp = package(files);
+        assert_eq!(has_tests(tmp.path()), expected);
+    }
+
+    #[test]
+    fn lists_requirements_files_beside_the_manifest() {
+        let tmp = package(&[
+            "requirements.txt",
+            "requirements-dev.txt",
+            "sub/requirements.txt",
+            "requirements.in",
+        ]);
+        std::fs::create_dir(tmp.path().join("requirements-dir.txt")).unwrap();
+        let root = AbsPath::new(tmp.path()).unwrap();
+        let dir = RepoPath::root();
+        let files: Vec<String> = requirements_files(&root, &dir)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(files, ["requirements-dev.txt", "requirements.txt"]);
     }
 }

@@ -641,20 +641,21 @@ fn invalid_config_of_a_package_is_reported() {
     assert!(matches!(err, WorkspaceError::Config(_)), "{err:?}");
 }
 
-fn fixture(name: &str) -> Option<AbsPath> {
+/// The fixture folder `fixtures/<name>`; a missing one fails the test that needs it.
+fn fixture(name: &str) -> AbsPath {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(name);
-    dir.is_dir()
-        .then(|| AbsPath::new(dir.canonicalize().unwrap()).unwrap())
+    let dir = dir
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", dir.display()));
+    AbsPath::new(dir).unwrap()
 }
 
 /// The package graph that fixtures/polyglot/README.md describes.
 #[test]
 fn polyglot_fixture() {
-    let Some(root) = fixture("polyglot") else {
-        return;
-    };
+    let root = fixture("polyglot");
     let config = mono_config::load_root(&root).unwrap();
     let graph = discover(&root, &config).unwrap();
     let listed: Vec<(String, String, Language)> = graph
@@ -713,9 +714,7 @@ fn polyglot_fixture() {
 /// The package graph that fixtures/node-only/README.md describes.
 #[test]
 fn node_only_fixture() {
-    let Some(root) = fixture("node-only") else {
-        return;
-    };
+    let root = fixture("node-only");
     let graph = discover(&root, &mono_config::RootConfig::default()).unwrap();
     assert_eq!(
         names(graph.packages().map(|p| &p.name)),
@@ -751,9 +750,7 @@ fn node_only_fixture() {
 #[test_case::test_case("duplicate-package")]
 #[test_case::test_case("package-cycle")]
 fn error_fixtures(case: &str) {
-    let Some(root) = fixture(&format!("errors/{case}")) else {
-        return;
-    };
+    let root = fixture(&format!("errors/{case}"));
     let expected = std::fs::read_to_string(root.as_path().join("EXPECT")).unwrap();
     let err = discover(&root, &mono_config::RootConfig::default()).unwrap_err();
     assert_eq!(err.to_string(), expected.trim());
